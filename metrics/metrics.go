@@ -1,0 +1,82 @@
+// Package metrics holds backchannel's Prometheus collectors. Components take
+// the collectors they update as constructor arguments; nothing registers
+// itself globally, so tests can build as many apps as they like.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the collectors the pipeline updates.
+type Metrics struct {
+	// FeedPolls counts feed polls by result: ok, not_modified, error, skipped.
+	FeedPolls *prometheus.CounterVec
+	// FeedItems counts new items stored.
+	FeedItems prometheus.Counter
+	// AlertsMatched counts alerts created (one per guild and article).
+	AlertsMatched prometheus.Counter
+	// AlertsPosted counts deliveries Discord (or the dry-run printer) accepted.
+	AlertsPosted prometheus.Counter
+	// DeliveryFailures counts failed delivery attempts by kind: retry, permanent.
+	DeliveryFailures *prometheus.CounterVec
+	// Interactions counts handled slash commands by command name.
+	Interactions *prometheus.CounterVec
+}
+
+// New creates the collectors and registers them, with the Go and process
+// collectors, on reg. queueDepth is called at scrape time to report the
+// number of deliveries waiting in the outbox.
+func New(reg prometheus.Registerer, queueDepth func() float64) *Metrics {
+	m := &Metrics{
+		FeedPolls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backchannel_feed_polls_total",
+			Help: "Feed polls by result (ok, not_modified, error, skipped).",
+		}, []string{"result"}),
+		FeedItems: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "backchannel_feed_items_new_total",
+			Help: "New feed items stored.",
+		}),
+		AlertsMatched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "backchannel_alerts_matched_total",
+			Help: "Alerts created by the rules (one per guild and article).",
+		}),
+		AlertsPosted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "backchannel_alerts_posted_total",
+			Help: "Alert deliveries accepted by Discord (or printed in a dry run).",
+		}),
+		DeliveryFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backchannel_delivery_failures_total",
+			Help: "Failed delivery attempts by kind (retry, permanent).",
+		}, []string{"kind"}),
+		Interactions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backchannel_interactions_total",
+			Help: "Slash command interactions handled, by command.",
+		}, []string{"command"}),
+	}
+	for _, r := range []string{"ok", "not_modified", "error", "skipped"} {
+		m.FeedPolls.WithLabelValues(r)
+	}
+	for _, k := range []string{"retry", "permanent"} {
+		m.DeliveryFailures.WithLabelValues(k)
+	}
+	if queueDepth == nil {
+		queueDepth = func() float64 { return 0 }
+	}
+	reg.MustRegister(
+		m.FeedPolls, m.FeedItems, m.AlertsMatched, m.AlertsPosted, m.DeliveryFailures, m.Interactions,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "backchannel_delivery_queue_depth",
+			Help: "Deliveries waiting in the outbox.",
+		}, queueDepth),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// NewUnregistered returns collectors registered on a private registry, for
+// tests and tools that do not serve /metrics.
+func NewUnregistered() *Metrics {
+	return New(prometheus.NewRegistry(), nil)
+}

@@ -1,0 +1,139 @@
+package rules
+
+import (
+	"errors"
+	"time"
+)
+
+// Domain types shared by every layer. They live here, in the package with no
+// third-party dependencies, so that feeds, db and bot can all import them and
+// none of them needs to import another.
+
+// ErrNotFound is returned by stores when the named thing does not exist (or
+// belongs to another guild, which callers must not be able to tell apart).
+var ErrNotFound = errors.New("not found")
+
+// ErrDuplicate is returned by stores when a unique name or key is taken.
+var ErrDuplicate = errors.New("already exists")
+
+// Article is one feed item as stored.
+type Article struct {
+	ID        int64     `json:"-"`
+	FeedID    int64     `json:"-"`
+	Feed      string    `json:"feed,omitempty"` // feed name, for display
+	GUID      string    `json:"guid,omitempty"`
+	Title     string    `json:"title"`
+	Summary   string    `json:"summary,omitempty"`
+	Content   string    `json:"content,omitempty"`
+	Link      string    `json:"link,omitempty"`
+	Published time.Time `json:"published,omitempty"` // zero when the feed gave no date
+	Fetched   time.Time `json:"-"`
+}
+
+// ActorHit is one actor found in a text.
+type ActorHit struct {
+	ID      string `json:"id"`      // actor id from the rules, e.g. "ru-svr"
+	Office  string `json:"office"`  // e.g. "SVR Director"
+	Country string `json:"country"` // ISO-like country code, e.g. "RU"
+	Kind    string `json:"kind"`    // "intel" or "diplomatic"
+	Alias   string `json:"alias"`   // the text that matched, as written in the article
+}
+
+// Match is one rule firing on an article, with everything needed to explain it.
+type Match struct {
+	Rule        string     `json:"rule"`
+	Actors      []ActorHit `json:"actors,omitempty"`
+	ContactKind string     `json:"contact_kind,omitempty"` // meeting, call, talks, visit, letter, channel, planned
+	ContactTerm string     `json:"contact_term,omitempty"` // the contact words as written
+	Keywords    []string   `json:"keywords,omitempty"`     // for keyword rules: the patterns that matched
+	Field       string     `json:"field,omitempty"`        // title, summary or content
+	Evidence    string     `json:"evidence,omitempty"`     // the sentence or span that fired
+}
+
+// Alert is an article matched by a guild's rules. GuildID is empty for the
+// configured default rules when no guild is involved (dry run).
+type Alert struct {
+	ID      int64     `json:"id"`
+	GuildID string    `json:"guild_id"`
+	Article Article   `json:"article"`
+	Matches []Match   `json:"matches"` // Matches[0] is the rule named in the footer
+	Created time.Time `json:"created"`
+}
+
+// Rule returns the name of the rule that fired first.
+func (a Alert) Rule() string {
+	if len(a.Matches) == 0 {
+		return ""
+	}
+	return a.Matches[0].Rule
+}
+
+// Subscription routes a guild's alerts (all, or one rule's) to a channel.
+type Subscription struct {
+	GuildID   string    `json:"guild_id"`
+	ChannelID string    `json:"channel_id"`
+	Rule      string    `json:"rule,omitempty"`     // empty: every rule
+	Disabled  string    `json:"disabled,omitempty"` // non-empty: why posting stopped (e.g. Missing Access)
+	Created   time.Time `json:"created"`
+}
+
+// Matches reports whether an alert fired by rule should go through s.
+func (s Subscription) Matches(rule string) bool {
+	return s.Disabled == "" && (s.Rule == "" || s.Rule == rule)
+}
+
+// Delivery is one alert owed to one channel: a row of the outbox.
+type Delivery struct {
+	ID          int64
+	Alert       Alert
+	ChannelID   string
+	Nonce       string // at most 25 characters, stable for this alert and channel
+	Attempts    int
+	NextAttempt time.Time
+	LastError   string
+}
+
+// Feed is a polled source. Feeds are shared by all guilds.
+type Feed struct {
+	ID       int64     `json:"id"`
+	Name     string    `json:"name"`
+	URL      string    `json:"url"`
+	Schedule string    `json:"schedule,omitempty"` // cron spec; empty: the default
+	Source   string    `json:"source"`             // "config" or "admin"
+	State    FeedState `json:"state"`
+}
+
+// FeedState is what the poller remembers about a feed between polls.
+type FeedState struct {
+	LastPoll     time.Time `json:"last_poll"`    // zero: never polled
+	LastSuccess  time.Time `json:"last_success"` // zero: never fetched successfully
+	NextPoll     time.Time `json:"next_poll"`    // earliest next poll (backoff)
+	Status       string    `json:"status"`       // "ok", "not modified" or "error"
+	Error        string    `json:"error,omitempty"`
+	ETag         string    `json:"etag,omitempty"`
+	LastModified string    `json:"last_modified,omitempty"`
+	ItemsSeen    int64     `json:"items_seen"` // items stored from this feed, all time
+	Failures     int       `json:"failures"`   // consecutive failures, for backoff
+}
+
+// RuleSpec is one rule as written in the configuration or by /rules add. It
+// is stored as JSON for guild overrides, so fields keep their json names.
+type RuleSpec struct {
+	Name        string `toml:"name" json:"name"`
+	Description string `toml:"description" json:"description,omitempty"`
+	// Keywords: at least one of these RE2 patterns (case-insensitive) must
+	// match the title, summary or content.
+	Keywords []string `toml:"keywords" json:"keywords,omitempty"`
+	// Exclude: no item matching any of these RE2 patterns fires the rule.
+	Exclude []string `toml:"exclude" json:"exclude,omitempty"`
+	// Actors: when set, at least one of these actor ids must be found too.
+	Actors []string `toml:"actors" json:"actors,omitempty"`
+	// The rules package adds the contact-rule fields below this line.
+}
+
+// Override is a guild's change to the default rules: Rule replaces or adds
+// the rule called Name; a nil Rule removes it for that guild.
+type Override struct {
+	Name string
+	Rule *RuleSpec
+}
