@@ -1,0 +1,314 @@
+package feeds
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mmcdole/gofeed"
+	"golang.org/x/text/encoding/charmap"
+
+	"github.com/backchannel/backchannel/rules"
+)
+
+// ErrNotFeed is returned (wrapped) when a body is not RSS, Atom or JSON Feed,
+// typically an HTML page given instead of its feed.
+var ErrNotFeed = errors.New("not an RSS, Atom or JSON feed")
+
+// summaryRunes bounds a summary derived from the content when the item has
+// no description of its own.
+const summaryRunes = 500
+
+// Parse turns a feed document into articles. Title, Summary and Content are
+// plain text (tags removed, entities decoded, white space collapsed), so
+// matching and alert rendering never see markup. Items without a GUID get
+// one derived from the link or title; GUIDs repeated within the document are
+// made unique; dates after now are clamped to now; relative links are
+// resolved against feedURL and links that are not http(s) are dropped.
+// FeedID and Feed are left for the caller to fill in.
+func Parse(body []byte, feedURL string, now time.Time) ([]rules.Article, error) {
+	doc, err := parseDocument(body, feedURL, now)
+	if err != nil {
+		return nil, err
+	}
+	return doc.articles, nil
+}
+
+type document struct {
+	title    string
+	articles []rules.Article
+}
+
+func parseDocument(body []byte, feedURL string, now time.Time) (document, error) {
+	body = fixEncoding(body)
+	feed, err := gofeed.NewParser().Parse(bytes.NewReader(body))
+	if err != nil {
+		if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
+			if looksLikeHTML(body) {
+				return document{}, fmt.Errorf("feeds: parse %s: %w: got an HTML page", feedURL, ErrNotFeed)
+			}
+			return document{}, fmt.Errorf("feeds: parse %s: %w", feedURL, ErrNotFeed)
+		}
+		return document{}, fmt.Errorf("feeds: parse %s: malformed feed: %w", feedURL, err)
+	}
+	base, _ := url.Parse(feedURL)
+	if base != nil && !base.IsAbs() {
+		base = nil
+	}
+	doc := document{title: plainText(feed.Title), articles: make([]rules.Article, 0, len(feed.Items))}
+	for _, it := range feed.Items {
+		if it == nil {
+			continue
+		}
+		doc.articles = append(doc.articles, convertItem(it, base, now))
+	}
+	uniqueGUIDs(doc.articles)
+	return doc, nil
+}
+
+// fixEncoding handles bodies that are not valid UTF-8 and do not declare
+// another encoding (which gofeed would honour): a wrong or missing charset.
+// Such bodies are nearly always Windows-1252 or its subset ISO-8859-1, so they
+// are decoded as such rather than rejected.
+func fixEncoding(body []byte) []byte {
+	if utf8.Valid(body) {
+		return body
+	}
+	switch declaredEncoding(body) {
+	case "", "utf-8", "utf8":
+	default:
+		return body
+	}
+	out, err := charmap.Windows1252.NewDecoder().Bytes(body)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+func looksLikeHTML(body []byte) bool {
+	head := body[:min(len(body), 1024)]
+	head = bytes.ToLower(head)
+	return bytes.Contains(head, []byte("<!doctype html")) || bytes.Contains(head, []byte("<html"))
+}
+
+func convertItem(it *gofeed.Item, base *url.URL, now time.Time) rules.Article {
+	a := rules.Article{
+		Title:   plainText(it.Title),
+		Summary: plainText(it.Description),
+		Content: plainText(it.Content),
+		Link:    resolveLink(base, it.Link, it.Links),
+		Fetched: now,
+	}
+	if a.Summary == "" && a.Content != "" {
+		a.Summary = truncateRunes(a.Content, summaryRunes)
+	}
+	if a.Summary == a.Content {
+		// Many feeds repeat the description as content; one copy is enough.
+		a.Content = ""
+	}
+	switch {
+	case it.PublishedParsed != nil:
+		a.Published = *it.PublishedParsed
+	case it.UpdatedParsed != nil:
+		a.Published = *it.UpdatedParsed
+	}
+	if a.Published.After(now) {
+		// A date in the future is a mistake (or a time zone error) and would
+		// keep the item at the top of every "latest" list.
+		a.Published = now
+	}
+	if !a.Published.IsZero() {
+		a.Published = a.Published.UTC()
+	}
+	a.GUID = strings.TrimSpace(it.GUID)
+	if a.GUID == "" {
+		a.GUID = derivedGUID(a)
+	}
+	return a
+}
+
+// derivedGUID identifies an item that has no GUID: by its link when it has
+// one, else by a hash of its text, so the same item gets the same GUID on
+// every fetch.
+func derivedGUID(a rules.Article) string {
+	if a.Link != "" {
+		return a.Link
+	}
+	text := a.Title
+	if text == "" {
+		text = a.Summary + "\n" + a.Content
+	}
+	sum := sha256.Sum256([]byte(text))
+	return "sha256:" + hex.EncodeToString(sum[:16])
+}
+
+// uniqueGUIDs gives every item that shares its GUID with another item of the
+// same document a GUID qualified by its link or text. All sharers change,
+// not only the later ones, so the result does not depend on item order.
+// (Without this, a feed that repeats one GUID for every item would have all
+// but one item dropped as duplicates by the store.)
+func uniqueGUIDs(arts []rules.Article) {
+	if len(arts) < 2 {
+		return
+	}
+	seen := make(map[string]int, len(arts))
+	for _, a := range arts {
+		seen[a.GUID]++
+	}
+	for i := range arts {
+		if seen[arts[i].GUID] > 1 {
+			d := arts[i]
+			d.GUID = ""
+			link := d.Link
+			d.Link = ""
+			sum := sha256.Sum256([]byte(link + "\n" + derivedGUID(d)))
+			arts[i].GUID = arts[i].GUID + "#" + hex.EncodeToString(sum[:8])
+		}
+	}
+}
+
+// resolveLink returns the item's link made absolute against base, or "" if
+// it is not http(s): a javascript: or data: link must never reach an embed.
+func resolveLink(base *url.URL, link string, links []string) string {
+	link = strings.TrimSpace(link)
+	if link == "" {
+		for _, l := range links {
+			if l = strings.TrimSpace(l); l != "" {
+				link = l
+				break
+			}
+		}
+	}
+	if link == "" {
+		return ""
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		return ""
+	}
+	if !u.IsAbs() {
+		if base == nil {
+			return ""
+		}
+		u = base.ResolveReference(u)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+	default:
+		return ""
+	}
+	if u.Host == "" {
+		return ""
+	}
+	return u.String()
+}
+
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for j := range s {
+		if i == n {
+			return strings.TrimSpace(s[:j]) + "…"
+		}
+		i++
+	}
+	return s
+}
+
+// plainText strips tags, drops script and style contents, decodes entities
+// and collapses white space. It is a scanner, not an HTML parser: feed text
+// only needs to become readable and matchable, and this runs on every item
+// of every changed feed, where a full parse would cost as much as gofeed's.
+// A '<' not followed by a letter, '/', '!' or '?' is text ("a < b").
+func plainText(s string) string {
+	if s == "" {
+		return ""
+	}
+	if strings.IndexByte(s, '<') < 0 && strings.IndexByte(s, '&') < 0 {
+		return collapseSpace(s)
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '<' || i+1 >= len(s) || !tagStart(s[i+1]) {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		if strings.HasPrefix(s[i:], "<!--") {
+			end := strings.Index(s[i+4:], "-->")
+			if end < 0 {
+				break
+			}
+			i += 4 + end + 3
+			continue
+		}
+		end := strings.IndexByte(s[i:], '>')
+		if end < 0 {
+			break // unterminated tag: drop the rest rather than show markup
+		}
+		tag := s[i+1 : i+end]
+		i += end + 1
+		name := tagName(tag)
+		if name == "script" || name == "style" {
+			if j := indexFold(s[i:], "</"+name); j >= 0 {
+				i += j
+			} else {
+				i = len(s)
+			}
+			continue
+		}
+		// Tags separate words ("<p>a</p><p>b</p>" is "a b", not "ab"); extra
+		// spaces are collapsed below.
+		b.WriteByte(' ')
+	}
+	return collapseSpace(html.UnescapeString(b.String()))
+}
+
+func tagStart(c byte) bool {
+	return c == '/' || c == '!' || c == '?' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+}
+
+func tagName(tag string) string {
+	tag = strings.TrimPrefix(tag, "/")
+	end := strings.IndexAny(tag, " \t\r\n/>")
+	if end >= 0 {
+		tag = tag[:end]
+	}
+	return strings.ToLower(tag)
+}
+
+func indexFold(s, sub string) int {
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		if strings.EqualFold(s[i:i+n], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+// collapseSpace trims s and turns every run of white space (including
+// non-breaking spaces from &nbsp;) into one space.
+func collapseSpace(s string) string {
+	return strings.Join(strings.FieldsFunc(s, isSpace), " ")
+}
+
+func isSpace(r rune) bool {
+	switch r {
+	case ' ', '\t', '\n', '\r', '\f', '\v', '\u00a0', '\u2028', '\u2029', '\u200b':
+		return true
+	}
+	return false
+}
