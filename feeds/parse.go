@@ -26,6 +26,9 @@ var ErrNotFeed = errors.New("not an RSS, Atom or JSON feed")
 // no description of its own.
 const summaryRunes = 500
 
+// titleRunes bounds a title derived from the summary for items without one.
+const titleRunes = 120
+
 // Parse turns a feed document into articles. Title, Summary and Content are
 // plain text (tags removed, entities decoded, white space collapsed), so
 // matching and alert rendering never see markup. Items without a GUID get
@@ -109,6 +112,11 @@ func convertItem(it *gofeed.Item, base *url.URL, now time.Time) rules.Article {
 	}
 	if a.Summary == "" && a.Content != "" {
 		a.Summary = truncateRunes(a.Content, summaryRunes)
+	}
+	if a.Title == "" {
+		// Title-less items exist (RSS 2.0 allows them, microblogs use
+		// them); alerts and /latest need something to show.
+		a.Title = truncateRunes(a.Summary, titleRunes)
 	}
 	if a.Summary == a.Content {
 		// Many feeds repeat the description as content; one copy is enough.
@@ -252,6 +260,7 @@ func plainText(s string) string {
 				break
 			}
 			i += 4 + end + 3
+			b.WriteByte(' ')
 			continue
 		}
 		end := strings.IndexByte(s[i:], '>')
@@ -261,7 +270,7 @@ func plainText(s string) string {
 		tag := s[i+1 : i+end]
 		i += end + 1
 		name := tagName(tag)
-		if name == "script" || name == "style" {
+		if (name == "script" || name == "style") && tag[0] != '/' {
 			if j := indexFold(s[i:], "</"+name); j >= 0 {
 				i += j
 			} else {
@@ -269,11 +278,25 @@ func plainText(s string) string {
 			}
 			continue
 		}
-		// Tags separate words ("<p>a</p><p>b</p>" is "a b", not "ab"); extra
-		// spaces are collapsed below.
-		b.WriteByte(' ')
+		// Block tags separate words ("<p>a</p><p>b</p>" is "a b", not "ab");
+		// inline ones do not ("<em>hot</em>line" is one word). Extra spaces
+		// are collapsed below.
+		if blockTag(name) {
+			b.WriteByte(' ')
+		}
 	}
 	return collapseSpace(html.UnescapeString(b.String()))
+}
+
+func blockTag(name string) bool {
+	switch name {
+	case "p", "div", "br", "hr", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "td", "th",
+		"h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "section", "article", "header",
+		"footer", "aside", "nav", "figure", "figcaption", "img", "iframe", "video", "audio", "form",
+		"main", "details", "summary", "caption", "address", "center", "script", "style":
+		return true
+	}
+	return false
 }
 
 func tagStart(c byte) bool {

@@ -80,12 +80,12 @@ func TestReadLimited(t *testing.T) {
 
 func TestDeclaredEncoding(t *testing.T) {
 	for in, want := range map[string]string{
-		`<?xml version="1.0" encoding="ISO-8859-1"?><rss/>`:       "iso-8859-1",
+		`<?xml version="1.0" encoding="ISO-8859-1"?><rss/>`:      "iso-8859-1",
 		"\xef\xbb\xbf <?xml version='1.0' encoding = 'utf-8' ?>": "utf-8",
-		`<?xml version="1.0"?><rss/>`:                             "",
-		`<rss encoding="x"/>`:                                     "",
-		`{"version": "https://jsonfeed.org/version/1.1"}`:         "",
-		`<?xml version="1.0" encoding="unterminated`:              "",
+		`<?xml version="1.0"?><rss/>`:                            "",
+		`<rss encoding="x"/>`:                                    "",
+		`{"version": "https://jsonfeed.org/version/1.1"}`:        "",
+		`<?xml version="1.0" encoding="unterminated`:             "",
 	} {
 		if got := declaredEncoding([]byte(in)); got != want {
 			t.Errorf("%q: got %q, want %q", in, got, want)

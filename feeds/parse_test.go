@@ -1,0 +1,165 @@
+package feeds
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// parseNow is the clock for golden tests: after every real date in the
+// fixtures, before the "future" one.
+var parseNow = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+
+func TestParseGolden(t *testing.T) {
+	for _, tc := range []struct{ file, url string }{
+		{"rss2.xml", "https://news.example.org/rss"},
+		{"atom.xml", "https://press.example.org/atom.xml"},
+		{"jsonfeed.json", "https://wire.example.org/feed.json"},
+		{"nodates.xml", "https://nodates.example.org/rss"},
+		{"futuredates.xml", "https://future.example.org/rss"},
+		{"noguids.xml", "https://noguid.example.org/rss"},
+		{"htmldesc.xml", "https://html.example.org/rss"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			body, err := os.ReadFile(filepath.Join("testdata", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			arts, err := Parse(body, tc.url, parseNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.MarshalIndent(arts, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			golden := filepath.Join("testdata", strings.TrimSuffix(tc.file, filepath.Ext(tc.file))+".golden.json")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestParseGolden -update)", err)
+			}
+			if string(got) != string(want) {
+				t.Fatalf("%s differs from golden:\n%s", tc.file, got)
+			}
+			for _, a := range arts {
+				if a.GUID == "" || !a.Fetched.Equal(parseNow) || a.Published.After(parseNow) {
+					t.Errorf("bad article %+v", a)
+				}
+			}
+		})
+	}
+}
+
+func TestParseGUIDsStable(t *testing.T) {
+	body, err := os.ReadFile("testdata/noguids.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := Parse(body, "https://noguid.example.org/rss", parseNow)
+	b, _ := Parse(body, "https://noguid.example.org/rss", parseNow.Add(time.Hour))
+	seen := map[string]bool{}
+	for i := range a {
+		if a[i].GUID != b[i].GUID {
+			t.Errorf("item %d: GUID changed between fetches: %q, %q", i, a[i].GUID, b[i].GUID)
+		}
+		if seen[a[i].GUID] {
+			t.Errorf("item %d: GUID %q not unique", i, a[i].GUID)
+		}
+		seen[a[i].GUID] = true
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		notFeed    bool
+		contains   string
+	}{
+		{"html page", "@page.html", true, "HTML page"},
+		{"malformed xml", "@malformed.xml", false, "malformed feed"},
+		{"empty", "", true, "not an RSS"},
+		{"plain text", "hello, world", true, "not an RSS"},
+		{"unknown xml root", `<?xml version="1.0"?><svg></svg>`, true, "not an RSS"},
+		{"broken json", `{"version": "https://jsonfeed.org/version/1", "items": [`, false, "malformed feed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte(tc.body)
+			if name, ok := strings.CutPrefix(tc.body, "@"); ok {
+				var err error
+				if body, err = os.ReadFile(filepath.Join("testdata", name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := Parse(body, "https://bad.example.org/feed", parseNow)
+			if err == nil || errors.Is(err, ErrNotFeed) != tc.notFeed ||
+				!strings.Contains(err.Error(), tc.contains) || !strings.Contains(err.Error(), "https://bad.example.org/feed") {
+				t.Fatalf("got %v", err)
+			}
+		})
+	}
+}
+
+func TestPlainText(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                 "",
+		"  plain   text\n":                 "plain text",
+		"<p>a</p><p>b</p>":                 "a b",
+		"a < b and c > d":                  "a < b and c > d",
+		"AT&amp;T &lt;tag&gt; &#8217;":     "AT&T <tag> ’",
+		"x<script>evil()</script>y":        "x y",
+		"x<SCRIPT type=a>evil()</Script>y": "x y",
+		"x<style>p{}</style>y":             "x y",
+		"a<!-- hidden -->b":                "a b",
+		"<em>hot</em>line, <b>x</b> y":     "hotline, x y",
+		"<li>one</li><li>two</li>":         "one two",
+		"unterminated <a href=":            "unterminated",
+		"unterminated comment <!-- x":      "unterminated comment",
+		"script never closed<script>x":     "script never closed",
+		"non&nbsp;breaking":                "non breaking",
+		"<br/>line<br>break":               "line break",
+	} {
+		if got := plainText(in); got != want {
+			t.Errorf("plainText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestResolveLink(t *testing.T) {
+	base := mustURL(t, "https://example.org/news/feed.xml")
+	for _, tc := range []struct {
+		link  string
+		links []string
+		want  string
+	}{
+		{"https://other.org/a", nil, "https://other.org/a"},
+		{"/a/b", nil, "https://example.org/a/b"},
+		{"story.html", nil, "https://example.org/news/story.html"},
+		{"//cdn.example.org/x", nil, "https://cdn.example.org/x"},
+		{"", []string{"", "https://example.org/alt"}, "https://example.org/alt"},
+		{"javascript:alert(1)", nil, ""},
+		{"data:text/html,hi", nil, ""},
+		{"mailto:a@b", nil, ""},
+		{"http://[::1", nil, ""},
+		{"  https://example.org/space  ", nil, "https://example.org/space"},
+	} {
+		if got := resolveLink(base, tc.link, tc.links); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.link, got, tc.want)
+		}
+	}
+	if got := resolveLink(nil, "/relative", nil); got != "" {
+		t.Errorf("no base: got %q", got)
+	}
+}
