@@ -1,0 +1,361 @@
+package feeds
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/backchannel/backchannel/metrics"
+	"github.com/backchannel/backchannel/rules"
+)
+
+func TestBackoffDelay(t *testing.T) {
+	want := []time.Duration{0, time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute,
+		16 * time.Minute, 32 * time.Minute, time.Hour, time.Hour}
+	for n, w := range want {
+		if got := backoffDelay(n); got != w {
+			t.Errorf("backoffDelay(%d) = %v, want %v", n, got, w)
+		}
+	}
+	if got := backoffDelay(1 << 30); got != BackoffMax {
+		t.Errorf("huge failure count: %v", got)
+	}
+}
+
+// etagServer serves body with an ETag and answers 304 to a matching
+// If-None-Match; it counts full and conditional answers.
+type etagServer struct {
+	body         atomic.Pointer[[]byte]
+	full, notMod atomic.Int32
+	status       atomic.Int32 // non-zero: answer this status instead
+	etagFor      func([]byte) string
+}
+
+func newEtagServer(t testing.TB, body []byte) (*etagServer, string) {
+	s := &etagServer{etagFor: func(b []byte) string { return fmt.Sprintf(`"%x"`, len(b)) }}
+	s.body.Store(&body)
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if code := s.status.Load(); code != 0 {
+			http.Error(w, "failing", int(code))
+			return
+		}
+		b := *s.body.Load()
+		etag := s.etagFor(b)
+		if r.Header.Get("If-None-Match") == etag {
+			s.notMod.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		s.full.Add(1)
+		w.Header().Set("ETag", etag)
+		w.Header().Set("Last-Modified", "Sat, 01 Mar 2025 12:00:00 GMT")
+		writeFeed(w, b)
+	})
+	return s, srv.URL
+}
+
+func TestPollRecordsStateAndUsesItsOwn(t *testing.T) {
+	srv, url := newEtagServer(t, makeRSS("state", 5))
+	store, got := newMemStore(), &batches{}
+	clock := &fakeClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	m := metrics.NewUnregistered()
+	p := NewPoller(NewFetcher(Config{}, testLogger(t)), store, got, m, testLogger(t), clock.Now)
+	// The snapshot the caller holds never changes: the poller must use its
+	// own state (ETag) for the second poll.
+	feed := rules.Feed{ID: 7, Name: "state", URL: url, Source: "config"}
+
+	st, err := p.Poll(t.Context(), feed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != StatusOK || st.ETag == "" || st.LastModified == "" || st.ItemsSeen != 5 ||
+		!st.LastPoll.Equal(clock.Now()) || !st.LastSuccess.Equal(clock.Now()) || st.Failures != 0 || st.Error != "" {
+		t.Fatalf("first poll state %+v", st)
+	}
+	if store.state(7) != st {
+		t.Fatalf("saved state %+v, returned %+v", store.state(7), st)
+	}
+	b := got.forFeed(7)
+	if len(b) != 1 || !b[0].FirstFetch || len(b[0].Articles) != 5 || b[0].Feed.Name != "state" {
+		t.Fatalf("batches %+v", b)
+	}
+	for _, a := range b[0].Articles {
+		if a.FeedID != 7 || a.Feed != "state" || a.ID == 0 {
+			t.Fatalf("article not attributed: %+v", a)
+		}
+	}
+
+	clock.Set(clock.Now().Add(5 * time.Minute))
+	st, err = p.Poll(t.Context(), feed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != StatusNotModified || st.ItemsSeen != 5 || srv.notMod.Load() != 1 || srv.full.Load() != 1 {
+		t.Fatalf("second poll: %+v (304s %d, 200s %d)", st, srv.notMod.Load(), srv.full.Load())
+	}
+	// A 304 is not parsed: nothing reached the store or the handler.
+	if store.calls() != 1 || len(got.forFeed(7)) != 1 {
+		t.Fatalf("304 was processed: %d store calls, %d batches", store.calls(), len(got.forFeed(7)))
+	}
+
+	// New content: only the new items are handed over, not as a first fetch.
+	body := append(makeRSS("state", 5), []byte("<!-- changed -->")...)
+	body = bytes.Replace(body, []byte("<item>"), []byte("<item><title>Breaking</title><guid>new-1</guid></item><item>"), 1)
+	srv.body.Store(&body)
+	clock.Set(clock.Now().Add(5 * time.Minute))
+	st, err = p.Poll(t.Context(), feed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = got.forFeed(7)
+	if st.ItemsSeen != 6 || len(b) != 2 || b[1].FirstFetch || len(b[1].Articles) != 1 || b[1].Articles[0].GUID != "new-1" {
+		t.Fatalf("third poll: %+v, batches %+v", st, b)
+	}
+	if v := counterValue(t, m.FeedItems); v != 6 {
+		t.Errorf("FeedItems = %v", v)
+	}
+	for result, want := range map[string]float64{"ok": 2, "not_modified": 1, "error": 0, "skipped": 0} {
+		if v := counterValue(t, m.FeedPolls.WithLabelValues(result)); v != want {
+			t.Errorf("FeedPolls{%s} = %v, want %v", result, v, want)
+		}
+	}
+}
+
+func TestPollBackoffGrowsCapsAndRecovers(t *testing.T) {
+	srv, url := newEtagServer(t, makeRSS("flaky", 3))
+	srv.status.Store(500)
+	store := newMemStore()
+	start := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	clock := &fakeClock{t: start}
+	m := metrics.NewUnregistered()
+	p := NewPoller(NewFetcher(Config{}, testLogger(t)), store, &batches{}, m, testLogger(t), clock.Now)
+	feed := rules.Feed{ID: 1, Name: "flaky", URL: url, Source: "config"}
+
+	var delays []time.Duration
+	for i := range 10 {
+		st, err := p.Poll(t.Context(), feed)
+		if err == nil || st.Status != StatusError || st.Failures != i+1 || !strings.Contains(st.Error, "HTTP 500") {
+			t.Fatalf("poll %d: %+v, %v", i, st, err)
+		}
+		delays = append(delays, st.NextPoll.Sub(clock.Now()))
+		// Before NextPoll the feed is skipped without a request.
+		hits := srv.full.Load()
+		clock.Set(st.NextPoll.Add(-time.Second))
+		if st2, err := p.Poll(t.Context(), feed); err != nil || st2 != st {
+			t.Fatalf("poll %d during backoff: %+v, %v", i, st2, err)
+		}
+		if srv.full.Load() != hits {
+			t.Fatalf("poll %d: fetched during backoff", i)
+		}
+		clock.Set(st.NextPoll)
+	}
+	want := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60, 60, 60}
+	for i := range want {
+		if delays[i] != want[i]*time.Minute {
+			t.Fatalf("delays %v", delays)
+		}
+	}
+	if v := counterValue(t, m.FeedPolls.WithLabelValues("skipped")); v != 10 {
+		t.Errorf("skipped = %v", v)
+	}
+	if store.state(1).Failures != 10 {
+		t.Errorf("stored failures %d", store.state(1).Failures)
+	}
+
+	srv.status.Store(0)
+	st, err := p.Poll(t.Context(), feed)
+	if err != nil || st.Status != StatusOK || st.Failures != 0 || st.Error != "" || !st.NextPoll.IsZero() || st.ItemsSeen != 3 {
+		t.Fatalf("recovery: %+v, %v", st, err)
+	}
+}
+
+func TestPollKeepsValidatorsOnFailure(t *testing.T) {
+	_, url := newEtagServer(t, makeRSS("v", 2))
+	store := newMemStore()
+	store.storeErr = errTest
+	p := NewPoller(NewFetcher(Config{}, testLogger(t)), store, &batches{}, nil, testLogger(t), nil)
+	feed := rules.Feed{ID: 3, Name: "v", URL: url, Source: "config", State: rules.FeedState{ETag: `"old"`}}
+	st, err := p.Poll(t.Context(), feed)
+	if !errors.Is(err, errTest) || st.ETag != `"old"` || st.Status != StatusError {
+		t.Fatalf("got %+v, %v", st, err)
+	}
+	// Next poll fetches the whole feed again rather than getting a 304.
+	store.storeErr = nil
+	p.now = func() time.Time { return time.Now().Add(time.Hour) }
+	st, err = p.Poll(t.Context(), feed)
+	if err != nil || st.ItemsSeen != 2 || st.ETag == `"old"` {
+		t.Fatalf("retry: %+v, %v", st, err)
+	}
+}
+
+func TestPollHandlerFailure(t *testing.T) {
+	_, url := newEtagServer(t, makeRSS("h", 2))
+	p := NewPoller(NewFetcher(Config{}, testLogger(t)), newMemStore(), &batches{err: errTest}, nil, testLogger(t), nil)
+	st, err := p.Poll(t.Context(), rules.Feed{ID: 4, Name: "h", URL: url, Source: "config"})
+	if !errors.Is(err, errTest) || st.Status != StatusError || st.Failures != 0 || !strings.Contains(st.Error, "handling 2 new articles") {
+		t.Fatalf("got %+v, %v", st, err)
+	}
+}
+
+func TestPollCancelledLeavesStateAlone(t *testing.T) {
+	store := newMemStore()
+	fetch := fetchFunc(func(ctx context.Context, req Request) (Response, error) {
+		<-ctx.Done()
+		return Response{}, fmt.Errorf("feeds: fetch %s: %w", req.URL, ctx.Err())
+	})
+	p := NewPoller(fetch, store, &batches{}, nil, testLogger(t), nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	feed := rules.Feed{ID: 5, URL: "http://x/", State: rules.FeedState{ETag: `"e"`}}
+	st, err := p.Poll(ctx, feed)
+	if !errors.Is(err, context.Canceled) || st != feed.State || p.State(feed) != feed.State {
+		t.Fatalf("got %+v, %v", st, err)
+	}
+	if _, saved := store.states[5]; saved {
+		t.Fatal("state saved for a cancelled poll")
+	}
+}
+
+func TestPollSkipsFeedAlreadyInFlight(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	fetch := fetchFunc(func(ctx context.Context, req Request) (Response, error) {
+		if calls.Add(1) == 1 {
+			close(entered)
+			<-release
+		}
+		return Response{NotModified: true, Status: 304}, nil
+	})
+	m := metrics.NewUnregistered()
+	p := NewPoller(fetch, newMemStore(), nil, m, testLogger(t), nil)
+	feed := rules.Feed{ID: 6, URL: "http://x/"}
+	done := make(chan struct{})
+	go func() { defer close(done); _, _ = p.Poll(t.Context(), feed) }()
+	<-entered
+	if _, err := p.Poll(t.Context(), feed); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	<-done
+	if calls.Load() != 1 || counterValue(t, m.FeedPolls.WithLabelValues("skipped")) != 1 {
+		t.Fatalf("fetches %d", calls.Load())
+	}
+}
+
+// TestFaultyFeedsDoNotHarmHealthyOnes polls, in one cycle, one healthy feed
+// and one feed per fault the issue lists; the healthy feed still delivers,
+// and every fault is recorded with a readable reason.
+func TestFaultyFeedsDoNotHarmHealthyOnes(t *testing.T) {
+	var bomb bytes.Buffer
+	zw := gzip.NewWriter(&bomb)
+	_, _ = zw.Write(make([]byte, 4<<20))
+	_ = zw.Close()
+	repeated := bytes.ReplaceAll(makeRSS("rep", 4), []byte("<guid isPermaLink=\"false\">rep-"), []byte("<guid isPermaLink=\"false\">same<!--"))
+	repeated = bytes.ReplaceAll(repeated, []byte("</guid>"), []byte("--></guid>"))
+	latin1 := []byte("<rss version=\"2.0\"><channel><title>L</title><item><title>Caf\xe9 talks</title><guid>l1</guid></item></channel></rss>")
+
+	hang := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthy", func(w http.ResponseWriter, r *http.Request) { writeFeed(w, makeRSS("healthy", 3)) })
+	mux.HandleFunc("/500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 500) })
+	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	})
+	mux.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) {
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for range 800 { // 50 MB
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	mux.HandleFunc("/malformed", func(w http.ResponseWriter, r *http.Request) {
+		writeFeed(w, []byte(`<?xml version="1.0"?><rss><channel><item><title>x</title></ite`))
+	})
+	mux.HandleFunc("/html", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<!doctype html><html><body>nope</body></html>"))
+	})
+	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
+	mux.HandleFunc("/bomb", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		_, _ = w.Write(bomb.Bytes())
+	})
+	mux.HandleFunc("/repeated", func(w http.ResponseWriter, r *http.Request) { writeFeed(w, repeated) })
+	mux.HandleFunc("/latin1", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml") // no charset anywhere
+		_, _ = w.Write(latin1)
+	})
+	srv := serve(t, mux.ServeHTTP)
+	defer close(hang)
+
+	feeds := []struct {
+		path, source string
+		wantErr      string // "" for feeds that must succeed
+		wantItems    int64
+	}{
+		{"/healthy", "config", "", 3},
+		{"/500", "config", "HTTP 500", 0},
+		{"/hang", "config", "timed out", 0},
+		{"/huge", "config", "too large", 0},
+		{"/malformed", "config", "malformed feed", 0},
+		{"/html", "config", "HTML page", 0},
+		{"/loop", "config", "too many redirects", 0},
+		{"/bomb", "config", "too large", 0},
+		{"/private", "admin", "not allowed", 0},
+		{"/repeated", "config", "", 4},
+		{"/latin1", "config", "", 1},
+	}
+	store, got := newMemStore(), &batches{}
+	fetcher := NewFetcher(Config{Timeout: 500 * time.Millisecond, MaxBytes: 1 << 20}, testLogger(t))
+	p := NewPoller(fetcher, store, got, nil, testLogger(t), nil)
+	s, err := NewScheduler(p, "@every 5m", 4, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range feeds {
+		if err := s.Add(rules.Feed{ID: int64(i + 1), Name: f.path, URL: srv.URL + f.path, Source: f.source}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	s.PollAll(ctx)
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("cycle took %v", d)
+	}
+	for i, f := range feeds {
+		id := int64(i + 1)
+		st := store.state(id)
+		if f.wantErr == "" {
+			if st.Status != StatusOK || st.ItemsSeen != f.wantItems || len(got.forFeed(id)) != 1 {
+				t.Errorf("%s: %+v, %d batches", f.path, st, len(got.forFeed(id)))
+			}
+			continue
+		}
+		if st.Status != StatusError || !strings.Contains(st.Error, f.wantErr) || st.Failures != 1 || st.NextPoll.IsZero() {
+			t.Errorf("%s: want error containing %q, got %+v", f.path, f.wantErr, st)
+		}
+	}
+	if b := got.forFeed(10); len(b) == 1 {
+		for _, a := range b[0].Articles {
+			if !strings.HasPrefix(a.GUID, "same#") {
+				t.Errorf("repeated GUID feed: GUID %q", a.GUID)
+			}
+		}
+	}
+	if b := got.forFeed(11); len(b) == 1 && b[0].Articles[0].Title != "Café talks" {
+		t.Errorf("latin1 title %q", b[0].Articles[0].Title)
+	}
+}
