@@ -1,0 +1,264 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/backchannel/backchannel/rules"
+)
+
+// Feed sources.
+const (
+	SourceConfig = "config"
+	SourceAdmin  = "admin"
+)
+
+const feedColumns = `f.id, f.name, f.url, f.schedule, f.source,
+	s.last_poll, s.last_success, s.next_poll, s.status, s.error,
+	s.etag, s.last_modified, s.items_seen, s.failures`
+
+const feedFrom = ` FROM feeds f JOIN feed_state s ON s.feed_id = f.id`
+
+func scanFeed(row interface{ Scan(...any) error }) (rules.Feed, error) {
+	var f rules.Feed
+	var lastPoll, lastSuccess, nextPoll int64
+	err := row.Scan(&f.ID, &f.Name, &f.URL, &f.Schedule, &f.Source,
+		&lastPoll, &lastSuccess, &nextPoll, &f.State.Status, &f.State.Error,
+		&f.State.ETag, &f.State.LastModified, &f.State.ItemsSeen, &f.State.Failures)
+	f.State.LastPoll = fromMillis(lastPoll)
+	f.State.LastSuccess = fromMillis(lastSuccess)
+	f.State.NextPoll = fromMillis(nextPoll)
+	return f, err
+}
+
+// Feeds returns every feed with its state, by name.
+func (db *DB) Feeds(ctx context.Context) ([]rules.Feed, error) {
+	var out []rules.Feed
+	err := db.read(ctx, func(tx *sql.Tx) (err error) {
+		out, err = listFeeds(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("db: feeds: %w", err)
+	}
+	return out, nil
+}
+
+func listFeeds(ctx context.Context, tx *sql.Tx) ([]rules.Feed, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+feedColumns+feedFrom+` ORDER BY f.name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []rules.Feed
+	for rows.Next() {
+		f, err := scanFeed(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+func feedByName(ctx context.Context, tx *sql.Tx, name string) (rules.Feed, error) {
+	f, err := scanFeed(tx.QueryRowContext(ctx, `SELECT `+feedColumns+feedFrom+` WHERE f.name = ?`, name))
+	return f, notFound(err)
+}
+
+func feedByURLKey(ctx context.Context, tx *sql.Tx, key string) (rules.Feed, error) {
+	f, err := scanFeed(tx.QueryRowContext(ctx, `SELECT `+feedColumns+feedFrom+` WHERE f.url_key = ?`, key))
+	return f, notFound(err)
+}
+
+// insertFeed adds a feed and its empty state row.
+func (db *DB) insertFeed(ctx context.Context, tx *sql.Tx, f rules.Feed) (int64, error) {
+	res, err := tx.ExecContext(ctx,
+		`INSERT INTO feeds (name, url, url_key, schedule, source, created) VALUES (?, ?, ?, ?, ?, ?)`,
+		f.Name, f.URL, NormalizeLink(f.URL), f.Schedule, f.Source, toMillis(db.clock()))
+	if err != nil {
+		return 0, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO feed_state (feed_id) VALUES (?)`, id); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// updateFeed rewrites a feed's definition. When its URL changes the fetch
+// state is reset: an ETag or Last-Modified of another URL means nothing,
+// and its failures are not the new URL's.
+func updateFeed(ctx context.Context, tx *sql.Tx, old, f rules.Feed) error {
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE feeds SET name = ?, url = ?, url_key = ?, schedule = ?, source = ? WHERE id = ?`,
+		f.Name, f.URL, NormalizeLink(f.URL), f.Schedule, f.Source, old.ID); err != nil {
+		return err
+	}
+	if NormalizeLink(old.URL) == NormalizeLink(f.URL) {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx,
+		`UPDATE feed_state SET etag = '', last_modified = '', failures = 0, next_poll = 0, status = '', error = ''
+		 WHERE feed_id = ?`, old.ID)
+	return err
+}
+
+// SyncConfigFeeds makes the stored config feeds those of the configuration
+// file: each is upserted by name, config feeds no longer listed are removed
+// with their state, and feeds added from Discord are kept. It returns every
+// feed, by name.
+//
+// A listed feed whose URL is already stored under another name takes that
+// row over (so renaming a feed in the file, or moving an admin-added feed
+// into it, keeps its fetch state and GUID history) unless that other name is
+// listed too, which is a duplicate URL in the file: rules.ErrDuplicate.
+func (db *DB) SyncConfigFeeds(ctx context.Context, feeds []rules.Feed) ([]rules.Feed, error) {
+	listed := make(map[string]bool, len(feeds))
+	for _, f := range feeds {
+		if f.Name == "" || f.URL == "" {
+			return nil, fmt.Errorf("db: sync feeds: feed %q: name and url are required", f.Name)
+		}
+		if listed[f.Name] {
+			return nil, fmt.Errorf("db: sync feeds: feed %q listed twice: %w", f.Name, rules.ErrDuplicate)
+		}
+		listed[f.Name] = true
+	}
+	var out []rules.Feed
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		for _, f := range feeds {
+			f.Source = SourceConfig
+			if err := db.syncFeed(ctx, tx, f, listed); err != nil {
+				return fmt.Errorf("feed %q: %w", f.Name, err)
+			}
+		}
+		all, err := listFeeds(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, f := range all {
+			if f.Source == SourceConfig && !listed[f.Name] {
+				// feed_state goes with it (ON DELETE CASCADE); articles stay,
+				// with feed_id NULL, so that their links and titles still
+				// count as seen.
+				if _, err := tx.ExecContext(ctx, `DELETE FROM feeds WHERE id = ?`, f.ID); err != nil {
+					return fmt.Errorf("remove feed %q: %w", f.Name, err)
+				}
+				continue
+			}
+			out = append(out, f)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("db: sync feeds: %w", err)
+	}
+	return out, nil
+}
+
+func (db *DB) syncFeed(ctx context.Context, tx *sql.Tx, f rules.Feed, listed map[string]bool) error {
+	old, err := feedByName(ctx, tx, f.Name)
+	if err == nil {
+		if other, err := feedByURLKey(ctx, tx, NormalizeLink(f.URL)); err == nil && other.ID != old.ID {
+			if listed[other.Name] {
+				return fmt.Errorf("url %s is also feed %q's: %w", f.URL, other.Name, rules.ErrDuplicate)
+			}
+			// The URL moved here from a feed that is going away (or is an
+			// admin feed the file now names differently): drop that one.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM feeds WHERE id = ?`, other.ID); err != nil {
+				return err
+			}
+		}
+		return updateFeed(ctx, tx, old, f)
+	}
+	if !errors.Is(err, rules.ErrNotFound) {
+		return err
+	}
+	other, err := feedByURLKey(ctx, tx, NormalizeLink(f.URL))
+	switch {
+	case err == nil && listed[other.Name]:
+		return fmt.Errorf("url %s is also feed %q's: %w", f.URL, other.Name, rules.ErrDuplicate)
+	case err == nil:
+		return updateFeed(ctx, tx, other, f) // a rename, or an admin feed adopted by the file
+	case !errors.Is(err, rules.ErrNotFound):
+		return err
+	}
+	_, err = db.insertFeed(ctx, tx, f)
+	return err
+}
+
+// AddFeed stores a new feed (source "admin" unless set) and returns it with
+// its ID. A feed with the same name or URL is rules.ErrDuplicate.
+func (db *DB) AddFeed(ctx context.Context, f rules.Feed) (rules.Feed, error) {
+	if f.Name == "" || f.URL == "" {
+		return rules.Feed{}, fmt.Errorf("db: add feed %q: name and url are required", f.Name)
+	}
+	if f.Source == "" {
+		f.Source = SourceAdmin
+	}
+	var out rules.Feed
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		id, err := db.insertFeed(ctx, tx, f)
+		if err != nil {
+			return err
+		}
+		out, err = scanFeed(tx.QueryRowContext(ctx, `SELECT `+feedColumns+feedFrom+` WHERE f.id = ?`, id))
+		return err
+	})
+	if isUnique(err) {
+		return rules.Feed{}, fmt.Errorf("db: add feed %q (%s): %w", f.Name, f.URL, rules.ErrDuplicate)
+	}
+	if err != nil {
+		return rules.Feed{}, fmt.Errorf("db: add feed %q: %w", f.Name, err)
+	}
+	return out, nil
+}
+
+// RemoveFeed removes the named feed and its state and returns what it was.
+// Its articles stay, so re-adding it does not post its items again.
+func (db *DB) RemoveFeed(ctx context.Context, name string) (rules.Feed, error) {
+	var out rules.Feed
+	err := db.write(ctx, func(tx *sql.Tx) (err error) {
+		if out, err = feedByName(ctx, tx, name); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM feeds WHERE id = ?`, out.ID)
+		return err
+	})
+	if err != nil {
+		return rules.Feed{}, fmt.Errorf("db: remove feed %q: %w", name, err)
+	}
+	return out, nil
+}
+
+// SaveFeedState records the poller's state for a feed. ItemsSeen is not
+// taken from st: StoreArticles counts it, in the same transaction as the
+// items it stores, so it is exact whatever the caller does. A feed removed
+// meanwhile is rules.ErrNotFound.
+func (db *DB) SaveFeedState(ctx context.Context, feedID int64, st rules.FeedState) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE feed_state SET last_poll = ?, last_success = ?, next_poll = ?, status = ?, error = ?,
+			 etag = ?, last_modified = ?, failures = ? WHERE feed_id = ?`,
+			toMillis(st.LastPoll), toMillis(st.LastSuccess), toMillis(st.NextPoll), st.Status, st.Error,
+			st.ETag, st.LastModified, st.Failures, feedID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return rules.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("db: save state of feed %d: %w", feedID, err)
+	}
+	return nil
+}
