@@ -45,8 +45,11 @@ func parseSchedule(spec string) (cron.Schedule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("feeds: invalid schedule %q: %w", spec, err)
 	}
-	if d, ok := s.(cron.ConstantDelaySchedule); ok && d.Delay <= 0 {
-		return nil, fmt.Errorf("feeds: invalid schedule %q: interval must be positive", spec)
+	// robfig silently turns "@every 0s" or "@every 10ms" into one second.
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(spec), "@every "); ok {
+		if d, err := time.ParseDuration(strings.TrimSpace(rest)); err == nil && d < time.Second {
+			return nil, fmt.Errorf("feeds: invalid schedule %q: interval under one second", spec)
+		}
 	}
 	return s, nil
 }
