@@ -50,12 +50,12 @@ func isTracking(key string) bool {
 // trimmed but otherwise unchanged. NormalizeLink is idempotent.
 func NormalizeLink(raw string) string {
 	raw = strings.TrimSpace(raw)
-	out := normalizeOnce(raw)
+	out := strings.TrimSpace(normalizeOnce(raw))
 	// url.URL.String re-escapes some inputs (a stray '%' in the host, say)
 	// into a form that parses differently. Such links are rare and broken;
 	// they are kept as given (trimmed), so that NormalizeLink is always
 	// idempotent and a stored key is a fixed point.
-	if again := normalizeOnce(out); again != out {
+	if again := strings.TrimSpace(normalizeOnce(out)); again != out {
 		return raw
 	}
 	return out
