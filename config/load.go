@@ -1,0 +1,227 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+
+	toml "github.com/pelletier/go-toml/v2"
+)
+
+// Problem is one thing wrong with the configuration.
+type Problem struct {
+	Key  string // e.g. "poll.timeout", "feeds[2].url", or an environment variable
+	Line int    // 1-based line in the file; 0 when unknown
+	Msg  string
+}
+
+func (p Problem) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("%s (line %d): %s", p.Key, p.Line, p.Msg)
+	}
+	return fmt.Sprintf("%s: %s", p.Key, p.Msg)
+}
+
+// Problems is a list of configuration problems; as an error it reads as one
+// line per problem.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ErrMissingFile is returned (wrapped) when the configuration file does not exist.
+var ErrMissingFile = errors.New("configuration file not found")
+
+// LookupEnv is os.LookupEnv's signature, injected so tests control the environment.
+type LookupEnv func(string) (string, bool)
+
+// Load reads path over the defaults, applies environment overrides and
+// validates the result. A missing file, a file that does not decode, and an
+// invalid configuration are errors; the last two are Problems.
+func Load(path string, env LookupEnv) (Config, error) {
+	return LoadWithDefaultRules(path, env, nil)
+}
+
+// LoadWithDefaultRules is Load, except that when the file has no [rules]
+// table the [rules] table of defaultsDoc (a TOML document, normally the
+// embedded config.example.toml) is used.
+func LoadWithDefaultRules(path string, env LookupEnv, defaultsDoc []byte) (Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Config{}, fmt.Errorf("%w: %s (create it from config.example.toml, or pass -config FILE)", ErrMissingFile, path)
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return ParseWithDefaultRules(data, env, defaultsDoc)
+}
+
+// Parse is Load for a document already in memory.
+func Parse(data []byte, env LookupEnv) (Config, error) {
+	return ParseWithDefaultRules(data, env, nil)
+}
+
+// ParseWithDefaultRules is LoadWithDefaultRules for a document in memory.
+func ParseWithDefaultRules(data []byte, env LookupEnv, defaultsDoc []byte) (Config, error) {
+	cfg := Default()
+	lines := keyLines(data)
+	if err := decode(data, &cfg); err != nil {
+		return Config{}, withLines(err, lines)
+	}
+	if _, hasRules := lines["rules"]; !hasRules && !lines.hasPrefix("rules.") && defaultsDoc != nil {
+		var def Config
+		if err := toml.Unmarshal(defaultsDoc, &def); err != nil {
+			return Config{}, fmt.Errorf("config: built-in default rules: %w", err)
+		}
+		cfg.Rules = def.Rules
+	}
+	var probs Problems
+	if env != nil {
+		probs = append(probs, applyEnv(&cfg, env)...)
+	}
+	probs = append(probs, Validate(cfg)...)
+	for i := range probs {
+		if probs[i].Line == 0 {
+			probs[i].Line = lines.find(probs[i].Key)
+		}
+	}
+	if len(probs) > 0 {
+		return cfg, probs
+	}
+	return cfg, nil
+}
+
+func decode(data []byte, cfg *Config) error {
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(cfg)
+	if err == nil {
+		return nil
+	}
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		probs := make(Problems, 0, len(strict.Errors))
+		for _, e := range strict.Errors {
+			row, _ := e.Position()
+			probs = append(probs, Problem{Key: strings.Join(e.Key(), "."), Line: row, Msg: "unknown key"})
+		}
+		return probs
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		key := strings.Join(de.Key(), ".")
+		if key == "" {
+			key = "toml"
+		}
+		return Problems{{Key: key, Line: row, Msg: de.Error()}}
+	}
+	return Problems{{Key: "toml", Msg: err.Error()}}
+}
+
+func withLines(err error, lines lineIndex) error {
+	var probs Problems
+	if errors.As(err, &probs) {
+		for i := range probs {
+			if probs[i].Line == 0 {
+				probs[i].Line = lines.find(probs[i].Key)
+			}
+		}
+		return probs
+	}
+	return err
+}
+
+// envPrefix is the prefix of every environment override.
+const envPrefix = "BACKCHANNEL_"
+
+// applyEnv sets every scalar key section.key from BACKCHANNEL_SECTION_KEY
+// when that variable is set (even to the empty string), plus DISCORD_TOKEN.
+// It walks the section structs by reflection so a key added to Config is
+// overridable without touching this function.
+func applyEnv(cfg *Config, env LookupEnv) Problems {
+	var probs Problems
+	if v, ok := env("DISCORD_TOKEN"); ok {
+		cfg.Discord.Token = Secret(v)
+	}
+	root := reflect.ValueOf(cfg).Elem()
+	rt := root.Type()
+	for i := 0; i < rt.NumField(); i++ {
+		sec := root.Field(i)
+		if sec.Kind() != reflect.Struct || rt.Field(i).Name == "Rules" {
+			continue
+		}
+		secName := tomlName(rt.Field(i))
+		st := sec.Type()
+		for j := 0; j < st.NumField(); j++ {
+			key := tomlName(st.Field(j))
+			name := envPrefix + strings.ToUpper(secName+"_"+key)
+			v, ok := env(name)
+			if !ok {
+				continue
+			}
+			if err := setScalar(sec.Field(j), v); err != nil {
+				probs = append(probs, Problem{Key: name, Msg: err.Error()})
+			}
+		}
+	}
+	return probs
+}
+
+func tomlName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	if name == "" {
+		return strings.ToLower(f.Name)
+	}
+	return name
+}
+
+var durationType = reflect.TypeOf(Duration{})
+
+func setScalar(f reflect.Value, v string) error {
+	if f.Type() == durationType {
+		var d Duration
+		_ = d.UnmarshalText([]byte(v))
+		if d.err != nil {
+			return d.err
+		}
+		f.Set(reflect.ValueOf(d))
+		return nil
+	}
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(v)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("invalid boolean %q (use true or false)", v)
+		}
+		f.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("invalid integer %q", v)
+		}
+		f.SetInt(n)
+	case reflect.Slice:
+		list := []string{}
+		for _, part := range strings.Split(v, ",") {
+			if p := strings.TrimSpace(part); p != "" {
+				list = append(list, p)
+			}
+		}
+		f.Set(reflect.ValueOf(list))
+	default:
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	return nil
+}
