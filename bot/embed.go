@@ -1,0 +1,262 @@
+package bot
+
+import (
+	"html"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/backchannel/backchannel/rules"
+)
+
+// Discord's embed limits, counted in characters (runes).
+const (
+	embedLimitTitle       = 256
+	embedLimitDescription = 4096
+	embedLimitFieldName   = 256
+	embedLimitFieldValue  = 1024
+	embedLimitFooter      = 2048
+	embedLimitTotal       = 6000
+	embedLimitURL         = 2048
+	// embedSummaryRunes keeps the summary short: the alert is a pointer to
+	// the article, not a copy of it.
+	embedSummaryRunes = 500
+)
+
+// Embed colours by the kind of contact.
+const (
+	embedColorIntel      = 0x8B1E3F
+	embedColorDiplomatic = 0x1F6FEB
+	embedColorOther      = 0x6E7781
+)
+
+// Embed builds the message embed for an alert: the article title linked to
+// its source, a short summary, who met whom and how, the feed, the
+// publication time, and the footer "alert <ID> · rule <NAME>" that /explain
+// refers to. It is a pure function of the alert.
+//
+// Feed text is untrusted: mentions in it are neutralised here as well as by
+// the allowed_mentions of the message, and every part is truncated to
+// Discord's limits so a long article can never make the post fail.
+func Embed(a rules.Alert) *discordgo.MessageEmbed {
+	art := a.Article
+	title := embedClean(art.Title)
+	if title == "" {
+		title = "(untitled)"
+	}
+	e := &discordgo.MessageEmbed{
+		Type:        discordgo.EmbedTypeRich,
+		Title:       embedTruncate(title, embedLimitTitle),
+		URL:         embedLink(art.Link),
+		Description: embedTruncate(embedSummary(art), embedSummaryRunes),
+		Color:       embedColor(a),
+		Footer: &discordgo.MessageEmbedFooter{
+			Text: embedTruncate(EmbedFooter(a), embedLimitFooter),
+		},
+	}
+	if !art.Published.IsZero() {
+		e.Timestamp = art.Published.UTC().Format(time.RFC3339)
+	}
+	if len(a.Matches) > 0 {
+		m := a.Matches[0]
+		if who := EmbedWho(m.Actors); who != "" {
+			e.Fields = append(e.Fields, embedField("Who", who, false))
+		}
+		if c := EmbedContact(m); c != "" {
+			e.Fields = append(e.Fields, embedField("Contact", c, true))
+		}
+		if len(m.Keywords) > 0 && len(m.Actors) == 0 {
+			e.Fields = append(e.Fields, embedField("Keywords", strings.Join(m.Keywords, ", "), true))
+		}
+	}
+	if feed := embedClean(art.Feed); feed != "" {
+		e.Fields = append(e.Fields, embedField("Source", feed, true))
+	}
+	embedFitTotal(e)
+	return e
+}
+
+// EmbedFooter is the footer text, "alert <ID> · rule <NAME>".
+func EmbedFooter(a rules.Alert) string {
+	return "alert " + strconv.FormatInt(a.ID, 10) + " · rule " + embedNeutralize(a.Rule())
+}
+
+// EmbedWho renders the actors of a match, e.g.
+// "CIA Director (Burns) ↔ SVR Director (Naryshkin)". An actor appears once
+// even when several of its aliases matched.
+func EmbedWho(actors []rules.ActorHit) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, h := range actors {
+		key := h.ID
+		if key == "" {
+			key = h.Office + "\x00" + h.Alias
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		office, alias := embedClean(h.Office), embedClean(h.Alias)
+		switch {
+		case office == "":
+			parts = append(parts, alias)
+		case alias == "" || strings.EqualFold(alias, office):
+			parts = append(parts, office)
+		default:
+			parts = append(parts, office+" ("+alias+")")
+		}
+	}
+	return strings.Join(parts, " ↔ ")
+}
+
+// EmbedContact renders the contact of a match, e.g. "meeting (met in
+// Ankara)".
+func EmbedContact(m rules.Match) string {
+	kind, term := embedClean(m.ContactKind), embedClean(m.ContactTerm)
+	switch {
+	case kind == "":
+		return term
+	case term == "" || strings.EqualFold(kind, term):
+		return kind
+	}
+	return kind + " (" + term + ")"
+}
+
+func embedField(name, value string, inline bool) *discordgo.MessageEmbedField {
+	return &discordgo.MessageEmbedField{
+		Name:   embedTruncate(name, embedLimitFieldName),
+		Value:  embedTruncate(value, embedLimitFieldValue),
+		Inline: inline,
+	}
+}
+
+func embedColor(a rules.Alert) int {
+	if len(a.Matches) == 0 {
+		return embedColorOther
+	}
+	for _, h := range a.Matches[0].Actors {
+		if h.Kind == "intel" {
+			return embedColorIntel
+		}
+	}
+	if len(a.Matches[0].Actors) > 0 {
+		return embedColorDiplomatic
+	}
+	return embedColorOther
+}
+
+// embedLink returns link if Discord will accept it as an embed URL;
+// anything else would make the whole post fail with 400.
+func embedLink(link string) string {
+	link = strings.TrimSpace(link)
+	if link == "" || len(link) > embedLimitURL {
+		return ""
+	}
+	u, err := url.Parse(link)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return u.String()
+}
+
+func embedSummary(art rules.Article) string {
+	if s := embedClean(embedStripHTML(art.Summary)); s != "" {
+		return s
+	}
+	return embedClean(embedStripHTML(art.Content))
+}
+
+// embedClean collapses white space and neutralises mentions.
+func embedClean(s string) string {
+	return embedNeutralize(strings.Join(strings.Fields(s), " "))
+}
+
+// embedZWSP is a zero-width space: inserted into a mention it keeps the text
+// readable but stops Discord from parsing it.
+const embedZWSP = "\u200b"
+
+var (
+	embedMassMention = regexp.MustCompile(`(?i)@(everyone|here)`)
+	embedIDMention   = regexp.MustCompile(`<(@[!&]?|#)`)
+)
+
+// embedNeutralize breaks @everyone, @here and <@id>, <@!id>, <@&role>, <#channel>
+// mentions so they cannot ping even if allowed_mentions were lost.
+func embedNeutralize(s string) string {
+	s = embedMassMention.ReplaceAllString(s, "@"+embedZWSP+"$1")
+	return embedIDMention.ReplaceAllString(s, "<"+embedZWSP+"$1")
+}
+
+var (
+	embedDropBlocks = regexp.MustCompile(`(?is)<(script|style)\b[^>]*>.*?</(script|style)\s*>`)
+	embedBreakTags  = regexp.MustCompile(`(?i)<\s*(br|/p|/div|/li|/h[1-6])\b[^>]*>`)
+	embedAnyTag     = regexp.MustCompile(`(?s)<[!/?]?[a-zA-Z][^>]*>|<!--.*?-->`)
+)
+
+// embedStripHTML reduces feed HTML to its text. It is not a sanitiser (the
+// result is shown as Markdown-free text by Discord); it only has to remove
+// markup and decode entities.
+func embedStripHTML(s string) string {
+	if !strings.ContainsAny(s, "<&") {
+		return s
+	}
+	s = embedDropBlocks.ReplaceAllString(s, " ")
+	s = embedBreakTags.ReplaceAllString(s, " ")
+	s = embedAnyTag.ReplaceAllString(s, "")
+	return html.UnescapeString(s)
+}
+
+// embedTruncate cuts s to at most n runes, ending with "…" when cut.
+func embedTruncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n <= 0 {
+		return ""
+	}
+	r := []rune(s)[:n-1]
+	return strings.TrimRightFunc(string(r), func(c rune) bool { return c == ' ' }) + "…"
+}
+
+func embedRunes(s string) int { return utf8.RuneCountInString(s) }
+
+func embedTotal(e *discordgo.MessageEmbed) int {
+	n := embedRunes(e.Title) + embedRunes(e.Description)
+	for _, f := range e.Fields {
+		n += embedRunes(f.Name) + embedRunes(f.Value)
+	}
+	if e.Footer != nil {
+		n += embedRunes(e.Footer.Text)
+	}
+	if e.Author != nil {
+		n += embedRunes(e.Author.Name)
+	}
+	return n
+}
+
+// embedFitTotal keeps the whole embed within Discord's 6000-character
+// limit, shortening the least important text first: the summary, then the
+// fields from the last one.
+func embedFitTotal(e *discordgo.MessageEmbed) {
+	over := embedTotal(e) - embedLimitTotal
+	if over <= 0 {
+		return
+	}
+	if d := embedRunes(e.Description); d > 0 {
+		e.Description = embedTruncate(e.Description, max(d-over, 1))
+		if e.Description == "…" {
+			e.Description = ""
+		}
+		over = embedTotal(e) - embedLimitTotal
+	}
+	for i := len(e.Fields) - 1; i >= 0 && over > 0; i-- {
+		v := embedRunes(e.Fields[i].Value)
+		e.Fields[i].Value = embedTruncate(e.Fields[i].Value, max(v-over, 1))
+		over = embedTotal(e) - embedLimitTotal
+	}
+}

@@ -1,0 +1,155 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/gorilla/websocket"
+)
+
+// SessionConfig says how to reach Discord.
+type SessionConfig struct {
+	// Token is the bot token, with or without the "Bot " prefix.
+	Token string
+	// APIURL is the REST base URL, e.g. https://discord.com/api/v10 (a
+	// rate-limit proxy or a test server can stand here). The gateway URL is
+	// asked of this API.
+	APIURL string
+	// Intents for the gateway. Zero asks for none, which is all that
+	// interactions need; privileged intents are refused.
+	Intents discordgo.Intent
+	// Logger receives connection events. The token never reaches it.
+	Logger *slog.Logger
+	// HTTPTimeout bounds every REST request and the websocket handshake;
+	// zero means 15 seconds.
+	HTTPTimeout time.Duration
+}
+
+// DefaultAPIURL is Discord's REST base URL.
+const DefaultAPIURL = "https://discord.com/api/v10"
+
+// sessionPrivilegedIntents are the intents Discord must approve per bot;
+// backchannel needs none of them.
+const sessionPrivilegedIntents = discordgo.IntentsGuildMembers | discordgo.IntentsGuildPresences | discordgo.IntentsMessageContent
+
+// sessionLogOff is below discordgo.LogError, so discordgo logs nothing: its
+// logger is package-global (we must not set it) and at debug level it
+// prints the IDENTIFY payload with the token.
+const sessionLogOff = discordgo.LogError - 1
+
+// NewSession returns a discordgo session whose REST calls go to
+// cfg.APIURL. It does not open the gateway.
+//
+// discordgo builds its URLs from package-level Endpoint* variables;
+// reassigning them would be global mutable state shared by every session in
+// the process (and by parallel tests). Instead the session's HTTP client
+// rewrites every URL under discordgo.EndpointAPI onto cfg.APIURL, and the
+// gateway URL follows from the API's GET /gateway answer.
+func NewSession(cfg SessionConfig) (*discordgo.Session, error) {
+	token := strings.TrimSpace(cfg.Token)
+	token = strings.TrimPrefix(token, "Bot ")
+	if token == "" {
+		return nil, errors.New("bot: discord.token is empty")
+	}
+	apiURL := cfg.APIURL
+	if apiURL == "" {
+		apiURL = DefaultAPIURL
+	}
+	base, err := url.Parse(strings.TrimRight(apiURL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("bot: discord.api_url %q is not an http(s) URL", apiURL)
+	}
+	if cfg.Intents&sessionPrivilegedIntents != 0 {
+		return nil, fmt.Errorf("bot: privileged gateway intents requested (%d); backchannel needs none", cfg.Intents&sessionPrivilegedIntents)
+	}
+	timeout := cfg.HTTPTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+
+	s, err := discordgo.New("Bot " + token)
+	if err != nil {
+		return nil, fmt.Errorf("bot: new session: %w", err)
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	s.Client = &http.Client{
+		Timeout: timeout,
+		Transport: &sessionAPIRewriter{
+			from: discordgo.EndpointAPI,
+			to:   base.String() + "/",
+			next: transport,
+		},
+	}
+	s.Dialer = &websocket.Dialer{
+		Proxy:            http.ProxyFromEnvironment,
+		HandshakeTimeout: timeout,
+	}
+	s.LogLevel = sessionLogOff
+	s.Debug = false
+	s.Identify.Intents = cfg.Intents
+	// 502s are retried once by discordgo; everything else is the caller's
+	// decision (the Poster turns off discordgo's unbounded 429 loop per
+	// request).
+	s.MaxRestRetries = 1
+
+	s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Connect) {
+		logger.Info("discord gateway connected")
+	})
+	s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) {
+		logger.Warn("discord gateway disconnected; discordgo reconnects")
+	})
+	s.AddHandler(func(_ *discordgo.Session, rl *discordgo.RateLimit) {
+		if rl == nil || rl.TooManyRequests == nil {
+			return
+		}
+		logger.Warn("discord rate limit, waiting", "url", redactDiscordURL(rl.URL), "retry_after", rl.RetryAfter)
+	})
+	return s, nil
+}
+
+// sessionAPIRewriter sends requests for discordgo's built-in API URL to the
+// configured one. Requests elsewhere (CDN, attachments) pass unchanged.
+type sessionAPIRewriter struct {
+	from, to string
+	next     http.RoundTripper
+}
+
+func (rw *sessionAPIRewriter) RoundTrip(r *http.Request) (*http.Response, error) {
+	rest, ok := strings.CutPrefix(r.URL.String(), rw.from)
+	if !ok {
+		return rw.next.RoundTrip(r)
+	}
+	u, err := url.Parse(rw.to + rest)
+	if err != nil {
+		if r.Body != nil {
+			_ = r.Body.Close()
+		}
+		return nil, fmt.Errorf("bot: rewrite %s: %w", redactDiscordURL(r.URL.String()), err)
+	}
+	// RoundTrippers must not modify the caller's request.
+	r2 := r.Clone(r.Context())
+	r2.URL = u
+	r2.Host = ""
+	return rw.next.RoundTrip(r2)
+}
+
+// discordURLSecrets matches the interaction and webhook tokens that
+// Discord puts in URL paths.
+var discordURLSecrets = regexp.MustCompile(`(/(?:interactions/[^/]+|webhooks/[^/]+)/)[^/?]+`)
+
+// redactDiscordURL hides interaction and webhook tokens in a URL (or in a
+// text containing URLs) before it is logged or put in an error.
+func redactDiscordURL(s string) string {
+	return discordURLSecrets.ReplaceAllString(s, "${1}REDACTED")
+}
