@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/mmcdole/gofeed"
@@ -329,9 +330,7 @@ func collapseSpace(s string) string {
 }
 
 func isSpace(r rune) bool {
-	switch r {
-	case ' ', '\t', '\n', '\r', '\f', '\v', '\u00a0', '\u2028', '\u2029', '\u200b':
-		return true
-	}
-	return false
+	// unicode.IsSpace covers NBSP, NEL and the line separators; zero-width
+	// spaces are invisible and only get in the way of matching.
+	return unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff'
 }
