@@ -1,0 +1,232 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/backchannel/backchannel/rules"
+)
+
+// mustFeed adds a feed and returns its id.
+func mustFeed(tb testing.TB, db *DB, name string) int64 {
+	tb.Helper()
+	f, err := db.AddFeed(context.Background(), rules.Feed{Name: name, URL: "https://" + name + ".example/feed"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f.ID
+}
+
+func mustStore(tb testing.TB, db *DB, feedID int64, items ...rules.Article) []rules.Article {
+	tb.Helper()
+	out, err := db.StoreArticles(context.Background(), feedID, items)
+	if err != nil {
+		tb.Fatalf("StoreArticles: %v", err)
+	}
+	return out
+}
+
+func titles(as []rules.Article) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.Title)
+	}
+	return out
+}
+
+func art(guid, link, title string) rules.Article {
+	return rules.Article{GUID: guid, Link: link, Title: title, Summary: "summary of " + title}
+}
+
+func TestStoreArticlesNewOnes(t *testing.T) {
+	db := MustOpen(t)
+	clock := newClock(db)
+	feed := mustFeed(t, db, "wire")
+	pub := epoch.Add(-time.Hour)
+	in := []rules.Article{
+		{GUID: "1", Link: "https://news.example/1", Title: "One", Published: pub, Content: "body"},
+		{GUID: "2", Link: "https://news.example/2", Title: "Two"},
+	}
+	got := mustStore(t, db, feed, in...)
+	if len(got) != 2 {
+		t.Fatalf("stored %v, want both", titles(got))
+	}
+	for i, a := range got {
+		if a.ID == 0 || a.FeedID != feed || a.Feed != "wire" || !a.Fetched.Equal(clock.now()) {
+			t.Errorf("article %d: %+v", i, a)
+		}
+		if a.Title != in[i].Title || a.Content != in[i].Content || !a.Published.Equal(in[i].Published) {
+			t.Errorf("article %d changed: %+v", i, a)
+		}
+	}
+	// The same batch again: nothing new, and the writer is not needed.
+	if again := mustStore(t, db, feed, in...); len(again) != 0 {
+		t.Fatalf("re-fetch stored %v", titles(again))
+	}
+	feeds, _ := db.Feeds(context.Background())
+	if feeds[0].State.ItemsSeen != 2 {
+		t.Errorf("items seen %d, want 2", feeds[0].State.ItemsSeen)
+	}
+}
+
+func TestStoreArticlesDedup(t *testing.T) {
+	base := art("g1", "https://news.example/story?id=1", "Burns meets Naryshkin in Ankara")
+	tests := []struct {
+		name string
+		next rules.Article
+		new  bool
+	}{
+		{"same guid, everything else changed but title", art("g1", "https://other.example/x", "Burns meets Naryshkin in Ankara"), false},
+		{"same guid, same link", art("g1", "https://news.example/story?id=1", "A new headline"), false},
+		{"same guid only (no link or title to compare)", art("g1", "", ""), false},
+		{"new guid, same link", art("g2", "https://news.example/story?id=1", "Other"), false},
+		{"link differs in fragment", art("g3", "https://news.example/story?id=1#comments", "Other"), false},
+		{"link differs in utm", art("g4", "https://news.example/story?utm_source=rss&id=1&utm_medium=x", "Other"), false},
+		{"link differs in host case and port", art("g5", "HTTPS://NEWS.example:443/story?id=1", "Other"), false},
+		{"same title, other case and spaces", art("g6", "https://mirror.example/copy", "  BURNS meets\tnaryshkin  IN ankara "), false},
+		{"no guid, same title", art("", "https://mirror.example/copy2", "burns meets naryshkin in ankara"), false},
+		{"different story", art("g7", "https://news.example/story?id=2", "Burns meets Naryshkin in Cairo"), true},
+		{"same guid reused for a different story", art("g1", "https://news.example/story?id=3", "Something else entirely"), true},
+		{"no keys at all", art("", "", ""), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := MustOpen(t)
+			feed := mustFeed(t, db, "wire")
+			if got := mustStore(t, db, feed, base); len(got) != 1 {
+				t.Fatal("base not stored")
+			}
+			got := mustStore(t, db, feed, tt.next)
+			if (len(got) == 1) != tt.new {
+				t.Fatalf("stored %v, want new=%v", titles(got), tt.new)
+			}
+		})
+	}
+}
+
+func TestStoreArticlesAcrossFeeds(t *testing.T) {
+	db := MustOpen(t)
+	a, b := mustFeed(t, db, "a"), mustFeed(t, db, "b")
+	mustStore(t, db, a, art("1", "https://x.example/s", "Story"))
+	// Same GUID in another feed is another item...
+	if got := mustStore(t, db, b, art("1", "https://y.example/t", "Other story")); len(got) != 1 {
+		t.Fatalf("same guid in another feed: %v", titles(got))
+	}
+	// ...but the same link or title anywhere is the same story.
+	if got := mustStore(t, db, b, art("9", "https://x.example/s?utm_source=b", "Syndicated")); len(got) != 0 {
+		t.Fatalf("same link in another feed: %v", titles(got))
+	}
+	if got := mustStore(t, db, b, art("10", "https://y.example/u", "STORY")); len(got) != 0 {
+		t.Fatalf("same title in another feed: %v", titles(got))
+	}
+}
+
+func TestStoreArticlesWithinBatch(t *testing.T) {
+	db := MustOpen(t)
+	feed := mustFeed(t, db, "wire")
+	got := mustStore(t, db, feed,
+		art("1", "https://x.example/a", "A"),
+		art("2", "https://x.example/a#dup", "A again"),
+		art("3", "https://x.example/b", "a"),
+		art("4", "https://x.example/c", "C"),
+	)
+	if fmt.Sprint(titles(got)) != "[A C]" {
+		t.Fatalf("stored %v, want [A C]", titles(got))
+	}
+}
+
+// A feed that puts a fresh GUID on every item at every fetch.
+func TestStoreArticlesChangingGUIDFeed(t *testing.T) {
+	db := MustOpen(t)
+	feed := mustFeed(t, db, "churn")
+	fetch := func(n int) []rules.Article {
+		var items []rules.Article
+		for i := range 5 {
+			items = append(items, art(fmt.Sprintf("fetch%d-item%d", n, i),
+				fmt.Sprintf("https://churn.example/%d", i), fmt.Sprintf("Churn story %d", i)))
+		}
+		return items
+	}
+	if got := mustStore(t, db, feed, fetch(1)...); len(got) != 5 {
+		t.Fatalf("first fetch stored %d", len(got))
+	}
+	for n := 2; n < 6; n++ {
+		if got := mustStore(t, db, feed, fetch(n)...); len(got) != 0 {
+			t.Fatalf("fetch %d stored %v", n, titles(got))
+		}
+	}
+}
+
+// A feed that gives every item the same GUID.
+func TestStoreArticlesRepeatedGUIDFeed(t *testing.T) {
+	db := MustOpen(t)
+	feed := mustFeed(t, db, "lazy")
+	item := func(i int) rules.Article {
+		return art("same-guid", fmt.Sprintf("https://lazy.example/%d", i), fmt.Sprintf("Lazy story %d", i))
+	}
+	// All distinct items of one fetch are kept...
+	if got := mustStore(t, db, feed, item(1), item(2), item(3)); len(got) != 3 {
+		t.Fatalf("first fetch stored %v", titles(got))
+	}
+	// ...a re-fetch repeats none...
+	if got := mustStore(t, db, feed, item(3), item(2), item(1)); len(got) != 0 {
+		t.Fatalf("re-fetch stored %v", titles(got))
+	}
+	// ...and a later fetch with one new item (still the same GUID) keeps it.
+	if got := mustStore(t, db, feed, item(4), item(3), item(2)); len(got) != 1 || got[0].Title != "Lazy story 4" {
+		t.Fatalf("next fetch stored %v", titles(got))
+	}
+	// A feed whose items have no link and one GUID is keyed on titles.
+	if got := mustStore(t, db, feed, art("same-guid", "", "Linkless 1"), art("same-guid", "", "Linkless 2")); len(got) != 2 {
+		t.Fatalf("linkless items stored %v", titles(got))
+	}
+	if got := mustStore(t, db, feed, art("same-guid", "", "Linkless 2")); len(got) != 0 {
+		t.Fatalf("linkless repeat stored %v", titles(got))
+	}
+}
+
+// The schema refuses duplicates even when the code's check is bypassed.
+func TestArticleUniqueIndexes(t *testing.T) {
+	db := MustOpen(t)
+	feed := mustFeed(t, db, "wire")
+	mustStore(t, db, feed, art("g", "https://x.example/a", "Title"))
+	ins := `INSERT INTO articles (feed_id, guid, link_key, title_key, fetched) VALUES (?, ?, ?, ?, 1)`
+	for _, args := range [][]any{
+		{feed, "g", nil, nil},
+		{feed, nil, "https://x.example/a", nil},
+		{feed, nil, nil, "title"},
+	} {
+		_, err := db.writer.Exec(ins, args...)
+		if !isUnique(err) {
+			t.Errorf("insert %v: %v, want a unique violation", args, err)
+		}
+	}
+}
+
+func TestStoreArticlesUnknownFeed(t *testing.T) {
+	db := MustOpen(t)
+	_, err := db.StoreArticles(context.Background(), 42, []rules.Article{art("1", "https://x.example", "X")})
+	if !errors.Is(err, rules.ErrNotFound) {
+		t.Fatalf("unknown feed: %v", err)
+	}
+}
+
+func TestArticlesSurviveFeedRemoval(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	feed := mustFeed(t, db, "wire")
+	mustStore(t, db, feed, art("1", "https://x.example/a", "A"))
+	if _, err := db.RemoveFeed(ctx, "wire"); err != nil {
+		t.Fatal(err)
+	}
+	feed = mustFeed(t, db, "wire")
+	if got := mustStore(t, db, feed, art("1", "https://x.example/a", "A")); len(got) != 0 {
+		t.Fatalf("re-added feed stored its old items again: %v", titles(got))
+	}
+	if n, _ := db.ArticleCount(ctx); n != 1 {
+		t.Fatalf("%d articles", n)
+	}
+}
