@@ -1,0 +1,236 @@
+package bot
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+// Limits of POST /interactions.
+const (
+	// interactionsMaxBody: interaction payloads are a few kilobytes; the
+	// largest (resolved members and channels) stay far below this.
+	interactionsMaxBody = 1 << 20
+	// interactionsMaxSkew: a signed request is accepted this long after
+	// (or, for clock drift, before) its timestamp, and no longer, so a
+	// captured request cannot be replayed later.
+	interactionsMaxSkew = 5 * time.Minute
+)
+
+// InteractionsServer serves Discord's HTTP interactions endpoint. Every
+// request must carry a valid Ed25519 signature of timestamp+body by the
+// application's public key; anything else is answered 401 before the body
+// is even parsed. The first response goes back as the HTTP response body;
+// later edits (after a deferred response) go through the REST webhook
+// route of the session.
+type InteractionsServer struct {
+	key     ed25519.PublicKey
+	h       InteractionHandler
+	session *discordgo.Session
+	logger  *slog.Logger
+	now     func() time.Time
+	ackWait time.Duration
+
+	// seen remembers recently answered interaction ids, so a signed
+	// request replayed within the timestamp window is refused too.
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+// NewInteractionsServer returns the endpoint for the hex-encoded public key
+// shown in the Discord developer portal. session is used only to edit
+// deferred responses; it may be nil when every answer fits the HTTP body.
+func NewInteractionsServer(publicKeyHex string, h InteractionHandler, session *discordgo.Session, logger *slog.Logger) (*InteractionsServer, error) {
+	key, err := hex.DecodeString(strings.TrimSpace(publicKeyHex))
+	if err != nil || len(key) != ed25519.PublicKeySize {
+		return nil, errors.New("bot: discord.public_key is not a hex Ed25519 public key (64 hex characters)")
+	}
+	if h == nil {
+		return nil, errors.New("bot: interactions endpoint without a handler")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &InteractionsServer{
+		key: key, h: h, session: session, logger: logger,
+		now: time.Now, ackWait: interactionAckDeadline, seen: map[string]time.Time{},
+	}, nil
+}
+
+// InteractionsHandler is NewInteractionsServer for wiring: it returns nil
+// (serve no endpoint) when no public key is configured, and an endpoint
+// that refuses every request, logging why, when the key is invalid.
+func InteractionsHandler(publicKeyHex string, h InteractionHandler, session *discordgo.Session, logger *slog.Logger) http.Handler {
+	if strings.TrimSpace(publicKeyHex) == "" {
+		return nil
+	}
+	srv, err := NewInteractionsServer(publicKeyHex, h, session, logger)
+	if err != nil {
+		if logger != nil {
+			logger.Error("POST /interactions refuses every request", "err", err)
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "interactions endpoint misconfigured", http.StatusServiceUnavailable)
+		})
+	}
+	return srv
+}
+
+func (s *InteractionsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	body, status := s.verified(w, r)
+	if status != http.StatusOK {
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	var i discordgo.Interaction
+	if err := json.Unmarshal(body, &i); err != nil {
+		http.Error(w, "malformed interaction", http.StatusBadRequest)
+		return
+	}
+	if i.Type == discordgo.InteractionPing {
+		// Discord checks the endpoint with a PING when it is saved.
+		s.writeJSON(w, &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong})
+		return
+	}
+	if s.replayed(i.ID) {
+		http.Error(w, "interaction already received", http.StatusUnauthorized)
+		return
+	}
+	s.answer(w, r, &i)
+}
+
+// verified reads the body and checks the signature and its timestamp. It
+// returns the status to answer when they do not hold.
+func (s *InteractionsServer) verified(w http.ResponseWriter, r *http.Request) ([]byte, int) {
+	sigHex := r.Header.Get("X-Signature-Ed25519")
+	ts := r.Header.Get("X-Signature-Timestamp")
+	if sigHex == "" || ts == "" {
+		return nil, http.StatusUnauthorized
+	}
+	sig, err := hex.DecodeString(sigHex)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return nil, http.StatusUnauthorized
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return nil, http.StatusUnauthorized
+	}
+	if skew := s.now().Sub(time.Unix(sec, 0)); skew > interactionsMaxSkew || skew < -interactionsMaxSkew {
+		return nil, http.StatusUnauthorized
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, interactionsMaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, http.StatusRequestEntityTooLarge
+		}
+		return nil, http.StatusBadRequest
+	}
+	msg := make([]byte, 0, len(ts)+len(body))
+	msg = append(append(msg, ts...), body...)
+	if !ed25519.Verify(s.key, msg, sig) {
+		return nil, http.StatusUnauthorized
+	}
+	return body, http.StatusOK
+}
+
+// replayed records id and reports whether it was already seen within the
+// timestamp window. Ids are only remembered that long, so memory stays
+// bounded by the request rate.
+func (s *InteractionsServer) replayed(id string) bool {
+	if id == "" {
+		return false
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, t := range s.seen {
+		if now.Sub(t) > 2*interactionsMaxSkew {
+			delete(s.seen, k)
+		}
+	}
+	if _, ok := s.seen[id]; ok {
+		return true
+	}
+	s.seen[id] = now
+	return false
+}
+
+// answer runs the handler and writes its first response as the HTTP body.
+// The handler runs on its own goroutine with a context that outlives the
+// request (up to the token's life), because after a deferred response it
+// keeps working and edits the message through the REST route.
+func (s *InteractionsServer) answer(w http.ResponseWriter, r *http.Request, i *discordgo.Interaction) {
+	first := make(chan *discordgo.InteractionResponse, 1)
+	reply := &interactionReply{
+		send: func(_ context.Context, resp *discordgo.InteractionResponse) error {
+			first <- resp // buffered, and sent at most once (reply.state)
+			return nil
+		},
+		edit: interactionEditVia(s.session, i),
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), interactionTokenLife)
+	done := make(chan struct{})
+	go func() {
+		defer cancel()
+		defer close(done)
+		s.h.Handle(ctx, i, reply)
+	}()
+
+	var ack <-chan time.Time
+	if interactionCanDefer(i) {
+		t := time.NewTimer(s.ackWait)
+		defer t.Stop()
+		ack = t.C
+	}
+	for {
+		select {
+		case resp := <-first:
+			s.writeJSON(w, resp)
+			return
+		case <-done:
+			// The handler may have answered just before returning.
+			select {
+			case resp := <-first:
+				s.writeJSON(w, resp)
+			default:
+				s.logger.Warn("interaction not answered", "interaction", i.ID, "type", int(i.Type))
+				http.Error(w, "interaction not answered", http.StatusInternalServerError)
+			}
+			return
+		case <-ack:
+			// Slow handler: acknowledge now; its answer becomes an edit.
+			_ = reply.ackIfOpen(ctx)
+			ack = nil
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func (s *InteractionsServer) writeJSON(w http.ResponseWriter, resp *discordgo.InteractionResponse) {
+	b, err := json.Marshal(resp)
+	if err != nil {
+		s.logger.Error("encode interaction response", "err", err)
+		http.Error(w, "encode response", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
