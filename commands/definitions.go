@@ -7,9 +7,7 @@ import "github.com/bwmarrin/discordgo"
 // that did not come through the client is held to them too).
 const (
 	maxRuleNameLen  = 64
-	maxPatternLen   = 1000 // per keyword or exclude pattern, from the interface
-	maxPatternList  = 4000 // one comma-separated option
-	maxPatterns     = 50   // per list
+	maxPatternList  = 4000 // one comma-separated option; patterns: rules.MaxPatternLen each
 	maxActorsLen    = 1000
 	maxActors       = 50
 	maxDescription  = 200

@@ -63,7 +63,7 @@ func TestCommands(t *testing.T) {
 		{"rules add 5000-char name", slash(mgA, "rules", sub("add", str("name", long), str("keywords", "x"))), []string{"too long"}, true, 0},
 		{"rules add bad name", slash(mgA, "rules", sub("add", str("name", "two words"), str("keywords", "x"))), []string{"a rule name is"}, true, 0},
 		{"rules add unknown actor", slash(mgA, "rules", sub("add", str("name", "act"), str("keywords", "x"), str("actors", "xx-nobody"))), []string{"refused", "xx-nobody"}, true, 0},
-		{"rules add too many patterns", slash(mgA, "rules", sub("add", str("name", "many"), str("keywords", strings.Repeat("k,", 60)))), []string{"60 keyword patterns given; at most 50"}, true, 0},
+		{"rules add too many patterns", slash(mgA, "rules", sub("add", str("name", "many"), str("keywords", strings.Repeat("k,", 120)))), []string{"120 keyword patterns given; at most 100"}, true, 0},
 		{"rules add missing keywords", slash(mgA, "rules", sub("add", str("name", "nokw"))), []string{"`keywords` is required"}, true, 0},
 		{"rules remove", slash(mgA, "rules", sub("remove", str("name", "summits"))), []string{"Removed rule `summits`"}, false, 1},
 		{"rules remove unknown", slash(mgA, "rules", sub("remove", str("name", "zzz"))), []string{"no rule named"}, true, 0},

@@ -201,12 +201,12 @@ func (h *Handler) checkRule(ctx context.Context, guildID string, r rules.RuleSpe
 // checkPatterns refuses over-long lists, over-long patterns and invalid RE2
 // before compiling the set, so the reason names the pattern at fault.
 func checkPatterns(kind string, ps []string) error {
-	if len(ps) > maxPatterns {
-		return optErrorf("%d %s patterns given; at most %d.", len(ps), kind, maxPatterns)
+	if len(ps) > rules.MaxPatterns {
+		return optErrorf("%d %s patterns given; at most %d.", len(ps), kind, rules.MaxPatterns)
 	}
 	for i, p := range ps {
-		if n := len([]rune(p)); n > maxPatternLen {
-			return optErrorf("%s pattern %d is %d characters long; at most %d.", kind, i+1, n, maxPatternLen)
+		if n := len([]rune(p)); n > rules.MaxPatternLen {
+			return optErrorf("%s pattern %d is %d characters long; at most %d.", kind, i+1, n, rules.MaxPatternLen)
 		}
 		if _, err := regexp.Compile("(?i)" + p); err != nil {
 			return optErrorf("%s pattern %d `%s` is not valid RE2: %s.", kind, i+1,
