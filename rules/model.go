@@ -129,6 +129,27 @@ type RuleSpec struct {
 	// Actors: when set, at least one of these actor ids must be found too.
 	Actors []string `toml:"actors" json:"actors,omitempty"`
 	// The rules package adds the contact-rule fields below this line.
+
+	// Contact makes this a contact rule: it fires when two covered actors
+	// of different countries (or one multi-country group of them) appear
+	// close to a contact term that is not negated. Keywords, Exclude and
+	// Actors then narrow it further.
+	Contact bool `toml:"contact" json:"contact,omitempty"`
+	// Kinds: the actor kinds ("intel", "diplomatic") that may take part in
+	// a contact. Empty: any kind.
+	Kinds []string `toml:"kinds" json:"kinds,omitempty"`
+	// RequireKinds: at least one participant must be of one of these kinds.
+	// Empty: no requirement.
+	RequireKinds []string `toml:"require_kinds" json:"require_kinds,omitempty"`
+	// ContactKinds: the contact kinds that count (meeting, call, talks,
+	// visit, letter, channel, planned). Empty: all.
+	ContactKinds []string `toml:"contact_kinds" json:"contact_kinds,omitempty"`
+	// Window: at most this many words from the first to the last of the two
+	// actors and the contact term. 0: rules.contact.window.
+	Window int `toml:"window" json:"window,omitempty"`
+	// Fields: where keywords and excludes are looked for (title, summary,
+	// content). Empty: all three.
+	Fields []string `toml:"fields" json:"fields,omitempty"`
 }
 
 // Override is a guild's change to the default rules: Rule replaces or adds

@@ -1,0 +1,477 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
+)
+
+// Limits on what a Spec may hold. Pattern limits are part of the external
+// contract (/rules add); the others keep one bad configuration from making
+// matching slow.
+const (
+	MaxPatternLen = 1000 // bytes per keyword or exclude pattern
+	MaxPatterns   = 100  // patterns per keyword or exclude list
+	maxAliasLen   = 200  // bytes per alias after folding
+	maxWindow     = 500  // words
+	maxSpan       = 20   // words between a head word and its agency
+	maxNegReach   = 50   // words a negative cue reaches
+)
+
+var (
+	ruleNameRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	actorIDRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+	countryRE   = regexp.MustCompile(`^[A-Z][A-Z0-9]{1,7}$`)
+	periodForms = []string{"2006-01-02", "2006-01", "2006"}
+)
+
+// hitKind says what an automaton pattern stands for.
+type hitKind uint8
+
+const (
+	hCountry hitKind = iota
+	hGroup
+	hHead
+	hLink
+	hVoid
+	hCounterpart
+	hTitle
+	hAgency
+	hName
+	hCollision
+	hContact
+	hNegative
+	hVeto
+)
+
+// caseRule is the capital-letter constraint of an alias (see Spec).
+type caseRule uint8
+
+const (
+	caseAny   caseRule = iota
+	caseFirst          // first letter must be a capital
+	caseAll            // every letter must be a capital
+)
+
+// payload is what one alias means. Several aliases can fold to the same
+// pattern ("Kalin", "Kalın"), so a pattern carries a list of them.
+type payload struct {
+	kind   hitKind
+	plural bool
+	prefix bool // may continue with more letters
+	cased  caseRule
+	actor  int32 // actor index (titles, agencies, names, collisions)
+	holder int32 // holder index within the actor (names)
+	arg    int32 // country index, contact kind index
+}
+
+// builder accumulates patterns and problems during Compile.
+type builder struct {
+	problems
+	patterns []string
+	index    map[string]int
+	payloads [][]payload
+}
+
+// alias validates one alias and adds it to the automaton with p.
+func (b *builder) alias(key, text string, p payload) {
+	raw := strings.TrimSpace(text)
+	if strings.HasSuffix(raw, "*") {
+		p.prefix = true
+		raw = strings.TrimSpace(strings.TrimSuffix(raw, "*"))
+	}
+	f := Fold(raw)
+	switch {
+	case f == "":
+		b.add(key, "empty alias %q", text)
+		return
+	case len(f) > maxAliasLen:
+		b.add(key, "alias longer than %d bytes after folding", maxAliasLen)
+		return
+	case !isWordByte(f[0]):
+		b.add(key, "alias %q must begin with a letter or digit", text)
+		return
+	case p.prefix && !isWordByte(f[len(f)-1]):
+		b.add(key, "alias %q: a trailing * must follow a letter or digit", text)
+		return
+	case strings.ContainsAny(f, "\n"):
+		b.add(key, "alias %q spans lines", text)
+		return
+	}
+	p.cased = aliasCase(raw)
+	i, ok := b.index[f]
+	if !ok {
+		i = len(b.patterns)
+		b.index[f] = i
+		b.patterns = append(b.patterns, f)
+		b.payloads = append(b.payloads, nil)
+	}
+	b.payloads[i] = append(b.payloads[i], p)
+}
+
+// aliasCase reads the capital-letter constraint from how an alias is
+// written: all capitals (at least two letters) or a leading capital.
+func aliasCase(s string) caseRule {
+	letters, upper := 0, 0
+	first := true
+	firstUpper := false
+	for _, r := range s {
+		if !unicode.IsLetter(r) {
+			continue
+		}
+		if first {
+			firstUpper, first = unicode.IsUpper(r), false
+		}
+		letters++
+		if unicode.IsUpper(r) {
+			upper++
+		}
+	}
+	switch {
+	case letters >= 2 && upper == letters:
+		return caseAll
+	case firstUpper:
+		return caseFirst
+	}
+	return caseAny
+}
+
+func (b *builder) aliases(key string, list []string, p payload) {
+	for i, a := range list {
+		b.alias(fmt.Sprintf("%s[%d]", key, i), a, p)
+	}
+}
+
+// Compile checks spec and builds a Set. The error, when not nil, is a
+// SpecErrors listing every problem with its key path.
+func Compile(spec Spec) (*Set, error) {
+	b := &builder{index: map[string]int{}}
+	s := &Set{spec: spec, actorIDs: map[string]int{}}
+
+	s.countries = compileCountries(b, spec.Countries)
+	countryIndex := func(code string) int32 {
+		i, ok := slices.BinarySearch(s.countries, code)
+		if !ok {
+			return noCountry
+		}
+		return int32(i)
+	}
+	b.aliases("rules.groups", spec.Groups, payload{kind: hGroup})
+	b.aliases("rules.counterparts", spec.Counterparts, payload{kind: hCounterpart})
+	compileHeads(b, s, spec.Heads)
+	compileContact(b, s, spec.Contact)
+	for i, a := range spec.Actors {
+		compileActor(b, s, fmt.Sprintf("rules.actor[%d]", i), a, countryIndex)
+	}
+	names := map[string]int{}
+	for i, r := range spec.Rules {
+		key := fmt.Sprintf("rules.rule[%d]", i)
+		if j, dup := names[r.Name]; dup && r.Name != "" {
+			b.add(key+".name", "duplicate rule name %q (also rules.rule[%d])", r.Name, j)
+		}
+		names[r.Name] = i
+		if cr, ok := compileRule(&b.problems, s, key, r); ok {
+			s.rules = append(s.rules, cr)
+		}
+	}
+	if err := b.err(); err != nil {
+		return nil, err
+	}
+	if len(b.patterns) > 0 {
+		builder := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{MatchKind: ahocorasick.StandardMatch, DFA: true})
+		s.ac = builder.Build(b.patterns)
+		s.hasAC = true
+	}
+	s.payloads = b.payloads
+	s.scratch.New = func() any { return new(scratch) }
+	return s, nil
+}
+
+func compileCountries(b *builder, m map[string][]string) []string {
+	codes := make([]string, 0, len(m))
+	for code := range m {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	for i, code := range codes {
+		key := "rules.countries." + code
+		if !countryRE.MatchString(code) {
+			b.add(key, "country code must be 2 to 8 capital letters or digits, starting with a letter")
+		}
+		if len(m[code]) == 0 {
+			b.add(key, "no names for the country")
+		}
+		b.aliases(key, m[code], payload{kind: hCountry, arg: int32(i)})
+	}
+	return codes
+}
+
+func compileHeads(b *builder, s *Set, h HeadSpec) {
+	b.aliases("rules.heads.words", h.Words, payload{kind: hHead})
+	b.aliases("rules.heads.plural", h.Plural, payload{kind: hHead, plural: true})
+	b.aliases("rules.heads.links", h.Links, payload{kind: hLink})
+	b.aliases("rules.heads.void", h.Void, payload{kind: hVoid})
+	s.headSpan = orDefault(h.Span, 6)
+	checkRange(&b.problems, "rules.heads.span", h.Span, 0, maxSpan)
+}
+
+func compileContact(b *builder, s *Set, c ContactSpec) {
+	kinds := make([]string, 0, len(c.Terms))
+	for k := range c.Terms {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	for _, k := range kinds {
+		key := "rules.contact.terms." + k
+		i := slices.Index(contactKinds, k)
+		if i < 0 {
+			b.add(key, "unknown contact kind %q (want one of %s)", k, strings.Join(contactKinds, ", "))
+			continue
+		}
+		b.aliases(key, c.Terms[k], payload{kind: hContact, arg: int32(i)})
+	}
+	b.aliases("rules.contact.negative", c.Negative, payload{kind: hNegative})
+	b.aliases("rules.contact.veto", c.Veto, payload{kind: hVeto})
+	checkRange(&b.problems, "rules.contact.window", c.Window, 0, maxWindow)
+	checkRange(&b.problems, "rules.contact.negative_before", c.NegativeBefore, 0, maxNegReach)
+	checkRange(&b.problems, "rules.contact.negative_after", c.NegativeAfter, 0, maxNegReach)
+	s.window = orDefault(c.Window, 30)
+	s.negBefore = orDefault(c.NegativeBefore, 5)
+	s.negAfter = orDefault(c.NegativeAfter, 4)
+}
+
+func compileActor(b *builder, s *Set, key string, a ActorSpec, countryIndex func(string) int32) {
+	idx := int32(len(s.actors))
+	ac := actor{id: a.ID, office: a.Office, country: noCountry}
+	switch {
+	case a.ID == "":
+		b.add(key+".id", "missing actor id")
+	case !actorIDRE.MatchString(a.ID):
+		b.add(key+".id", "actor id %q must be lower-case letters, digits and hyphens", a.ID)
+	default:
+		if j, dup := s.actorIDs[a.ID]; dup {
+			b.add(key+".id", "duplicate actor id %q (also rules.actor[%d])", a.ID, j)
+		}
+		s.actorIDs[a.ID] = int(idx)
+	}
+	if a.Country != "" {
+		ac.country = countryIndex(a.Country)
+		if ac.country == noCountry {
+			b.add(key+".country", "unknown country %q (not a key of rules.countries)", a.Country)
+		}
+	}
+	switch a.Kind {
+	case "intel":
+		ac.kind = kindIntel
+	case "diplomatic":
+		ac.kind = kindDiplomatic
+	default:
+		b.add(key+".kind", `kind must be "intel" or "diplomatic", got %q`, a.Kind)
+	}
+	if strings.TrimSpace(a.Office) == "" {
+		b.add(key+".office", "missing office")
+	}
+	if len(a.Titles)+len(a.Plurals)+len(a.Agencies)+len(a.Holders) == 0 {
+		b.add(key, "actor %q has no titles, plurals, agencies or holders to be found by", a.ID)
+	}
+	b.aliases(key+".titles", a.Titles, payload{kind: hTitle, actor: idx})
+	b.aliases(key+".plurals", a.Plurals, payload{kind: hTitle, actor: idx, plural: true})
+	b.aliases(key+".agencies", a.Agencies, payload{kind: hAgency, actor: idx})
+	b.aliases(key+".collisions", a.Collisions, payload{kind: hCollision, actor: idx})
+	if len(a.Holders) > 0 && a.Country == "" {
+		b.add(key+".holders", "holders need the actor's country; a role (no country) cannot have holders")
+	}
+	for j, h := range a.Holders {
+		hk := fmt.Sprintf("%s.holders[%d]", key, j)
+		if strings.TrimSpace(h.Name) == "" {
+			b.add(hk+".name", "missing name")
+		}
+		p := payload{kind: hName, actor: idx, holder: int32(j)}
+		b.alias(hk+".name", h.Name, p)
+		b.aliases(hk+".aliases", h.Aliases, p)
+		ac.terms = append(ac.terms, compilePeriod(&b.problems, hk, h))
+	}
+	s.actors = append(s.actors, ac)
+}
+
+// compilePeriod parses a holder's term. Until is inclusive: "2025-01" runs
+// to the end of January 2025.
+func compilePeriod(p *problems, key string, h HolderSpec) period {
+	from, okFrom := parsePeriod(h.From, false)
+	if !okFrom {
+		p.add(key+".from", "invalid date %q (want YYYY, YYYY-MM or YYYY-MM-DD)", h.From)
+	}
+	until, okUntil := parsePeriod(h.Until, true)
+	if !okUntil {
+		p.add(key+".until", "invalid date %q (want YYYY, YYYY-MM or YYYY-MM-DD)", h.Until)
+	}
+	if okFrom && okUntil && !from.IsZero() && !until.IsZero() && !from.Before(until) {
+		p.add(key+".until", "term ends (%s) before it starts (%s)", h.Until, h.From)
+	}
+	return period{from: from, until: until}
+}
+
+// parsePeriod parses a date of day, month or year precision. With end set
+// it returns the first instant after the period, so Until is inclusive.
+func parsePeriod(s string, end bool) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, true
+	}
+	for i, layout := range periodForms {
+		t, err := time.Parse(layout, s)
+		if err != nil {
+			continue
+		}
+		if end {
+			switch i {
+			case 0:
+				t = t.AddDate(0, 0, 1)
+			case 1:
+				t = t.AddDate(0, 1, 0)
+			default:
+				t = t.AddDate(1, 0, 0)
+			}
+		}
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+func compileRule(p *problems, s *Set, key string, r RuleSpec) (rule, bool) {
+	before := len(p.list)
+	cr := rule{spec: r, kinds: kindAny}
+	switch {
+	case r.Name == "":
+		p.add(key+".name", "missing rule name")
+	case !ruleNameRE.MatchString(r.Name):
+		p.add(key+".name", "rule name %q must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", r.Name)
+	}
+	if !r.Contact && len(r.Keywords) == 0 {
+		p.add(key, "a rule needs keywords, or contact = true")
+	}
+	cr.keywords = compilePatterns(p, key+".keywords", r.Keywords)
+	cr.exclude = compilePatterns(p, key+".exclude", r.Exclude)
+	if len(r.Actors) > 0 {
+		cr.actors = map[string]bool{}
+	}
+	for i, id := range r.Actors {
+		if !s.knownActor(id) {
+			p.add(fmt.Sprintf("%s.actors[%d]", key, i), "unknown actor %q", id)
+		}
+		cr.actors[id] = true
+	}
+	if len(r.Kinds) > 0 {
+		cr.kinds = compileKinds(p, key+".kinds", r.Kinds)
+	}
+	cr.require = compileKinds(p, key+".require_kinds", r.RequireKinds)
+	if cr.require != 0 && cr.require&cr.kinds == 0 {
+		p.add(key+".require_kinds", "requires a kind that kinds does not allow")
+	}
+	cr.contactKinds = 1<<len(contactKinds) - 1
+	if len(r.ContactKinds) > 0 {
+		cr.contactKinds = 0
+		for i, k := range r.ContactKinds {
+			j := slices.Index(contactKinds, k)
+			if j < 0 {
+				p.add(fmt.Sprintf("%s.contact_kinds[%d]", key, i), "unknown contact kind %q (want one of %s)", k, strings.Join(contactKinds, ", "))
+				continue
+			}
+			cr.contactKinds |= 1 << j
+		}
+	}
+	checkRange(p, key+".window", r.Window, 0, maxWindow)
+	cr.window = orDefault(r.Window, s.window)
+	cr.fields = 1<<len(fieldNames) - 1
+	if len(r.Fields) > 0 {
+		cr.fields = 0
+		for i, f := range r.Fields {
+			j := slices.Index(fieldNames, f)
+			if j < 0 {
+				p.add(fmt.Sprintf("%s.fields[%d]", key, i), "unknown field %q (want title, summary or content)", f)
+				continue
+			}
+			cr.fields |= 1 << j
+		}
+	}
+	return cr, len(p.list) == before
+}
+
+func compileKinds(p *problems, key string, list []string) uint8 {
+	var k uint8
+	for i, name := range list {
+		switch name {
+		case "intel":
+			k |= kindIntel
+		case "diplomatic":
+			k |= kindDiplomatic
+		default:
+			p.add(fmt.Sprintf("%s[%d]", key, i), `kind must be "intel" or "diplomatic", got %q`, name)
+		}
+	}
+	return k
+}
+
+// compilePatterns compiles RE2 patterns, case-insensitive.
+func compilePatterns(p *problems, key string, list []string) []*regexp.Regexp {
+	if len(list) > MaxPatterns {
+		p.add(key, "%d patterns; at most %d allowed", len(list), MaxPatterns)
+		return nil
+	}
+	out := make([]*regexp.Regexp, 0, len(list))
+	for i, pat := range list {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		switch {
+		case strings.TrimSpace(pat) == "":
+			p.add(k, "empty pattern")
+			continue
+		case len(pat) > MaxPatternLen:
+			p.add(k, "pattern is %d bytes; at most %d allowed", len(pat), MaxPatternLen)
+			continue
+		case !utf8.ValidString(pat):
+			p.add(k, "pattern is not valid UTF-8")
+			continue
+		}
+		re, err := regexp.Compile("(?i)" + pat)
+		if err != nil {
+			p.add(k, "invalid pattern %q: %s", pat, reason(err))
+			continue
+		}
+		out = append(out, re)
+	}
+	return out
+}
+
+// reason is what is wrong with a pattern, without the pattern itself,
+// which the caller already quotes.
+func reason(err error) string {
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		return se.Code.String()
+	}
+	return err.Error()
+}
+
+func checkRange(p *problems, key string, v, lo, hi int) {
+	if v < lo || v > hi {
+		p.add(key, "must be between %d and %d, got %d", lo, hi, v)
+	}
+}
+
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func roleID(country, id string) string {
+	return strings.ToLower(country) + "-" + id
+}

@@ -1,0 +1,86 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// score is precision, recall and F1 of a binary prediction.
+type score struct{ tp, fp, fn int }
+
+func (s *score) add(pred, gold bool) {
+	switch {
+	case pred && gold:
+		s.tp++
+	case pred:
+		s.fp++
+	case gold:
+		s.fn++
+	}
+}
+
+func (s score) prf() (p, r, f float64) {
+	if s.tp+s.fp > 0 {
+		p = float64(s.tp) / float64(s.tp+s.fp)
+	}
+	if s.tp+s.fn > 0 {
+		r = float64(s.tp) / float64(s.tp+s.fn)
+	}
+	if p+r > 0 {
+		f = 2 * p * r / (p + r)
+	}
+	return p, r, f
+}
+
+func (s score) String() string {
+	p, r, f := s.prf()
+	return fmt.Sprintf("P=%.3f R=%.3f F1=%.3f (tp %d, fp %d, fn %d)", p, r, f, s.tp, s.fp, s.fn)
+}
+
+// TestDevCorpus scores the shipped default rules on the labelled dev set the
+// way the held-out set is scored: "any contact" is any alert, "intel" is any
+// alert whose rule name contains "intel".
+func TestDevCorpus(t *testing.T) {
+	set := defaultSet(t)
+	items := loadCorpus(t, "testdata/corpus/dev.jsonl")
+	var anyScore, intelScore score
+	for _, it := range items {
+		ms := set.Match(it.article())
+		predAny := len(ms) > 0
+		predIntel := false
+		for _, m := range ms {
+			predIntel = predIntel || strings.Contains(m.Rule, "intel")
+		}
+		goldAny := it.Label != "none"
+		goldIntel := it.Label == "intel_contact"
+		anyScore.add(predAny, goldAny)
+		intelScore.add(predIntel, goldIntel)
+		if predAny != goldAny || predIntel != goldIntel {
+			t.Logf("miss %s gold=%s predicted=%s | %s | %s", it.ID, it.Label, describe(ms), it.Title, it.Note)
+		}
+	}
+	t.Logf("any contact: %s", anyScore)
+	t.Logf("intel:       %s", intelScore)
+	if _, _, f := anyScore.prf(); f < 0.90 {
+		t.Errorf("any-contact F1 %.3f below 0.90", f)
+	}
+	if _, _, f := intelScore.prf(); f < 0.88 {
+		t.Errorf("intel F1 %.3f below 0.88", f)
+	}
+}
+
+func describe(ms []Match) string {
+	if len(ms) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, m := range ms {
+		var actors []string
+		for _, a := range m.Actors {
+			actors = append(actors, a.ID+"("+a.Alias+")")
+		}
+		parts = append(parts, fmt.Sprintf("%s[%s %s:%q]", m.Rule, strings.Join(actors, "+"), m.ContactKind, m.ContactTerm))
+	}
+	return strings.Join(parts, " ")
+}

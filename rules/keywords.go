@@ -1,0 +1,80 @@
+package rules
+
+// Keyword rules: any of the RE2 patterns (case-insensitive) in the chosen
+// fields, none of the exclude patterns, and when actor ids are given, at
+// least one of those actors found in the item.
+
+func (s *Set) matchKeywords(sc *scratch, r *rule) (Match, bool) {
+	kw, field, ev := s.keywordHits(sc, r)
+	if len(kw) == 0 || s.excluded(sc, r) {
+		return Match{}, false
+	}
+	m := Match{Keywords: kw, Field: fieldNames[field], Evidence: ev}
+	if r.actors != nil {
+		for i := range sc.mentions {
+			mn := &sc.mentions[i]
+			if s.actorWanted(r, mn) {
+				m.Actors = append(m.Actors, s.actorHit(sc, mn, nil))
+			}
+		}
+		if len(m.Actors) == 0 {
+			return Match{}, false
+		}
+	}
+	return m, true
+}
+
+// keywordHits returns the rule's keyword patterns that match its fields,
+// the field of the first hit and the sentence around it.
+func (s *Set) keywordHits(sc *scratch, r *rule) (kw []string, field int, evidence string) {
+	for i, re := range r.keywords {
+		for fi := range sc.fields {
+			if r.fields&(1<<fi) == 0 {
+				continue
+			}
+			fs := &sc.fields[fi]
+			loc := re.FindStringIndex(fs.f.src)
+			if loc == nil {
+				continue
+			}
+			if len(kw) == 0 {
+				field, evidence = fi, fs.around(loc[0], loc[1])
+			}
+			kw = append(kw, r.spec.Keywords[i])
+			break
+		}
+	}
+	return kw, field, evidence
+}
+
+// excluded reports whether any exclude pattern matches the rule's fields.
+func (s *Set) excluded(sc *scratch, r *rule) bool {
+	for _, re := range r.exclude {
+		for fi := range sc.fields {
+			if r.fields&(1<<fi) != 0 && re.MatchString(sc.fields[fi].f.src) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// around returns the sentence holding source bytes [b0, b1), or the field
+// text when the span does not fall on a word.
+func (fs *fieldScan) around(b0, b1 int) string {
+	for _, sn := range fs.sents {
+		if sn.t0 >= sn.t1 {
+			continue
+		}
+		start := int(fs.f.from[fs.toks[sn.t0].b0])
+		end := int(fs.f.from[fs.toks[sn.t1-1].b1-1])
+		if b0 >= start && b0 <= end+4 {
+			return truncate(fs.sentenceText(int32(indexOfSentence(fs, sn))), maxEvidence)
+		}
+	}
+	return truncate(fs.f.src, maxEvidence)
+}
+
+func indexOfSentence(fs *fieldScan, sn sentence) int {
+	return int(fs.toks[sn.t0].sent)
+}

@@ -1,0 +1,279 @@
+package rules
+
+import (
+	"strings"
+)
+
+// maxEvidence bounds the evidence text of a match.
+const maxEvidence = 400
+
+// scratch is the working memory of one Match call, pooled per Set so a
+// busy matcher does not allocate it for every item.
+type scratch struct {
+	fields   [3]fieldScan
+	mentions []mention
+	contacts []contactHit
+	collided []bool
+	unitM    []mention
+	unitC    []contactHit
+}
+
+// part is one piece of a unit: a sentence of a field, or (sent < 0) the
+// whole field.
+type part struct {
+	field uint8
+	sent  int32
+}
+
+// Match runs every rule of the set over a and returns the rules that fire,
+// in rule order, each at most once.
+func (s *Set) Match(a Article) []Match {
+	sc := s.scratch.Get().(*scratch)
+	defer s.scratch.Put(sc)
+
+	texts := [3]string{a.Title, a.Summary, truncate(a.Content, maxContent)}
+	veto := false
+	sc.collided = resize(sc.collided, len(s.actors))
+	clear(sc.collided)
+	for i := range sc.fields {
+		fs := &sc.fields[i]
+		s.scan(fs, texts[i])
+		for _, h := range fs.hits {
+			switch h.p.kind {
+			case hVeto:
+				veto = true
+			case hCollision:
+				sc.collided[h.p.actor] = true
+			}
+		}
+	}
+	sc.mentions, sc.contacts = sc.mentions[:0], sc.contacts[:0]
+	for i := range sc.fields {
+		sc.mentions = s.mentions(sc.mentions, &sc.fields[i], uint8(i), a.Published, sc.collided)
+		sc.contacts = s.contacts(sc.contacts, &sc.fields[i], uint8(i), veto)
+	}
+
+	var out []Match
+	for i := range s.rules {
+		r := &s.rules[i]
+		var m Match
+		var ok bool
+		if r.spec.Contact {
+			m, ok = s.matchContact(sc, r)
+		} else {
+			m, ok = s.matchKeywords(sc, r)
+		}
+		if ok {
+			m.Rule = r.spec.Name
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// matchContact looks for a contact the rule accepts: first within one
+// sentence, then between the title and one sentence of the summary (or of
+// the content when there is no summary), which reads them together.
+func (s *Set) matchContact(sc *scratch, r *rule) (Match, bool) {
+	if len(sc.contacts) == 0 || len(sc.mentions) == 0 {
+		return Match{}, false
+	}
+	var found Match
+	ok := false
+	try := func(parts ...part) bool {
+		m, hit := s.contactIn(sc, r, parts)
+		if hit {
+			found, ok = m, true
+		}
+		return hit
+	}
+	for fi := range sc.fields {
+		for si := range sc.fields[fi].sents {
+			if try(part{uint8(fi), int32(si)}) {
+				return s.finishContact(sc, r, found)
+			}
+		}
+	}
+	other := uint8(1)
+	if len(sc.fields[1].sents) == 0 {
+		other = 2
+	}
+	if len(sc.fields[0].sents) > 0 {
+		for si := range sc.fields[other].sents {
+			if try(part{0, -1}, part{other, int32(si)}) {
+				return s.finishContact(sc, r, found)
+			}
+		}
+	}
+	return found, ok
+}
+
+// finishContact applies the rule's keyword and exclude patterns to a
+// contact that was found; they are checked last because they cost more
+// than the scan.
+func (s *Set) finishContact(sc *scratch, r *rule, m Match) (Match, bool) {
+	if s.excluded(sc, r) {
+		return Match{}, false
+	}
+	if len(r.keywords) > 0 {
+		kw, _, _ := s.keywordHits(sc, r)
+		if len(kw) == 0 {
+			return Match{}, false
+		}
+		m.Keywords = kw
+	}
+	return m, true
+}
+
+// contactIn finds a contact within the unit made of parts.
+func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (Match, bool) {
+	in := func(field uint8, sent int32) bool {
+		for _, p := range parts {
+			if p.field == field && (p.sent < 0 || p.sent == sent) {
+				return true
+			}
+		}
+		return false
+	}
+	sc.unitM, sc.unitC = sc.unitM[:0], sc.unitC[:0]
+	for _, m := range sc.mentions {
+		if in(m.field, m.sent) {
+			sc.unitM = append(sc.unitM, m)
+		}
+	}
+	for _, c := range sc.contacts {
+		if !c.negated && r.contactKinds&(1<<c.kind) != 0 && in(c.field, c.sent) {
+			sc.unitC = append(sc.unitC, c)
+		}
+	}
+	ms := sc.unitM
+	for _, c := range sc.unitC {
+		for i := range ms {
+			a := &ms[i]
+			if a.country == groupCountry {
+				if r.kindsOK(a.kind, a.kind) && within(r, c, a, a) && s.actorsOK(r, a, a) {
+					return s.contactMatch(sc, parts, c, a, nil), true
+				}
+				continue
+			}
+			for j := i + 1; j < len(ms); j++ {
+				b := &ms[j]
+				if a.actor < 0 && b.actor < 0 || b.country == groupCountry {
+					continue
+				}
+				if a.country == b.country && a.country != unknownCountry {
+					continue
+				}
+				ka, kb := a.kind, b.kind
+				if a.actor < 0 {
+					ka = kb
+				}
+				if b.actor < 0 {
+					kb = ka
+				}
+				if r.kindsOK(ka, kb) && within(r, c, a, b) && s.actorsOK(r, a, b) {
+					return s.contactMatch(sc, parts, c, a, b), true
+				}
+			}
+		}
+	}
+	return Match{}, false
+}
+
+func (r *rule) kindsOK(a, b uint8) bool {
+	return r.kinds&a != 0 && r.kinds&b != 0 && (r.require == 0 || r.require&(a|b) != 0)
+}
+
+// within reports whether the contact term and both actors fit the rule's
+// window in every field they share.
+func within(r *rule, c contactHit, a, b *mention) bool {
+	for f := uint8(0); f < 3; f++ {
+		lo, hi := int32(1<<30), int32(-1)
+		n := 0
+		add := func(field uint8, t0, t1 int32) {
+			if field == f {
+				lo, hi = min(lo, t0), max(hi, t1)
+				n++
+			}
+		}
+		add(c.field, c.t0, c.t1)
+		add(a.field, a.t0, a.t1)
+		add(b.field, b.t0, b.t1)
+		if n > 1 && int(hi-lo) > r.window {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Set) actorsOK(r *rule, a, b *mention) bool {
+	if r.actors == nil {
+		return true
+	}
+	return s.actorWanted(r, a) || s.actorWanted(r, b)
+}
+
+func (s *Set) actorWanted(r *rule, m *mention) bool {
+	if m.actor < 0 {
+		return false
+	}
+	ac := &s.actors[m.actor]
+	if r.actors[ac.id] {
+		return true
+	}
+	return m.country >= 0 && ac.country == noCountry && r.actors[roleID(s.countries[m.country], ac.id)]
+}
+
+// contactMatch explains a contact: the actors as written, the contact term
+// and the sentences it was read from.
+func (s *Set) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mention) Match {
+	m := Match{
+		ContactKind: contactKinds[c.kind],
+		ContactTerm: sc.fields[c.field].f.span(int(c.b0), int(c.b1)),
+		Field:       fieldNames[c.field],
+	}
+	m.Actors = append(m.Actors, s.actorHit(sc, a, b))
+	if b != nil {
+		m.Actors = append(m.Actors, s.actorHit(sc, b, a))
+	}
+	var ev []string
+	for _, p := range parts {
+		fs := &sc.fields[p.field]
+		if p.sent >= 0 {
+			ev = append(ev, fs.sentenceText(p.sent))
+		} else {
+			ev = append(ev, fs.f.src)
+		}
+	}
+	m.Evidence = truncate(strings.TrimSpace(strings.Join(ev, " — ")), maxEvidence)
+	return m
+}
+
+// actorHit describes mention m; partner gives a counterpart its kind.
+func (s *Set) actorHit(sc *scratch, m, partner *mention) ActorHit {
+	h := ActorHit{Alias: sc.fields[m.field].f.span(int(m.b0), int(m.b1))}
+	cc := ""
+	if m.country >= 0 {
+		cc = s.countries[m.country]
+	}
+	h.Country = cc
+	if m.actor < 0 {
+		h.ID, h.Office = "counterpart", "counterpart"
+		if cc != "" {
+			h.ID = roleID(cc, "counterpart")
+		}
+		if partner != nil && partner.actor >= 0 {
+			h.Kind = kindName(s.actors[partner.actor].kind)
+		}
+		return h
+	}
+	a := &s.actors[m.actor]
+	h.Kind, h.Office, h.ID = kindName(a.kind), a.office, a.id
+	switch {
+	case m.country == groupCountry:
+		h.ID = "multi-" + a.id
+	case a.country == noCountry && cc != "":
+		h.ID = roleID(cc, a.id)
+	}
+	return h
+}

@@ -1,0 +1,286 @@
+package rules
+
+import "time"
+
+// mention is one covered office found in a field: an actor (possibly a
+// role whose country came from context), a multi-country group of them, or
+// a counterpart.
+type mention struct {
+	actor   int32 // index in Set.actors; -1 for a counterpart
+	country int32 // country index, or unknownCountry / groupCountry
+	kind    uint8 // 0 for a counterpart: it takes its partner's kind
+	field   uint8
+	sent    int32
+	t0, t1  int32 // token range, head word included
+	b0, b1  int32 // the alias that matched, in folded bytes
+}
+
+// contactHit is one contact term in a field.
+type contactHit struct {
+	kind    uint8 // index in contactKinds
+	field   uint8
+	sent    int32
+	t0, t1  int32
+	b0, b1  int32
+	negated bool
+}
+
+// nameReach is how far before a name a void word ("former") reaches: it
+// may sit before the title that precedes the name ("former CIA director
+// William Burns").
+const nameReach = 4
+
+// groupReach is how far around a plural office countries and group words
+// are looked for ("Nordic and Baltic intelligence chiefs").
+const groupReach = 6
+
+// countryReach is how far before an office its country may be named
+// ("Syria's new intelligence head").
+const countryReach = 4
+
+// mentions appends the offices found in field fi.
+func (s *Set) mentions(out []mention, fs *fieldScan, fi uint8, published time.Time, collided []bool) []mention {
+	for _, h := range fs.hits {
+		p := h.p
+		m := mention{actor: p.actor, field: fi, t0: h.t0, t1: h.t1, b0: h.b0, b1: h.b1}
+		plural := p.plural
+		switch p.kind {
+		case hTitle:
+			if fs.voided(h.t0, h.t1, 2) {
+				continue
+			}
+		case hAgency:
+			if collided[p.actor] {
+				continue
+			}
+			head, ok := s.findHead(fs, h)
+			if !ok {
+				continue
+			}
+			m.t0, m.t1 = min(h.t0, head.t0), max(h.t1, head.t1)
+			plural = head.p.plural
+			if fs.voided(m.t0, m.t1, 2) {
+				continue
+			}
+		case hName:
+			a := &s.actors[p.actor]
+			if collided[p.actor] || !a.terms[p.holder].covers(published) || fs.voided(h.t0, h.t1, nameReach) {
+				continue
+			}
+		case hCounterpart:
+			m.actor = -1
+			m.country = fs.countryNear(h.t0, h.t1)
+			if m.country == noCountry {
+				m.country = unknownCountry
+			}
+			m.sent = fs.toks[h.t0].sent
+			out = append(out, m)
+			continue
+		default:
+			continue
+		}
+		a := &s.actors[p.actor]
+		m.kind = a.kind
+		m.sent = fs.toks[m.t0].sent
+		c, ok := fs.place(a, plural, m.t0, m.t1)
+		if !ok {
+			continue
+		}
+		m.country = c
+		out = append(out, m)
+	}
+	return out
+}
+
+// place decides the country of an office found at tokens [t0, t1).
+func (fs *fieldScan) place(a *actor, plural bool, t0, t1 int32) (int32, bool) {
+	if a.country != noCountry {
+		// "Indian foreign secretary" is not the UK's Foreign Secretary.
+		if c, ok := fs.countryEndingAt(t0); ok && c != a.country {
+			return 0, false
+		}
+		return a.country, true
+	}
+	if plural && fs.groupNear(t0, t1) {
+		return groupCountry, true
+	}
+	c := fs.countryNear(t0, t1)
+	return c, c != noCountry
+}
+
+// findHead finds the head word that makes agency hit h its head: after it
+// ("CIA chief", "CIA, Mossad and Egyptian spy chiefs") or before it ("head
+// of Iraq's intelligence service", "Chef der CIA"), with only links,
+// countries and other offices in between, in the same sentence.
+func (s *Set) findHead(fs *fieldScan, h hit) (hit, bool) {
+	sn := fs.sents[fs.toks[h.t0].sent]
+	for t, steps := h.t1, 0; t < sn.t1 && steps <= s.headSpan; t, steps = t+1, steps+1 {
+		if fs.flags[t]&fHeadStart != 0 {
+			if hd, ok := fs.headAt(t, true); ok {
+				return hd, true
+			}
+		}
+		if fs.flags[t]&fSkippable == 0 {
+			break
+		}
+	}
+	for t, steps := h.t0-1, 0; t >= sn.t0 && steps <= s.headSpan; t, steps = t-1, steps+1 {
+		if fs.flags[t]&fHeadEnd != 0 {
+			if hd, ok := fs.headAt(t, false); ok {
+				return hd, true
+			}
+		}
+		if fs.flags[t]&fSkippable == 0 {
+			break
+		}
+	}
+	return hit{}, false
+}
+
+// headAt returns the longest head word starting (or ending) at token t.
+func (fs *fieldScan) headAt(t int32, starting bool) (hit, bool) {
+	var best hit
+	found := false
+	for _, h := range fs.heads {
+		if starting && h.t0 == t || !starting && h.t1-1 == t {
+			if !found || h.t1-h.t0 > best.t1-best.t0 {
+				best, found = h, true
+			}
+		}
+	}
+	return best, found
+}
+
+// voided reports whether a void word disqualifies the office at [t0, t1):
+// inside it ("Mossad's former chief"), just after it ("directeur
+// adjoint"), or ending within reach words before it ("deputy foreign
+// minister", "former Russian spy chief").
+func (fs *fieldScan) voided(t0, t1 int32, reach int32) bool {
+	sent := fs.toks[t0].sent
+	for _, h := range fs.hits {
+		if h.p.kind != hVoid || fs.toks[h.t0].sent != sent {
+			continue
+		}
+		switch {
+		case h.t0 >= t0 && h.t1 <= t1:
+			return true
+		case h.t0 == t1:
+			return true
+		case h.t1 <= t0 && h.t1 >= t0-reach+1:
+			// A conjunction between them ends the reach: "deputy prime
+			// minister and foreign minister" is a foreign minister.
+			if !fs.linkBetween(h.t1, t0) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// linkBetween reports whether a conjunction lies in [t0, t1): the
+// boundary between two coordinated offices.
+func (fs *fieldScan) linkBetween(t0, t1 int32) bool {
+	for t := t0; t < t1; t++ {
+		switch string(fs.f.text[fs.toks[t].b0:fs.toks[t].b1]) {
+		case "and", "et", "y", "und", "e", "ve", "i":
+			return true
+		}
+	}
+	return false
+}
+
+// countryEndingAt returns the country named by the words just before
+// token t0, if any.
+func (fs *fieldScan) countryEndingAt(t0 int32) (int32, bool) {
+	for _, h := range fs.hits {
+		if h.p.kind == hCountry && h.t1 == t0 && fs.toks[h.t0].sent == fs.toks[t0].sent {
+			return h.p.arg, true
+		}
+	}
+	return 0, false
+}
+
+// countryNear finds the country of a role at [t0, t1): named inside it
+// ("head of Iraq's intelligence service"), just before it ("Egypt's
+// intelligence chief", nearest first), or right after it ("son homologue
+// iranien", "inteligencia egipcia").
+func (fs *fieldScan) countryNear(t0, t1 int32) int32 {
+	sent := fs.toks[t0].sent
+	inside, before, after := noCountry, noCountry, noCountry
+	bestBefore := int32(-1)
+	for _, h := range fs.hits {
+		if h.p.kind != hCountry || fs.toks[h.t0].sent != sent {
+			continue
+		}
+		switch {
+		case h.t0 >= t0 && h.t1 <= t1:
+			inside = h.p.arg
+		case h.t1 <= t0 && h.t1 >= t0-countryReach && h.t1 > bestBefore:
+			before, bestBefore = h.p.arg, h.t1
+		case h.t0 == t1 && after == noCountry:
+			after = h.p.arg
+		}
+	}
+	switch {
+	case inside != noCountry:
+		return inside
+	case before != noCountry:
+		return before
+	}
+	return after
+}
+
+// groupNear reports whether a plural office at [t0, t1) stands for several
+// countries: a group word or two different countries close to it.
+func (fs *fieldScan) groupNear(t0, t1 int32) bool {
+	sent := fs.toks[t0].sent
+	first := noCountry
+	for _, h := range fs.hits {
+		if fs.toks[h.t0].sent != sent || h.t1 < t0-groupReach || h.t0 >= t1+groupReach {
+			continue
+		}
+		switch h.p.kind {
+		case hGroup:
+			return true
+		case hCountry:
+			if first == noCountry {
+				first = h.p.arg
+			} else if h.p.arg != first {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// contacts appends the contact terms of field fi, marking the negated ones:
+// a negative cue close by in the same sentence, a question, or a veto cue
+// anywhere in the item.
+func (s *Set) contacts(out []contactHit, fs *fieldScan, fi uint8, veto bool) []contactHit {
+	for _, h := range fs.hits {
+		if h.p.kind != hContact {
+			continue
+		}
+		sent := fs.toks[h.t0].sent
+		c := contactHit{kind: uint8(h.p.arg), field: fi, sent: sent, t0: h.t0, t1: h.t1, b0: h.b0, b1: h.b1}
+		c.negated = veto || fs.sents[sent].question || s.negatedAt(fs, h)
+		out = append(out, c)
+	}
+	return out
+}
+
+func (s *Set) negatedAt(fs *fieldScan, c hit) bool {
+	sent := fs.toks[c.t0].sent
+	for _, h := range fs.hits {
+		if h.p.kind != hNegative || fs.toks[h.t0].sent != sent {
+			continue
+		}
+		overlaps := h.t0 < c.t1 && h.t1 > c.t0
+		before := h.t1 <= c.t0 && h.t1 >= c.t0-int32(s.negBefore)
+		after := h.t0 >= c.t1 && h.t0 < c.t1+int32(s.negAfter)
+		if overlaps || before || after {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,142 @@
+package rules
+
+import "slices"
+
+// Spec is the whole [rules] table of the configuration: the vocabulary the
+// matcher knows (countries, actors, head words, contact terms) and the rules
+// built on it. It is plain data; Compile checks it and turns it into a Set.
+//
+// Aliases everywhere in a Spec are written as plain text and compared after
+// folding (see Fold), on word boundaries. Two marks change that:
+//   - a trailing "*" lets the alias continue with more letters
+//     ("homolog*" finds homologue, homólogo, homologues);
+//   - capitals are a constraint: an alias written with a leading capital
+//     ("Burns") only matches text with a capital there, and one written all
+//     in capitals ("MIT", "US") only matches text in capitals, which keeps
+//     the German "mit", the pronoun "us" and "burns" out.
+type Spec struct {
+	// Countries maps a country code to the words that name it: names,
+	// demonyms in several languages, possessive capitals ("Moscow's").
+	Countries map[string][]string `toml:"countries" json:"countries,omitempty"`
+	// Groups name several countries at once ("G7", "Five Eyes", "NATO",
+	// "two countries"). Next to a plural role they make it a multilateral
+	// contact on its own.
+	Groups []string `toml:"groups" json:"groups,omitempty"`
+	// Counterparts are words for "the same office in the other country"
+	// ("counterpart", "homologue", "Amtskollege").
+	Counterparts []string `toml:"counterparts" json:"counterparts,omitempty"`
+	// Heads says which words turn an agency name into its head.
+	Heads HeadSpec `toml:"heads" json:"heads"`
+	// Actors are the covered offices.
+	Actors []ActorSpec `toml:"actor" json:"actors,omitempty"`
+	// Contact holds the contact terms and negative cues.
+	Contact ContactSpec `toml:"contact" json:"contact"`
+	// Rules are the rules of the set, matched in order.
+	Rules []RuleSpec `toml:"rule" json:"rules,omitempty"`
+}
+
+// HeadSpec lists the words that make an agency mention a mention of its
+// head ("CIA chief", "head of the CIA", "Chef der CIA") and the words that
+// disqualify one ("deputy", "former").
+type HeadSpec struct {
+	// Words: singular head words (chief, director, head, jefe, Präsident…).
+	Words []string `toml:"words" json:"words,omitempty"`
+	// Plural: plural head words (chiefs, heads…); with a group word or two
+	// countries nearby they stand for several heads at once.
+	Plural []string `toml:"plural" json:"plural,omitempty"`
+	// Links: small words allowed between a head word and its agency
+	// ("of", "the", "de", "la", "and").
+	Links []string `toml:"links" json:"links,omitempty"`
+	// Void: words that, just before an office (or just after, for
+	// "adjoint"), mean it is not the office holder: deputy, former, vice…
+	Void []string `toml:"void" json:"void,omitempty"`
+	// Span: how many words may separate a head word from its agency
+	// (default 6).
+	Span int `toml:"span" json:"span,omitempty"`
+}
+
+// ContactSpec lists what counts as a contact and what cancels one.
+type ContactSpec struct {
+	// Window: default maximum number of words from the first to the last of
+	// the two actors and the contact term (default 30). The three must also
+	// be in one sentence, or in the title and one sentence of the summary.
+	Window int `toml:"window" json:"window,omitempty"`
+	// Terms maps a contact kind (meeting, call, talks, visit, letter,
+	// channel, planned) to its words.
+	Terms map[string][]string `toml:"terms" json:"terms,omitempty"`
+	// Negative cues cancel a contact term near them: readiness, denial,
+	// proposals, speculation ("ready to", "no plans", "denied").
+	Negative []string `toml:"negative" json:"negative,omitempty"`
+	// NegativeBefore and NegativeAfter: how many words before and after a
+	// contact term a negative cue reaches (defaults 5 and 4).
+	NegativeBefore int `toml:"negative_before" json:"negative_before,omitempty"`
+	NegativeAfter  int `toml:"negative_after" json:"negative_after,omitempty"`
+	// Veto cues anywhere in an item cancel all its contacts: an unanswered
+	// proposal ("yet to respond") reports no contact.
+	Veto []string `toml:"veto" json:"veto,omitempty"`
+}
+
+// ActorSpec is one covered office: the head of an agency, or a minister.
+type ActorSpec struct {
+	// ID names the actor in rules and alerts, e.g. "ru-svr".
+	ID string `toml:"id" json:"id"`
+	// Country is a key of Countries. Empty makes this a role ("foreign
+	// minister", "spy chief") whose country is read from the words next to
+	// it ("Egypt's intelligence chief", "son homologue iranien"); a matched
+	// role is reported with the id "<country>-<id>", e.g. "eg-intel".
+	Country string `toml:"country" json:"country,omitempty"`
+	// Office is shown in alerts, e.g. "SVR Director".
+	Office string `toml:"office" json:"office"`
+	// Kind is "intel" or "diplomatic".
+	Kind string `toml:"kind" json:"kind"`
+	// Titles denote the office holder by themselves ("CIA director",
+	// "secretary of state", "spy chief").
+	Titles []string `toml:"titles" json:"titles,omitempty"`
+	// Plurals are plural titles ("foreign ministers"): several holders,
+	// which with two countries or a group word nearby make a contact alone.
+	Plurals []string `toml:"plurals" json:"plurals,omitempty"`
+	// Agencies are names of the agency or ministry ("CIA", "Mossad",
+	// "intelligence service"). Alone they are the institution, not its
+	// head: they count only with a head word next to them.
+	Agencies []string `toml:"agencies" json:"agencies,omitempty"`
+	// Holders are the office holders by name, each with an optional term.
+	Holders []HolderSpec `toml:"holders" json:"holders,omitempty"`
+	// Collisions: when any of these appears in an item, this actor's
+	// agency names and holder names do not count there ("Financial
+	// Stability Board" for FSB, "Culinary Institute" for CIA).
+	Collisions []string `toml:"collisions" json:"collisions,omitempty"`
+}
+
+// HolderSpec is a person who holds (or held) an office.
+type HolderSpec struct {
+	// Name is the full name as usually written.
+	Name string `toml:"name" json:"name"`
+	// Aliases are other spellings: surnames, transliterations.
+	Aliases []string `toml:"aliases" json:"aliases,omitempty"`
+	// From and Until bound the term ("2021-03", "2025-01-20"; both
+	// inclusive, either may be empty). Outside it, in an item with a
+	// publication date, the name does not count as the office.
+	From  string `toml:"from" json:"from,omitempty"`
+	Until string `toml:"until" json:"until,omitempty"`
+}
+
+// WithOverrides returns s with a guild's overrides applied: each override
+// replaces the rule of the same name, adds it when there is none, or
+// removes it when its Rule is nil. s itself is not changed.
+func (s Spec) WithOverrides(ov []Override) Spec {
+	out := s
+	out.Rules = slices.Clone(s.Rules)
+	for _, o := range ov {
+		i := slices.IndexFunc(out.Rules, func(r RuleSpec) bool { return r.Name == o.Name })
+		switch {
+		case o.Rule == nil && i >= 0:
+			out.Rules = slices.Delete(out.Rules, i, i+1)
+		case o.Rule == nil:
+		case i >= 0:
+			out.Rules[i] = *o.Rule
+		default:
+			out.Rules = append(out.Rules, *o.Rule)
+		}
+	}
+	return out
+}

@@ -1,0 +1,92 @@
+package rules
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// token is one word of folded text: a maximal run of word bytes. An
+// apostrophe or hyphen ends a word, so "egypt's" is "egypt" + "s" and
+// "dell'intelligence" is "dell" + "intelligence"; an alias may still span
+// them ("moscow's", "o'brien"), because aliases are matched on bytes.
+type token struct {
+	b0, b1 int32 // byte range in the folded text
+	sent   int32 // sentence number within the field
+}
+
+// sentence is a run of tokens [t0, t1) ending at a boundary.
+type sentence struct {
+	t0, t1   int32
+	question bool // ends with "?": a question reports nothing
+}
+
+// abbreviations that end with a full stop without ending a sentence.
+var abbreviations = map[string]bool{
+	"mr": true, "mrs": true, "ms": true, "dr": true, "st": true, "gen": true, "lt": true,
+	"col": true, "maj": true, "sen": true, "rep": true, "gov": true, "adm": true, "sgt": true,
+	"jr": true, "sr": true, "prof": true, "no": true, "vs": true, "brig": true, "capt": true,
+	"mgr": true,
+}
+
+// tokenize splits f into words and sentences, appending to toks[:0] and
+// sents[:0]. A sentence ends at "!", "?", ";", a line break, or a full stop
+// followed by a space and a capital (in the source text), unless the word
+// before the stop is an abbreviation or a single letter ("U.S. officials").
+func tokenize(f *folded, toks []token, sents []sentence) ([]token, []sentence) {
+	toks, sents = toks[:0], sents[:0]
+	text := f.text
+	t0 := int32(0)
+	for i := 0; i < len(text); {
+		c := text[i]
+		if isWordByte(c) {
+			j := i + 1
+			for j < len(text) && isWordByte(text[j]) {
+				j++
+			}
+			toks = append(toks, token{b0: int32(i), b1: int32(j), sent: int32(len(sents))})
+			i = j
+			continue
+		}
+		if int32(len(toks)) > t0 && endsSentence(f, i, toks) {
+			sents = append(sents, sentence{t0: t0, t1: int32(len(toks)), question: c == '?'})
+			t0 = int32(len(toks))
+		}
+		i++
+	}
+	if int32(len(toks)) > t0 {
+		sents = append(sents, sentence{t0: t0, t1: int32(len(toks))})
+	}
+	return toks, sents
+}
+
+func endsSentence(f *folded, i int, toks []token) bool {
+	text := f.text
+	switch text[i] {
+	case '\n', ';', '!', '?':
+		return true
+	case '.':
+	default:
+		return false
+	}
+	if i+1 < len(text) && text[i+1] != ' ' && text[i+1] != '\n' {
+		return false
+	}
+	last := toks[len(toks)-1]
+	if int(last.b1) != i {
+		return true
+	}
+	word := text[last.b0:last.b1]
+	if len(word) == 1 || abbreviations[string(word)] {
+		return false
+	}
+	// The next word must start with a capital or a digit in the source.
+	j := i + 1
+	for j < len(text) && !isWordByte(text[j]) {
+		j++
+	}
+	if j >= len(text) {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(f.src[f.from[j]:])
+	return unicode.IsUpper(r) || unicode.IsDigit(r)
+}
