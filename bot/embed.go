@@ -53,7 +53,7 @@ func Embed(a rules.Alert) *discordgo.MessageEmbed {
 		Type:        discordgo.EmbedTypeRich,
 		Title:       embedTruncate(title, embedLimitTitle),
 		URL:         embedLink(art.Link),
-		Description: embedTruncate(embedSummary(art), embedSummaryRunes),
+		Description: embedTruncate(embedSummary(art), min(embedSummaryRunes, embedLimitDescription)),
 		Color:       embedColor(a),
 		Footer: &discordgo.MessageEmbedFooter{
 			Text: embedTruncate(EmbedFooter(a), embedLimitFooter),

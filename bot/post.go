@@ -47,15 +47,11 @@ type posterConfig struct {
 // PosterOption configures a Poster.
 type PosterOption func(*posterConfig)
 
-// PosterGlobalLimiter shares one process-wide limiter between the Poster
-// and other Discord callers. Discord allows 50 requests a second per bot;
-// the default limiter allows 40.
+// PosterGlobalLimiter makes every post also wait on l. Sessions from
+// NewSession already pace all their requests (SessionConfig.Limiter); this
+// is for sessions built otherwise, or for a stricter limit on posts alone.
 func PosterGlobalLimiter(l *rate.Limiter) PosterOption {
-	return func(c *posterConfig) {
-		if l != nil {
-			c.global = l
-		}
-	}
+	return func(c *posterConfig) { c.global = l }
 }
 
 // PosterChannelPacing spaces posts to one channel: at most burst at once,
@@ -75,14 +71,9 @@ func PosterRateLimitRetries(n int, maxWait time.Duration) PosterOption {
 	}
 }
 
-// DefaultPosterLimit is the default process-wide request rate, kept below
-// Discord's 50 requests per second.
-const DefaultPosterLimit = rate.Limit(40)
-
 // NewPoster returns a Poster using session (see NewSession).
 func NewPoster(session *discordgo.Session, logger *slog.Logger, opts ...PosterOption) *Poster {
 	cfg := posterConfig{
-		global:        rate.NewLimiter(DefaultPosterLimit, 10),
 		channelEvery:  time.Second,
 		channelBurst:  5,
 		maxRateLimits: 3,
@@ -205,6 +196,9 @@ func (p *Poster) waitTurn(ctx context.Context, channelID string, ch *posterChann
 	}
 	if err := ch.limiter.Wait(ctx); err != nil {
 		return classifyPostError(channelID, fmt.Errorf("channel pacing: %w", errors.Join(err, ctx.Err())), 0, nil)
+	}
+	if p.cfg.global == nil {
+		return nil
 	}
 	if err := p.cfg.global.Wait(ctx); err != nil {
 		return classifyPostError(channelID, fmt.Errorf("global limit: %w", errors.Join(err, ctx.Err())), 0, nil)

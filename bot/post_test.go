@@ -310,6 +310,24 @@ func TestPosterGlobalLimiterIsShared(t *testing.T) {
 	}
 }
 
+func TestSessionLimiterPacesEveryRequest(t *testing.T) {
+	t.Parallel()
+	fd := fakediscord.New(t)
+	s, err := bot.NewSession(bot.SessionConfig{Token: fd.Token(), APIURL: fd.URL(), Limiter: rate.NewLimiter(rate.Every(50*time.Millisecond), 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for i := 0; i < 4; i++ {
+		if _, err := s.User("@me"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if el := time.Since(start); el < 140*time.Millisecond {
+		t.Errorf("4 requests in %v through a 20/s limiter", el)
+	}
+}
+
 // ---- the outbox driving the real Poster through Discord faults ----
 
 // dlvStore is an in-memory outbox.Store (the SQLite one is tested in db).

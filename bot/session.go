@@ -12,6 +12,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 )
 
 // SessionConfig says how to reach Discord.
@@ -30,7 +31,15 @@ type SessionConfig struct {
 	// HTTPTimeout bounds every REST request and the websocket handshake;
 	// zero means 15 seconds.
 	HTTPTimeout time.Duration
+	// Limiter paces every REST request of the session (posts, interaction
+	// answers, command registration), so the whole process stays below
+	// Discord's 50 requests per second. Nil: DefaultRequestLimit.
+	Limiter *rate.Limiter
 }
+
+// DefaultRequestLimit is the default process-wide REST request rate, below
+// Discord's global limit of 50 per second.
+const DefaultRequestLimit = rate.Limit(40)
 
 // DefaultAPIURL is Discord's REST base URL.
 const DefaultAPIURL = "https://discord.com/api/v10"
@@ -82,13 +91,18 @@ func NewSession(cfg SessionConfig) (*discordgo.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bot: new session: %w", err)
 	}
+	limiter := cfg.Limiter
+	if limiter == nil {
+		limiter = rate.NewLimiter(DefaultRequestLimit, 10)
+	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	s.Client = &http.Client{
 		Timeout: timeout,
 		Transport: &sessionAPIRewriter{
-			from: discordgo.EndpointAPI,
-			to:   base.String() + "/",
-			next: transport,
+			from:    discordgo.EndpointAPI,
+			to:      base.String() + "/",
+			next:    transport,
+			limiter: limiter,
 		},
 	}
 	s.Dialer = &websocket.Dialer{
@@ -119,13 +133,21 @@ func NewSession(cfg SessionConfig) (*discordgo.Session, error) {
 }
 
 // sessionAPIRewriter sends requests for discordgo's built-in API URL to the
-// configured one. Requests elsewhere (CDN, attachments) pass unchanged.
+// configured one, after the process-wide limiter allows them. Requests
+// elsewhere (CDN, attachments) pass unchanged.
 type sessionAPIRewriter struct {
 	from, to string
 	next     http.RoundTripper
+	limiter  *rate.Limiter
 }
 
 func (rw *sessionAPIRewriter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := rw.limiter.Wait(r.Context()); err != nil {
+		if r.Body != nil {
+			_ = r.Body.Close()
+		}
+		return nil, fmt.Errorf("bot: request limiter: %w", errors.Join(err, r.Context().Err()))
+	}
 	rest, ok := strings.CutPrefix(r.URL.String(), rw.from)
 	if !ok {
 		return rw.next.RoundTrip(r)
