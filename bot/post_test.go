@@ -516,3 +516,15 @@ func TestOutboxBreakerStopsInvalidRequestStorm(t *testing.T) {
 		t.Errorf("401s must not lose deliveries: failed %v", store.failed)
 	}
 }
+
+func TestSessionConfigHidesToken(t *testing.T) {
+	t.Parallel()
+	cfg := bot.SessionConfig{Token: "s3cr3t-token", APIURL: "http://127.0.0.1:1"}
+	var logs postLogBuffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("cfg", "cfg", cfg)
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), logs.String()} {
+		if strings.Contains(s, "s3cr3t") {
+			t.Errorf("token shown: %s", s)
+		}
+	}
+}

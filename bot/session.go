@@ -175,3 +175,28 @@ var discordURLSecrets = regexp.MustCompile(`(/(?:interactions/[^/]+|webhooks/[^/
 func redactDiscordURL(s string) string {
 	return discordURLSecrets.ReplaceAllString(s, "${1}REDACTED")
 }
+
+// String hides the token, so a config printed by mistake leaks nothing.
+func (c SessionConfig) String() string {
+	return fmt.Sprintf("SessionConfig{Token:%s APIURL:%s Intents:%d HTTPTimeout:%v}", sessionRedacted(c.Token), c.APIURL, c.Intents, c.HTTPTimeout)
+}
+
+// GoString hides the token from %#v as well.
+func (c SessionConfig) GoString() string { return "bot." + c.String() }
+
+// LogValue hides the token from slog.
+func (c SessionConfig) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("token", sessionRedacted(c.Token)),
+		slog.String("api_url", c.APIURL),
+		slog.Int("intents", int(c.Intents)),
+		slog.Duration("http_timeout", c.HTTPTimeout),
+	)
+}
+
+func sessionRedacted(token string) string {
+	if token == "" {
+		return "(none)"
+	}
+	return "REDACTED"
+}
