@@ -1,0 +1,176 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/backchannel/backchannel/rules"
+)
+
+func feedNames(fs []rules.Feed) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Name+"="+f.Source)
+	}
+	return out
+}
+
+func TestAddAndRemoveFeed(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	f, err := db.AddFeed(ctx, rules.Feed{Name: "bbc", URL: "https://feeds.bbci.co.uk/news/world/rss.xml", Schedule: "@every 10m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.ID == 0 || f.Source != SourceAdmin || f.Schedule != "@every 10m" || !f.State.LastPoll.IsZero() {
+		t.Fatalf("added %+v", f)
+	}
+	for _, dup := range []rules.Feed{
+		{Name: "bbc", URL: "https://other.example/feed"},
+		{Name: "bbc2", URL: "https://feeds.bbci.co.uk/news/world/rss.xml"},
+		{Name: "bbc3", URL: "HTTPS://FEEDS.BBCI.CO.UK:443/news/world/rss.xml?utm_source=x"},
+	} {
+		if _, err := db.AddFeed(ctx, dup); !errors.Is(err, rules.ErrDuplicate) {
+			t.Errorf("AddFeed(%+v): %v, want ErrDuplicate", dup, err)
+		}
+	}
+	removed, err := db.RemoveFeed(ctx, "bbc")
+	if err != nil || removed.ID != f.ID {
+		t.Fatalf("RemoveFeed: %+v, %v", removed, err)
+	}
+	if _, err := db.RemoveFeed(ctx, "bbc"); !errors.Is(err, rules.ErrNotFound) {
+		t.Fatalf("second RemoveFeed: %v", err)
+	}
+	var states int
+	db.reader.QueryRow(`SELECT count(*) FROM feed_state`).Scan(&states)
+	if states != 0 {
+		t.Fatalf("%d state rows left", states)
+	}
+}
+
+func TestSaveFeedState(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	id := mustFeed(t, db, "wire")
+	now := epoch
+	st := rules.FeedState{
+		LastPoll: now, LastSuccess: now.Add(-time.Minute), NextPoll: now.Add(5 * time.Minute),
+		Status: "error", Error: "HTTP 503", ETag: `"abc"`, LastModified: "Sat, 01 Mar 2025 11:00:00 GMT",
+		ItemsSeen: 12345, Failures: 3,
+	}
+	if err := db.SaveFeedState(ctx, id, st); err != nil {
+		t.Fatal(err)
+	}
+	mustStore(t, db, id, art("1", "https://x.example/1", "One"))
+	fs, _ := db.Feeds(ctx)
+	got := fs[0].State
+	want := st
+	want.ItemsSeen = 1 // counted by StoreArticles, not taken from the caller
+	if got != want {
+		t.Fatalf("state\n got %+v\nwant %+v", got, want)
+	}
+	if err := db.SaveFeedState(ctx, 999, st); !errors.Is(err, rules.ErrNotFound) {
+		t.Fatalf("state of a missing feed: %v", err)
+	}
+}
+
+func TestSyncConfigFeeds(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	admin, err := db.AddFeed(ctx, rules.Feed{Name: "admin-one", URL: "https://admin.example/feed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.SyncConfigFeeds(ctx, []rules.Feed{
+		{Name: "a", URL: "https://a.example/feed"},
+		{Name: "b", URL: "https://b.example/feed", Schedule: "@hourly"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "[a=config admin-one=admin b=config]"; feedNamesString(got) != want {
+		t.Fatalf("after first sync %s, want %s", feedNamesString(got), want)
+	}
+	a := got[0]
+	if err := db.SaveFeedState(ctx, a.ID, rules.FeedState{Status: "ok", ETag: "e1", LastModified: "lm"}); err != nil {
+		t.Fatal(err)
+	}
+	b := got[2]
+	if err := db.SaveFeedState(ctx, b.ID, rules.FeedState{Status: "ok", ETag: "e2"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Second sync: a unchanged, b's URL changes, c is new, and the admin
+	// feed is still there.
+	got, err = db.SyncConfigFeeds(ctx, []rules.Feed{
+		{Name: "a", URL: "https://a.example/feed"},
+		{Name: "b", URL: "https://b.example/other-feed"},
+		{Name: "c", URL: "https://c.example/feed"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "[a=config admin-one=admin b=config c=config]"; feedNamesString(got) != want {
+		t.Fatalf("after second sync %s, want %s", feedNamesString(got), want)
+	}
+	if got[0].ID != a.ID || got[0].State.ETag != "e1" {
+		t.Errorf("unchanged feed lost its id or state: %+v", got[0])
+	}
+	if got[2].ID != b.ID || got[2].State.ETag != "" || got[2].Schedule != "" {
+		t.Errorf("feed with a new URL kept its ETag or schedule: %+v", got[2])
+	}
+
+	// Third sync: a is renamed to a2 (same URL: keeps id and state), b and
+	// c are gone, and the file takes over the admin feed's URL.
+	got, err = db.SyncConfigFeeds(ctx, []rules.Feed{
+		{Name: "a2", URL: "https://a.example/feed"},
+		{Name: "adopted", URL: "https://admin.example/feed"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "[a2=config adopted=config]"; feedNamesString(got) != want {
+		t.Fatalf("after third sync %s, want %s", feedNamesString(got), want)
+	}
+	if got[0].ID != a.ID || got[0].State.ETag != "e1" {
+		t.Errorf("renamed feed lost its id or state: %+v", got[0])
+	}
+	if got[1].ID != admin.ID {
+		t.Errorf("adopted feed has a new id")
+	}
+	all, _ := db.Feeds(ctx)
+	if feedNamesString(all) != feedNamesString(got) {
+		t.Fatalf("Feeds %s, sync returned %s", feedNamesString(all), feedNamesString(got))
+	}
+
+	// Two names for one URL in the file is a duplicate.
+	_, err = db.SyncConfigFeeds(ctx, []rules.Feed{
+		{Name: "x", URL: "https://x.example/feed"},
+		{Name: "y", URL: "https://x.example/feed"},
+	})
+	if !errors.Is(err, rules.ErrDuplicate) {
+		t.Fatalf("duplicate URL in the file: %v", err)
+	}
+	// ...and the failed sync changed nothing.
+	if after, _ := db.Feeds(ctx); feedNamesString(after) != feedNamesString(got) {
+		t.Fatalf("a failed sync changed the feeds: %s", feedNamesString(after))
+	}
+
+	// An empty file removes every config feed.
+	if got, err = db.SyncConfigFeeds(ctx, nil); err != nil || len(got) != 0 {
+		t.Fatalf("empty sync: %v, %v", feedNamesString(got), err)
+	}
+}
+
+func feedNamesString(fs []rules.Feed) string {
+	out := "["
+	for i, n := range feedNames(fs) {
+		if i > 0 {
+			out += " "
+		}
+		out += n
+	}
+	return out + "]"
+}
