@@ -51,6 +51,26 @@ func (h *Handler) suggest(ctx context.Context, c *call, field, typed string) []*
 				break
 			}
 		}
+	case (c.name == "latest" && field == "actor") || (c.name == "rules add" && field == "actors"):
+		if c.guildID == "" || h.d.Book == nil {
+			return nil
+		}
+		set, err := h.d.Book.ForGuild(ctx, c.guildID)
+		if err != nil || set == nil {
+			return nil
+		}
+		// For the comma-separated actors list, complete the last item and
+		// keep what was typed before it.
+		prefix, last := "", typed
+		if i := strings.LastIndexByte(typed, ','); i >= 0 {
+			prefix, last = typed[:i+1]+" ", strings.TrimSpace(typed[i+1:])
+		}
+		for _, id := range set.ActorIDs() {
+			v := prefix + id
+			if len(v) <= 100 && strings.Contains(strings.ToLower(id), last) && !add(v, v) {
+				break
+			}
+		}
 	case c.name == "feeds remove" && field == "name":
 		if h.d.Feeds == nil {
 			return nil

@@ -408,15 +408,22 @@ const (
 	ownerID = "999999999999999999"
 )
 
-// defaultSet builds the default rules through the rules package's public
-// API only (an empty Spec plus overrides), so the test does not depend on
-// how Spec spells its fields.
+// defaultSet builds the default rules: one covered actor and two keyword
+// rules, enough vocabulary for the commands without the full config.
 func defaultSet(t testing.TB) *rules.Set {
 	t.Helper()
-	set, err := rules.Compile(rules.Spec{}.WithOverrides([]rules.Override{
-		{Name: "summits", Rule: &rules.RuleSpec{Name: "summits", Description: "Leaders meeting", Keywords: []string{`summit`, `talks`}}},
-		{Name: "backchannel-words", Rule: &rules.RuleSpec{Name: "backchannel-words", Keywords: []string{`back ?channel`}, Exclude: []string{`podcast`}}},
-	}))
+	set, err := rules.Compile(rules.Spec{
+		Countries: map[string][]string{"RU": {"Russia", "Russian"}, "US": {"United States", "American"}},
+		Actors: []rules.ActorSpec{
+			{ID: "ru-svr", Country: "RU", Office: "SVR Director", Kind: "intel", Titles: []string{"SVR director"},
+				Holders: []rules.HolderSpec{{Name: "Sergei Naryshkin", Aliases: []string{"Naryshkin"}}}},
+			{ID: "us-cia", Country: "US", Office: "CIA Director", Kind: "intel", Titles: []string{"CIA director"}},
+		},
+		Rules: []rules.RuleSpec{
+			{Name: "summits", Description: "Leaders meeting", Keywords: []string{`summit`, `talks`}},
+			{Name: "backchannel-words", Keywords: []string{`back ?channel`}, Exclude: []string{`podcast`}},
+		},
+	})
 	if err != nil {
 		t.Fatalf("compile default rules: %v", err)
 	}

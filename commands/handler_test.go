@@ -62,6 +62,8 @@ func TestCommands(t *testing.T) {
 		{"rules add 1001-char pattern", slash(mgA, "rules", sub("add", str("name", "big"), str("keywords", strings.Repeat("b", 1001)))), []string{"1001 characters long; at most 1000"}, true, 0},
 		{"rules add 5000-char name", slash(mgA, "rules", sub("add", str("name", long), str("keywords", "x"))), []string{"too long"}, true, 0},
 		{"rules add bad name", slash(mgA, "rules", sub("add", str("name", "two words"), str("keywords", "x"))), []string{"a rule name is"}, true, 0},
+		{"rules add with actors", slash(mgA, "rules", sub("add", str("name", "svr"), str("keywords", "meeting"), str("actors", "ru-svr, us-cia"))),
+			[]string{"Added rule `svr`", "2 actors"}, false, 1},
 		{"rules add unknown actor", slash(mgA, "rules", sub("add", str("name", "act"), str("keywords", "x"), str("actors", "xx-nobody"))), []string{"refused", "xx-nobody"}, true, 0},
 		{"rules add too many patterns", slash(mgA, "rules", sub("add", str("name", "many"), str("keywords", strings.Repeat("k,", 120)))), []string{"120 keyword patterns given; at most 100"}, true, 0},
 		{"rules add missing keywords", slash(mgA, "rules", sub("add", str("name", "nokw"))), []string{"`keywords` is required"}, true, 0},
@@ -341,6 +343,12 @@ func TestAutocomplete(t *testing.T) {
 	}
 	if c := ac(memberA, "explain", focused(str("alert", ""))); len(c) != 1 || c[0].Value != "7" {
 		t.Errorf("alert ids (guild A's only): %+v", c)
+	}
+	if c := ac(memberA, "latest", focused(str("actor", "svr"))); len(c) != 1 || c[0].Value != "ru-svr" {
+		t.Errorf("actor ids: %+v", c)
+	}
+	if c := ac(mgA, "rules", sub("add", str("name", "x"), focused(str("actors", "ru-svr, ci")))); len(c) != 1 || c[0].Value != "ru-svr, us-cia" {
+		t.Errorf("actor list completion: %+v", c)
 	}
 	if c := ac(dm, "explain", focused(str("alert", ""))); len(c) != 0 {
 		t.Errorf("alert ids in a DM: %+v", c)
