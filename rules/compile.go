@@ -10,15 +10,13 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
 )
 
 // Limits on what a Spec may hold. Pattern limits are part of the external
 // contract (/rules add); the others keep one bad configuration from making
 // matching slow.
 const (
-	MaxPatternLen = 1000 // bytes per keyword or exclude pattern
+	MaxPatternLen = 1000 // characters per keyword or exclude pattern
 	MaxPatterns   = 100  // patterns per keyword or exclude list
 	maxAliasLen   = 200  // bytes per alias after folding
 	maxWindow     = 500  // words
@@ -40,7 +38,6 @@ const (
 	hCountry hitKind = iota
 	hGroup
 	hHead
-	hLink
 	hVoid
 	hCounterpart
 	hTitle
@@ -186,9 +183,7 @@ func Compile(spec Spec) (*Set, error) {
 		return nil, err
 	}
 	if len(b.patterns) > 0 {
-		builder := ahocorasick.NewAhoCorasickBuilder(ahocorasick.Opts{MatchKind: ahocorasick.StandardMatch, DFA: true})
-		s.ac = builder.Build(b.patterns)
-		s.hasAC = true
+		s.ac = newAutomaton(b.patterns)
 	}
 	s.payloads = b.payloads
 	s.scratch.New = func() any { return new(scratch) }
@@ -217,7 +212,17 @@ func compileCountries(b *builder, m map[string][]string) []string {
 func compileHeads(b *builder, s *Set, h HeadSpec) {
 	b.aliases("rules.heads.words", h.Words, payload{kind: hHead})
 	b.aliases("rules.heads.plural", h.Plural, payload{kind: hHead, plural: true})
-	b.aliases("rules.heads.links", h.Links, payload{kind: hLink})
+	// Links are short and frequent ("of", "de", "y"); searching for them
+	// would flood the automaton with hits, so they are looked up per word.
+	s.links = map[string]bool{}
+	for i, l := range h.Links {
+		f := Fold(l)
+		if f == "" || strings.ContainsAny(f, " '\n") {
+			b.add(fmt.Sprintf("rules.heads.links[%d]", i), "link %q must be one word", l)
+			continue
+		}
+		s.links[f] = true
+	}
 	b.aliases("rules.heads.void", h.Void, payload{kind: hVoid})
 	s.headSpan = orDefault(h.Span, 6)
 	checkRange(&b.problems, "rules.heads.span", h.Span, 0, maxSpan)
@@ -432,11 +437,11 @@ func compilePatterns(p *problems, key string, list []string) []*regexp.Regexp {
 		case strings.TrimSpace(pat) == "":
 			p.add(k, "empty pattern")
 			continue
-		case len(pat) > MaxPatternLen:
-			p.add(k, "pattern is %d bytes; at most %d allowed", len(pat), MaxPatternLen)
-			continue
 		case !utf8.ValidString(pat):
 			p.add(k, "pattern is not valid UTF-8")
+			continue
+		case utf8.RuneCountInString(pat) > MaxPatternLen:
+			p.add(k, "pattern is %d characters long; at most %d allowed", utf8.RuneCountInString(pat), MaxPatternLen)
 			continue
 		}
 		re, err := regexp.Compile("(?i)" + pat)

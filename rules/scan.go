@@ -44,9 +44,8 @@ type fieldScan struct {
 	heads []hit
 }
 
-// scan cleans, folds and tokenizes raw into fs and runs the automaton over
-// it once, keeping the hits that sit on word boundaries and satisfy their
-// alias's capital-letter constraint.
+// scan cleans, folds and tokenizes raw into fs and runs the automaton from
+// every word start, keeping the hits that satisfy their alias (see keep).
 func (s *Set) scan(fs *fieldScan, raw string) {
 	fs.f.src = cleanText(raw)
 	if fs.f.from == nil {
@@ -66,48 +65,57 @@ func (s *Set) scan(fs *fieldScan, raw string) {
 	}
 	fs.flags = resize(fs.flags, len(fs.toks))
 	clear(fs.flags)
+	for i, t := range fs.toks {
+		if s.links[string(text[t.b0:t.b1])] {
+			fs.flags[i] = fLink
+		}
+	}
 	fs.hits, fs.heads = fs.hits[:0], fs.heads[:0]
-	if !s.hasAC || len(text) == 0 {
+	if s.ac == nil {
 		return
 	}
-	it := s.ac.IterOverlappingByte(text)
-	for m := it.Next(); m != nil; m = it.Next() {
-		start, end := m.Start(), m.End()
-		if start > 0 && isWordByte(text[start-1]) {
+	for _, t := range fs.toks {
+		start := int(t.b0)
+		s.ac.walk(text, start, func(pattern int32, end int) {
+			s.keep(fs, start, end, pattern)
+		})
+	}
+}
+
+// keep records the hits of a pattern found at folded bytes [start, end)
+// that end on a word boundary (or may continue, for "word*" aliases) and
+// satisfy their capital-letter constraint.
+func (s *Set) keep(fs *fieldScan, start, end int, pattern int32) {
+	text := fs.f.text
+	list := s.payloads[pattern]
+	for i := range list {
+		p := &list[i]
+		e := end
+		if p.prefix {
+			for e < len(text) && isWordByte(text[e]) {
+				e++
+			}
+		} else if e < len(text) && isWordByte(text[e]) {
 			continue
 		}
-		list := s.payloads[m.Pattern()]
-		for i := range list {
-			p := &list[i]
-			e := end
-			if p.prefix {
-				for e < len(text) && isWordByte(text[e]) {
-					e++
-				}
-			} else if e < len(text) && isWordByte(text[e]) {
-				continue
-			}
-			if p.cased != caseAny && !casedOK(&fs.f, start, end, p.cased) {
-				continue
-			}
-			// An alias may end in punctuation ("U.S."); its last word
-			// byte gives its last token.
-			last := e - 1
-			for last > start && fs.tokOf[last] < 0 {
-				last--
-			}
-			h := hit{p: p, t0: fs.tokOf[start], t1: fs.tokOf[last] + 1, b0: int32(start), b1: int32(e)}
-			fs.hits = append(fs.hits, h)
-			fs.mark(h)
+		if p.cased != caseAny && !casedOK(&fs.f, start, end, p.cased) {
+			continue
 		}
+		// An alias may end in punctuation ("U.S."); its last word byte
+		// gives its last token.
+		last := e - 1
+		for last > start && fs.tokOf[last] < 0 {
+			last--
+		}
+		h := hit{p: p, t0: fs.tokOf[start], t1: fs.tokOf[last] + 1, b0: int32(start), b1: int32(e)}
+		fs.hits = append(fs.hits, h)
+		fs.mark(h)
 	}
 }
 
 func (fs *fieldScan) mark(h hit) {
 	var f uint16
 	switch h.p.kind {
-	case hLink:
-		f = fLink
 	case hCountry:
 		f = fCountry
 	case hGroup:

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	ahocorasick "github.com/petar-dambovaliev/aho-corasick"
 )
 
 // Set is a compiled rule set. It is immutable after Compile, so one Set is
@@ -17,13 +15,13 @@ type Set struct {
 
 	// One automaton holds every alias, head word, cue and contact term, so
 	// scanning an item costs one pass whatever the number of aliases.
-	ac       ahocorasick.AhoCorasick
-	hasAC    bool
+	ac       *automaton  // nil when the spec has no aliases
 	payloads [][]payload // by pattern index
 
 	countries []string // codes, sorted; a country's number is its index
 	actors    []actor
-	actorIDs  map[string]int // configured id → index
+	actorIDs  map[string]int  // configured id → index
+	links     map[string]bool // folded link words (rules.heads.links)
 	rules     []rule
 
 	window, negBefore, negAfter, headSpan int
