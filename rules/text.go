@@ -41,12 +41,19 @@ func cleanText(s string) string {
 		i += end + 1
 		switch tag {
 		case "script", "style":
-			// Skip to the closing tag; bounded by the input length.
-			if j := strings.Index(strings.ToLower(s[i:]), "</"+tag); j >= 0 {
-				i += j
+			// Skip the body and the closing tag.
+			j := strings.Index(strings.ToLower(s[i:]), "</"+tag)
+			if j < 0 {
+				i = len(s)
+				break
+			}
+			i += j
+			if k := strings.IndexByte(s[i:], '>'); k >= 0 {
+				i += k + 1
 			} else {
 				i = len(s)
 			}
+			b.WriteByte(' ')
 		case "p", "br", "div", "li", "ul", "ol", "tr", "td", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "hr", "section", "article", "header", "footer", "dd", "dt":
 			b.WriteByte('\n')
 		case "a", "b", "i", "em", "strong", "span", "font", "u", "small", "sup", "sub", "abbr", "cite", "q", "mark", "s":

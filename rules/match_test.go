@@ -1,0 +1,152 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestExtraCorpus runs items written apart from the dev set (real-world
+// phrasings, several languages) as a guard against rules fitted to dev.
+func TestExtraCorpus(t *testing.T) {
+	set := defaultSet(t)
+	for _, it := range loadCorpus(t, "testdata/extra.jsonl") {
+		ms := set.Match(it.article())
+		if got := label(ms); got != it.Label {
+			t.Errorf("%s: got %s (%s), want %s | %s", it.ID, got, describe(ms), it.Label, it.Title)
+		}
+	}
+}
+
+func label(ms []Match) string {
+	out := "none"
+	for _, m := range ms {
+		if strings.Contains(m.Rule, "intel") {
+			return "intel_contact"
+		}
+		out = "diplomatic_contact"
+	}
+	return out
+}
+
+// TestDefaultRulesCases covers each alias kind, transliteration, exclusion
+// and negative cue of the default rules, one behaviour per case.
+func TestDefaultRulesCases(t *testing.T) {
+	set := defaultSet(t)
+	date := func(s string) time.Time {
+		d, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	cases := []struct {
+		name, title, summary, date, want string
+	}{
+		// Alias kinds.
+		{"agency with head word after", "SVR chief holds talks with CIA director", "", "2024-01-10", "intel_contact"},
+		{"agency with head word before", "Head of the SVR met the chief of the CIA", "", "2024-01-10", "intel_contact"},
+		{"coordinated agencies share a head word", "Mossad and CIA chiefs hold talks in Doha", "", "2024-01-10", "intel_contact"},
+		{"agency alone is not its head", "CIA and SVR officials hold talks in Ankara", "", "2024-01-10", "none"},
+		{"holder name in term", "Burns meets Naryshkin in Ankara", "", "2022-11-14", "intel_contact"},
+		{"holder name out of term", "Burns meets Naryshkin in Ankara", "", "2025-06-01", "none"},
+		{"holder name without date counts", "Burns meets Naryshkin in Ankara", "", "", "intel_contact"},
+		{"role with demonym", "Egyptian intelligence chief meets Israeli spy chief", "", "2024-01-10", "intel_contact"},
+		{"role with possessive country", "Egypt's intelligence chief meets Mossad director", "", "2024-01-10", "intel_contact"},
+		{"role with possessive capital", "Moscow's spy chief talks to Washington's spymaster", "", "2024-01-10", "intel_contact"},
+		{"role with leader possessive", "Putin's spy chief held talks with CIA director", "", "2024-01-10", "intel_contact"},
+		{"role without country does not count", "Spy chief meets CIA director", "", "2024-01-10", "none"},
+		{"plural role with two countries", "Greek and Turkish foreign ministers meet in Athens", "", "2024-01-10", "diplomatic_contact"},
+		{"plural role with group word", "G7 foreign ministers gather in Capri", "", "2024-01-10", "diplomatic_contact"},
+		{"plural role of one country", "Russian foreign ministers past and present meet", "", "2024-01-10", "none"},
+		{"counterpart with country", "Lavrov holds talks with Serbian counterpart", "", "2024-01-10", "diplomatic_contact"},
+		{"counterpart without country", "Wang Yi held talks with his counterpart in Beijing", "", "2024-01-10", "diplomatic_contact"},
+		{"mixed pair is intel", "UAE's Sheikh Tahnoun meets CIA director", "", "2024-01-10", "intel_contact"},
+		{"NSA equivalent", "Doval meets Shoigu in Moscow", "", "2024-09-10", "diplomatic_contact"},
+		{"dual post: Qatari premier", "Qatari premier hosts Blinken in Doha", "", "2024-01-10", "diplomatic_contact"},
+		{"acronym as title", "DG ISI meets Turkish intelligence chief", "", "2024-01-10", "intel_contact"},
+		// Transliterations and diacritics.
+		{"Narishkin", "Narishkin and Ratcliffe spoke by phone", "", "2025-03-10", "intel_contact"},
+		{"Narychkine", "Narychkine s'est entretenu avec le directeur de la CIA", "", "2025-03-10", "intel_contact"},
+		{"Naryschkin", "Naryschkin telefonierte mit CIA-Chef Ratcliffe", "", "2025-03-10", "intel_contact"},
+		{"Kalın dotless", "Kalın meets Naryshkin in Moscow", "", "2024-01-10", "intel_contact"},
+		{"Kalin plain", "Kalin meets Naryshkin in Moscow", "", "2024-01-10", "intel_contact"},
+		{"KALIN capitals", "KALIN MEETS NARYSHKIN IN MOSCOW", "", "2024-01-10", "intel_contact"},
+		{"MİT dotted capital", "MİT Başkanı, CIA Direktörü ile görüştü", "", "2024-01-10", "intel_contact"},
+		{"Đurić", "Lavrov holds talks with Đurić", "", "2024-06-10", "diplomatic_contact"},
+		{"Djuric", "Lavrov holds talks with Djuric", "", "2024-06-10", "diplomatic_contact"},
+		{"entities and tags", "Mossad &amp; CIA chiefs in Doha for talks", "<p>More&#8230;</p>", "2024-01-10", "intel_contact"},
+		{"hyphenated compound", "BND-Präsident trifft CIA-Direktor", "", "2024-01-10", "intel_contact"},
+		{"German genitive", "Der Präsident des Bundesnachrichtendienstes sprach mit dem Chef der CIA", "", "2024-01-10", "intel_contact"},
+		{"Spanish", "Los jefes de la CIA y del Mosad se reúnen en El Cairo", "", "2024-01-10", "intel_contact"},
+		{"Italian", "Il capo dell'intelligence turca incontra il direttore della CIA", "", "2024-01-10", "intel_contact"},
+		{"French counterpart after", "Barrot s'est entretenu avec son homologue iranien", "", "2025-01-10", "diplomatic_contact"},
+		// Exclusions.
+		{"same country", "Erdoğan, Fidan and Kalın hold security summit", "", "2024-01-10", "none"},
+		{"minister and own spy chief", "Fidan meets MIT chief Kalın", "", "2024-01-10", "none"},
+		{"head of state only", "CIA director Burns meets Netanyahu", "", "2024-01-10", "none"},
+		{"envoy", "Witkoff meets Putin for five hours", "", "2025-04-10", "none"},
+		{"deputy", "Deputy foreign ministers of Russia and Turkey hold talks", "", "2024-01-10", "none"},
+		{"deputy director", "CIA deputy director meets SVR chief", "", "2024-01-10", "none"},
+		{"former", "Former MI6 chief meets Russian spy chief", "", "2024-01-10", "none"},
+		{"station chief", "CIA station chief met FSB director", "", "2024-01-10", "none"},
+		{"ambassador", "US ambassador meets Pakistan's ISI chief", "", "2024-01-10", "none"},
+		{"military chiefs", "Joint Chiefs chairman speaks with Russian chief of general staff", "", "2024-01-10", "none"},
+		{"non-state group", "Egypt's intelligence chief meets Hamas leaders", "", "2024-01-10", "none"},
+		{"Financial Stability Board", "FSB chief meets Bank of England governor", "The Financial Stability Board chair discussed stablecoins.", "2024-01-10", "none"},
+		{"MIT university", "MIT president meets Stanford president", "University leaders met.", "2024-01-10", "none"},
+		{"German mit", "Lavrov traf sich mit Vertretern", "", "2024-01-10", "none"},
+		{"Culinary Institute", "CIA chef meets Mossad director", "Graduates of the Culinary Institute of America.", "2024-01-10", "none"},
+		{"WWE Raw", "Raw boss meets ISI director", "", "2024-01-10", "none"},
+		{"strategic business unit", "SBU head meets Turkish intelligence chief", "The strategic business unit's head discussed contracts.", "2024-01-10", "none"},
+		{"foreign secretary of another country", "Indian foreign secretary meets Chinese vice minister", "", "2024-01-10", "none"},
+		// Negative cues.
+		{"readiness", "Naryshkin ready to meet CIA director", "", "2024-01-10", "none"},
+		{"no plans", "Peskov: 'no plans' for Lavrov-Rubio meeting", "", "2025-03-10", "none"},
+		{"denial", "Kremlin denies Naryshkin met CIA chief", "", "2024-01-10", "none"},
+		{"question", "Will Lavrov and Rubio meet?", "", "2025-03-10", "none"},
+		{"proposal not taken up", "Armenian foreign minister proposes meeting with Azerbaijani counterpart", "", "2024-01-10", "none"},
+		{"unanswered proposal veto", "Mirzoyan and Bayramov talks: Baku yet to respond", "", "2024-01-10", "none"},
+		{"third-party offer", "Hungary offers to host Lavrov-Rubio talks", "", "2025-03-10", "none"},
+		{"obituary veto", "Obituary: the spy chief who met CIA director Burns", "Kalın met Burns.", "2024-01-10", "none"},
+		{"statement, no contact term", "Lavrov criticises Blinken over remarks", "", "2023-01-10", "none"},
+		// Title and summary read together.
+		{"summary adds counterpart", "Qatari state security chief in Washington", "He met the CIA director on Tuesday.", "2024-01-10", "intel_contact"},
+		{"contact in summary only", "Week in review", "Markets slid; and Mossad director David Barnea flew to Cairo for talks with Egypt's intelligence chief Hassan Rashad.", "2025-01-10", "intel_contact"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := Article{Title: c.title, Summary: c.summary}
+			if c.date != "" {
+				a.Published = date(c.date)
+			}
+			ms := set.Match(a)
+			if got := label(ms); got != c.want {
+				t.Errorf("%q: got %s (%s), want %s", c.title, got, describe(ms), c.want)
+			}
+		})
+	}
+}
+
+// TestMatchExplains checks that a match carries what /explain shows.
+func TestMatchExplains(t *testing.T) {
+	set := defaultSet(t)
+	ms := set.Match(Article{
+		Title:     "White House confirms CIA's Burns met Russian spy chief in Ankara",
+		Summary:   "<p>The CIA director used the meeting with SVR head Sergei Naryshkin to warn against nuclear use.</p>",
+		Published: time.Date(2022, 11, 15, 0, 0, 0, 0, time.UTC),
+	})
+	if len(ms) != 1 {
+		t.Fatalf("got %d matches (%s), want 1", len(ms), describe(ms))
+	}
+	m := ms[0]
+	if m.Rule != "intel-heads" || m.Field != "title" || m.ContactKind != "meeting" || m.ContactTerm != "met" {
+		t.Errorf("match = %+v", m)
+	}
+	if len(m.Actors) != 2 || m.Actors[0].ID != "us-cia" || m.Actors[1].ID != "ru-intel" || m.Actors[1].Alias != "spy chief" || m.Actors[1].Country != "RU" {
+		t.Errorf("actors = %+v", m.Actors)
+	}
+	if !strings.Contains(m.Evidence, "Burns met Russian spy chief") {
+		t.Errorf("evidence = %q", m.Evidence)
+	}
+}
