@@ -1,0 +1,200 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/backchannel/backchannel/rules"
+)
+
+type created struct {
+	alert    rules.Alert
+	channels []string
+}
+
+// fakeStore records CreateAlert calls; it is the dispatcher's whole view of
+// the database.
+type fakeStore struct {
+	subs    []rules.Subscription
+	created []created
+	failFor string // guild whose alerts fail
+}
+
+var _ Store = (*fakeStore)(nil)
+
+func (f *fakeStore) ActiveSubscriptions(context.Context) ([]rules.Subscription, error) {
+	return f.subs, nil
+}
+
+func (f *fakeStore) CreateAlert(_ context.Context, a rules.Alert, channels []string) (rules.Alert, bool, error) {
+	if f.failFor != "" && a.GuildID == f.failFor {
+		return rules.Alert{}, false, errors.New("disk full")
+	}
+	a.ID = int64(len(f.created) + 1)
+	f.created = append(f.created, created{a, channels})
+	return a, true, nil
+}
+
+// guildSets gives guild "g2" its own rules and everyone else the defaults.
+type guildSets struct{ def, g2 *rules.Set }
+
+func (g guildSets) ForGuild(_ context.Context, id string) (*rules.Set, error) {
+	if id == "g2" {
+		return g.g2, nil
+	}
+	return g.def, nil
+}
+
+func mustCompile(t *testing.T, rs ...rules.RuleSpec) *rules.Set {
+	t.Helper()
+	s, err := rules.Compile(rules.Spec{Rules: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestDispatch(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	def := mustCompile(t,
+		rules.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}},
+		rules.RuleSpec{Name: "calls", Keywords: []string{`phone call`}})
+	g2 := mustCompile(t, rules.RuleSpec{Name: "weather", Keywords: []string{`storm`}})
+	fresh := now.Add(-time.Hour)
+	articles := []rules.Article{
+		{ID: 1, Title: "Naryshkin and Ratcliffe talk", Published: fresh},
+		{ID: 2, Title: "Naryshkin phone call, old news", Published: now.Add(-72 * time.Hour)},
+		{ID: 3, Title: "Naryshkin phone call, undated"},
+		{ID: 4, Title: "Storm and phone call", Published: fresh},
+	}
+	tests := []struct {
+		name       string
+		firstFetch bool
+		subs       []rules.Subscription
+		want       map[int64]map[string][]string // article -> guild -> channels
+	}{
+		{
+			name: "routes by guild and rule filter",
+			subs: []rules.Subscription{
+				{GuildID: "g1", ChannelID: "all"},
+				{GuildID: "g1", ChannelID: "calls-only", Rule: "calls"},
+				{GuildID: "g1", ChannelID: "off", Disabled: "Missing Access"},
+				{GuildID: "g2", ChannelID: "wx"},
+			},
+			want: map[int64]map[string][]string{
+				1: {"g1": {"all"}},
+				3: {"g1": {"all", "calls-only"}},
+				4: {"g1": {"all", "calls-only"}, "g2": {"wx"}},
+			},
+		},
+		{
+			name:       "first fetch: undated items do not alert",
+			firstFetch: true,
+			subs:       []rules.Subscription{{GuildID: "g1", ChannelID: "all"}},
+			want: map[int64]map[string][]string{
+				1: {"g1": {"all"}},
+				4: {"g1": {"all"}},
+			},
+		},
+		{
+			name: "a channel subscribed twice gets one delivery",
+			subs: []rules.Subscription{{GuildID: "g1", ChannelID: "c"}, {GuildID: "g1", ChannelID: "c", Rule: "spies"}},
+			want: map[int64]map[string][]string{1: {"g1": {"c"}}, 3: {"g1": {"c"}}, 4: {"g1": {"c"}}},
+		},
+		{name: "no subscriptions, no alerts", want: map[int64]map[string][]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := &fakeStore{subs: tt.subs}
+			notified := 0
+			d := New(store, guildSets{def, g2}, nil, Options{MaxAge: 48 * time.Hour, Now: func() time.Time { return now }, Notify: func() { notified++ }})
+			if err := d.Dispatch(context.Background(), rules.Feed{Name: "Wire"}, tt.firstFetch, articles); err != nil {
+				t.Fatal(err)
+			}
+			got := map[int64]map[string][]string{}
+			for _, c := range store.created {
+				if got[c.alert.Article.ID] == nil {
+					got[c.alert.Article.ID] = map[string][]string{}
+				}
+				got[c.alert.Article.ID][c.alert.GuildID] = c.channels
+				if c.alert.Article.Feed != "Wire" || len(c.alert.Matches) == 0 {
+					t.Errorf("alert %+v", c.alert)
+				}
+			}
+			if !equal(got, tt.want) {
+				t.Errorf("alerts = %v\nwant     %v", got, tt.want)
+			}
+			if wantNotify := len(tt.want) > 0; (notified > 0) != wantNotify {
+				t.Errorf("notified %d times", notified)
+			}
+		})
+	}
+}
+
+func TestDispatchKeepsGoingPastAFailingGuild(t *testing.T) {
+	set := mustCompile(t, rules.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}})
+	store := &fakeStore{failFor: "bad", subs: []rules.Subscription{{GuildID: "bad", ChannelID: "1"}, {GuildID: "good", ChannelID: "2"}}}
+	d := New(store, guildSets{set, set}, nil, Options{})
+	err := d.Dispatch(context.Background(), rules.Feed{}, false, []rules.Article{{Title: "Naryshkin"}})
+	if err == nil {
+		t.Fatal("the failing guild's error was swallowed")
+	}
+	if len(store.created) != 1 || store.created[0].alert.GuildID != "good" {
+		t.Fatalf("created = %+v", store.created)
+	}
+}
+
+func TestDryRunSubscriptionsReplaceTheStore(t *testing.T) {
+	set := mustCompile(t, rules.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}})
+	store := &fakeStore{subs: []rules.Subscription{{GuildID: "real", ChannelID: "1"}}}
+	d := New(store, guildSets{set, set}, nil, Options{Subscriptions: []rules.Subscription{{ChannelID: "stdout"}}})
+	if err := d.Dispatch(context.Background(), rules.Feed{}, false, []rules.Article{{Title: "Naryshkin"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.created) != 1 || store.created[0].alert.GuildID != "" || !slices.Equal(store.created[0].channels, []string{"stdout"}) {
+		t.Fatalf("created = %+v", store.created)
+	}
+}
+
+func TestEligible(t *testing.T) {
+	now := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		published  time.Time
+		firstFetch bool
+		maxAge     time.Duration
+		want       bool
+	}{
+		{now.Add(-time.Hour), true, 48 * time.Hour, true},
+		{now.Add(-49 * time.Hour), false, 48 * time.Hour, false},
+		{now.Add(-48 * time.Hour), false, 48 * time.Hour, true},
+		{time.Time{}, true, 48 * time.Hour, false},
+		{time.Time{}, false, 48 * time.Hour, true},
+		{now.Add(-1000 * time.Hour), false, 0, true},
+	}
+	for _, tt := range tests {
+		if got := Eligible(rules.Article{Published: tt.published}, tt.firstFetch, tt.maxAge, now); got != tt.want {
+			t.Errorf("Eligible(%v, first=%v, %v) = %v", tt.published, tt.firstFetch, tt.maxAge, got)
+		}
+	}
+}
+
+func equal(a, b map[int64]map[string][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, ga := range a {
+		gb, ok := b[k]
+		if !ok || len(ga) != len(gb) {
+			return false
+		}
+		for g, ca := range ga {
+			if !slices.Equal(ca, gb[g]) {
+				return false
+			}
+		}
+	}
+	return true
+}
