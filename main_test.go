@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+// runCLI runs the program in process with the given stdin.
+func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb, noEnv)
+	return code, out.String(), errb.String()
+}
+
+func TestCheckExampleConfig(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "check", "-config", "config.example.toml")
+	if code != 0 {
+		t.Fatalf("check exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if !strings.Contains(out, "ok") {
+		t.Errorf("stdout = %q", out)
+	}
+}
+
+func TestCheckReportsEveryProblem(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.toml")
+	doc := "[poll]\ntimeout = \"soon\"\nschedule = \"whenever\"\nfrobnicate = true\n"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, "", "check", "-config", path)
+	if code == 0 {
+		t.Fatal("check of an invalid file exited 0")
+	}
+	// Unknown keys stop decoding before the other checks, so this file
+	// reports the unknown key first; fix it and the rest appear.
+	if !strings.Contains(out, "poll.frobnicate (line 4): unknown key") {
+		t.Errorf("stdout = %q", out)
+	}
+	if err := os.WriteFile(path, []byte("[poll]\ntimeout = \"soon\"\nschedule = \"whenever\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLI(t, "", "check", "-config", path)
+	if code == 0 || !strings.Contains(out, "poll.timeout (line 2)") || !strings.Contains(out, "poll.schedule (line 3)") {
+		t.Errorf("exit %d, stdout = %q", code, out)
+	}
+}
+
+func TestMissingConfigNamesTheFile(t *testing.T) {
+	for _, cmd := range []string{"run", "check", "match"} {
+		path := filepath.Join(t.TempDir(), "absent.toml")
+		code, _, errOut := runCLI(t, "", cmd, "-config", path)
+		if code == 0 || !strings.Contains(errOut, path) {
+			t.Errorf("%s: exit %d, stderr %q; want an error naming %s", cmd, code, errOut, path)
+		}
+	}
+	// The default is config.toml in the working directory.
+	t.Chdir(t.TempDir())
+	code, _, errOut := runCLI(t, "", "run", "-dry-run")
+	if code == 0 || !strings.Contains(errOut, "config.toml") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestRunWithoutTokenSaysWhatIsMissing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(path, []byte("[database]\npath = \""+filepath.Join(t.TempDir(), "x.db")+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "", "run", "-config", path)
+	if code == 0 || !strings.Contains(errOut, "discord.token") || !strings.Contains(errOut, "DISCORD_TOKEN") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	if code, _, errOut := runCLI(t, "", "frob"); code != 2 || !strings.Contains(errOut, "unknown command") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if code, _, _ := runCLI(t, ""); code != 2 {
+		t.Errorf("no command: exit %d", code)
+	}
+}
+
+func TestMatch(t *testing.T) {
+	input := strings.Join([]string{
+		`{"id": "a", "title": "CIA Director Burns met SVR chief Naryshkin in Ankara", "summary": "The two spy chiefs held talks.", "published": "2022-11-14T12:00:00Z"}`,
+		`{"id": "b", "title": "Apple unveils a new phone"}`,
+		`not json`,
+		`{"id": "c"}`,
+		``,
+		`{"id": "d", "title": "Naryshkin says he and Ratcliffe agreed to keep an open line of communication", "published": "2025-03-24T12:00:00Z"}`,
+	}, "\n")
+	code, out, errOut := runCLI(t, input, "match", "-config", "config.example.toml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("want 5 output lines (blank input skipped), got %d:\n%s", len(lines), out)
+	}
+	type alert struct {
+		Rule     string   `json:"rule"`
+		Actors   []string `json:"actors"`
+		Contact  string   `json:"contact"`
+		Evidence string   `json:"evidence"`
+	}
+	type verdict struct {
+		ID      *string `json:"id"`
+		Matched bool    `json:"matched"`
+		Alerts  []alert `json:"alerts"`
+		Error   string  `json:"error"`
+	}
+	var v []verdict
+	for _, l := range lines {
+		var x verdict
+		if err := json.Unmarshal([]byte(l), &x); err != nil {
+			t.Fatalf("output line %q: %v", l, err)
+		}
+		v = append(v, x)
+	}
+	isIntel := func(x verdict) bool {
+		for _, a := range x.Alerts {
+			if strings.Contains(a.Rule, "intel") && len(a.Actors) >= 2 && a.Contact != "" && a.Evidence != "" {
+				return true
+			}
+		}
+		return false
+	}
+	if *v[0].ID != "a" || !v[0].Matched || !isIntel(v[0]) {
+		t.Errorf("Burns–Naryshkin meeting: %+v", v[0])
+	}
+	if *v[1].ID != "b" || v[1].Matched || v[1].Alerts == nil || len(v[1].Alerts) != 0 {
+		t.Errorf("unrelated item: %s", lines[1])
+	}
+	if v[2].ID != nil || v[2].Error == "" || !strings.Contains(lines[2], `"id":null`) {
+		t.Errorf("malformed line: %s", lines[2])
+	}
+	if v[3].Error == "" {
+		t.Errorf("missing title: %s", lines[3])
+	}
+	if *v[4].ID != "d" || !isIntel(v[4]) {
+		t.Errorf("Ratcliffe–Naryshkin open line: %+v", v[4])
+	}
+}
+
+func TestMatchHugeLineDoesNotStopTheStream(t *testing.T) {
+	huge := `{"id": "h", "title": "` + strings.Repeat("x", maxMatchLine) + `"}`
+	input := huge + "\n" + `{"id": "n", "title": "Weather"}` + "\n"
+	code, out, errOut := runCLI(t, input, "match", "-config", "config.example.toml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"error"`) || !strings.Contains(lines[1], `"id":"n"`) {
+		t.Fatalf("output:\n%.300s", out)
+	}
+}
