@@ -121,6 +121,9 @@ func (f *Fetcher) newClient(trusted bool) *http.Client {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		// Feeds are tens of kilobytes: bigger buffers mean fewer syscalls.
+		ReadBufferSize:  32 << 10,
+		WriteBufferSize: 4 << 10,
 		// Compression stays on: the transport asks for gzip and decompresses,
 		// and readLimited caps the decompressed bytes.
 	}

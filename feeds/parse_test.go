@@ -130,6 +130,12 @@ func TestPlainText(t *testing.T) {
 		"script never closed<script>x":     "script never closed",
 		"non&nbsp;breaking":                "non breaking",
 		"<br/>line<br>break":               "line break",
+		"already collapsed":                "already collapsed",
+		"trailing ":                        "trailing",
+		" leading":                         "leading",
+		"tab\there":                        "tab here",
+		"nel\u0085x\u00a0y":                "nel x y",
+		"café  au lait":                    "café au lait",
 	} {
 		if got := plainText(in); got != want {
 			t.Errorf("plainText(%q) = %q, want %q", in, got, want)

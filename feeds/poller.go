@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -70,6 +71,10 @@ type Poller struct {
 	logger  *slog.Logger
 	now     func() time.Time
 
+	// parseSlots bounds parsing to one per CPU: fetches wait on the network
+	// and may run many at once, but more parses than CPUs only add memory.
+	parseSlots chan struct{}
+
 	mu       sync.Mutex
 	states   map[int64]rules.FeedState
 	inFlight map[int64]bool
@@ -89,8 +94,9 @@ func NewPoller(fetcher FeedFetcher, store Store, h Handler, m *metrics.Metrics, 
 	}
 	return &Poller{
 		fetcher: fetcher, store: store, handler: h, metrics: m, logger: logger, now: now,
-		states:   map[int64]rules.FeedState{},
-		inFlight: map[int64]bool{},
+		parseSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		states:     map[int64]rules.FeedState{},
+		inFlight:   map[int64]bool{},
 	}
 }
 
@@ -176,6 +182,16 @@ func (p *Poller) Poll(ctx context.Context, feed rules.Feed) (st rules.FeedState,
 	return st, pollErr
 }
 
+func (p *Poller) parse(ctx context.Context, body []byte, feedURL string, now time.Time) ([]rules.Article, error) {
+	select {
+	case p.parseSlots <- struct{}{}:
+		defer func() { <-p.parseSlots }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("feeds: parse %s: %w", feedURL, context.Cause(ctx))
+	}
+	return Parse(body, feedURL, now)
+}
+
 // poll does the work of Poll and returns the state to record.
 func (p *Poller) poll(ctx context.Context, feed rules.Feed, prev rules.FeedState, now time.Time) (rules.FeedState, string, error) {
 	st := prev
@@ -215,7 +231,7 @@ func (p *Poller) poll(ctx context.Context, feed rules.Feed, prev rules.FeedState
 		return st, resultNotModified, nil
 	}
 
-	items, err := Parse(resp.Body, feed.URL, now)
+	items, err := p.parse(ctx, resp.Body, feed.URL, now)
 	if err != nil {
 		return fail(err)
 	}

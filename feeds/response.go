@@ -93,19 +93,35 @@ func readLimited(r io.Reader, contentLength, maxBytes int64) ([]byte, error) {
 	if contentLength > maxBytes {
 		return nil, fmt.Errorf("%w: Content-Length %d exceeds the %d-byte limit", ErrTooLarge, contentLength, maxBytes)
 	}
-	var buf bytes.Buffer
-	if contentLength > 0 {
-		// +1 so reading the final EOF does not force a grow-and-copy.
-		buf.Grow(int(contentLength) + 1)
+	limited := io.LimitReader(r, maxBytes+1)
+	var body []byte
+	if contentLength >= 0 {
+		// Known length: one exact allocation, read straight into it (one
+		// spare byte so a body longer than announced is still noticed).
+		buf := make([]byte, contentLength+1)
+		n, err := io.ReadFull(limited, buf)
+		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+			body = buf[:n]
+		case err != nil:
+			return nil, fmt.Errorf("reading body: %w", err)
+		default: // longer than announced: keep reading, within the cap
+			rest, err := io.ReadAll(limited)
+			if err != nil {
+				return nil, fmt.Errorf("reading body: %w", err)
+			}
+			body = append(buf, rest...)
+		}
+	} else {
+		var err error
+		if body, err = io.ReadAll(limited); err != nil {
+			return nil, fmt.Errorf("reading body: %w", err)
+		}
 	}
-	n, err := buf.ReadFrom(io.LimitReader(r, maxBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading body: %w", err)
-	}
-	if n > maxBytes {
+	if int64(len(body)) > maxBytes {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, maxBytes)
 	}
-	return buf.Bytes(), nil
+	return body, nil
 }
 
 // toUTF8 applies the Content-Type charset when the document does not declare

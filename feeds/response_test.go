@@ -62,6 +62,10 @@ func TestReadLimited(t *testing.T) {
 		{"one over", 101, -1, 100, true},
 		{"content-length over", 10, 1000, 100, true}, // refused before reading
 		{"exact with length", 100, 100, 100, false},
+		{"shorter than announced", 40, 50, 100, false},
+		{"longer than announced", 50, 10, 100, false},
+		{"longer than announced, over", 150, 10, 100, true},
+		{"empty", 0, 0, 100, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := readLimited(strings.NewReader(strings.Repeat("x", int(tc.size))), tc.cl, tc.max)
