@@ -36,9 +36,12 @@ type appOptions struct {
 // dryRunChannel is the pseudo channel the dry run "posts" to.
 const dryRunChannel = "stdout"
 
-// shutdownGrace is how long in-flight polls and posts get to finish after
-// SIGINT/SIGTERM; INTERFACE.md allows 10 s in all.
-const shutdownGrace = 5 * time.Second
+// After SIGINT/SIGTERM in-flight polls get pollGrace and in-flight posts
+// postGrace to finish, side by side; INTERFACE.md allows 10 s in all.
+const (
+	pollGrace = 5 * time.Second
+	postGrace = 3 * time.Second
+)
 
 // runApp runs the bot until ctx ends, then shuts down in order: stop
 // scheduling, let in-flight polls and posts finish, close Discord, close
@@ -98,7 +101,7 @@ func runApp(ctx context.Context, cfg config.Config, opts appOptions) (err error)
 		}
 		poster = bot.NewPoster(session, logger)
 	}
-	ob := outbox.New(obStore, poster, m, logger, outbox.Options{})
+	ob := outbox.New(obStore, poster, m, logger, outbox.Options{ShutdownGrace: postGrace})
 
 	disp := dispatch.New(store, book, m, dispatch.Options{
 		MaxAge:        cfg.Poll.MaxAge.D,
@@ -142,11 +145,16 @@ func runApp(ctx context.Context, cfg config.Config, opts appOptions) (err error)
 		Metrics:       m,
 	})
 
-	runCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWork()
+	// Work runs on contexts of its own, cancelled in order at shutdown
+	// rather than all at once when ctx ends.
+	postCtx, stopPosting := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPosting()
+	pollCtx, stopPolling := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPolling()
+	stopWork := func() { stopPosting(); stopPolling() }
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := ob.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+		if err := ob.Run(postCtx); err != nil && !errors.Is(err, context.Canceled) {
 			logger.Error("outbox stopped", "err", err)
 		}
 	})
@@ -189,18 +197,22 @@ func runApp(ctx context.Context, cfg config.Config, opts appOptions) (err error)
 	}
 
 	sched.Start()
-	wg.Go(func() { sched.PollAll(runCtx) })
+	wg.Go(func() { sched.PollAll(pollCtx) })
 	logger.Info("backchannel running", "feeds", len(all), "rules", len(defaults.Rules()), "dry_run", opts.DryRun)
 
 	<-ctx.Done()
 	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	// The outbox finishes the posts it started (postGrace) and leaves the
+	// rest queued, while the scheduler waits for polls in flight.
+	stopPosting()
+	sctx, cancel := context.WithTimeout(context.Background(), pollGrace)
 	defer cancel()
 	if err := sched.Stop(sctx); err != nil {
 		logger.Warn("polls still running at shutdown", "err", err)
 	}
-	stopWork()
+	stopPolling()
 	wg.Wait()
+	logger.Info("stopped")
 	return nil
 }
 
