@@ -1,0 +1,44 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParse checks that no document, however broken, panics the loader,
+// and that a rejected document always says what is wrong.
+func FuzzParse(f *testing.F) {
+	example, err := os.ReadFile(filepath.Join("..", "config.example.toml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(example), "")
+	f.Add("[poll]\ntimeout = \"x\"\n", "soon")
+	f.Add("[[feeds]]\nname = \"a\"\nurl = \"https://a.example/\"\n[[feeds]]\n", "")
+	f.Add("[rules]\n[[rules.rule]]\nname = \"k\"\nkeywords = [\"(\"]\n", "")
+	f.Fuzz(func(t *testing.T, doc, envValue string) {
+		env := func(k string) (string, bool) {
+			if k == "BACKCHANNEL_POLL_TIMEOUT" || k == "BACKCHANNEL_DISCORD_OWNER_IDS" {
+				return envValue, envValue != ""
+			}
+			return "", false
+		}
+		_, err := Parse([]byte(doc), env)
+		if err == nil {
+			return
+		}
+		var probs Problems
+		if errors.As(err, &probs) {
+			if len(probs) == 0 {
+				t.Fatal("empty Problems returned as an error")
+			}
+			for _, p := range probs {
+				if p.Key == "" || p.Msg == "" {
+					t.Fatalf("problem without key or message: %+v", p)
+				}
+			}
+		}
+	})
+}
