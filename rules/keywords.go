@@ -1,5 +1,7 @@
 package rules
 
+import "strings"
+
 // Keyword rules: any of the RE2 patterns (case-insensitive) in the chosen
 // fields, none of the exclude patterns, and when actor ids are given, at
 // least one of those actors found in the item.
@@ -9,7 +11,7 @@ func (s *Set) matchKeywords(sc *scratch, r *rule) (Match, bool) {
 	if len(kw) == 0 || s.excluded(sc, r) {
 		return Match{}, false
 	}
-	m := Match{Keywords: kw, Field: fieldNames[field], Evidence: ev}
+	m := Match{Keywords: kw, Field: fieldNames[field], Evidence: strings.ToValidUTF8(ev, "\uFFFD")}
 	if r.actors != nil {
 		for i := range sc.mentions {
 			mn := &sc.mentions[i]

@@ -31,7 +31,7 @@ func (s *Set) Match(a Article) []Match {
 	sc := s.scratch.Get().(*scratch)
 	defer s.scratch.Put(sc)
 
-	texts := [3]string{a.Title, a.Summary, truncate(a.Content, maxContent)}
+	texts := [3]string{truncate(a.Title, maxTitle), truncate(a.Summary, maxSummary), truncate(a.Content, maxContent)}
 	veto := false
 	sc.collided = resize(sc.collided, len(s.actors))
 	clear(sc.collided)
@@ -137,12 +137,12 @@ func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (Match, bool) {
 	}
 	sc.unitM, sc.unitC = sc.unitM[:0], sc.unitC[:0]
 	for _, m := range sc.mentions {
-		if in(m.field, m.sent) {
+		if in(m.field, m.sent) && len(sc.unitM) < maxUnit {
 			sc.unitM = append(sc.unitM, m)
 		}
 	}
 	for _, c := range sc.contacts {
-		if !c.negated && r.contactKinds&(1<<c.kind) != 0 && in(c.field, c.sent) {
+		if !c.negated && r.contactKinds&(1<<c.kind) != 0 && in(c.field, c.sent) && len(sc.unitC) < maxUnit {
 			sc.unitC = append(sc.unitC, c)
 		}
 	}
@@ -229,7 +229,7 @@ func (s *Set) actorWanted(r *rule, m *mention) bool {
 func (s *Set) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mention) Match {
 	m := Match{
 		ContactKind: contactKinds[c.kind],
-		ContactTerm: sc.fields[c.field].f.span(int(c.b0), int(c.b1)),
+		ContactTerm: strings.ToValidUTF8(sc.fields[c.field].f.span(int(c.b0), int(c.b1)), "\uFFFD"),
 		Field:       fieldNames[c.field],
 	}
 	m.Actors = append(m.Actors, s.actorHit(sc, a, b))
@@ -245,13 +245,13 @@ func (s *Set) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mentio
 			ev = append(ev, fs.f.src)
 		}
 	}
-	m.Evidence = truncate(strings.TrimSpace(strings.Join(ev, " — ")), maxEvidence)
+	m.Evidence = strings.ToValidUTF8(truncate(strings.TrimSpace(strings.Join(ev, " — ")), maxEvidence), "\uFFFD")
 	return m
 }
 
 // actorHit describes mention m; partner gives a counterpart its kind.
 func (s *Set) actorHit(sc *scratch, m, partner *mention) ActorHit {
-	h := ActorHit{Alias: sc.fields[m.field].f.span(int(m.b0), int(m.b1))}
+	h := ActorHit{Alias: strings.ToValidUTF8(sc.fields[m.field].f.span(int(m.b0), int(m.b1)), "\uFFFD")}
 	cc := ""
 	if m.country >= 0 {
 		cc = s.countries[m.country]

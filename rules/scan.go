@@ -5,10 +5,17 @@ import (
 	"unicode/utf8"
 )
 
-// maxContent bounds how much of an item's content is read. Feed content can
-// be a whole article; the title and summary carry the news, and the bound
-// keeps the cost of one item predictable.
-const maxContent = 8 << 10
+// Bounds that keep the cost of one item predictable whatever a feed sends.
+// Feed content can be a whole article; the title and summary carry the
+// news. Real sentences hold a handful of offices and contact terms; the
+// unit bounds only stop adversarial text from making pair search cubic.
+const (
+	maxTitle   = 2 << 10  // bytes of the title read
+	maxSummary = 16 << 10 // bytes of the summary read
+	maxContent = 8 << 10  // bytes of the content read
+	maxHits    = 2048     // hits kept per field
+	maxUnit    = 64       // offices, and contact terms, weighed per unit
+)
 
 // hit is one alias found in a field, on word boundaries.
 type hit struct {
@@ -106,6 +113,9 @@ func (s *Set) keep(fs *fieldScan, start, end int, pattern int32) {
 		last := e - 1
 		for last > start && fs.tokOf[last] < 0 {
 			last--
+		}
+		if len(fs.hits) >= maxHits {
+			return
 		}
 		h := hit{p: p, t0: fs.tokOf[start], t1: fs.tokOf[last] + 1, b0: int32(start), b1: int32(e)}
 		fs.hits = append(fs.hits, h)
