@@ -1,0 +1,632 @@
+package main
+
+// End-to-end tests of the slash commands (issue 4): the whole app runs in
+// process (startApp) on loopback ports, with a real SQLite database, the
+// httptest feed server and the fake Discord. Every command is driven both
+// as an INTERACTION_CREATE on the fake gateway and as a signed POST to the
+// app's /interactions endpoint, and the tests assert the reply and the
+// stored state (read through a second db.Open of the same file) or the
+// behaviour (what gets posted where).
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/backchannel/backchannel/config"
+	"github.com/backchannel/backchannel/db"
+	"github.com/backchannel/backchannel/internal/fakediscord"
+	"github.com/backchannel/backchannel/rules"
+)
+
+// Identities used by the command tests.
+const (
+	guildA  = "200000000000000010"
+	guildB  = "200000000000000020"
+	ownerID = "400000000000000001"
+	userID  = "400000000000000002"
+
+	// Permission sets of the members who type the commands.
+	permPlain       = discordgo.PermissionViewChannel | discordgo.PermissionSendMessages
+	permManageChans = permPlain | discordgo.PermissionManageChannels
+	permManageGuild = permPlain | discordgo.PermissionManageGuild
+	permAdmin       = discordgo.PermissionAdministrator
+
+	// cmdWait bounds every wait for an answer or a post.
+	cmdWait = 20 * time.Second
+)
+
+// transport is how an interaction reaches the app.
+type transport string
+
+const (
+	viaGateway transport = "gateway"
+	viaHTTP    transport = "http"
+)
+
+var transports = []transport{viaGateway, viaHTTP}
+
+// cmdEnv is one running app with its fakes.
+type cmdEnv struct {
+	t    *testing.T
+	fd   *fakediscord.Server
+	fs   *feedServer
+	cfg  config.Config
+	addr string
+	priv ed25519.PrivateKey
+	stop func()
+
+	storeOnce sync.Once
+	st        *db.DB
+}
+
+// interactionSeq makes interaction ids unique across the whole test binary
+// (the HTTP endpoint refuses a replayed id).
+var interactionSeq atomic.Int64
+
+// startCmdApp starts the app with the HTTP interactions endpoint (a key
+// made for the test), the gateway, owner ownerID, and two feeds served by
+// a fresh feed server; tweak may change the configuration first.
+func startCmdApp(t *testing.T, tweak func(*config.Config)) *cmdEnv {
+	t.Helper()
+	fd := fakediscord.New(t)
+	fs := newFeedServer(t)
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e2eConfig(t, fd, fs)
+	cfg.Discord.PublicKey = hex.EncodeToString(pub)
+	cfg.Discord.OwnerIDs = []string{ownerID}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	e := &cmdEnv{t: t, fd: fd, fs: fs, cfg: cfg, priv: priv}
+	e.addr, e.stop = startApp(t, cfg, appOptions{})
+	fd.WaitGatewayConnected(t, cmdWait)
+	return e
+}
+
+// store opens the app's database a second time, for the tests to read.
+func (e *cmdEnv) store() *db.DB {
+	e.t.Helper()
+	e.storeOnce.Do(func() {
+		st, err := db.Open(context.Background(), e.cfg.Database.Path)
+		if err != nil {
+			e.t.Fatalf("open the app's database: %v", err)
+		}
+		e.t.Cleanup(func() { _ = st.Close() })
+		e.st = st
+	})
+	if e.st == nil {
+		e.t.Fatal("database not open")
+	}
+	return e.st
+}
+
+func (e *cmdEnv) subscriptions(t *testing.T, guild string) []rules.Subscription {
+	t.Helper()
+	subs, err := e.store().Subscriptions(context.Background(), guild)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return subs
+}
+
+func hasSub(subs []rules.Subscription, channel, rule string) bool {
+	return slices.ContainsFunc(subs, func(s rules.Subscription) bool { return s.ChannelID == channel && s.Rule == rule })
+}
+
+// addRSS appends items to the RSS feed of fs.
+func addRSS(fs *feedServer, items ...feedItem) {
+	fs.mu.Lock()
+	fs.rss = append(append([]feedItem(nil), fs.rss...), items...)
+	fs.mu.Unlock()
+}
+
+// ---- building interactions ----
+
+type who struct {
+	user  string
+	perms int64
+}
+
+var (
+	plainMember   = who{userID, permPlain}
+	chanAdmin     = who{userID, permManageChans}
+	guildAdmin    = who{userID, permManageGuild}
+	administrator = who{userID, permAdmin}
+	owner         = who{ownerID, permPlain}
+)
+
+type opt = discordgo.ApplicationCommandInteractionDataOption
+
+func strOption(name, v string) *opt {
+	return &opt{Name: name, Type: discordgo.ApplicationCommandOptionString, Value: v}
+}
+
+func intOption(name string, v int) *opt {
+	return &opt{Name: name, Type: discordgo.ApplicationCommandOptionInteger, Value: v}
+}
+
+func channelOption(name, id string) *opt {
+	return &opt{Name: name, Type: discordgo.ApplicationCommandOptionChannel, Value: id}
+}
+
+func subOption(name string, opts ...*opt) *opt {
+	return &opt{Name: name, Type: discordgo.ApplicationCommandOptionSubCommand, Options: opts}
+}
+
+// command builds an application command interaction as Discord sends it:
+// typed by m in channel of guild.
+func command(guild, channel string, m who, name string, opts ...*opt) *discordgo.Interaction {
+	n := interactionSeq.Add(1)
+	id := fmt.Sprintf("7%017d", n)
+	return &discordgo.Interaction{
+		ID:        id,
+		AppID:     fakediscord.ApplicationID,
+		Type:      discordgo.InteractionApplicationCommand,
+		GuildID:   guild,
+		ChannelID: channel,
+		Member: &discordgo.Member{
+			User:        &discordgo.User{ID: m.user, Username: "user" + m.user[len(m.user)-2:]},
+			Permissions: m.perms,
+		},
+		Token:   "itx-token-" + strconv.FormatInt(n, 10),
+		Version: 1,
+		Data: discordgo.ApplicationCommandInteractionData{
+			ID:          "500000000000000001",
+			Name:        name,
+			CommandType: discordgo.ChatApplicationCommand,
+			Options:     opts,
+		},
+	}
+}
+
+// ---- answers ----
+
+// answer is what the user saw: the final message of the interaction.
+type answer struct {
+	via     transport
+	typ     discordgo.InteractionResponseType // the initial response: 4, or 5 then an edit
+	flags   discordgo.MessageFlags
+	content string
+	embeds  []*discordgo.MessageEmbed
+	raws    [][]byte // every body the bot sent for it
+}
+
+func (a answer) ephemeral() bool { return a.flags&discordgo.MessageFlagsEphemeral != 0 }
+
+// text is everything the message shows, for substring assertions.
+func (a answer) text() string {
+	var b strings.Builder
+	b.WriteString(a.content)
+	for _, e := range a.embeds {
+		b.WriteString("\n" + e.Title + "\n" + e.Description)
+		for _, f := range e.Fields {
+			b.WriteString("\n" + f.Name + "\n" + f.Value)
+		}
+		if e.Footer != nil {
+			b.WriteString("\n" + e.Footer.Text)
+		}
+	}
+	return b.String()
+}
+
+func (a answer) String() string {
+	return fmt.Sprintf("[%s type %d flags %d] %q", a.via, a.typ, a.flags, a.text())
+}
+
+// mentionsSuppressed reports whether a response body (initial response,
+// with "data", or an edit) has allowed_mentions with an empty parse list.
+func mentionsSuppressed(raw []byte) bool {
+	type am struct {
+		Parse []string `json:"parse"`
+	}
+	var v struct {
+		AllowedMentions *am `json:"allowed_mentions"`
+		Data            *struct {
+			AllowedMentions *am `json:"allowed_mentions"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return false
+	}
+	m := v.AllowedMentions
+	if v.Data != nil {
+		m = v.Data.AllowedMentions
+	}
+	return m != nil && m.Parse != nil && len(m.Parse) == 0
+}
+
+// run delivers i over tr and returns the answer, failing the test when none
+// comes within cmdWait or when a body the bot sent could ping.
+func (e *cmdEnv) run(t *testing.T, tr transport, i *discordgo.Interaction) answer {
+	t.Helper()
+	var a answer
+	switch tr {
+	case viaGateway:
+		a = e.runGateway(t, i)
+	case viaHTTP:
+		a = e.runHTTP(t, i)
+	default:
+		t.Fatalf("unknown transport %q", tr)
+	}
+	for _, raw := range a.raws {
+		if !mentionsSuppressed(raw) {
+			t.Errorf("%s: reply without allowed_mentions.parse == []: %s", tr, raw)
+		}
+	}
+	return a
+}
+
+func (e *cmdEnv) runGateway(t *testing.T, i *discordgo.Interaction) answer {
+	t.Helper()
+	if err := e.fd.Dispatch("INTERACTION_CREATE", i); err != nil {
+		t.Fatalf("dispatch: %v", err)
+	}
+	var first *fakediscord.InteractionResponse
+	deadline := time.Now().Add(cmdWait)
+	for first == nil {
+		for _, r := range e.fd.InteractionResponses() {
+			if r.Token == i.Token {
+				first = &r
+				break
+			}
+		}
+		if first == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("gateway: no answer to interaction %s within %v", i.ID, cmdWait)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	a := answer{via: viaGateway, typ: first.Response.Type, raws: [][]byte{first.Raw}}
+	if d := first.Response.Data; d != nil {
+		a.flags, a.content, a.embeds = d.Flags, d.Content, d.Embeds
+	}
+	if a.typ == discordgo.InteractionResponseDeferredChannelMessageWithSource {
+		m := e.fd.WaitOriginalResponse(t, i.Token, cmdWait, func(m fakediscord.Message) bool { return !bytes.Equal(m.Raw, first.Raw) })
+		a.content, a.embeds = m.Content, m.Embeds
+		a.raws = append(a.raws, m.Raw)
+	}
+	return a
+}
+
+// seedMarker is the content of the original response the test creates on
+// the fake before an HTTP interaction; see runHTTP.
+const seedMarker = "(deferred over HTTP)"
+
+func (e *cmdEnv) runHTTP(t *testing.T, i *discordgo.Interaction) answer {
+	t.Helper()
+	// Discord makes the HTTP response body of an interaction its original
+	// message, which a deferred answer is then edited into. The fake only
+	// knows originals created through its callback route, so the test
+	// creates it there first, as Discord would on seeing a type-5 body.
+	seed := fmt.Sprintf(`{"type":5,"data":{"content":%q,"allowed_mentions":{"parse":[]}}}`, seedMarker)
+	resp, err := http.Post(e.fd.URL()+"/interactions/"+i.ID+"/"+i.Token+"/callback", "application/json", strings.NewReader(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	seeded, _ := e.fd.OriginalResponse(i.Token)
+
+	body, err := json.Marshal(i)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out := e.postSigned(t, body, time.Now(), e.priv, nil)
+	if code != http.StatusOK {
+		t.Fatalf("POST /interactions: %d %s", code, out)
+	}
+	var r discordgo.InteractionResponse
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("POST /interactions answered %q: %v", out, err)
+	}
+	a := answer{via: viaHTTP, typ: r.Type, raws: [][]byte{out}}
+	if r.Data != nil {
+		a.flags, a.content, a.embeds = r.Data.Flags, r.Data.Content, r.Data.Embeds
+	}
+	if a.typ == discordgo.InteractionResponseDeferredChannelMessageWithSource {
+		m := e.fd.WaitOriginalResponse(t, i.Token, cmdWait, func(m fakediscord.Message) bool { return !bytes.Equal(m.Raw, seeded.Raw) })
+		a.content, a.embeds = m.Content, m.Embeds
+		a.raws = append(a.raws, m.Raw)
+	}
+	return a
+}
+
+// postSigned posts body to /interactions signed by priv at ts; tweak may
+// change the request before it is sent.
+func (e *cmdEnv) postSigned(t *testing.T, body []byte, ts time.Time, priv ed25519.PrivateKey, tweak func(*http.Request)) (int, []byte) {
+	t.Helper()
+	stamp := strconv.FormatInt(ts.Unix(), 10)
+	req, err := http.NewRequest(http.MethodPost, "http://"+e.addr+"/interactions", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Signature-Ed25519", hex.EncodeToString(ed25519.Sign(priv, append([]byte(stamp), body...))))
+	req.Header.Set("X-Signature-Timestamp", stamp)
+	if tweak != nil {
+		tweak(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+// expect checks an answer: ephemeral or not, and containing every want.
+func expect(t *testing.T, a answer, ephemeral bool, want ...string) {
+	t.Helper()
+	if a.ephemeral() != ephemeral {
+		t.Errorf("ephemeral = %v, want %v: %s", a.ephemeral(), ephemeral, a)
+	}
+	txt := a.text()
+	for _, w := range want {
+		if !strings.Contains(txt, w) {
+			t.Errorf("answer lacks %q: %s", w, a)
+		}
+	}
+}
+
+// refused checks an ephemeral refusal that says nothing was changed.
+func refused(t *testing.T, a answer, why ...string) {
+	t.Helper()
+	expect(t, a, true, why...)
+}
+
+// ---- items ----
+
+var itemSeq atomic.Int64
+
+// dipItem is a fresh item that the default diplomatic-heads rule matches;
+// topic makes its title unique (and searchable).
+func dipItem(topic string) feedItem {
+	n := itemSeq.Add(1)
+	return feedItem{
+		GUID: fmt.Sprintf("dip-%d", n), Title: "Lavrov and Rubio hold phone call on " + topic,
+		Link: fmt.Sprintf("https://wire.example/dip/%d", n), Summary: "The foreign ministers spoke by phone.",
+		Published: time.Now().UTC().Add(-10 * time.Minute),
+	}
+}
+
+// intelItem is a fresh item that the default intel-heads rule matches.
+func intelItem(topic string) feedItem {
+	n := itemSeq.Add(1)
+	return feedItem{
+		GUID: fmt.Sprintf("intel-%d", n), Title: "CIA Director Ratcliffe and SVR chief Naryshkin hold phone call on " + topic,
+		Link: fmt.Sprintf("https://wire.example/intel/%d", n), Summary: "The spy chiefs spoke by phone.",
+		Published: time.Now().UTC().Add(-10 * time.Minute),
+	}
+}
+
+// plainItem is a fresh item no default rule matches.
+func plainItem(title string) feedItem {
+	n := itemSeq.Add(1)
+	return feedItem{
+		GUID: fmt.Sprintf("plain-%d", n), Title: title, Link: fmt.Sprintf("https://wire.example/plain/%d", n),
+		Summary: "Nothing about spies or ministers.", Published: time.Now().UTC().Add(-10 * time.Minute),
+	}
+}
+
+var footerIDRE = regexp.MustCompile(`^alert ([A-Za-z0-9-]{1,25}) · rule (\S+)$`)
+
+// postedWith returns the message in channel whose embed links to link.
+func postedWith(t *testing.T, fd *fakediscord.Server, channel, link string) (fakediscord.Message, bool) {
+	t.Helper()
+	for _, m := range fd.Messages(channel) {
+		if len(m.Embeds) > 0 && m.Embeds[0].URL == link {
+			return m, true
+		}
+	}
+	return fakediscord.Message{}, false
+}
+
+// waitPosted waits until item is posted to channel and returns the message.
+func waitPosted(t *testing.T, fd *fakediscord.Server, channel string, it feedItem) fakediscord.Message {
+	t.Helper()
+	deadline := time.Now().Add(cmdWait)
+	for {
+		if m, ok := postedWith(t, fd, channel, it.Link); ok {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q not posted to %s within %v (%d messages there)", it.Title, channel, cmdWait, len(fd.Messages(channel)))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// countPosted counts the messages in channel linking to it.
+func countPosted(fd *fakediscord.Server, channel string, it feedItem) int {
+	n := 0
+	for _, m := range fd.Messages(channel) {
+		if len(m.Embeds) > 0 && m.Embeds[0].URL == it.Link {
+			n++
+		}
+	}
+	return n
+}
+
+// alertID reads the alert id from a posted message's footer.
+func alertID(t *testing.T, m fakediscord.Message) (id, rule string) {
+	t.Helper()
+	if len(m.Embeds) == 0 || m.Embeds[0].Footer == nil {
+		t.Fatalf("message without an embed footer: %s", m.Raw)
+	}
+	sm := footerIDRE.FindStringSubmatch(m.Embeds[0].Footer.Text)
+	if sm == nil {
+		t.Fatalf("footer %q does not read `alert <ID> · rule <NAME>`", m.Embeds[0].Footer.Text)
+	}
+	return sm[1], sm[2]
+}
+
+// countingFeed is an RSS feed that counts the requests it gets.
+type countingFeed struct {
+	*httptest.Server
+	hits  atomic.Int64
+	mu    sync.Mutex
+	items []feedItem
+}
+
+func newCountingFeed(t *testing.T, title string) *countingFeed {
+	cf := &countingFeed{}
+	cf.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cf.hits.Add(1)
+		cf.mu.Lock()
+		items := cf.items
+		cf.mu.Unlock()
+		w.Header().Set("Content-Type", "application/rss+xml")
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>%s</title><link>https://extra.example/</link><description>x</description>`, xmlEscape(title))
+		for _, it := range items {
+			fmt.Fprintf(w, `<item><guid>%s</guid><title>%s</title><link>%s</link><description>%s</description><pubDate>%s</pubDate></item>`,
+				xmlEscape(it.GUID), xmlEscape(it.Title), xmlEscape(it.Link), xmlEscape(it.Summary), it.Published.Format(time.RFC1123Z))
+		}
+		fmt.Fprint(w, `</channel></rss>`)
+	}))
+	t.Cleanup(cf.Close)
+	return cf
+}
+
+func (cf *countingFeed) add(items ...feedItem) {
+	cf.mu.Lock()
+	cf.items = append(append([]feedItem(nil), cf.items...), items...)
+	cf.mu.Unlock()
+}
+
+// channelFor makes a channel id of its own for each transport, so the
+// subtests of the two transports share an app but not their state.
+func channelFor(tr transport, n int) string {
+	k := 1
+	if tr == viaHTTP {
+		k = 2
+	}
+	return fmt.Sprintf("3%02d%015d", k, n)
+}
+
+// TestCommandsSubscribeUnsubscribe: /subscribe by each kind of channel
+// admin makes matching items post there exactly once; a plain member is
+// refused and nothing changes; /unsubscribe stops the posts.
+func TestCommandsSubscribeUnsubscribe(t *testing.T) {
+	e := startCmdApp(t, nil)
+	for _, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) {
+			chPlain, chMC, chMG, chAdm, chOpt := channelFor(tr, 1), channelFor(tr, 2), channelFor(tr, 3), channelFor(tr, 4), channelFor(tr, 5)
+
+			// A plain member is refused, and nothing is stored.
+			a := e.run(t, tr, command(guildA, chPlain, plainMember, "subscribe"))
+			refused(t, a, "Manage Channels", "Nothing was changed")
+			if subs := e.subscriptions(t, guildA); hasSub(subs, chPlain, "") {
+				t.Fatalf("refused /subscribe stored %+v", subs)
+			}
+
+			// Manage Channels, Manage Guild and Administrator may subscribe.
+			for _, c := range []struct {
+				ch string
+				m  who
+			}{{chMC, chanAdmin}, {chMG, guildAdmin}, {chAdm, administrator}} {
+				a := e.run(t, tr, command(guildA, c.ch, c.m, "subscribe"))
+				expect(t, a, false, "Subscribed <#"+c.ch+">", "every rule")
+			}
+			// Again: says so, and keeps one subscription.
+			a = e.run(t, tr, command(guildA, chMC, chanAdmin, "subscribe"))
+			expect(t, a, false, "already subscribed")
+
+			// The channel option names another channel of the guild, which
+			// Discord resolves; a channel it did not resolve is refused.
+			i := command(guildA, chPlain, chanAdmin, "subscribe", channelOption("channel", chOpt))
+			a = e.run(t, tr, i)
+			refused(t, a, "not one of this server's channels")
+			i = command(guildA, chPlain, chanAdmin, "subscribe", channelOption("channel", chOpt))
+			data := i.Data.(discordgo.ApplicationCommandInteractionData)
+			data.Resolved = &discordgo.ApplicationCommandInteractionDataResolved{Channels: map[string]*discordgo.Channel{
+				chOpt: {ID: chOpt, GuildID: guildA, Type: discordgo.ChannelTypeGuildText, Name: "alerts"},
+			}}
+			i.Data = data
+			a = e.run(t, tr, i)
+			expect(t, a, false, "Subscribed <#"+chOpt+">")
+
+			subs := e.subscriptions(t, guildA)
+			for _, ch := range []string{chMC, chMG, chAdm, chOpt} {
+				if !hasSub(subs, ch, "") {
+					t.Errorf("no stored subscription of %s: %+v", ch, subs)
+				}
+			}
+			if hasSub(subs, chPlain, "") {
+				t.Errorf("channel %s subscribed though every /subscribe there was refused", chPlain)
+			}
+
+			// A matching item is posted to each subscribed channel, once.
+			first := dipItem("grain corridor " + string(tr))
+			addRSS(e.fs, first)
+			for _, ch := range []string{chMC, chMG, chAdm, chOpt} {
+				m := waitPosted(t, e.fd, ch, first)
+				if !m.MentionsSuppressed() {
+					t.Errorf("alert in %s may ping: %s", ch, m.Raw)
+				}
+			}
+			waitPolls(t, e.addr, 4)
+			for _, ch := range []string{chMC, chMG, chAdm, chOpt} {
+				if n := countPosted(e.fd, ch, first); n != 1 {
+					t.Errorf("%q posted %d times to %s, want once", first.Title, n, ch)
+				}
+			}
+			if n := len(e.fd.Messages(chPlain)); n != 0 {
+				t.Errorf("%d messages in the channel that was never subscribed", n)
+			}
+
+			// /unsubscribe: refused for a plain member, done for a channel
+			// admin, and "no such subscription" the second time.
+			a = e.run(t, tr, command(guildA, chMC, plainMember, "unsubscribe"))
+			refused(t, a, "Manage Channels", "Nothing was changed")
+			if !hasSub(e.subscriptions(t, guildA), chMC, "") {
+				t.Fatal("a refused /unsubscribe removed the subscription")
+			}
+			a = e.run(t, tr, command(guildA, chMC, chanAdmin, "unsubscribe"))
+			expect(t, a, false, "Unsubscribed <#"+chMC+">")
+			a = e.run(t, tr, command(guildA, chMC, chanAdmin, "unsubscribe"))
+			refused(t, a, "no subscription of <#"+chMC+">")
+			if hasSub(e.subscriptions(t, guildA), chMC, "") {
+				t.Fatal("subscription still stored after /unsubscribe")
+			}
+
+			// A later matching item reaches the channels still subscribed,
+			// and not the unsubscribed one.
+			second := intelItem("cyber truce " + string(tr))
+			addRSS(e.fs, second)
+			waitPosted(t, e.fd, chMG, second)
+			waitPosted(t, e.fd, chAdm, second)
+			waitPolls(t, e.addr, 2)
+			if n := countPosted(e.fd, chMC, second); n != 0 {
+				t.Errorf("posted %d times to %s after /unsubscribe", n, chMC)
+			}
+
+			// /subscriptions lists what is left.
+			a = e.run(t, tr, command(guildA, chPlain, plainMember, "subscriptions"))
+			expect(t, a, false, "<#"+chMG+">", "<#"+chAdm+">", "<#"+chOpt+">")
+			if strings.Contains(a.text(), "<#"+chMC+">") {
+				t.Errorf("/subscriptions lists the unsubscribed channel: %s", a)
+			}
+		})
+	}
+}
