@@ -150,3 +150,27 @@ func TestMatchExplains(t *testing.T) {
 		t.Errorf("evidence = %q", m.Evidence)
 	}
 }
+
+// TestMatchConcurrent shares one Set between goroutines (run with -race).
+func TestMatchConcurrent(t *testing.T) {
+	set := defaultSet(t)
+	items := loadCorpus(t, "testdata/corpus/dev.jsonl")
+	want := make([]string, len(items))
+	for i, it := range items {
+		want[i] = describe(set.Match(it.article()))
+	}
+	done := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i, it := range items {
+				if got := describe(set.Match(it.article())); got != want[i] {
+					t.Errorf("%s: concurrent match %s, alone %s", it.ID, got, want[i])
+				}
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+}
