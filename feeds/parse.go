@@ -207,7 +207,8 @@ func resolveLink(base *url.URL, link string, links []string) string {
 	if err != nil {
 		return ""
 	}
-	if !u.IsAbs() {
+	abs := u.IsAbs()
+	if !abs {
 		if base == nil {
 			return ""
 		}
@@ -220,6 +221,9 @@ func resolveLink(base *url.URL, link string, links []string) string {
 	}
 	if u.Host == "" {
 		return ""
+	}
+	if abs {
+		return link // already absolute: keep it as the feed wrote it
 	}
 	return u.String()
 }
@@ -250,19 +254,21 @@ func plainText(s string) string {
 	if strings.IndexByte(s, '<') < 0 && strings.IndexByte(s, '&') < 0 {
 		return collapseSpace(s)
 	}
+	// One pass strips tags and collapses white space; entities are decoded
+	// afterwards (only if there are any) so "&lt;b&gt;" stays text.
 	var b strings.Builder
 	b.Grow(len(s))
+	pending := false // a space is owed before the next text
 	for i := 0; i < len(s); {
-		// Copy text up to the next '<' in one go.
 		j := strings.IndexByte(s[i:], '<')
 		if j < 0 {
-			b.WriteString(s[i:])
+			appendCollapsed(&b, s[i:], &pending)
 			break
 		}
-		b.WriteString(s[i : i+j])
+		appendCollapsed(&b, s[i:i+j], &pending)
 		i += j
 		if i+1 >= len(s) || !tagStart(s[i+1]) {
-			b.WriteByte('<')
+			appendCollapsed(&b, "<", &pending)
 			i++
 			continue
 		}
@@ -272,7 +278,7 @@ func plainText(s string) string {
 				break
 			}
 			i += 4 + end + 3
-			b.WriteByte(' ')
+			pending = b.Len() > 0
 			continue
 		}
 		end := strings.IndexByte(s[i:], '>')
@@ -291,17 +297,49 @@ func plainText(s string) string {
 			continue
 		}
 		// Block tags separate words ("<p>a</p><p>b</p>" is "a b", not "ab");
-		// inline ones do not ("<em>hot</em>line" is one word). Extra spaces
-		// are collapsed below.
+		// inline ones do not ("<em>hot</em>line" is one word).
 		if blockTag(name) {
-			b.WriteByte(' ')
+			pending = b.Len() > 0
 		}
 	}
 	out := b.String()
 	if strings.IndexByte(out, '&') >= 0 {
-		out = html.UnescapeString(out)
+		// &nbsp; and friends can bring white space back.
+		out = collapseSpace(html.UnescapeString(out))
 	}
-	return collapseSpace(out)
+	return out
+}
+
+// appendCollapsed appends s to b with runs of white space turned into single
+// spaces; pending carries an owed space across calls.
+func appendCollapsed(b *strings.Builder, s string, pending *bool) {
+	run := -1 // start of the current run of non-space text
+	flush := func(end int) {
+		if *pending && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		*pending = false
+		b.WriteString(s[run:end])
+		run = -1
+	}
+	for i := 0; i < len(s); {
+		r, n := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(s[i:])
+		}
+		if isSpace(r) {
+			if run >= 0 {
+				flush(i)
+			}
+			*pending = *pending || b.Len() > 0
+		} else if run < 0 {
+			run = i
+		}
+		i += n
+	}
+	if run >= 0 {
+		flush(len(s))
+	}
 }
 
 func blockTag(name string) bool {
@@ -347,31 +385,8 @@ func collapseSpace(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	run := -1 // start of the current run of non-space text
-	for i := 0; i < len(s); {
-		r, n := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, n = utf8.DecodeRuneInString(s[i:])
-		}
-		if isSpace(r) {
-			if run >= 0 {
-				if b.Len() > 0 {
-					b.WriteByte(' ')
-				}
-				b.WriteString(s[run:i])
-				run = -1
-			}
-		} else if run < 0 {
-			run = i
-		}
-		i += n
-	}
-	if run >= 0 {
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(s[run:])
-	}
+	pending := false
+	appendCollapsed(&b, s, &pending)
 	return b.String()
 }
 

@@ -116,6 +116,7 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	entries map[int64]entry
+	stopped bool // set by Stop; no new PollAll polls start after it
 }
 
 type entry struct {
@@ -220,8 +221,13 @@ func (s *Scheduler) Next(feedID int64) time.Time {
 func (s *Scheduler) Start() { s.cron.Start() }
 
 // Stop stops scheduling and waits for running polls until ctx ends; then it
-// cancels them and returns ctx's error.
+// cancels them and returns ctx's error. A stopped Scheduler stays stopped.
 func (s *Scheduler) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	// polls.Add must not race with polls.Wait below: after this, PollAll
+	// starts nothing new.
+	s.stopped = true
+	s.mu.Unlock()
 	cronDone := s.cron.Stop()
 	done := make(chan struct{})
 	go func() {
@@ -264,8 +270,15 @@ func (s *Scheduler) PollAll(ctx context.Context) {
 			wg.Wait()
 			return
 		}
-		wg.Add(1)
+		s.mu.Lock()
+		if s.stopped {
+			s.mu.Unlock()
+			<-s.slots
+			break
+		}
 		s.polls.Add(1)
+		s.mu.Unlock()
+		wg.Add(1)
 		go func() {
 			defer s.polls.Done()
 			defer wg.Done()
