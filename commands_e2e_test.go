@@ -630,3 +630,98 @@ func TestCommandsSubscribeUnsubscribe(t *testing.T) {
 		})
 	}
 }
+
+// guildsFor gives each transport its own pair of guilds.
+func guildsFor(tr transport) (a, b string) {
+	if tr == viaHTTP {
+		return "201000000000000002", "202000000000000002"
+	}
+	return "201000000000000001", "202000000000000001"
+}
+
+// TestCommandsGuildIsolation: what guild A's admins subscribe and add is
+// invisible to guild B's commands, and B's rule changes do not change what
+// A receives.
+func TestCommandsGuildIsolation(t *testing.T) {
+	e := startCmdApp(t, nil)
+	for _, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) {
+			gA, gB := guildsFor(tr)
+			chA, chB := channelFor(tr, 11), channelFor(tr, 12)
+			rule := "zebra-watch-" + string(tr)
+
+			expect(t, e.run(t, tr, command(gA, chA, chanAdmin, "subscribe")), false, "Subscribed <#"+chA+">")
+			expect(t, e.run(t, tr, command(gB, chB, administrator, "subscribe")), false, "Subscribed <#"+chB+">")
+			a := e.run(t, tr, command(gA, chA, guildAdmin, "rules", subOption("add", strOption("name", rule), strOption("keywords", `zebras?\b`))))
+			expect(t, a, false, "Added rule `"+rule+"`")
+
+			zebra := plainItem("Zebras cross the Mara river in record numbers " + string(tr))
+			dip := dipItem("fisheries " + string(tr))
+			addRSS(e.fs, zebra, dip)
+			zm := waitPosted(t, e.fd, chA, zebra)
+			waitPosted(t, e.fd, chA, dip)
+			waitPosted(t, e.fd, chB, dip)
+			waitPolls(t, e.addr, 2)
+			if n := countPosted(e.fd, chB, zebra); n != 0 {
+				t.Fatalf("guild A's rule posted to guild B's channel %d times", n)
+			}
+			zebraID, zebraRule := alertID(t, zm)
+			if zebraRule != rule {
+				t.Errorf("zebra alert footer names rule %q, want %q", zebraRule, rule)
+			}
+
+			// Guild B sees none of guild A's subscriptions, rules or alerts.
+			a = e.run(t, tr, command(gB, chB, plainMember, "subscriptions"))
+			expect(t, a, false, "<#"+chB+">")
+			if strings.Contains(a.text(), chA) {
+				t.Errorf("B's /subscriptions shows A's channel: %s", a)
+			}
+			a = e.run(t, tr, command(gB, chB, plainMember, "rules", subOption("list")))
+			expect(t, a, false, "intel-heads", "diplomatic-heads")
+			if strings.Contains(a.text(), "zebra") {
+				t.Errorf("B's /rules list shows A's rule: %s", a)
+			}
+			a = e.run(t, tr, command(gA, chA, plainMember, "rules", subOption("list")))
+			expect(t, a, false, rule)
+			a = e.run(t, tr, command(gB, chB, plainMember, "latest", intOption("count", 10)))
+			expect(t, a, false, dip.Title)
+			if strings.Contains(a.text(), "Zebras") {
+				t.Errorf("B's /latest shows A's alert: %s", a)
+			}
+			a = e.run(t, tr, command(gB, chB, plainMember, "search", strOption("query", "zebras")))
+			expect(t, a, false, "No alerts in this server match")
+			a = e.run(t, tr, command(gA, chA, plainMember, "search", strOption("query", "zebras")))
+			expect(t, a, false, zebra.Title, zebra.Link)
+			a = e.run(t, tr, command(gB, chB, plainMember, "explain", strOption("alert", zebraID)))
+			refused(t, a, "This server has no alert "+zebraID)
+			a = e.run(t, tr, command(gB, chB, plainMember, "rules", subOption("test", strOption("text", zebra.Title))))
+			expect(t, a, true, "None of this server's rules fires")
+
+			// B's admins cannot reach A's rule or subscription.
+			a = e.run(t, tr, command(gB, chB, administrator, "rules", subOption("remove", strOption("name", rule))))
+			refused(t, a, "no rule named", "Nothing was changed")
+			a = e.run(t, tr, command(gB, chB, administrator, "unsubscribe", channelOption("channel", chA)))
+			refused(t, a, "no subscription of <#"+chA+">")
+			if !hasSub(e.subscriptions(t, gA), chA, "") {
+				t.Fatal("guild B's /unsubscribe removed guild A's subscription")
+			}
+			ov, err := e.store().GuildOverrides(context.Background(), gA)
+			if err != nil || !slices.ContainsFunc(ov, func(o rules.Override) bool { return o.Name == rule && o.Rule != nil }) {
+				t.Fatalf("guild A's overrides after B's /rules remove: %+v, %v", ov, err)
+			}
+
+			// B removes a default rule for itself: A still gets its alerts.
+			a = e.run(t, tr, command(gB, chB, guildAdmin, "rules", subOption("remove", strOption("name", "diplomatic-heads"))))
+			expect(t, a, false, "Removed rule `diplomatic-heads`")
+			dip2 := dipItem("whaling " + string(tr))
+			addRSS(e.fs, dip2)
+			waitPosted(t, e.fd, chA, dip2)
+			waitPolls(t, e.addr, 2)
+			if n := countPosted(e.fd, chB, dip2); n != 0 {
+				t.Errorf("guild B removed diplomatic-heads but was posted %q %d times", dip2.Title, n)
+			}
+			a = e.run(t, tr, command(gA, chA, plainMember, "rules", subOption("list")))
+			expect(t, a, false, "diplomatic-heads")
+		})
+	}
+}
