@@ -169,7 +169,7 @@ func runApp(ctx context.Context, cfg config.Config, opts appOptions) (err error)
 				return fmt.Errorf("discord gateway: %w", err)
 			}
 			defer session.Close()
-			connected = func() bool { return session.DataReady }
+			connected = func() bool { return bot.GatewayConnected(session) }
 		}
 		if cfg.Discord.ApplicationID != "" {
 			if err := bot.RegisterCommands(ctx, session, cfg.Discord.ApplicationID, cfg.Discord.GuildID, commands.Definitions()); err != nil {

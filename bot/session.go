@@ -200,3 +200,12 @@ func sessionRedacted(token string) string {
 	}
 	return "REDACTED"
 }
+
+// GatewayConnected reports whether s has a live gateway connection: discordgo
+// sets DataReady on every acknowledged heartbeat and clears it on close,
+// under the session's lock, which is read here too.
+func GatewayConnected(s *discordgo.Session) bool {
+	s.RLock()
+	defer s.RUnlock()
+	return s.DataReady
+}
