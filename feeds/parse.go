@@ -222,8 +222,8 @@ func resolveLink(base *url.URL, link string, links []string) string {
 	if u.Host == "" {
 		return ""
 	}
-	if abs {
-		return link // already absolute: keep it as the feed wrote it
+	if abs && !strings.ContainsAny(link, " \t") {
+		return link // already absolute and clean: no need to rebuild it
 	}
 	return u.String()
 }

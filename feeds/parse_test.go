@@ -160,6 +160,7 @@ func TestResolveLink(t *testing.T) {
 		{"mailto:a@b", nil, ""},
 		{"http://[::1", nil, ""},
 		{"  https://example.org/space  ", nil, "https://example.org/space"},
+		{"https://example.org/a b", nil, "https://example.org/a%20b"},
 	} {
 		if got := resolveLink(base, tc.link, tc.links); got != tc.want {
 			t.Errorf("%q: got %q, want %q", tc.link, got, tc.want)
