@@ -725,3 +725,102 @@ func TestCommandsGuildIsolation(t *testing.T) {
 		})
 	}
 }
+
+// TestCommandsRulesAddTestShow: /rules add refuses invalid and over-long
+// patterns with the reason and saves nothing; a valid rule added by a
+// Manage Guild member applies from the next poll, without a restart, to a
+// channel subscribed to that rule alone; /rules test explains a match.
+func TestCommandsRulesAddTestShow(t *testing.T) {
+	e := startCmdApp(t, nil)
+	for _, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) {
+			g, _ := guildsFor(tr)
+			ch := channelFor(tr, 21)
+			name := "walrus-" + string(tr)
+			add := func(m who, opts ...*opt) answer {
+				t.Helper()
+				return e.run(t, tr, command(g, ch, m, "rules", subOption("add", opts...)))
+			}
+			overrides := func() []rules.Override {
+				t.Helper()
+				ov, err := e.store().GuildOverrides(context.Background(), g)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ov
+			}
+
+			// Refused: who may not, and what may not be saved.
+			refused(t, add(plainMember, strOption("name", name), strOption("keywords", "walrus")), "Manage Server", "Nothing was changed")
+			refused(t, add(chanAdmin, strOption("name", name), strOption("keywords", "walrus")), "Manage Server", "Nothing was changed")
+			refused(t, add(guildAdmin, strOption("name", name), strOption("keywords", "walrus, (sea cow")),
+				"keyword pattern 2", "not valid RE2", "missing closing )", "Nothing was changed")
+			refused(t, add(guildAdmin, strOption("name", name), strOption("keywords", "walrus"), strOption("exclude", "[z-a]")),
+				"exclude pattern 1", "not valid RE2", "Nothing was changed")
+			refused(t, add(guildAdmin, strOption("name", name), strOption("keywords", strings.Repeat("w", 5000))),
+				"keywords", "5000 characters", "Nothing was changed")
+			refused(t, add(guildAdmin, strOption("name", name), strOption("keywords", "walrus"), strOption("exclude", strings.Repeat("x", 5000))),
+				"exclude", "5000 characters", "Nothing was changed")
+			refused(t, add(guildAdmin, strOption("name", name), strOption("keywords", strings.Repeat("w", 1500))),
+				"1500 characters long", "at most 1000", "Nothing was changed")
+			refused(t, add(guildAdmin, strOption("name", name), strOption("keywords", "walrus"), strOption("actors", "no-such-actor")),
+				"no-such-actor", "Nothing was changed")
+			refused(t, add(guildAdmin, strOption("name", "intel-heads"), strOption("keywords", "walrus")), "already has a rule")
+			if ov := overrides(); len(ov) != 0 {
+				t.Fatalf("refused /rules add stored overrides: %+v", ov)
+			}
+			a := e.run(t, tr, command(g, ch, plainMember, "rules", subOption("list")))
+			if strings.Contains(a.text(), name) {
+				t.Fatalf("refused rule listed: %s", a)
+			}
+			// Subscribing to a rule the guild does not have is refused.
+			refused(t, e.run(t, tr, command(g, ch, chanAdmin, "subscribe", strOption("rule", name))), "no rule named")
+
+			// A valid rule by a Manage Guild member.
+			a = add(guildAdmin, strOption("name", name), strOption("keywords", `walrus(es)?, sea cows?`), strOption("exclude", "cartoon"),
+				strOption("description", "Walrus sightings"))
+			expect(t, a, false, "Added rule `"+name+"`", "2 keyword patterns, 1 exclusions")
+			if ov := overrides(); !slices.ContainsFunc(ov, func(o rules.Override) bool {
+				return o.Name == name && o.Rule != nil && slices.Equal(o.Rule.Keywords, []string{`walrus(es)?`, "sea cows?"})
+			}) {
+				t.Fatalf("overrides after /rules add: %+v", ov)
+			}
+			refused(t, add(guildAdmin, strOption("name", name), strOption("keywords", "walrus")), "already has a rule")
+			expect(t, e.run(t, tr, command(g, ch, plainMember, "rules", subOption("list"))), false, name, "Walrus sightings", "this server's")
+			expect(t, e.run(t, tr, command(g, ch, plainMember, "rules", subOption("show", strOption("name", name)))), false,
+				"Rule "+name, "walrus(es)?", "cartoon")
+
+			// It applies from the next poll: an item only it matches is
+			// posted to the channel subscribed to it alone, and items of
+			// other rules, or excluded ones, are not.
+			expect(t, e.run(t, tr, command(g, ch, chanAdmin, "subscribe", strOption("rule", name))), false,
+				"Subscribed <#"+ch+">", "rule `"+name+"`")
+			walrus := plainItem("Walrus colony returns to a Svalbard beach " + string(tr))
+			cartoon := plainItem("Walrus cartoon premieres on television " + string(tr))
+			dip := dipItem("herring quotas " + string(tr))
+			addRSS(e.fs, walrus, cartoon, dip)
+			m := waitPosted(t, e.fd, ch, walrus)
+			if _, r := alertID(t, m); r != name {
+				t.Errorf("footer rule %q, want %q", r, name)
+			}
+			waitPolls(t, e.addr, 4)
+			if n := countPosted(e.fd, ch, dip); n != 0 {
+				t.Errorf("another rule's alert posted to the %s-only channel", name)
+			}
+			if n := countPosted(e.fd, ch, cartoon); n != 0 {
+				t.Errorf("excluded item posted")
+			}
+			if n := countPosted(e.fd, ch, walrus); n != 1 {
+				t.Errorf("walrus item posted %d times", n)
+			}
+
+			// /rules test explains, privately.
+			a = e.run(t, tr, command(g, ch, plainMember, "rules", subOption("test", strOption("text", "Two walruses seen near Tromsø"))))
+			expect(t, a, true, "1 rule(s) fire: "+name, "Keywords", "walrus")
+			a = e.run(t, tr, command(g, ch, plainMember, "rules", subOption("test", strOption("text", "Lavrov and Rubio hold phone call on Gaza"))))
+			expect(t, a, true, "diplomatic-heads", "Actors", "Contact", "Evidence", "phone")
+			a = e.run(t, tr, command(g, ch, plainMember, "rules", subOption("test", strOption("text", "Walrus cartoon wins an award"))))
+			expect(t, a, true, "None of this server's rules fires")
+		})
+	}
+}
