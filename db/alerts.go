@@ -49,10 +49,9 @@ func scanAlert(row interface{ Scan(...any) error }, extra ...any) (rules.Alert, 
 	var matches string
 	var created, published, fetched int64
 	var feedID sql.NullInt64
-	var guid sql.NullString
 	dest := append(extra,
 		&a.ID, &a.GuildID, &matches, &created,
-		&a.Article.ID, &feedID, &a.Article.Feed, &guid, &a.Article.Title, &a.Article.Summary,
+		&a.Article.ID, &feedID, &a.Article.Feed, &a.Article.GUID, &a.Article.Title, &a.Article.Summary,
 		&a.Article.Content, &a.Article.Link, &published, &fetched)
 	if err := row.Scan(dest...); err != nil {
 		return rules.Alert{}, err
@@ -62,7 +61,6 @@ func scanAlert(row interface{ Scan(...any) error }, extra ...any) (rules.Alert, 
 	}
 	a.Created = fromMillis(created)
 	a.Article.FeedID = feedID.Int64
-	a.Article.GUID = guid.String
 	a.Article.Published = fromMillis(published)
 	a.Article.Fetched = fromMillis(fetched)
 	return a, nil

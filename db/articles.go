@@ -2,7 +2,9 @@ package db
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,9 +14,10 @@ import (
 
 // De-duplication of articles
 //
-// Every stored article has up to three keys, each under a unique index:
+// Every stored article has up to three keys, each under a unique index
+// (stored as 64-bit hashes of the text, see keyOf):
 //
-//   - (feed_id, guid): the feed's own identifier for the item;
+//   - (feed_id, guid_key): the feed's own identifier for the item;
 //   - link_key: NormalizeLink(link), so links differing only in case of
 //     the host, default port, fragment, tracking parameters or parameter
 //     order are one story, across all feeds;
@@ -36,39 +39,93 @@ import (
 //     when it is not contradicted: if the stored item with that GUID
 //     differs from the new one in every key both of them have (link and/or
 //     title; at least one), the feed is reusing the GUID for a different
-//     story. The new item is then stored without its GUID (guid NULL) and
+//     story. The new item is then stored without its GUID key (NULL) and
 //     keyed on its link and title alone. An item whose link or title
 //     matches is already a repeat by that key, so this never lets a repeat
 //     through; what it gives up is recognising a story whose publisher
 //     changed both its link and its title while keeping the GUID, which
 //     then posts again — rarer, and less harmful, than losing items.
 
-// articleKeys are an item's de-duplication keys; nil means "none".
+// articleKeys are an item's de-duplication keys; 0 means "none".
 type articleKeys struct {
-	guid, link, title *string
+	guid, link, title int64
+}
+
+// keyOf hashes a key's text to the integer stored in the index: the first
+// 8 bytes of its SHA-256 (a cryptographic hash, so that a hostile feed
+// cannot craft a link that collides with another story's and suppresses
+// it). 0 is reserved for "no key".
+func keyOf(s string) int64 {
+	if s == "" {
+		return 0
+	}
+	sum := sha256.Sum256([]byte(s))
+	k := int64(binary.BigEndian.Uint64(sum[:8]))
+	if k == 0 {
+		k = 1
+	}
+	return k
 }
 
 func keysOf(a rules.Article) articleKeys {
-	opt := func(s string) *string {
-		if s == "" {
-			return nil
-		}
-		return &s
-	}
 	return articleKeys{
-		guid:  opt(strings.TrimSpace(a.GUID)),
-		link:  opt(NormalizeLink(a.Link)),
-		title: opt(TitleFingerprint(a.Title)),
+		guid:  keyOf(strings.TrimSpace(a.GUID)),
+		link:  keyOf(NormalizeLink(a.Link)),
+		title: keyOf(TitleFingerprint(a.Title)),
 	}
 }
 
-func (k articleKeys) empty() bool { return k.guid == nil && k.link == nil && k.title == nil }
+func (k articleKeys) empty() bool { return k.guid == 0 && k.link == 0 && k.title == 0 }
 
-// lookupSQL finds the stored articles sharing any key with an item. SQLite
-// answers the OR from the three unique indexes (a multi-index OR), so the
-// cost is three index probes whatever the table size.
-const lookupSQL = `SELECT feed_id, guid, link_key, title_key FROM articles
-	WHERE (feed_id = ?1 AND guid = ?2) OR link_key = ?3 OR title_key = ?4`
+// nullKey binds 0 as NULL, which no unique index compares.
+func nullKey(k int64) any {
+	if k == 0 {
+		return nil
+	}
+	return k
+}
+
+// lookups are the prepared probes classify makes. The link and title
+// probes are answered from their indexes alone (covering), without reading
+// the article rows, which are large; only a GUID probe reads a row, and
+// only for an item whose link and title are both unknown.
+type lookups struct {
+	link, title, guid *sql.Stmt
+}
+
+func prepareLookups(ctx context.Context, tx *sql.Tx) (*lookups, error) {
+	var l lookups
+	var err error
+	if l.link, err = tx.PrepareContext(ctx, `SELECT 1 FROM articles WHERE link_key = ?`); err != nil {
+		return nil, err
+	}
+	if l.title, err = tx.PrepareContext(ctx, `SELECT 1 FROM articles WHERE title_key = ?`); err != nil {
+		return nil, err
+	}
+	if l.guid, err = tx.PrepareContext(ctx,
+		`SELECT link_key, title_key FROM articles WHERE feed_id = ? AND guid_key = ?`); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// The statements are closed with their transaction; Close is for tidiness.
+func (l *lookups) close() {
+	for _, st := range []*sql.Stmt{l.link, l.title, l.guid} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+func exists(ctx context.Context, st *sql.Stmt, key int64) (bool, error) {
+	var one int
+	err := st.QueryRowContext(ctx, key).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
 
 // verdict says what to do with one item.
 type verdict int
@@ -79,44 +136,39 @@ const (
 	isRepeat
 )
 
-// classify decides on an item from the stored articles sharing a key with
-// it (see the comment at the top of this file).
-func classify(ctx context.Context, lookup *sql.Stmt, feedID int64, k articleKeys) (verdict, error) {
-	rows, err := lookup.QueryContext(ctx, feedID, k.guid, k.link, k.title)
+// classify decides on an item (see the comment at the top of this file).
+// The link is probed first: in a re-fetch it is what almost always hits.
+func classify(ctx context.Context, l *lookups, feedID int64, k articleKeys) (verdict, error) {
+	for _, probe := range []struct {
+		st  *sql.Stmt
+		key int64
+	}{{l.link, k.link}, {l.title, k.title}} {
+		if probe.key == 0 {
+			continue
+		}
+		if hit, err := exists(ctx, probe.st, probe.key); err != nil || hit {
+			return isRepeat, err
+		}
+	}
+	if k.guid == 0 {
+		return isNew, nil
+	}
+	var link, title sql.NullInt64
+	err := l.guid.QueryRowContext(ctx, feedID, k.guid).Scan(&link, &title)
+	if errors.Is(err, sql.ErrNoRows) {
+		return isNew, nil
+	}
 	if err != nil {
 		return 0, err
 	}
-	defer rows.Close()
-	var guidHit *articleKeys
-	for rows.Next() {
-		var fid sql.NullInt64
-		var s articleKeys
-		if err := rows.Scan(&fid, &s.guid, &s.link, &s.title); err != nil {
-			return 0, err
-		}
-		if same(k.link, s.link) || same(k.title, s.title) {
-			return isRepeat, nil
-		}
-		if fid.Valid && fid.Int64 == feedID && same(k.guid, s.guid) {
-			guidHit = &s
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	if guidHit == nil {
-		return isNew, nil
-	}
 	// Neither link nor title matched (we would have returned above), so
 	// the GUID is contradicted as soon as there was something to compare.
-	comparable := (k.link != nil && guidHit.link != nil) || (k.title != nil && guidHit.title != nil)
+	comparable := (k.link != 0 && link.Valid) || (k.title != 0 && title.Valid)
 	if comparable {
 		return isNewDropGUID, nil
 	}
 	return isRepeat, nil
 }
-
-func same(a, b *string) bool { return a != nil && b != nil && *a == *b }
 
 // StoreArticles stores a feed's items and returns the ones that were new,
 // with ID, FeedID, Feed and Fetched set, in input order. An item colliding
@@ -134,26 +186,12 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []rules.Art
 
 	// Read pass: find the candidates on a reader connection, so that a
 	// re-fetch of known items never queues behind (or blocks) writers.
+	// It asks about the whole batch in a few IN queries rather than
+	// probing item by item.
 	var candidates []int
-	err := db.read(ctx, func(tx *sql.Tx) error {
-		lookup, err := tx.PrepareContext(ctx, lookupSQL)
-		if err != nil {
-			return err
-		}
-		defer lookup.Close()
-		for i, k := range keys {
-			if k.empty() {
-				continue
-			}
-			v, err := classify(ctx, lookup, feedID, k)
-			if err != nil {
-				return err
-			}
-			if v != isRepeat {
-				candidates = append(candidates, i)
-			}
-		}
-		return nil
+	err := db.read(ctx, func(tx *sql.Tx) (err error) {
+		candidates, err = prefilter(ctx, tx, feedID, keys)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("db: store articles of feed %d: %w", feedID, err)
@@ -171,17 +209,17 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []rules.Art
 		if err := tx.QueryRowContext(ctx, `SELECT name FROM feeds WHERE id = ?`, feedID).Scan(&feedName); err != nil {
 			return notFound(err)
 		}
-		lookup, err := tx.PrepareContext(ctx, lookupSQL)
+		lookup, err := prepareLookups(ctx, tx)
 		if err != nil {
 			return err
 		}
-		defer lookup.Close()
+		defer lookup.close()
 		// ON CONFLICT DO NOTHING with no target covers every unique index:
 		// should classify ever miss a collision, the schema still refuses
 		// the row, and RETURNING then yields nothing.
 		insert, err := tx.PrepareContext(ctx, `INSERT INTO articles
-			(feed_id, feed, guid, link, link_key, title, title_key, summary, content, published, fetched)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(feed_id, feed, guid, guid_key, link, link_key, title, title_key, summary, content, published, fetched)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING RETURNING id`)
 		if err != nil {
 			return err
@@ -198,13 +236,14 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []rules.Art
 				continue
 			}
 			if v == isNewDropGUID {
-				k.guid = nil
+				k.guid = 0
 			}
 			a := items[i]
 			if a.Fetched.IsZero() {
 				a.Fetched = now
 			}
-			err = insert.QueryRowContext(ctx, feedID, feedName, k.guid, a.Link, k.link, a.Title, k.title,
+			err = insert.QueryRowContext(ctx, feedID, feedName, a.GUID, nullKey(k.guid), a.Link, nullKey(k.link),
+				a.Title, nullKey(k.title),
 				a.Summary, a.Content, toMillis(a.Published), toMillis(a.Fetched)).Scan(&a.ID)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
@@ -236,4 +275,93 @@ func (db *DB) ArticleCount(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("db: count articles: %w", err)
 	}
 	return n, nil
+}
+
+// prefilter returns the indexes of the items that may be new: all but those
+// whose link or title is stored, or whose GUID is stored and not
+// contradicted (see classify, which this applies to a whole batch at once;
+// repeats within the batch are left to the write pass).
+func prefilter(ctx context.Context, tx *sql.Tx, feedID int64, keys []articleKeys) ([]int, error) {
+	pick := func(f func(articleKeys) int64) []int64 {
+		var out []int64
+		for _, k := range keys {
+			if v := f(k); v != 0 {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	links, err := storedKeys(ctx, tx, `SELECT link_key, NULL, NULL FROM articles WHERE link_key IN `, nil,
+		pick(func(k articleKeys) int64 { return k.link }))
+	if err != nil {
+		return nil, err
+	}
+	titles, err := storedKeys(ctx, tx, `SELECT title_key, NULL, NULL FROM articles WHERE title_key IN `, nil,
+		pick(func(k articleKeys) int64 { return k.title }))
+	if err != nil {
+		return nil, err
+	}
+	var guidless []int64
+	for _, k := range keys {
+		if k.guid != 0 && links[k.link] == nil && titles[k.title] == nil {
+			guidless = append(guidless, k.guid)
+		}
+	}
+	guids, err := storedKeys(ctx, tx, `SELECT guid_key, link_key, title_key FROM articles WHERE feed_id = ? AND guid_key IN `,
+		[]any{feedID}, guidless)
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for i, k := range keys {
+		switch {
+		case k.empty():
+		case k.link != 0 && links[k.link] != nil:
+		case k.title != 0 && titles[k.title] != nil:
+		case k.guid != 0 && guids[k.guid] != nil:
+			hit := guids[k.guid]
+			if (k.link != 0 && hit.link != 0) || (k.title != 0 && hit.title != 0) {
+				out = append(out, i) // a reused GUID: see classify
+			}
+		default:
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// storedKeys runs query (which ends in "IN ") over keys, in chunks that stay
+// well below SQLite's limit on bound variables, and returns the rows found
+// by their first column.
+func storedKeys(ctx context.Context, tx *sql.Tx, query string, args []any, keys []int64) (map[int64]*articleKeys, error) {
+	found := map[int64]*articleKeys{}
+	const chunk = 500
+	for len(keys) > 0 {
+		n := min(len(keys), chunk)
+		a := append([]any(nil), args...)
+		for _, k := range keys[:n] {
+			a = append(a, k)
+		}
+		keys = keys[n:]
+		rows, err := tx.QueryContext(ctx, query+"(?"+strings.Repeat(",?", n-1)+")", a...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var key int64
+			var link, title sql.NullInt64
+			if err := rows.Scan(&key, &link, &title); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found[key] = &articleKeys{link: link.Int64, title: title.Int64}
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
 }

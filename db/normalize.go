@@ -134,7 +134,21 @@ func normalizeQuery(rawQuery string) string {
 // match their plain forms), with runs of white space collapsed to one space
 // and the ends trimmed. It returns "" for a title with no visible text.
 func TitleFingerprint(title string) string {
+	if isASCII(title) {
+		// The common case, and NFKC and case folding of ASCII are just
+		// lower-casing: skip the Unicode tables.
+		return strings.Join(strings.Fields(strings.ToLower(title)), " ")
+	}
 	// A Caser keeps state and is not safe for concurrent use: make one per call.
 	folded := norm.NFKC.String(cases.Fold().String(norm.NFKC.String(title)))
 	return strings.Join(strings.Fields(folded), " ")
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
