@@ -824,3 +824,121 @@ func TestCommandsRulesAddTestShow(t *testing.T) {
 		})
 	}
 }
+
+func feedByURL(t *testing.T, e *cmdEnv, url string) (rules.Feed, bool) {
+	t.Helper()
+	fs, err := e.store().Feeds(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if f.URL == url {
+			return f, true
+		}
+	}
+	return rules.Feed{}, false
+}
+
+// TestCommandsFeedsOwnerOnly: /feeds add and /feeds remove are for owners;
+// a refused add fetches nothing; with poll.allow_private_networks off a
+// loopback URL is refused and nothing is saved.
+func TestCommandsFeedsOwnerOnly(t *testing.T) {
+	e := startCmdApp(t, func(c *config.Config) { c.Poll.AllowPrivateNetworks = false })
+	for _, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) {
+			cf := newCountingFeed(t, "Extra "+string(tr))
+			ch := channelFor(tr, 31)
+			addCmd := func(m who) *discordgo.Interaction {
+				return command(guildA, ch, m, "feeds", subOption("add", strOption("url", cf.URL+"/feed"), strOption("name", "Extra")))
+			}
+			for _, m := range []who{plainMember, guildAdmin, administrator} {
+				refused(t, e.run(t, tr, addCmd(m)), "Only the bot's owners", "Nothing was changed")
+			}
+			if n := cf.hits.Load(); n != 0 {
+				t.Fatalf("refused /feeds add fetched the URL %d times", n)
+			}
+			// The owner, but the URL is on loopback.
+			a := e.run(t, tr, addCmd(owner))
+			refused(t, a, "Could not add", "not allowed", "Nothing was saved")
+			if n := cf.hits.Load(); n != 0 {
+				t.Errorf("loopback URL fetched %d times with allow_private_networks off", n)
+			}
+			if f, ok := feedByURL(t, e, cf.URL+"/feed"); ok {
+				t.Errorf("refused feed saved: %+v", f)
+			}
+			refused(t, e.run(t, tr, command(guildA, ch, administrator, "feeds", subOption("remove", strOption("name", "Wire")))),
+				"Only the bot's owners", "Nothing was changed")
+			if _, ok := feedByURL(t, e, e.fs.URL+"/rss"); !ok {
+				t.Fatal("a refused /feeds remove removed the feed")
+			}
+			a = e.run(t, tr, command(guildA, ch, plainMember, "feeds", subOption("list")))
+			expect(t, a, false, "Wire — <"+e.fs.URL+"/rss>", "Desk — <"+e.fs.URL+"/atom>")
+			if strings.Contains(a.text(), "Extra") {
+				t.Errorf("/feeds list shows the refused feed: %s", a)
+			}
+		})
+	}
+}
+
+// TestCommandsFeedsAddRemove: an owner's /feeds add fetches the URL once,
+// saves the feed and schedules it (its items get polled and posted);
+// /feeds list shows it; /feeds remove stops its polls.
+func TestCommandsFeedsAddRemove(t *testing.T) {
+	e := startCmdApp(t, func(c *config.Config) { c.Poll.AllowPrivateNetworks = true })
+	for _, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) {
+			cf := newCountingFeed(t, "Extra desk "+string(tr))
+			url := cf.URL + "/feed.xml"
+			name := "Extra " + string(tr)
+			ch := channelFor(tr, 32)
+
+			refused(t, e.run(t, tr, command(guildA, ch, guildAdmin, "feeds", subOption("add", strOption("url", url)))), "Only the bot's owners")
+			if n := cf.hits.Load(); n != 0 {
+				t.Fatalf("refused /feeds add fetched %d times", n)
+			}
+			a := e.run(t, tr, command(guildA, ch, owner, "feeds", subOption("add", strOption("url", url), strOption("name", name))))
+			expect(t, a, true, "Added feed `"+name+"`", "0 items found") // ephemeral, about the asker
+			if a.typ != discordgo.InteractionResponseDeferredChannelMessageWithSource {
+				t.Errorf("/feeds add answered with type %d, want a deferral (5) before fetching", a.typ)
+			}
+			if n := cf.hits.Load(); n < 1 {
+				t.Fatalf("/feeds add did not fetch the URL")
+			}
+			f, ok := feedByURL(t, e, url)
+			if !ok || f.Name != name || f.Source != "admin" {
+				t.Fatalf("stored feed %+v (found %v)", f, ok)
+			}
+			expect(t, e.run(t, tr, command(guildA, ch, plainMember, "feeds", subOption("list"))), false,
+				name+" — <"+url+">", "added from Discord", "Wire")
+			// A second add of the same URL is refused before any fetch.
+			before := cf.hits.Load()
+			refused(t, e.run(t, tr, command(guildA, ch, owner, "feeds", subOption("add", strOption("url", url)))), "already exists")
+			if after := cf.hits.Load(); after > before+1 { // at most one scheduled poll in between
+				t.Errorf("duplicate /feeds add fetched: %d -> %d", before, after)
+			}
+
+			// Scheduled: a new item of the added feed is posted.
+			expect(t, e.run(t, tr, command(guildA, ch, chanAdmin, "subscribe")), false, "Subscribed")
+			it := intelItem("a prisoner exchange via " + string(tr))
+			cf.add(it)
+			m := waitPosted(t, e.fd, ch, it)
+			if !strings.Contains(string(m.Raw), name) {
+				t.Errorf("alert does not name its feed %q: %s", name, m.Raw)
+			}
+
+			// /feeds remove: gone from the store and from the schedule.
+			a = e.run(t, tr, command(guildA, ch, owner, "feeds", subOption("remove", strOption("name", name))))
+			expect(t, a, true, "Removed feed `"+name+"`")
+			if _, ok := feedByURL(t, e, url); ok {
+				t.Fatal("feed still stored after /feeds remove")
+			}
+			waitPolls(t, e.addr, 2) // a poll in flight at removal may still land
+			before = cf.hits.Load()
+			waitPolls(t, e.addr, 4)
+			if after := cf.hits.Load(); after != before {
+				t.Errorf("removed feed still polled: %d -> %d requests", before, after)
+			}
+			refused(t, e.run(t, tr, command(guildA, ch, owner, "feeds", subOption("remove", strOption("name", name)))), "no feed named")
+		})
+	}
+}
