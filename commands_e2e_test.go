@@ -942,3 +942,115 @@ func TestCommandsFeedsAddRemove(t *testing.T) {
 		})
 	}
 }
+
+// embedLines returns the description lines of every embed of a.
+func embedLines(a answer) []string {
+	var out []string
+	for _, e := range a.embeds {
+		for _, l := range strings.Split(e.Description, "\n") {
+			if strings.TrimSpace(l) != "" {
+				out = append(out, l)
+			}
+		}
+		for _, f := range e.Fields {
+			out = append(out, f.Name+" "+f.Value)
+		}
+	}
+	return out
+}
+
+// TestCommandsSearchExplainLatestStatus: /search finds a posted alert by a
+// word of its title, /explain by the id in its footer (and not from another
+// guild), /latest honours count and actor, /status has one line per feed
+// with ok or error: <reason>.
+func TestCommandsSearchExplainLatestStatus(t *testing.T) {
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "feed generator crashed", http.StatusInternalServerError)
+	}))
+	t.Cleanup(broken.Close)
+	e := startCmdApp(t, func(c *config.Config) {
+		c.Feeds = append(c.Feeds, config.Feed{Name: "Broken", URL: broken.URL + "/rss"})
+	})
+	for _, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) {
+			g, other := guildsFor(tr)
+			ch := channelFor(tr, 41)
+			expect(t, e.run(t, tr, command(g, ch, chanAdmin, "subscribe")), false, "Subscribed")
+			intel := intelItem("the kestrel accord " + string(tr))
+			dip := dipItem("osprey fisheries " + string(tr))
+			addRSS(e.fs, intel, dip)
+			intelID, intelRule := alertID(t, waitPosted(t, e.fd, ch, intel))
+			dipID, _ := alertID(t, waitPosted(t, e.fd, ch, dip))
+			if intelRule != "intel-heads" {
+				t.Errorf("footer rule %q", intelRule)
+			}
+
+			// /search by a word of the title.
+			a := e.run(t, tr, command(g, ch, plainMember, "search", strOption("query", "kestrel")))
+			expect(t, a, false, intel.Title, intel.Link, "alert "+intelID+" · rule intel-heads")
+			if strings.Contains(a.text(), dip.Title) {
+				t.Errorf("/search kestrel also found %q: %s", dip.Title, a)
+			}
+			expect(t, e.run(t, tr, command(g, ch, plainMember, "search", strOption("query", "albatross"))), false, "No alerts in this server match")
+			refused(t, e.run(t, tr, command(g, ch, plainMember, "search", strOption("query", "kestrel"), intOption("count", 11))), "between 1 and 10")
+			a = e.run(t, tr, command(other, ch, plainMember, "search", strOption("query", "kestrel")))
+			expect(t, a, false, "No alerts in this server match")
+
+			// /explain by the footer id: rule, actors, contact, evidence.
+			for _, id := range []string{intelID, "alert " + intelID} {
+				a = e.run(t, tr, command(g, ch, plainMember, "explain", strOption("alert", id)))
+				expect(t, a, false, "Alert "+intelID+": "+intel.Title, "Rule", "intel-heads", "Actors", "Contact", "phone", "Evidence", "Naryshkin",
+					"alert "+intelID+" · rule intel-heads")
+			}
+			a = e.run(t, tr, command(g, ch, plainMember, "explain", strOption("alert", dipID)))
+			expect(t, a, false, "diplomatic-heads", "Actors", "Contact", "Evidence", "Lavrov")
+			refused(t, e.run(t, tr, command(other, ch, plainMember, "explain", strOption("alert", intelID))), "This server has no alert "+intelID)
+			refused(t, e.run(t, tr, command(g, ch, plainMember, "explain", strOption("alert", "kestrel"))), "not an alert id")
+
+			// /latest: count and actor.
+			a = e.run(t, tr, command(g, ch, plainMember, "latest"))
+			expect(t, a, false, intel.Title, dip.Title, intel.Link, dip.Link)
+			a = e.run(t, tr, command(g, ch, plainMember, "latest", intOption("count", 1)))
+			if len(a.embeds) != 1 || len(a.embeds[0].Fields) != 1 {
+				t.Errorf("/latest count:1 gave %s", a)
+			}
+			a = e.run(t, tr, command(g, ch, plainMember, "latest", strOption("actor", "ru-svr"), intOption("count", 10)))
+			expect(t, a, false, intel.Title, intel.Link)
+			if strings.Contains(a.text(), dip.Title) {
+				t.Errorf("/latest actor:ru-svr lists an alert without ru-svr: %s", a)
+			}
+			a = e.run(t, tr, command(g, ch, plainMember, "latest", strOption("actor", "us-fm")))
+			expect(t, a, false, dip.Title)
+			if strings.Contains(a.text(), intel.Title) {
+				t.Errorf("/latest actor:us-fm lists an alert without us-fm: %s", a)
+			}
+			expect(t, e.run(t, tr, command(g, ch, plainMember, "latest", strOption("actor", "fr-dgse"))), false, "No alerts naming")
+			refused(t, e.run(t, tr, command(g, ch, plainMember, "latest", intOption("count", 0))), "between 1 and 10")
+			a = e.run(t, tr, command(other, ch, plainMember, "latest"))
+			if strings.Contains(a.text(), intel.Title) || strings.Contains(a.text(), dip.Title) {
+				t.Errorf("another guild's /latest shows this guild's alerts: %s", a)
+			}
+
+			// /status: one line per feed, starting with its name.
+			a = e.run(t, tr, command(g, ch, plainMember, "status"))
+			lines := embedLines(a)
+			for name, want := range map[string]string{"Wire": " — ok", "Desk": " — ok", "Broken": " — error: "} {
+				n := 0
+				for _, l := range lines {
+					if strings.HasPrefix(l, name+" ") {
+						n++
+						if !strings.HasPrefix(l, name+want) {
+							t.Errorf("/status line %q; want it to start %q", l, name+want)
+						}
+						if name == "Broken" && !strings.Contains(l, "500") {
+							t.Errorf("/status does not say why Broken failed: %q", l)
+						}
+					}
+				}
+				if n != 1 {
+					t.Errorf("/status has %d lines for %s: %s", n, name, a)
+				}
+			}
+		})
+	}
+}
