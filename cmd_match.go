@@ -126,13 +126,7 @@ func toMatchAlert(m rules.Match) matchAlert {
 	for _, a := range m.Actors {
 		actors = append(actors, a.ID)
 	}
-	contact := m.ContactKind
-	if m.ContactTerm != "" {
-		if contact != "" {
-			contact += ": "
-		}
-		contact += m.ContactTerm
-	}
+	contact := m.How()
 	if contact == "" && len(m.Keywords) > 0 {
 		contact = "keywords: " + strings.Join(m.Keywords, ", ")
 	}

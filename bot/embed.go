@@ -64,7 +64,7 @@ func Embed(a rules.Alert) *discordgo.MessageEmbed {
 	}
 	if len(a.Matches) > 0 {
 		m := a.Matches[0]
-		if who := EmbedWho(m.Actors); who != "" {
+		if who := EmbedWho(m); who != "" {
 			e.Fields = append(e.Fields, embedField("Who", who, false))
 		}
 		if c := EmbedContact(m); c != "" {
@@ -86,46 +86,13 @@ func EmbedFooter(a rules.Alert) string {
 	return "alert " + strconv.FormatInt(a.ID, 10) + " · rule " + embedNeutralize(a.Rule())
 }
 
-// EmbedWho renders the actors of a match, e.g.
-// "CIA Director (Burns) ↔ SVR Director (Naryshkin)". An actor appears once
-// even when several of its aliases matched.
-func EmbedWho(actors []rules.ActorHit) string {
-	var parts []string
-	seen := map[string]bool{}
-	for _, h := range actors {
-		key := h.ID
-		if key == "" {
-			key = h.Office + "\x00" + h.Alias
-		}
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		office, alias := embedClean(h.Office), embedClean(h.Alias)
-		switch {
-		case office == "":
-			parts = append(parts, alias)
-		case alias == "" || strings.EqualFold(alias, office):
-			parts = append(parts, office)
-		default:
-			parts = append(parts, office+" ("+alias+")")
-		}
-	}
-	return strings.Join(parts, " ↔ ")
-}
+// EmbedWho renders the actors of a match (rules.Match.Who), mentions
+// neutralised.
+func EmbedWho(m rules.Match) string { return embedNeutralize(m.Who()) }
 
-// EmbedContact renders the contact of a match, e.g. "meeting (met in
-// Ankara)".
-func EmbedContact(m rules.Match) string {
-	kind, term := embedClean(m.ContactKind), embedClean(m.ContactTerm)
-	switch {
-	case kind == "":
-		return term
-	case term == "" || strings.EqualFold(kind, term):
-		return kind
-	}
-	return kind + " (" + term + ")"
-}
+// EmbedContact renders the contact of a match (rules.Match.How), mentions
+// neutralised.
+func EmbedContact(m rules.Match) string { return embedNeutralize(m.How()) }
 
 func embedField(name, value string, inline bool) *discordgo.MessageEmbedField {
 	return &discordgo.MessageEmbedField{

@@ -53,8 +53,8 @@ func FormatAlert(a rules.Alert) string {
 	}
 	if len(a.Matches) > 0 {
 		m := a.Matches[0]
-		line("Who", formatWho(m.Actors))
-		line("Contact", formatContact(m))
+		line("Who", m.Who())
+		line("Contact", m.How())
 		if len(m.Actors) == 0 {
 			line("Keywords", strings.Join(m.Keywords, ", "))
 		}
@@ -74,40 +74,3 @@ func FormatAlert(a rules.Alert) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// formatWho matches the embed's "Who" field: "Office (Alias) ↔ Office (Alias)".
-func formatWho(actors []rules.ActorHit) string {
-	var parts []string
-	seen := map[string]bool{}
-	for _, h := range actors {
-		key := h.ID
-		if key == "" {
-			key = h.Office + "\x00" + h.Alias
-		}
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		office, alias := oneLine(h.Office), oneLine(h.Alias)
-		switch {
-		case office == "":
-			parts = append(parts, alias)
-		case alias == "" || strings.EqualFold(alias, office):
-			parts = append(parts, office)
-		default:
-			parts = append(parts, office+" ("+alias+")")
-		}
-	}
-	return strings.Join(parts, " ↔ ")
-}
-
-func formatContact(m rules.Match) string {
-	kind, term := oneLine(m.ContactKind), oneLine(m.ContactTerm)
-	switch {
-	case kind == "":
-		return term
-	case term == "" || strings.EqualFold(kind, term):
-		return kind
-	}
-	return kind + " (" + term + ")"
-}

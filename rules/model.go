@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -158,3 +159,46 @@ type Override struct {
 	Name string
 	Rule *RuleSpec
 }
+
+// Who says who met whom, e.g. "CIA Director (Burns) ↔ SVR Director
+// (Naryshkin)". An actor appears once even when several of its aliases
+// matched; white space is collapsed so feed text cannot break the layout.
+func (m Match) Who() string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, h := range m.Actors {
+		key := h.ID
+		if key == "" {
+			key = h.Office + "\x00" + h.Alias
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		office, alias := oneLine(h.Office), oneLine(h.Alias)
+		switch {
+		case office == "":
+			parts = append(parts, alias)
+		case alias == "" || strings.EqualFold(alias, office):
+			parts = append(parts, office)
+		default:
+			parts = append(parts, office+" ("+alias+")")
+		}
+	}
+	return strings.Join(parts, " ↔ ")
+}
+
+// How says what kind of contact it was and the words that said so, e.g.
+// "meeting (met in Ankara)".
+func (m Match) How() string {
+	kind, term := oneLine(m.ContactKind), oneLine(m.ContactTerm)
+	switch {
+	case kind == "":
+		return term
+	case term == "" || strings.EqualFold(kind, term):
+		return kind
+	}
+	return kind + " (" + term + ")"
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
