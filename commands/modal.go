@@ -36,18 +36,11 @@ func (h *Handler) rulesEdit(ctx context.Context, c *call) reply {
 	if h.d.Rules == nil {
 		return unavailable("Changing rules")
 	}
-	name, err := c.opts.requiredStr("name", maxRuleNameLen)
-	if err != nil {
-		return optionProblem(err)
-	}
-	set, rp := h.guildRules(ctx, c)
+	r, rp := h.namedRule(ctx, c)
 	if rp != nil {
 		return *rp
 	}
-	r, ok := set.Rule(name)
-	if !ok {
-		return ephemeralf("This server has no rule named `%s`; see `/rules list`.", inline(name))
-	}
+	name := r.Name
 	text, err := ruleTOML(r)
 	if err != nil {
 		return h.failed(c, "opening the rule", err)

@@ -68,19 +68,32 @@ func (h *Handler) rulesList(ctx context.Context, c *call) reply {
 	return reply{embeds: listEmbeds(fmt.Sprintf("Rules (%d)", len(specs)), lines)}
 }
 
-func (h *Handler) rulesShow(ctx context.Context, c *call) reply {
+// namedRule finds the rule named by the "name" option in this guild's
+// rules; a non-nil reply says why there is none.
+func (h *Handler) namedRule(ctx context.Context, c *call) (rules.RuleSpec, *reply) {
 	name, err := c.opts.requiredStr("name", maxRuleNameLen)
 	if err != nil {
-		return optionProblem(err)
+		rp := optionProblem(err)
+		return rules.RuleSpec{}, &rp
 	}
 	set, rp := h.guildRules(ctx, c)
 	if rp != nil {
-		return *rp
+		return rules.RuleSpec{}, rp
 	}
 	r, ok := set.Rule(name)
 	if !ok {
-		return ephemeralf("This server has no rule named `%s`; see `/rules list`.", inline(name))
+		rp := ephemeralf("This server has no rule named `%s`; see `/rules list`.", inline(name))
+		return rules.RuleSpec{}, &rp
 	}
+	return r, nil
+}
+
+func (h *Handler) rulesShow(ctx context.Context, c *call) reply {
+	r, rp := h.namedRule(ctx, c)
+	if rp != nil {
+		return *rp
+	}
+	name := r.Name
 	text, err := ruleTOML(r)
 	if err != nil {
 		return h.failed(c, "showing the rule", err)
