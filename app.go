@@ -164,9 +164,15 @@ func runApp(ctx context.Context, cfg config.Config, opts appOptions) (err error)
 		if cfg.Discord.Gateway {
 			bot.ServeGateway(session, handler, logger)
 			if err := session.Open(); err != nil {
-				stopWork()
-				wg.Wait()
-				return fmt.Errorf("discord gateway: %w", err)
+				if bot.IsUnauthorized(err) {
+					stopWork()
+					wg.Wait()
+					return fmt.Errorf("discord gateway: the token was refused (check discord.token / DISCORD_TOKEN): %w", err)
+				}
+				// Discord (or the proxy in discord.api_url) may be down for a
+				// while: keep polling and queueing, and connect when it is back.
+				logger.Error("discord gateway unavailable; retrying in the background", "err", err)
+				wg.Go(func() { reopenGateway(postCtx, session, logger) })
 			}
 			defer session.Close()
 			connected = func() bool { return bot.GatewayConnected(session) }
@@ -214,6 +220,26 @@ func runApp(ctx context.Context, cfg config.Config, opts appOptions) (err error)
 	wg.Wait()
 	logger.Info("stopped")
 	return nil
+}
+
+// reopenGateway retries opening the gateway with capped exponential backoff
+// until it succeeds or ctx ends.
+func reopenGateway(ctx context.Context, s *discordgo.Session, logger *slog.Logger) {
+	wait := time.Second
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		err := s.Open()
+		if err == nil || errors.Is(err, discordgo.ErrWSAlreadyOpen) {
+			logger.Info("discord gateway connected after retrying")
+			return
+		}
+		wait = min(wait*2, time.Minute)
+		logger.Warn("discord gateway still unavailable", "err", err, "retry_in", wait)
+	}
 }
 
 // batchHandler adapts the dispatcher to the poller's Handler.

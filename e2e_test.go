@@ -333,3 +333,48 @@ func TestDryRunPrintsAlertsWithoutDiscord(t *testing.T) {
 		t.Errorf("stdout:\n%s", got)
 	}
 }
+
+// TestGatewayDownAtStartStillDelivers: Discord's gateway failing at start
+// must not stop polling or posting; the bot connects once it is back.
+func TestGatewayDownAtStartStillDelivers(t *testing.T) {
+	fd := fakediscord.New(t)
+	fd.Fail(fakediscord.Route("GET", "/gateway"), 2, fakediscord.ServerError)
+	fs := newFeedServer(t)
+	fs.set([]feedItem{{GUID: "1", Title: "Lavrov and Rubio hold phone call on Ukraine", Link: "https://wire.example/call",
+		Summary: "The foreign ministers spoke by phone.", Published: time.Now().Add(-time.Hour)}}, nil)
+	cfg := e2eConfig(t, fd, fs)
+	cfg.Feeds = cfg.Feeds[:1]
+	const guild, channel = "200000000000000002", "300000000000000003"
+	subscribe(t, cfg.Database.Path, guild, channel)
+	addr, stop := startApp(t, cfg, appOptions{})
+	fd.WaitMessages(t, channel, 1, 20*time.Second)
+	fd.WaitGatewayConnected(t, 20*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(httpGet(t, "http://"+addr+"/healthz"), "ok") {
+		if time.Now().After(deadline) {
+			t.Fatal("healthz never became ok after the gateway came back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+}
+
+func TestRefusedTokenStopsWithAClearError(t *testing.T) {
+	fd := fakediscord.New(t)
+	fs := newFeedServer(t)
+	cfg := e2eConfig(t, fd, fs)
+	cfg.Discord.Token = "not-the-token"
+	done := make(chan error, 1)
+	go func() { done <- runApp(context.Background(), cfg, appOptions{Logger: testLogger(t)}) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "token") {
+			t.Fatalf("err = %v; want one about the token", err)
+		}
+		if strings.Contains(err.Error(), "not-the-token") {
+			t.Fatalf("the token leaked into the error: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("runApp did not stop")
+	}
+}

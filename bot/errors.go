@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/gorilla/websocket"
 )
 
 // Discord JSON error codes that mean the bot cannot post in a channel, so
@@ -143,4 +144,23 @@ func classifyPostError(channelID string, err error, status int, header http.Head
 		pe.Retry = true
 	}
 	return pe
+}
+
+// gatewayAuthFailed is the gateway's close code for a refused token.
+const gatewayAuthFailed = 4004
+
+// IsUnauthorized reports whether err is Discord refusing the token (HTTP
+// 401, or the gateway closing with 4004): retrying cannot help, so callers
+// stop and say so.
+func IsUnauthorized(err error) bool {
+	var closed *websocket.CloseError
+	if errors.As(err, &closed) {
+		return closed.Code == gatewayAuthFailed
+	}
+	var rest *discordgo.RESTError
+	if errors.As(err, &rest) && rest.Response != nil {
+		return rest.Response.StatusCode == http.StatusUnauthorized
+	}
+	var pe *PostError
+	return errors.As(err, &pe) && pe.Status == http.StatusUnauthorized
 }
