@@ -104,25 +104,26 @@ func startCmdApp(t *testing.T, tweak func(*config.Config)) *cmdEnv {
 }
 
 // store opens the app's database a second time, for the tests to read.
-func (e *cmdEnv) store() *db.DB {
-	e.t.Helper()
+func (e *cmdEnv) store(t *testing.T) *db.DB {
+	t.Helper()
 	e.storeOnce.Do(func() {
 		st, err := db.Open(context.Background(), e.cfg.Database.Path)
 		if err != nil {
-			e.t.Fatalf("open the app's database: %v", err)
+			t.Errorf("open the app's database: %v", err)
+			return
 		}
 		e.t.Cleanup(func() { _ = st.Close() })
 		e.st = st
 	})
 	if e.st == nil {
-		e.t.Fatal("database not open")
+		t.Fatal("the app's database is not open")
 	}
 	return e.st
 }
 
 func (e *cmdEnv) subscriptions(t *testing.T, guild string) []rules.Subscription {
 	t.Helper()
-	subs, err := e.store().Subscriptions(context.Background(), guild)
+	subs, err := e.store(t).Subscriptions(context.Background(), guild)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,6 +529,7 @@ func channelFor(tr transport, n int) string {
 // admin makes matching items post there exactly once; a plain member is
 // refused and nothing changes; /unsubscribe stops the posts.
 func TestCommandsSubscribeUnsubscribe(t *testing.T) {
+	t.Parallel()
 	e := startCmdApp(t, nil)
 	for _, tr := range transports {
 		t.Run(string(tr), func(t *testing.T) {
@@ -643,6 +645,7 @@ func guildsFor(tr transport) (a, b string) {
 // invisible to guild B's commands, and B's rule changes do not change what
 // A receives.
 func TestCommandsGuildIsolation(t *testing.T) {
+	t.Parallel()
 	e := startCmdApp(t, nil)
 	for _, tr := range transports {
 		t.Run(string(tr), func(t *testing.T) {
@@ -705,7 +708,7 @@ func TestCommandsGuildIsolation(t *testing.T) {
 			if !hasSub(e.subscriptions(t, gA), chA, "") {
 				t.Fatal("guild B's /unsubscribe removed guild A's subscription")
 			}
-			ov, err := e.store().GuildOverrides(context.Background(), gA)
+			ov, err := e.store(t).GuildOverrides(context.Background(), gA)
 			if err != nil || !slices.ContainsFunc(ov, func(o rules.Override) bool { return o.Name == rule && o.Rule != nil }) {
 				t.Fatalf("guild A's overrides after B's /rules remove: %+v, %v", ov, err)
 			}
@@ -731,6 +734,7 @@ func TestCommandsGuildIsolation(t *testing.T) {
 // Manage Guild member applies from the next poll, without a restart, to a
 // channel subscribed to that rule alone; /rules test explains a match.
 func TestCommandsRulesAddTestShow(t *testing.T) {
+	t.Parallel()
 	e := startCmdApp(t, nil)
 	for _, tr := range transports {
 		t.Run(string(tr), func(t *testing.T) {
@@ -743,7 +747,7 @@ func TestCommandsRulesAddTestShow(t *testing.T) {
 			}
 			overrides := func() []rules.Override {
 				t.Helper()
-				ov, err := e.store().GuildOverrides(context.Background(), g)
+				ov, err := e.store(t).GuildOverrides(context.Background(), g)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -827,7 +831,7 @@ func TestCommandsRulesAddTestShow(t *testing.T) {
 
 func feedByURL(t *testing.T, e *cmdEnv, url string) (rules.Feed, bool) {
 	t.Helper()
-	fs, err := e.store().Feeds(context.Background())
+	fs, err := e.store(t).Feeds(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -843,6 +847,7 @@ func feedByURL(t *testing.T, e *cmdEnv, url string) (rules.Feed, bool) {
 // a refused add fetches nothing; with poll.allow_private_networks off a
 // loopback URL is refused and nothing is saved.
 func TestCommandsFeedsOwnerOnly(t *testing.T) {
+	t.Parallel()
 	e := startCmdApp(t, func(c *config.Config) { c.Poll.AllowPrivateNetworks = false })
 	for _, tr := range transports {
 		t.Run(string(tr), func(t *testing.T) {
@@ -884,6 +889,7 @@ func TestCommandsFeedsOwnerOnly(t *testing.T) {
 // saves the feed and schedules it (its items get polled and posted);
 // /feeds list shows it; /feeds remove stops its polls.
 func TestCommandsFeedsAddRemove(t *testing.T) {
+	t.Parallel()
 	e := startCmdApp(t, func(c *config.Config) { c.Poll.AllowPrivateNetworks = true })
 	for _, tr := range transports {
 		t.Run(string(tr), func(t *testing.T) {
@@ -964,6 +970,7 @@ func embedLines(a answer) []string {
 // guild), /latest honours count and actor, /status has one line per feed
 // with ok or error: <reason>.
 func TestCommandsSearchExplainLatestStatus(t *testing.T) {
+	t.Parallel()
 	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "feed generator crashed", http.StatusInternalServerError)
 	}))

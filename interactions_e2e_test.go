@@ -21,6 +21,7 @@ import (
 // app answers 401 to a missing, malformed or wrong signature, a stale
 // timestamp and a replay, runs nothing for them, and answers PING with PONG.
 func TestInteractionsHTTPEndpointSecurity(t *testing.T) {
+	t.Parallel()
 	e := startCmdApp(t, nil)
 	_, otherKey, err := ed25519.GenerateKey(nil)
 	if err != nil {
@@ -125,6 +126,7 @@ func TestInteractionsHTTPEndpointSecurity(t *testing.T) {
 // unknown commands, DMs) get an ephemeral explanation on both transports,
 // change nothing, and the app keeps answering.
 func TestInteractionsMalformedOptions(t *testing.T) {
+	t.Parallel()
 	e := startCmdApp(t, nil)
 	for _, tr := range transports {
 		t.Run(string(tr), func(t *testing.T) {
@@ -162,7 +164,7 @@ func TestInteractionsMalformedOptions(t *testing.T) {
 			if subs := e.subscriptions(t, guildA); len(subs) != 0 {
 				t.Errorf("malformed commands stored subscriptions: %+v", subs)
 			}
-			if ov, err := e.store().GuildOverrides(t.Context(), guildA); err != nil || len(ov) != 0 {
+			if ov, err := e.store(t).GuildOverrides(t.Context(), guildA); err != nil || len(ov) != 0 {
 				t.Errorf("malformed commands stored rules: %+v %v", ov, err)
 			}
 			// Still answering.
@@ -208,6 +210,7 @@ func registeredShapes(cmds []*discordgo.ApplicationCommand) []string {
 // registers INTERFACE.md's commands in that guild (not globally) at start,
 // and a second start registers the same set again.
 func TestCommandsRegisteredAtStart(t *testing.T) {
+	t.Parallel()
 	fd := fakediscord.New(t)
 	fs := newFeedServer(t)
 	cfg := e2eConfig(t, fd, fs)
