@@ -1002,6 +1002,13 @@ func TestCommandsSearchExplainLatestStatus(t *testing.T) {
 			refused(t, e.run(t, tr, command(g, ch, plainMember, "search", strOption("query", "kestrel"), intOption("count", 11))), "between 1 and 10")
 			a = e.run(t, tr, command(other, ch, plainMember, "search", strOption("query", "kestrel")))
 			expect(t, a, false, "No alerts in this server match")
+			// Words with FTS5 syntax in them are words, not query errors.
+			for _, q := range []string{`kestrel"`, `"kestrel`, `kestrel*`, `^kestrel`, `-kestrel`, `kestrel AND`, `KESTREL:`, `(`, `*`, `NEAR(kestrel`} {
+				a = e.run(t, tr, command(g, ch, plainMember, "search", strOption("query", q)))
+				if a.ephemeral() || strings.Contains(a.text(), "failed") {
+					t.Errorf("/search %s: %s", q, a)
+				}
+			}
 
 			// /explain by the footer id: rule, actors, contact, evidence.
 			for _, id := range []string{intelID, "alert " + intelID} {
