@@ -1068,3 +1068,45 @@ func TestCommandsSearchExplainLatestStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestCommandsDisabledSubscription: a channel Discord refuses with Missing
+// Access is disabled instead of retried forever, which /status and
+// /subscriptions say; /subscribe again re-enables it.
+func TestCommandsDisabledSubscription(t *testing.T) {
+	t.Parallel()
+	e := startCmdApp(t, nil)
+	ch, ok := channelFor(viaGateway, 71), channelFor(viaGateway, 72)
+	for _, c := range []string{ch, ok} {
+		expect(t, e.run(t, viaGateway, command(guildA, c, chanAdmin, "subscribe")), false, "Subscribed <#"+c+">")
+	}
+	e.fd.Fail(fakediscord.CreateMessage(ch), fakediscord.Always, fakediscord.MissingAccess)
+	it := dipItem("locked channel")
+	addRSS(e.fs, it)
+	waitPosted(t, e.fd, ok, it)
+	deadline := time.Now().Add(cmdWait)
+	for !slices.ContainsFunc(e.subscriptions(t, guildA), func(s rules.Subscription) bool { return s.ChannelID == ch && s.Disabled != "" }) {
+		if time.Now().After(deadline) {
+			t.Fatalf("subscription of %s not disabled after Missing Access: %+v", ch, e.subscriptions(t, guildA))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, tr := range transports {
+		expect(t, e.run(t, tr, command(guildA, ok, plainMember, "status")), false, "Disabled subscriptions", "<#"+ch+">")
+		expect(t, e.run(t, tr, command(guildA, ok, plainMember, "subscriptions")), false, "<#"+ch+">", "disabled")
+		a := e.run(t, tr, command(guildB, ok, plainMember, "status"))
+		if strings.Contains(a.text(), ch) {
+			t.Errorf("another guild's /status shows this guild's disabled channel: %s", a)
+		}
+	}
+	attempts := e.fd.CountRequests(fakediscord.CreateMessage(ch))
+	waitPolls(t, e.addr, 4)
+	if n := e.fd.CountRequests(fakediscord.CreateMessage(ch)); n != attempts {
+		t.Errorf("disabled channel still tried: %d -> %d posts", attempts, n)
+	}
+
+	e.fd.ClearFaults()
+	expect(t, e.run(t, viaHTTP, command(guildA, ch, chanAdmin, "subscribe")), false, "already subscribed", "re-enabled")
+	next := dipItem("unlocked channel")
+	addRSS(e.fs, next)
+	waitPosted(t, e.fd, ch, next)
+}
