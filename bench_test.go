@@ -451,13 +451,19 @@ func polls(m map[string]float64) float64 {
 	return m["backchannel_feed_polls_total"] - m[`backchannel_feed_polls_total{result="skipped"}`]
 }
 
-// procStatus reads VmRSS and VmHWM (peak RSS) in bytes and the thread count
-// from /proc/<pid>/status.
-func procStatus(pid int) (rss, hwm, threads int64, err error) {
+// procMem is what /proc/<pid>/status says of a process's memory, in bytes.
+type procMem struct {
+	rss, hwm          int64 // VmRSS, VmHWM (peak RSS)
+	anon, file, shmem int64 // RssAnon, RssFile, RssShmem: the parts of VmRSS
+	threads           int64
+}
+
+func procStatus(pid int) (procMem, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, 0, err
+		return procMem{}, err
 	}
+	var m procMem
 	for line := range strings.Lines(string(b)) {
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
@@ -470,14 +476,20 @@ func procStatus(pid int) (rss, hwm, threads int64, err error) {
 		n, _ := strconv.ParseInt(f[0], 10, 64)
 		switch k {
 		case "VmRSS":
-			rss = n << 10
+			m.rss = n << 10
 		case "VmHWM":
-			hwm = n << 10
+			m.hwm = n << 10
+		case "RssAnon":
+			m.anon = n << 10
+		case "RssFile":
+			m.file = n << 10
+		case "RssShmem":
+			m.shmem = n << 10
 		case "Threads":
-			threads = n
+			m.threads = n
 		}
 	}
-	return rss, hwm, threads, nil
+	return m, nil
 }
 
 func procFDs(pid int) int {
@@ -503,9 +515,9 @@ func sampleRSS(pid int, every time.Duration) *rssSampler {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			if rss, _, _, err := procStatus(pid); err == nil {
+			if pm, err := procStatus(pid); err == nil {
 				s.mu.Lock()
-				s.max = max(s.max, rss)
+				s.max = max(s.max, pm.rss)
 				s.mu.Unlock()
 			}
 			select {
@@ -655,23 +667,23 @@ func BenchmarkResidentMemory(b *testing.B) {
 		cpu += m["process_cpu_seconds_total"]
 		alerts += m["backchannel_alerts_matched_total"]
 		time.Sleep(10 * time.Second) // settle: outbox drains, GC runs
-		rss, hwm, threads, err := procStatus(p.cmd.Process.Pid)
+		pm, err := procStatus(p.cmd.Process.Pid)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if m, err = p.metrics(); err != nil {
 			b.Fatal(err)
 		}
-		peak += float64(max(hwm, sampler.Max())) / mb
-		after += float64(rss) / mb
+		peak += float64(max(pm.hwm, sampler.Max())) / mb
+		after += float64(pm.rss) / mb
 		heap += m["go_memstats_heap_inuse_bytes"] / mb
 		sys += m["go_memstats_sys_bytes"] / mb
 		_, counts := srv.served()
-		b.Logf("run %d: polled all in %.1fs; VmHWM %.1f MB, VmRSS %.1f MB after 10s; Go heap in use %.1f MB, "+
-			"Go sys %.1f MB, heap released %.1f MB, stacks %.1f MB; %d threads, %v goroutines; served %v; %v new items, %v alerts",
-			runs+1, time.Since(began).Seconds()-10, float64(hwm)/mb, float64(rss)/mb,
+		b.Logf("run %d: polled all in %.1fs; VmHWM %.1f MB; after 10s VmRSS %.1f MB = anon %.1f + file %.1f + shmem %.1f; "+
+			"Go heap in use %.1f MB, Go sys %.1f MB, heap released %.1f MB, stacks %.1f MB; %d threads, %v goroutines; served %v; %v new items, %v alerts",
+			runs+1, time.Since(began).Seconds()-10, float64(pm.hwm)/mb, float64(pm.rss)/mb, float64(pm.anon)/mb, float64(pm.file)/mb, float64(pm.shmem)/mb,
 			m["go_memstats_heap_inuse_bytes"]/mb, m["go_memstats_sys_bytes"]/mb, m["go_memstats_heap_released_bytes"]/mb,
-			m["go_memstats_stack_sys_bytes"]/mb, threads, m["go_goroutines"], counts,
+			m["go_memstats_stack_sys_bytes"]/mb, pm.threads, m["go_goroutines"], counts,
 			m["backchannel_feed_items_new_total"], m["backchannel_alerts_matched_total"])
 		p.stop()
 		runs++
@@ -742,12 +754,12 @@ func takeSample(p *benchProc, began time.Time) (soakSample, error) {
 	if err != nil {
 		return soakSample{}, err
 	}
-	rss, _, threads, err := procStatus(p.cmd.Process.Pid)
+	pm, err := procStatus(p.cmd.Process.Pid)
 	if err != nil {
 		return soakSample{}, err
 	}
-	return soakSample{at: time.Since(began), goroutines: m["go_goroutines"], fds: m["process_open_fds"], rss: float64(rss),
-		heap: m["go_memstats_heap_inuse_bytes"], polls: polls(m), threads: threads}, nil
+	return soakSample{at: time.Since(began), goroutines: m["go_goroutines"], fds: m["process_open_fds"], rss: float64(pm.rss),
+		heap: m["go_memstats_heap_inuse_bytes"], polls: polls(m), threads: pm.threads}, nil
 }
 
 // windowMin samples n times, a second apart, and keeps each quantity's
