@@ -86,8 +86,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.writer.Close()
 		return nil, fmt.Errorf("db: open %s: %w", abs, err)
 	}
+	// Idle readers are kept (opening one re-reads the schema) but let go
+	// after a quiet spell, which also returns their page cache.
 	db.reader.SetMaxOpenConns(readerConns)
-	db.reader.SetMaxIdleConns(2)
+	db.reader.SetMaxIdleConns(readerConns)
 	db.reader.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.reader.PingContext(ctx); err != nil {
 		db.Close()
