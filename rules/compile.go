@@ -46,6 +46,7 @@ const (
 	hCollision
 	hContact
 	hNegative
+	hDenial
 	hVeto
 )
 
@@ -244,13 +245,18 @@ func compileContact(b *builder, s *Set, c ContactSpec) {
 		b.aliases(key, c.Terms[k], payload{kind: hContact, arg: int32(i)})
 	}
 	b.aliases("rules.contact.negative", c.Negative, payload{kind: hNegative})
+	b.aliases("rules.contact.denial", c.Denial, payload{kind: hDenial})
+	b.aliases("rules.contact.background", c.Background, payload{kind: hDenial})
 	b.aliases("rules.contact.veto", c.Veto, payload{kind: hVeto})
+	s.pastYears = c.PastYears
 	checkRange(&b.problems, "rules.contact.window", c.Window, 0, maxWindow)
 	checkRange(&b.problems, "rules.contact.negative_before", c.NegativeBefore, 0, maxNegReach)
 	checkRange(&b.problems, "rules.contact.negative_after", c.NegativeAfter, 0, maxNegReach)
 	s.window = orDefault(c.Window, 30)
 	s.negBefore = orDefault(c.NegativeBefore, 5)
 	s.negAfter = orDefault(c.NegativeAfter, 4)
+	checkRange(&b.problems, "rules.contact.denial_reach", c.DenialReach, 0, maxNegReach)
+	s.denialReach = orDefault(c.DenialReach, 12)
 }
 
 func compileActor(b *builder, s *Set, key string, a ActorSpec, countryIndex func(string) int32) {

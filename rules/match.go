@@ -16,6 +16,10 @@ type scratch struct {
 	collided []bool
 	unitM    []mention
 	unitC    []contactHit
+	// hedged: the title reports no contact of its own but a hedged one
+	// (a question, a denial, readiness), so its offices are not read
+	// together with a contact term of the summary.
+	hedged bool
 }
 
 // part is one piece of a unit: a sentence of a field, or (sent < 0) the
@@ -50,8 +54,10 @@ func (s *Set) Match(a Article) []Match {
 	sc.mentions, sc.contacts = sc.mentions[:0], sc.contacts[:0]
 	for i := range sc.fields {
 		sc.mentions = s.mentions(sc.mentions, &sc.fields[i], uint8(i), a.Published, sc.collided)
-		sc.contacts = s.contacts(sc.contacts, &sc.fields[i], uint8(i), veto)
+		sc.contacts = s.contacts(sc.contacts, &sc.fields[i], uint8(i), veto, a.Published)
 	}
+
+	sc.hedged = titleHedged(&sc.fields[0], sc.contacts)
 
 	var out []Match
 	for i := range s.rules {
@@ -88,8 +94,11 @@ func (s *Set) matchContact(sc *scratch, r *rule) (Match, bool) {
 		return hit
 	}
 	for fi := range sc.fields {
-		for si := range sc.fields[fi].sents {
+		for si, sn := range sc.fields[fi].sents {
 			if try(part{uint8(fi), int32(si)}) {
+				return s.finishContact(sc, r, found)
+			}
+			if sn.joined && try(part{uint8(fi), int32(si - 1)}, part{uint8(fi), int32(si)}) {
 				return s.finishContact(sc, r, found)
 			}
 		}
@@ -98,9 +107,12 @@ func (s *Set) matchContact(sc *scratch, r *rule) (Match, bool) {
 	if len(sc.fields[1].sents) == 0 {
 		other = 2
 	}
-	if len(sc.fields[0].sents) > 0 {
-		for si := range sc.fields[other].sents {
+	if len(sc.fields[0].sents) > 0 && !sc.hedged {
+		for si, sn := range sc.fields[other].sents {
 			if try(part{0, -1}, part{other, int32(si)}) {
+				return s.finishContact(sc, r, found)
+			}
+			if sn.joined && try(part{0, -1}, part{other, int32(si - 1)}, part{other, int32(si)}) {
 				return s.finishContact(sc, r, found)
 			}
 		}
@@ -150,15 +162,21 @@ func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (Match, bool) {
 	for _, c := range sc.unitC {
 		for i := range ms {
 			a := &ms[i]
-			if a.country == groupCountry {
-				if r.kindsOK(a.kind, a.kind) && within(r, c, a, a) && s.actorsOK(r, a, a) {
-					return s.contactMatch(sc, parts, c, a, nil), true
-				}
-				continue
+			if a.country == groupCountry && r.kindsOK(a.kind, a.kind) && within(r, c, a, a) && s.actorsOK(r, a, a) {
+				return s.contactMatch(sc, parts, c, a, nil), true
 			}
+		}
+		for i := range ms {
+			a := &ms[i]
 			for j := i + 1; j < len(ms); j++ {
 				b := &ms[j]
-				if a.actor < 0 && b.actor < 0 || b.country == groupCountry {
+				if a.actor < 0 && b.actor < 0 || overlap(a, b) {
+					continue
+				}
+				// A group of several countries meets anyone, but only an
+				// office, not an unnamed counterpart: "security council
+				// secretaries of Russia and Belarus and the SVR head".
+				if (a.country == groupCountry || b.country == groupCountry) && (a.actor < 0 || b.actor < 0 || a.country == b.country) {
 					continue
 				}
 				if a.country == b.country && a.country != unknownCountry {
@@ -178,6 +196,39 @@ func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (Match, bool) {
 		}
 	}
 	return Match{}, false
+}
+
+// overlap reports whether two mentions are read from the same words (an
+// acronym two services share), which cannot be two people.
+func overlap(a, b *mention) bool {
+	return a.field == b.field && a.b0 < b.b1 && b.b0 < a.b1
+}
+
+// titleHedged reports whether the title is a question, or names contact
+// terms that are all negated ("Will X and Y meet?", "no plans for X–Y
+// meeting", "X ready to meet Y").
+func titleHedged(fs *fieldScan, contacts []contactHit) bool {
+	if len(fs.sents) == 0 {
+		return false
+	}
+	questions := true
+	for _, sn := range fs.sents {
+		questions = questions && sn.question
+	}
+	if questions {
+		return true
+	}
+	any := false
+	for _, c := range contacts {
+		if c.field != 0 {
+			continue
+		}
+		if !c.negated {
+			return false
+		}
+		any = true
+	}
+	return any
 }
 
 func (r *rule) kindsOK(a, b uint8) bool {

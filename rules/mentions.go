@@ -254,31 +254,99 @@ func (fs *fieldScan) groupNear(t0, t1 int32) bool {
 }
 
 // contacts appends the contact terms of field fi, marking the negated ones:
-// a negative cue close by in the same sentence, a question, or a veto cue
-// anywhere in the item.
-func (s *Set) contacts(out []contactHit, fs *fieldScan, fi uint8, veto bool) []contactHit {
+// a negative cue close by in the same sentence, a denial or background cue
+// within denial reach in it, a question, a past year next to it (summary and content),
+// or a veto cue anywhere in the item.
+func (s *Set) contacts(out []contactHit, fs *fieldScan, fi uint8, veto bool, published time.Time) []contactHit {
 	for _, h := range fs.hits {
 		if h.p.kind != hContact {
 			continue
 		}
 		sent := fs.toks[h.t0].sent
 		c := contactHit{kind: uint8(h.p.arg), field: fi, sent: sent, t0: h.t0, t1: h.t1, b0: h.b0, b1: h.b1}
-		c.negated = veto || fs.sents[sent].question || s.negatedAt(fs, h)
+		c.negated = veto || fs.sents[sent].question || s.negatedAt(fs, h) ||
+			s.pastYears && fi > 0 && !published.IsZero() && fs.pastYearNear(h.t0, h.t1, published.Year())
 		out = append(out, c)
 	}
 	return out
 }
 
+// pastReach is how many words from a contact term a past year is looked
+// for ("met in Ankara in November 2022").
+const pastReach = 8
+
+// pastYearNear reports whether a year before thisYear, introduced as a
+// date ("in 2022", "in November 2022", "en 2019"), stands within pastReach
+// words of the contact term at [t0, t1) in its sentence. "since 2022" is
+// not background: it dates the gap before a new contact.
+func (fs *fieldScan) pastYearNear(t0, t1 int32, thisYear int) bool {
+	sn := fs.sents[fs.toks[t0].sent]
+	lo, hi := max(sn.t0, t0-pastReach), min(sn.t1, t1+pastReach)
+	for t := lo; t < hi; t++ {
+		w := fs.f.text[fs.toks[t].b0:fs.toks[t].b1]
+		if len(w) != 4 || (w[0] != '1' && w[0] != '2') {
+			continue
+		}
+		y := 0
+		for _, c := range w {
+			if c < '0' || c > '9' {
+				y = -1
+				break
+			}
+			y = y*10 + int(c-'0')
+		}
+		if y < 1900 || y >= thisYear {
+			continue
+		}
+		p := t - 1
+		if p >= sn.t0 && months[fs.word(p)] {
+			p--
+		}
+		if p >= sn.t0 && datePrepositions[fs.word(p)] {
+			return true
+		}
+	}
+	return false
+}
+
+func (fs *fieldScan) word(t int32) string {
+	tk := fs.toks[t]
+	return string(fs.f.text[tk.b0:tk.b1])
+}
+
+// datePrepositions introduce a date ("in 2022", "en 2019", "im Jahr").
+var datePrepositions = map[string]bool{"in": true, "en": true, "im": true, "nel": true, "jahr": true}
+
+var months = map[string]bool{
+	"january": true, "february": true, "march": true, "april": true, "may": true, "june": true,
+	"july": true, "august": true, "september": true, "october": true, "november": true, "december": true,
+	"jan": true, "feb": true, "mar": true, "apr": true, "jun": true, "jul": true, "aug": true,
+	"sep": true, "sept": true, "oct": true, "nov": true, "dec": true,
+	"janvier": true, "fevrier": true, "mars": true, "avril": true, "mai": true, "juin": true, "juillet": true,
+	"aout": true, "septembre": true, "octobre": true, "novembre": true, "decembre": true,
+	"enero": true, "febrero": true, "marzo": true, "abril": true, "mayo": true, "junio": true, "julio": true,
+	"agosto": true, "septiembre": true, "octubre": true, "noviembre": true, "diciembre": true,
+	"januar": true, "februar": true, "marz": true, "juni": true, "juli": true, "oktober": true, "dezember": true,
+}
+
 func (s *Set) negatedAt(fs *fieldScan, c hit) bool {
 	sent := fs.toks[c.t0].sent
 	for _, h := range fs.hits {
-		if h.p.kind != hNegative || fs.toks[h.t0].sent != sent {
+		before, after := int32(s.negBefore), int32(s.negAfter)
+		switch h.p.kind {
+		case hNegative:
+		case hDenial:
+			before, after = int32(s.denialReach), int32(s.denialReach)
+		default:
+			continue
+		}
+		if fs.toks[h.t0].sent != sent {
 			continue
 		}
 		overlaps := h.t0 < c.t1 && h.t1 > c.t0
-		before := h.t1 <= c.t0 && h.t1 >= c.t0-int32(s.negBefore)
-		after := h.t0 >= c.t1 && h.t0 < c.t1+int32(s.negAfter)
-		if overlaps || before || after {
+		isBefore := h.t1 <= c.t0 && h.t1 >= c.t0-before
+		isAfter := h.t0 >= c.t1 && h.t0 < c.t1+after
+		if overlaps || isBefore || isAfter {
 			return true
 		}
 	}

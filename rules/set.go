@@ -25,6 +25,8 @@ type Set struct {
 	rules     []rule
 
 	window, negBefore, negAfter, headSpan int
+	denialReach                           int
+	pastYears                             bool
 
 	scratch sync.Pool // *scratch, per-call working memory
 }
@@ -74,7 +76,7 @@ const (
 )
 
 // Contact kinds, in the order of their bits.
-var contactKinds = []string{"meeting", "call", "talks", "visit", "letter", "channel", "planned"}
+var contactKinds = []string{"meeting", "call", "talks", "visit", "letter", "channel", "planned", "appearance"}
 
 // Field names, in the order of their bits.
 var fieldNames = []string{"title", "summary", "content"}

@@ -62,7 +62,7 @@ type ContactSpec struct {
 	// be in one sentence, or in the title and one sentence of the summary.
 	Window int `toml:"window" json:"window,omitempty"`
 	// Terms maps a contact kind (meeting, call, talks, visit, letter,
-	// channel, planned) to its words.
+	// channel, planned, appearance) to its words.
 	Terms map[string][]string `toml:"terms" json:"terms,omitempty"`
 	// Negative cues cancel a contact term near them: readiness, denial,
 	// proposals, speculation ("ready to", "no plans", "denied").
@@ -71,6 +71,22 @@ type ContactSpec struct {
 	// contact term a negative cue reaches (defaults 5 and 4).
 	NegativeBefore int `toml:"negative_before" json:"negative_before,omitempty"`
 	NegativeAfter  int `toml:"negative_after" json:"negative_after,omitempty"`
+	// Denial cues cancel the contact terms of their sentence within
+	// DenialReach words on either side: denials, cancellations, "not
+	// confirmed", "nothing has been agreed", "put on hold", "Kein Treffen".
+	Denial []string `toml:"denial" json:"denial,omitempty"`
+	// DenialReach: how many words before and after a contact term a denial
+	// or background cue reaches (default 12).
+	DenialReach int `toml:"denial_reach" json:"denial_reach,omitempty"`
+	// Background cues mark a sentence that mentions a past contact as
+	// background ("the two last met in 2022", "years ago"): its contact
+	// terms do not count. A story whose title reports the contact still
+	// fires from the title.
+	Background []string `toml:"background" json:"background,omitempty"`
+	// PastYears: a sentence of the summary or content that dates its
+	// contact to a year before the item's publication ("met in November
+	// 2022", "in 2019"; not "since 2022") is background too.
+	PastYears bool `toml:"past_years" json:"past_years,omitempty"`
 	// Veto cues anywhere in an item cancel all its contacts: an unanswered
 	// proposal ("yet to respond") reports no contact.
 	Veto []string `toml:"veto" json:"veto,omitempty"`

@@ -18,6 +18,10 @@ type token struct {
 type sentence struct {
 	t0, t1   int32
 	question bool // ends with "?": a question reports nothing
+	// joined: the sentence continues the one before it after a ";"
+	// ("Russia's team was led by X; Ukraine's by Y"), so the two may be
+	// read together.
+	joined bool
 }
 
 // abbreviations that end with a full stop without ending a sentence.
@@ -36,6 +40,7 @@ func tokenize(f *folded, toks []token, sents []sentence) ([]token, []sentence) {
 	toks, sents = toks[:0], sents[:0]
 	text := f.text
 	t0 := int32(0)
+	joined := false
 	for i := 0; i < len(text); {
 		c := text[i]
 		if isWordByte(c) {
@@ -48,13 +53,14 @@ func tokenize(f *folded, toks []token, sents []sentence) ([]token, []sentence) {
 			continue
 		}
 		if int32(len(toks)) > t0 && endsSentence(f, i, toks) {
-			sents = append(sents, sentence{t0: t0, t1: int32(len(toks)), question: c == '?'})
+			sents = append(sents, sentence{t0: t0, t1: int32(len(toks)), question: c == '?', joined: joined})
 			t0 = int32(len(toks))
+			joined = c == ';'
 		}
 		i++
 	}
 	if int32(len(toks)) > t0 {
-		sents = append(sents, sentence{t0: t0, t1: int32(len(toks))})
+		sents = append(sents, sentence{t0: t0, t1: int32(len(toks)), joined: joined})
 	}
 	return toks, sents
 }
