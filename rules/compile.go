@@ -297,6 +297,10 @@ func compileActor(b *builder, s *Set, key string, a ActorSpec, countryIndex func
 	b.aliases(key+".plurals", a.Plurals, payload{kind: hTitle, actor: idx, plural: true})
 	b.aliases(key+".agencies", a.Agencies, payload{kind: hAgency, actor: idx})
 	b.aliases(key+".collisions", a.Collisions, payload{kind: hCollision, actor: idx})
+	ac.deferKind = a.Defer
+	if a.Defer && a.Country != "" {
+		b.add(key+".defer", "only a role (no country) can defer its kind")
+	}
 	if len(a.Holders) > 0 && a.Country == "" {
 		b.add(key+".holders", "holders need the actor's country; a role (no country) cannot have holders")
 	}

@@ -57,6 +57,7 @@ func (s *Set) Match(a Article) []Match {
 		sc.contacts = s.contacts(sc.contacts, &sc.fields[i], uint8(i), veto, a.Published)
 	}
 
+	s.settleDeferred(sc)
 	sc.hedged = titleHedged(&sc.fields[0], sc.contacts)
 
 	var out []Match
@@ -198,6 +199,41 @@ func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (Match, bool) {
 	return Match{}, false
 }
 
+// settleDeferred gives each deferring role (see ActorSpec.Defer) the kind
+// of the offices the item names for its country, or for the countries of
+// its group, when they are all of one kind.
+func (s *Set) settleDeferred(sc *scratch) {
+	for i := range sc.mentions {
+		m := &sc.mentions[i]
+		if m.actor < 0 || !s.actors[m.actor].deferKind {
+			continue
+		}
+		var buf [8]int32
+		countries := buf[:0]
+		switch {
+		case m.country >= 0:
+			countries = append(countries, m.country)
+		case m.country == groupCountry:
+			countries = sc.fields[m.field].countriesNear(countries, m.t0, m.t1)
+		}
+		var kinds uint8
+		for j := range sc.mentions {
+			n := &sc.mentions[j]
+			if n.actor < 0 || s.actors[n.actor].country == noCountry {
+				continue
+			}
+			for _, c := range countries {
+				if n.country == c {
+					kinds |= s.actors[n.actor].kind
+				}
+			}
+		}
+		if kinds == kindIntel || kinds == kindDiplomatic {
+			m.kind = kinds
+		}
+	}
+}
+
 // overlap reports whether two mentions are read from the same words (an
 // acronym two services share), which cannot be two people.
 func overlap(a, b *mention) bool {
@@ -314,12 +350,12 @@ func (s *Set) actorHit(sc *scratch, m, partner *mention) ActorHit {
 			h.ID = roleID(cc, "counterpart")
 		}
 		if partner != nil && partner.actor >= 0 {
-			h.Kind = kindName(s.actors[partner.actor].kind)
+			h.Kind = kindName(partner.kind)
 		}
 		return h
 	}
 	a := &s.actors[m.actor]
-	h.Kind, h.Office, h.ID = kindName(a.kind), a.office, a.id
+	h.Kind, h.Office, h.ID = kindName(m.kind), a.office, a.id
 	switch {
 	case m.country == groupCountry:
 		h.ID = "multi-" + a.id

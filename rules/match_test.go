@@ -151,6 +151,22 @@ func TestDefaultRulesCases(t *testing.T) {
 		{"intel head joins a group of ministers", "Russian and Belarusian security council secretaries, SVR head meet in Minsk", "", "2024-11-26", "intel_contact"},
 		{"group with an unnamed counterpart only", "NATO foreign ministers meet counterparts", "", "2024-11-26", "diplomatic_contact"},
 		{"an acronym shared by two services is one person", "SIS chief meets Slovak counterpart", "", "2024-11-26", "intel_contact"},
+		// Agencies and heads beyond the big services.
+		{"Japan's Cabinet Intelligence", "DNI Haines meets head of Japan's Cabinet Intelligence in Tokyo", "", "2024-04-10", "intel_contact"},
+		{"counter-intelligence heads of three countries", "Heads of Polish, Czech and Slovak counter-intelligence meet in Prague", "", "2024-09-30", "intel_contact"},
+		{"Syria's Mamlouk", "Turkish intelligence chief Fidan meets Syria's Mamlouk in Moscow", "", "2020-01-13", "intel_contact"},
+		{"Czech BIS", "BIS director Koudelka meets MI5 chief McCallum", "", "2024-05-01", "intel_contact"},
+		{"BIS the central bank club", "BIS chief meets Fed chair", "The Bank for International Settlements head discussed monetary policy.", "2024-05-01", "none"},
+		{"shared acronym with its country", "Slovak SIS head meets Czech BIS director", "", "2024-05-01", "intel_contact"},
+		{"shared acronym without a country", "SIS chief meets BIS director", "", "2024-05-01", "intel_contact"},
+		{"Azerbaijan's State Security Service", "Azerbaijan's State Security Service chief meets Kalın", "", "2024-09-03", "intel_contact"},
+		{"Jordan's GID", "Jordan's GID director meets Mossad chief Barnea", "", "2024-09-03", "intel_contact"},
+		{"Ratcliffe as DNI by date", "DNI Ratcliffe meets Israeli national security adviser", "", "2020-08-03", "intel_contact"},
+		// A deferring role takes the kind of the office named for its country.
+		{"security chiefs who are advisers", "Saudi, Iranian security chiefs sign deal in Beijing with Wang Yi", "Ali Shamkhani and Saudi national security adviser Musaed al-Aiban agreed to restore relations.", "2023-03-10", "diplomatic_contact"},
+		{"security chief who is an adviser", "Iranian security chief meets Shoigu in Tehran", "Ali Akbar Ahmadian received the Russian Security Council secretary.", "2024-08-05", "diplomatic_contact"},
+		{"security chief with no named office", "Canadian and US security chiefs meet on foreign interference", "", "2024-02-08", "intel_contact"},
+		{"security chief named as a service head", "Egypt's security chief meets Blinken", "Abbas Kamel, head of the General Intelligence Service, hosted the secretary of state.", "2024-03-20", "intel_contact"},
 		// Wire prefixes, capitals, typography, HTML.
 		{"wire prefix", "UPDATE 2-Rubio, Lavrov hold call on Ukraine", "", "2025-02-12", "diplomatic_contact"},
 		{"exclusive prefix", "EXCLUSIVE-CIA chief Ratcliffe held talks with Naryshkin, sources say", "", "2025-03-12", "intel_contact"},

@@ -1,6 +1,9 @@
 package rules
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // mention is one covered office found in a field: an actor (possibly a
 // role whose country came from context), a multi-country group of them, or
@@ -251,6 +254,21 @@ func (fs *fieldScan) groupNear(t0, t1 int32) bool {
 		}
 	}
 	return false
+}
+
+// countriesNear appends to out (up to its capacity) the countries named
+// within groupReach words of a plural office at [t0, t1), in its sentence.
+func (fs *fieldScan) countriesNear(out []int32, t0, t1 int32) []int32 {
+	sent := fs.toks[t0].sent
+	for _, h := range fs.hits {
+		if h.p.kind != hCountry || fs.toks[h.t0].sent != sent || h.t1 < t0-groupReach || h.t0 >= t1+groupReach {
+			continue
+		}
+		if len(out) < cap(out) && !slices.Contains(out, h.p.arg) {
+			out = append(out, h.p.arg)
+		}
+	}
+	return out
 }
 
 // contacts appends the contact terms of field fi, marking the negated ones:

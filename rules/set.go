@@ -36,6 +36,7 @@ type actor struct {
 	id, office string
 	country    int32 // index in Set.countries; noCountry for a role
 	kind       uint8 // kindIntel or kindDiplomatic
+	deferKind  bool  // a role that takes the kind of the named office of its country
 	terms      []period
 }
 

@@ -117,6 +117,12 @@ type ActorSpec struct {
 	Agencies []string `toml:"agencies" json:"agencies,omitempty"`
 	// Holders are the office holders by name, each with an optional term.
 	Holders []HolderSpec `toml:"holders" json:"holders,omitempty"`
+	// Defer, for a role: when the item also names a covered office of the
+	// role's country (any of them, for a group), the role takes that
+	// office's kind. "Iranian security chief" next to Ali Larijani, Iran's
+	// security council secretary, is an adviser, not an intelligence head.
+	// Offices of both kinds named for the country leave the role as it is.
+	Defer bool `toml:"defer" json:"defer,omitempty"`
 	// Collisions: when any of these appears in an item, this actor's
 	// agency names and holder names do not count there ("Financial
 	// Stability Board" for FSB, "Culinary Institute" for CIA).
