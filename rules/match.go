@@ -160,9 +160,17 @@ func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (Match, bool) {
 		}
 	}
 	ms := sc.unitM
+	cross := len(parts) > 1 && parts[0].sent < 0
 	for _, c := range sc.unitC {
+		// Read across title and summary, a contact term deep in the
+		// summary does not complete two officials named only in the
+		// title: past the lead sentence the summary has moved on.
+		late := cross && c.field != 0 && c.sent > 0
 		for i := range ms {
 			a := &ms[i]
+			if late && a.field == 0 && a.country == groupCountry {
+				continue
+			}
 			if a.country == groupCountry && r.kindsOK(a.kind, a.kind) && within(r, c, a, a) && s.actorsOK(r, a, a) {
 				return s.contactMatch(sc, parts, c, a, nil), true
 			}
@@ -171,7 +179,7 @@ func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (Match, bool) {
 			a := &ms[i]
 			for j := i + 1; j < len(ms); j++ {
 				b := &ms[j]
-				if a.actor < 0 && b.actor < 0 || overlap(a, b) {
+				if a.actor < 0 && b.actor < 0 || overlap(a, b) || late && a.field == 0 && b.field == 0 {
 					continue
 				}
 				// A group of several countries meets anyone, but only an

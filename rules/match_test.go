@@ -139,6 +139,10 @@ func TestDefaultRulesCases(t *testing.T) {
 		{"since a past year is news", "Naryshkin and Burns hold talks", "It was their first meeting since 2022.", "2024-03-10", "intel_contact"},
 		{"past year in the title counts", "How Burns met Naryshkin in Ankara in 2022", "", "2024-03-10", "intel_contact"},
 		{"same year is news", "Naryshkin warns Washington", "He met CIA director Burns in Ankara in 2022, the SVR said.", "2022-11-20", "intel_contact"},
+		{"last year", "Putin appoints new defence minister", "Belousov replaces Shoigu. Shoigu held talks with Chinese defence minister Dong Jun in Beijing last year.", "2024-05-12", "none"},
+		{"past year far in a long sentence", "Russia's spy chief says the West is losing", "Naryshkin met CIA Director William Burns in Ankara in November 2022, the only acknowledged meeting.", "2024-02-10", "none"},
+		{"title officials, contact deep in the summary", "Lavrov criticises Rubio over sanctions", "The Russian foreign minister spoke at a forum in Moscow. Later on Tuesday he visited a factory in Tula.", "2025-05-01", "none"},
+		{"title officials, contact in the lead sentence", "Lavrov and Rubio", "The two spoke by phone on Saturday, the ministry said.", "2025-05-01", "diplomatic_contact"},
 		// Joint appearances and signings.
 		{"joint public appearance", "CIA and MI6 chiefs make first joint public appearance", "", "2024-09-07", "intel_contact"},
 		{"share the stage", "Burns and Moore shared the stage in London", "", "2024-09-07", "intel_contact"},
@@ -174,6 +178,9 @@ func TestDefaultRulesCases(t *testing.T) {
 		{"smart quotes and dashes", "\u201cWe talked,\u201d says Naryshkin of call with CIA\u2019s Ratcliffe", "", "2025-03-20", "intel_contact"},
 		{"HTML summary", "Spy chiefs in Cairo", "<p>Egypt&#8217;s intelligence chief Hassan Rashad <b>hosted</b> Mossad director David Barnea.</p>", "2025-02-10", "intel_contact"},
 		{"dialed", "Hegseth dialed Dong Jun on Friday", "", "2025-09-10", "diplomatic_contact"},
+		{"dials", "Doval dials Wang Yi after border clash", "", "2025-08-18", "diplomatic_contact"},
+		{"exchanged messages", "Fidan and Lavrov exchanged messages on grain deal", "", "2024-06-10", "diplomatic_contact"},
+		{"welcomes counterpart", "Lavrov welcomes Turkish counterpart Fidan to Moscow", "", "2024-06-10", "diplomatic_contact"},
 		{"conferred", "Rubio conferred with Wang Yi in Kuala Lumpur", "", "2025-07-11", "diplomatic_contact"},
 		{"hotline", "Naryshkin says hotline with CIA's Ratcliffe works", "", "2025-03-20", "intel_contact"},
 		// Title and summary read together.

@@ -291,7 +291,7 @@ func (s *Set) contacts(out []contactHit, fs *fieldScan, fi uint8, veto bool, pub
 
 // pastReach is how many words from a contact term a past year is looked
 // for ("met in Ankara in November 2022").
-const pastReach = 8
+const pastReach = 12
 
 // pastYearNear reports whether a year before thisYear, introduced as a
 // date ("in 2022", "in November 2022", "en 2019"), stands within pastReach
