@@ -141,7 +141,7 @@ func TestDefaultRulesCases(t *testing.T) {
 		{"same year is news", "Naryshkin warns Washington", "He met CIA director Burns in Ankara in 2022, the SVR said.", "2022-11-20", "intel_contact"},
 		{"last year", "Putin appoints new defence minister", "Belousov replaces Shoigu. Shoigu held talks with Chinese defence minister Dong Jun in Beijing last year.", "2024-05-12", "none"},
 		{"past year far in a long sentence", "Russia's spy chief says the West is losing", "Naryshkin met CIA Director William Burns in Ankara in November 2022, the only acknowledged meeting.", "2024-02-10", "none"},
-		{"title officials, contact deep in the summary", "Lavrov criticises Rubio over sanctions", "The Russian foreign minister spoke at a forum in Moscow. Later on Tuesday he visited a factory in Tula.", "2025-05-01", "none"},
+		{"title officials, contact deep in the summary", "Lavrov criticises Rubio over sanctions", "The Russian foreign minister addressed a forum in Moscow. Later on Tuesday he visited a factory in Tula.", "2025-05-01", "none"},
 		{"title officials, contact in the lead sentence", "Lavrov and Rubio", "The two spoke by phone on Saturday, the ministry said.", "2025-05-01", "diplomatic_contact"},
 		// Joint appearances and signings.
 		{"joint public appearance", "CIA and MI6 chiefs make first joint public appearance", "", "2024-09-07", "intel_contact"},
