@@ -56,8 +56,8 @@ func TestBlindCorpus(t *testing.T) {
 
 // Thresholds for TestBlindCorpus.
 const (
-	blindAnyF1   = 0.90
-	blindIntelF1 = 0.90
+	blindAnyF1   = 0.97
+	blindIntelF1 = 0.97
 )
 
 func scoreCorpus(t *testing.T, path string, minAny, minIntel float64) {
