@@ -43,6 +43,10 @@ const (
 	postGrace = 3 * time.Second
 )
 
+// dispatchRetryInterval is how often articles whose dispatch failed are
+// tried again.
+const dispatchRetryInterval = 5 * time.Minute
+
 // runApp runs the bot until ctx ends, then shuts down in order: stop
 // scheduling, let in-flight polls and posts finish, close Discord, close
 // the database. What was not delivered stays in the outbox.
@@ -202,6 +206,12 @@ func runApp(ctx context.Context, cfg config.Config, opts appOptions) (err error)
 		}
 	}
 
+	// Articles the last run stored but did not match (it crashed, or the
+	// dispatch failed) get their alerts now, before polling begins.
+	if _, err := disp.Retry(pollCtx, time.Now()); err != nil {
+		logger.Error("retrying undispatched articles", "err", err)
+	}
+	wg.Go(func() { disp.RunRetries(pollCtx, dispatchRetryInterval) })
 	sched.Start()
 	wg.Go(func() { sched.PollAll(pollCtx) })
 	logger.Info("backchannel running", "feeds", len(all), "rules", len(defaults.Rules()), "dry_run", opts.DryRun)
@@ -246,7 +256,7 @@ func reopenGateway(ctx context.Context, s *discordgo.Session, logger *slog.Logge
 type batchHandler struct{ d *dispatch.Dispatcher }
 
 func (h batchHandler) HandleNew(ctx context.Context, b feeds.Batch) error {
-	return h.d.Dispatch(ctx, b.Feed, b.FirstFetch, b.Articles)
+	return h.d.Dispatch(ctx, b.Feed, b.Articles)
 }
 
 func configFeeds(fs []config.Feed) []rules.Feed {

@@ -378,3 +378,42 @@ func TestRefusedTokenStopsWithAClearError(t *testing.T) {
 		t.Fatal("runApp did not stop")
 	}
 }
+
+// TestArticleStoredBeforeACrashStillAlerts: the last run stored an article
+// and died before recording its alert. The feed still serves the item, but
+// as a known one; the alert must come from the stored article, once.
+func TestArticleStoredBeforeACrashStillAlerts(t *testing.T) {
+	fd := fakediscord.New(t)
+	fs := newFeedServer(t)
+	item := feedItem{GUID: "1", Title: "Lavrov and Rubio hold phone call on Ukraine", Link: "https://wire.example/call",
+		Summary: "The foreign ministers spoke by phone.", Published: time.Now().Add(-time.Hour)}
+	fs.set([]feedItem{item}, nil)
+	cfg := e2eConfig(t, fd, fs)
+	cfg.Feeds = cfg.Feeds[:1]
+	const guild, channel = "200000000000000002", "300000000000000003"
+	subscribe(t, cfg.Database.Path, guild, channel)
+
+	ctx := context.Background()
+	store, err := db.Open(ctx, cfg.Database.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feeds, err := store.SyncConfigFeeds(ctx, configFeeds(cfg.Feeds))
+	if err != nil {
+		store.Close()
+		t.Fatal(err)
+	}
+	stored, err := store.StoreArticles(ctx, feeds[0].ID, []rules.Article{{GUID: item.GUID, Title: item.Title, Link: item.Link, Summary: item.Summary, Published: item.Published}})
+	if cerr := store.Close(); err != nil || cerr != nil || len(stored) != 1 {
+		t.Fatalf("storing the article: %v, %v, %d stored", err, cerr, len(stored))
+	}
+
+	addr, stop := startApp(t, cfg, appOptions{})
+	fd.WaitMessages(t, channel, 1, 20*time.Second)
+	waitPolls(t, addr, 2)
+	msgs := fd.Messages(channel)
+	if len(msgs) != 1 || len(msgs[0].Embeds) != 1 || msgs[0].Embeds[0].URL != item.Link {
+		t.Fatalf("messages %+v; want one embed linking %s", msgs, item.Link)
+	}
+	stop()
+}

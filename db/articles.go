@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/backchannel/backchannel/rules"
 )
@@ -171,7 +172,8 @@ func classify(ctx context.Context, l *lookups, feedID int64, k articleKeys) (ver
 }
 
 // StoreArticles stores a feed's items and returns the ones that were new,
-// with ID, FeedID, Feed and Fetched set, in input order. An item colliding
+// with ID, FeedID, Feed and Fetched set, in input order. New articles are
+// stored undispatched: see MarkDispatched. An item colliding
 // with a stored article (or an earlier item of the batch) on any
 // de-duplication key is not new. Re-fetching a feed whose items are all
 // stored, the common case, only reads: the writer is not taken.
@@ -218,8 +220,9 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []rules.Art
 		// should classify ever miss a collision, the schema still refuses
 		// the row, and RETURNING then yields nothing.
 		insert, err := tx.PrepareContext(ctx, `INSERT INTO articles
-			(feed_id, feed, guid, guid_key, link, link_key, title, title_key, summary, content, published, fetched)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(feed_id, feed, guid, guid_key, link, link_key, title, title_key, summary, content, published, fetched,
+			 dispatched, backlog)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
 			ON CONFLICT DO NOTHING RETURNING id`)
 		if err != nil {
 			return err
@@ -244,7 +247,7 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []rules.Art
 			}
 			err = insert.QueryRowContext(ctx, feedID, feedName, a.GUID, nullKey(k.guid), a.Link, nullKey(k.link),
 				a.Title, nullKey(k.title),
-				a.Summary, a.Content, toMillis(a.Published), toMillis(a.Fetched)).Scan(&a.ID)
+				a.Summary, a.Content, toMillis(a.Published), toMillis(a.Fetched), boolInt(a.Backlog)).Scan(&a.ID)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
@@ -264,6 +267,61 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []rules.Art
 	})
 	if err != nil {
 		return nil, fmt.Errorf("db: store articles of feed %d: %w", feedID, err)
+	}
+	return out, nil
+}
+
+// MarkDispatched records that the articles' alerts were recorded (or that
+// they had none), so UndispatchedArticles no longer returns them.
+func (db *DB) MarkDispatched(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `UPDATE articles SET dispatched = 1 WHERE id = ? AND dispatched = 0`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, id := range ids {
+			if _, err := st.ExecContext(ctx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("db: mark %d articles dispatched: %w", len(ids), err)
+	}
+	return nil
+}
+
+// UndispatchedArticles returns up to limit articles stored but not marked
+// dispatched, with IDs above afterID and fetched before fetchedBefore (so a
+// poll still handling its articles is left alone), in ID order. Callers page
+// through them by passing the last ID they got.
+func (db *DB) UndispatchedArticles(ctx context.Context, afterID int64, fetchedBefore time.Time, limit int) ([]rules.Article, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT id, coalesce(feed_id, 0), feed, guid, link, title, summary, content,
+			published, fetched, backlog
+		FROM articles WHERE dispatched = 0 AND id > ? AND fetched < ? ORDER BY id LIMIT ?`,
+		afterID, toMillis(fetchedBefore), limit)
+	if err != nil {
+		return nil, fmt.Errorf("db: undispatched articles: %w", err)
+	}
+	defer rows.Close()
+	var out []rules.Article
+	for rows.Next() {
+		var a rules.Article
+		var published, fetched, backlog int64
+		if err := rows.Scan(&a.ID, &a.FeedID, &a.Feed, &a.GUID, &a.Link, &a.Title, &a.Summary, &a.Content,
+			&published, &fetched, &backlog); err != nil {
+			return nil, fmt.Errorf("db: undispatched articles: %w", err)
+		}
+		a.Published, a.Fetched, a.Backlog = fromMillis(published), fromMillis(fetched), backlog != 0
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("db: undispatched articles: %w", err)
 	}
 	return out, nil
 }

@@ -16,10 +16,13 @@ import (
 	"github.com/backchannel/backchannel/rules"
 )
 
-// Store records alerts and knows who subscribed.
+// Store records alerts and knows who subscribed. CreateAlert must be
+// idempotent per guild and article: a retried dispatch calls it again.
 type Store interface {
 	ActiveSubscriptions(ctx context.Context) ([]rules.Subscription, error)
 	CreateAlert(ctx context.Context, a rules.Alert, channels []string) (rules.Alert, bool, error)
+	MarkDispatched(ctx context.Context, articleIDs []int64) error
+	UndispatchedArticles(ctx context.Context, afterID int64, fetchedBefore time.Time, limit int) ([]rules.Article, error)
 }
 
 // RuleSets gives each guild's compiled rules.
@@ -68,27 +71,31 @@ func New(store Store, sets RuleSets, m *metrics.Metrics, opts Options) *Dispatch
 }
 
 // Eligible reports whether an article may alert at all: an item older than
-// max age never does, and on a feed's first fetch an undated item does not
-// either, so adding a feed never floods channels with its back catalogue.
-func Eligible(a rules.Article, firstFetch bool, maxAge time.Duration, now time.Time) bool {
+// max age never does, and an undated item of a feed's back catalogue does
+// not either, so adding a feed never floods channels with old news.
+func Eligible(a rules.Article, maxAge time.Duration, now time.Time) bool {
 	if a.Published.IsZero() {
-		return !firstFetch
+		return !a.Backlog
 	}
 	return maxAge <= 0 || now.Sub(a.Published) <= maxAge
 }
 
-// Dispatch records alerts for the new articles of one feed poll. It keeps
-// going past a failing guild or article and returns the errors joined.
-func (d *Dispatcher) Dispatch(ctx context.Context, feed rules.Feed, firstFetch bool, articles []rules.Article) error {
+// Dispatch records alerts for the new articles of one feed poll, then marks
+// the articles dispatched. It keeps going past a failing guild or article
+// and returns the errors joined; an article that failed stays undispatched
+// for Retry.
+func (d *Dispatcher) Dispatch(ctx context.Context, feed rules.Feed, articles []rules.Article) error {
 	now := d.opts.Now()
-	var todo []rules.Article
+	var todo, done []rules.Article
 	for _, a := range articles {
-		if Eligible(a, firstFetch, d.opts.MaxAge, now) {
+		if Eligible(a, d.opts.MaxAge, now) {
 			todo = append(todo, a)
+		} else {
+			done = append(done, a)
 		}
 	}
 	if len(todo) == 0 {
-		return nil
+		return d.markDispatched(ctx, done)
 	}
 	subs := d.opts.Subscriptions
 	if subs == nil {
@@ -115,12 +122,14 @@ func (d *Dispatcher) Dispatch(ctx context.Context, feed rules.Feed, firstFetch b
 		if a.Feed == "" {
 			a.Feed = feed.Name
 		}
+		failed := false
 		// Guilds on the default rules share one *Set: match once per set.
 		cache := map[*rules.Set][]rules.Match{}
 		for _, g := range guilds {
 			set, err := d.sets.ForGuild(ctx, g)
 			if err != nil {
 				errs = append(errs, err)
+				failed = true
 				continue
 			}
 			ms, ok := cache[set]
@@ -135,6 +144,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, feed rules.Feed, firstFetch b
 			alert, created, err := d.store.CreateAlert(ctx, rules.Alert{GuildID: g, Article: a, Matches: ms, Created: now}, channels)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("dispatch: alert for %q in guild %q: %w", a.Title, g, err))
+				failed = true
 				continue
 			}
 			if created {
@@ -143,11 +153,84 @@ func (d *Dispatcher) Dispatch(ctx context.Context, feed rules.Feed, firstFetch b
 				d.opts.Logger.Info("alert", "id", alert.ID, "guild", g, "rule", alert.Rule(), "title", a.Title, "channels", len(channels))
 			}
 		}
+		if !failed {
+			done = append(done, a)
+		}
 	}
 	if queued {
 		d.opts.Notify()
 	}
+	if err := d.markDispatched(ctx, done); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+func (d *Dispatcher) markDispatched(ctx context.Context, as []rules.Article) error {
+	ids := make([]int64, 0, len(as))
+	for _, a := range as {
+		if a.ID != 0 {
+			ids = append(ids, a.ID)
+		}
+	}
+	if err := d.store.MarkDispatched(ctx, ids); err != nil {
+		return fmt.Errorf("dispatch: %w", err)
+	}
+	return nil
+}
+
+// retryPage is how many undispatched articles Retry loads at a time.
+const retryPage = 200
+
+// Retry dispatches the articles that were stored but not dispatched: those
+// of a poll cut short by a crash, or whose dispatch failed. Only articles
+// fetched before the cutoff are taken, so that a poll handling its own
+// articles right now is not raced (a race would be harmless: CreateAlert is
+// idempotent). It returns how many articles it dispatched.
+func (d *Dispatcher) Retry(ctx context.Context, fetchedBefore time.Time) (int, error) {
+	var after int64
+	n := 0
+	var errs []error
+	for {
+		page, err := d.store.UndispatchedArticles(ctx, after, fetchedBefore, retryPage)
+		if err != nil {
+			return n, errors.Join(append(errs, fmt.Errorf("dispatch: retry: %w", err))...)
+		}
+		if len(page) == 0 {
+			break
+		}
+		after = page[len(page)-1].ID
+		if err := d.Dispatch(ctx, rules.Feed{}, page); err != nil {
+			errs = append(errs, err)
+		}
+		n += len(page)
+		if len(page) < retryPage {
+			break
+		}
+	}
+	if n > 0 {
+		d.opts.Logger.Info("retried undispatched articles", "articles", n, "errors", len(errs))
+	}
+	return n, errors.Join(errs...)
+}
+
+// RunRetries calls Retry every interval until ctx ends, each time for the
+// articles fetched more than interval ago: a poll takes far less, so what
+// is still undispatched by then was left by a failure. (At start-up, call
+// Retry once before polling begins, for what the last run left.)
+func (d *Dispatcher) RunRetries(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := d.Retry(ctx, d.opts.Now().Add(-interval)); err != nil && ctx.Err() == nil {
+			d.opts.Logger.Warn("retrying undispatched articles", "err", err)
+		}
+	}
 }
 
 // route returns the channels whose subscriptions want any of the rules that

@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -18,9 +19,11 @@ type created struct {
 // fakeStore records CreateAlert calls; it is the dispatcher's whole view of
 // the database.
 type fakeStore struct {
-	subs    []rules.Subscription
-	created []created
-	failFor string // guild whose alerts fail
+	subs       []rules.Subscription
+	created    []created
+	failFor    string // guild whose alerts fail
+	stored     []rules.Article
+	dispatched map[int64]bool
 }
 
 var _ Store = (*fakeStore)(nil)
@@ -33,9 +36,35 @@ func (f *fakeStore) CreateAlert(_ context.Context, a rules.Alert, channels []str
 	if f.failFor != "" && a.GuildID == f.failFor {
 		return rules.Alert{}, false, errors.New("disk full")
 	}
+	// Idempotent per guild and article, like the database's unique key.
+	for _, c := range f.created {
+		if c.alert.GuildID == a.GuildID && c.alert.Article.ID == a.Article.ID && a.Article.ID != 0 {
+			return c.alert, false, nil
+		}
+	}
 	a.ID = int64(len(f.created) + 1)
 	f.created = append(f.created, created{a, channels})
 	return a, true, nil
+}
+
+func (f *fakeStore) MarkDispatched(_ context.Context, ids []int64) error {
+	if f.dispatched == nil {
+		f.dispatched = map[int64]bool{}
+	}
+	for _, id := range ids {
+		f.dispatched[id] = true
+	}
+	return nil
+}
+
+func (f *fakeStore) UndispatchedArticles(_ context.Context, after int64, before time.Time, limit int) ([]rules.Article, error) {
+	var out []rules.Article
+	for _, a := range f.stored {
+		if a.ID > after && !f.dispatched[a.ID] && a.Fetched.Before(before) && len(out) < limit {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // guildSets gives guild "g2" its own rules and everyone else the defaults.
@@ -71,10 +100,10 @@ func TestDispatch(t *testing.T) {
 		{ID: 4, Title: "Storm and phone call", Published: fresh},
 	}
 	tests := []struct {
-		name       string
-		firstFetch bool
-		subs       []rules.Subscription
-		want       map[int64]map[string][]string // article -> guild -> channels
+		name    string
+		backlog bool
+		subs    []rules.Subscription
+		want    map[int64]map[string][]string // article -> guild -> channels
 	}{
 		{
 			name: "routes by guild and rule filter",
@@ -91,9 +120,9 @@ func TestDispatch(t *testing.T) {
 			},
 		},
 		{
-			name:       "first fetch: undated items do not alert",
-			firstFetch: true,
-			subs:       []rules.Subscription{{GuildID: "g1", ChannelID: "all"}},
+			name:    "back catalogue: undated items do not alert",
+			backlog: true,
+			subs:    []rules.Subscription{{GuildID: "g1", ChannelID: "all"}},
 			want: map[int64]map[string][]string{
 				1: {"g1": {"all"}},
 				4: {"g1": {"all"}},
@@ -111,8 +140,18 @@ func TestDispatch(t *testing.T) {
 			store := &fakeStore{subs: tt.subs}
 			notified := 0
 			d := New(store, guildSets{def, g2}, nil, Options{MaxAge: 48 * time.Hour, Now: func() time.Time { return now }, Notify: func() { notified++ }})
-			if err := d.Dispatch(context.Background(), rules.Feed{Name: "Wire"}, tt.firstFetch, articles); err != nil {
+			batch := slices.Clone(articles)
+			for i := range batch {
+				batch[i].Backlog = tt.backlog
+			}
+			if err := d.Dispatch(context.Background(), rules.Feed{Name: "Wire"}, batch); err != nil {
 				t.Fatal(err)
+			}
+			// Every article was decided, alerting or not: none is left for Retry.
+			for _, a := range articles {
+				if !store.dispatched[a.ID] {
+					t.Errorf("article %d not marked dispatched", a.ID)
+				}
 			}
 			got := map[int64]map[string][]string{}
 			for _, c := range store.created {
@@ -138,12 +177,58 @@ func TestDispatchKeepsGoingPastAFailingGuild(t *testing.T) {
 	set := mustCompile(t, rules.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}})
 	store := &fakeStore{failFor: "bad", subs: []rules.Subscription{{GuildID: "bad", ChannelID: "1"}, {GuildID: "good", ChannelID: "2"}}}
 	d := New(store, guildSets{set, set}, nil, Options{})
-	err := d.Dispatch(context.Background(), rules.Feed{}, false, []rules.Article{{Title: "Naryshkin"}})
+	err := d.Dispatch(context.Background(), rules.Feed{}, []rules.Article{{ID: 1, Title: "Naryshkin"}})
 	if err == nil {
 		t.Fatal("the failing guild's error was swallowed")
 	}
 	if len(store.created) != 1 || store.created[0].alert.GuildID != "good" {
 		t.Fatalf("created = %+v", store.created)
+	}
+	if store.dispatched[1] {
+		t.Fatal("an article whose alert failed was marked dispatched: it would never be retried")
+	}
+}
+
+// TestRetry: articles left undispatched (a crash, a failed dispatch) get
+// their alerts from Retry, once per guild, and only those fetched before
+// the cutoff are taken.
+func TestRetry(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	set := mustCompile(t, rules.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}})
+	store := &fakeStore{
+		failFor: "bad",
+		subs:    []rules.Subscription{{GuildID: "bad", ChannelID: "1"}, {GuildID: "good", ChannelID: "2"}},
+	}
+	// More than one page, plus one article fetched after the cutoff.
+	for i := range retryPage + 5 {
+		store.stored = append(store.stored, rules.Article{ID: int64(i + 1), Title: fmt.Sprintf("Naryshkin %d", i), Fetched: now.Add(-time.Hour)})
+	}
+	late := rules.Article{ID: retryPage + 6, Title: "Naryshkin late", Fetched: now}
+	store.stored = append(store.stored, late)
+	d := New(store, guildSets{set, set}, nil, Options{Now: func() time.Time { return now }})
+
+	n, err := d.Retry(context.Background(), now)
+	if err == nil || n != retryPage+5 {
+		t.Fatalf("Retry = %d, %v; want %d articles and the failing guild's error", n, err, retryPage+5)
+	}
+	if len(store.created) != retryPage+5 || len(store.dispatched) != 0 {
+		t.Fatalf("created %d alerts, %d articles dispatched", len(store.created), len(store.dispatched))
+	}
+
+	// The failure clears: the next retry completes the bad guild's alerts
+	// and the good guild's are not made twice.
+	store.failFor = ""
+	if n, err := d.Retry(context.Background(), now); err != nil || n != retryPage+5 {
+		t.Fatalf("second Retry = %d, %v", n, err)
+	}
+	if len(store.created) != 2*(retryPage+5) {
+		t.Fatalf("created %d alerts, want %d", len(store.created), 2*(retryPage+5))
+	}
+	if store.dispatched[late.ID] || len(store.dispatched) != retryPage+5 {
+		t.Fatalf("dispatched %d articles (late one: %v)", len(store.dispatched), store.dispatched[late.ID])
+	}
+	if n, err := d.Retry(context.Background(), now); err != nil || n != 0 {
+		t.Fatalf("third Retry = %d, %v; want nothing left", n, err)
 	}
 }
 
@@ -151,7 +236,7 @@ func TestDryRunSubscriptionsReplaceTheStore(t *testing.T) {
 	set := mustCompile(t, rules.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}})
 	store := &fakeStore{subs: []rules.Subscription{{GuildID: "real", ChannelID: "1"}}}
 	d := New(store, guildSets{set, set}, nil, Options{Subscriptions: []rules.Subscription{{ChannelID: "stdout"}}})
-	if err := d.Dispatch(context.Background(), rules.Feed{}, false, []rules.Article{{Title: "Naryshkin"}}); err != nil {
+	if err := d.Dispatch(context.Background(), rules.Feed{}, []rules.Article{{Title: "Naryshkin"}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(store.created) != 1 || store.created[0].alert.GuildID != "" || !slices.Equal(store.created[0].channels, []string{"stdout"}) {
@@ -162,10 +247,10 @@ func TestDryRunSubscriptionsReplaceTheStore(t *testing.T) {
 func TestEligible(t *testing.T) {
 	now := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
-		published  time.Time
-		firstFetch bool
-		maxAge     time.Duration
-		want       bool
+		published time.Time
+		backlog   bool
+		maxAge    time.Duration
+		want      bool
 	}{
 		{now.Add(-time.Hour), true, 48 * time.Hour, true},
 		{now.Add(-49 * time.Hour), false, 48 * time.Hour, false},
@@ -175,8 +260,8 @@ func TestEligible(t *testing.T) {
 		{now.Add(-1000 * time.Hour), false, 0, true},
 	}
 	for _, tt := range tests {
-		if got := Eligible(rules.Article{Published: tt.published}, tt.firstFetch, tt.maxAge, now); got != tt.want {
-			t.Errorf("Eligible(%v, first=%v, %v) = %v", tt.published, tt.firstFetch, tt.maxAge, got)
+		if got := Eligible(rules.Article{Published: tt.published, Backlog: tt.backlog}, tt.maxAge, now); got != tt.want {
+			t.Errorf("Eligible(%v, backlog=%v, %v) = %v", tt.published, tt.backlog, tt.maxAge, got)
 		}
 	}
 }

@@ -43,10 +43,9 @@ type Store interface {
 // Batch is the new articles of one poll of one feed.
 type Batch struct {
 	Feed rules.Feed
-	// FirstFetch is true on the first successful fetch of the feed, whose
-	// items are its back catalogue rather than news.
-	FirstFetch bool
-	Articles   []rules.Article // only the new ones
+	// Articles are only the new ones. On the feed's first successful fetch
+	// they are its back catalogue and have Backlog set.
+	Articles []rules.Article
 }
 
 // Handler receives each non-empty batch of new articles.
@@ -235,15 +234,16 @@ func (p *Poller) poll(ctx context.Context, feed rules.Feed, prev rules.FeedState
 	if err != nil {
 		return fail(err)
 	}
+	firstFetch := prev.LastSuccess.IsZero()
 	for i := range items {
 		items[i].FeedID = feed.ID
 		items[i].Feed = feed.Name
+		items[i].Backlog = firstFetch
 	}
 	fresh, err := p.store.StoreArticles(ctx, feed.ID, items)
 	if err != nil {
 		return fail(fmt.Errorf("feeds: store articles of %s: %w", feed.URL, err))
 	}
-	firstFetch := prev.LastSuccess.IsZero()
 	ok(StatusOK)
 	st.ItemsSeen += int64(len(fresh))
 	p.metrics.FeedItems.Add(float64(len(fresh)))
@@ -251,10 +251,11 @@ func (p *Poller) poll(ctx context.Context, feed rules.Feed, prev rules.FeedState
 		return st, resultOK, nil
 	}
 	feed.State = st
-	if err := p.handler.HandleNew(ctx, Batch{Feed: feed, FirstFetch: firstFetch, Articles: fresh}); err != nil {
+	if err := p.handler.HandleNew(ctx, Batch{Feed: feed, Articles: fresh}); err != nil {
 		// The articles are stored, so they will not come back as new: the
-		// fetch itself succeeded, but the feed shows the error until the
-		// next good poll. No backoff: the feed is not at fault.
+		// handler retries them from the store. The fetch itself succeeded,
+		// but the feed shows the error until the next good poll. No
+		// backoff: the feed is not at fault.
 		st.Status = StatusError
 		st.Error = fmt.Sprintf("handling %d new articles: %v", len(fresh), err)
 		return st, resultError, fmt.Errorf("feeds: handle new articles of %s: %w", feed.URL, err)

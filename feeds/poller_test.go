@@ -84,7 +84,7 @@ func TestPollRecordsStateAndUsesItsOwn(t *testing.T) {
 		t.Fatalf("saved state %+v, returned %+v", store.state(7), st)
 	}
 	b := got.forFeed(7)
-	if len(b) != 1 || !b[0].FirstFetch || len(b[0].Articles) != 5 || b[0].Feed.Name != "state" {
+	if len(b) != 1 || len(b[0].Articles) != 5 || !b[0].Articles[0].Backlog || b[0].Feed.Name != "state" {
 		t.Fatalf("batches %+v", b)
 	}
 	for _, a := range b[0].Articles {
@@ -116,7 +116,7 @@ func TestPollRecordsStateAndUsesItsOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	b = got.forFeed(7)
-	if st.ItemsSeen != 6 || len(b) != 2 || b[1].FirstFetch || len(b[1].Articles) != 1 || b[1].Articles[0].GUID != "new-1" {
+	if st.ItemsSeen != 6 || len(b) != 2 || len(b[1].Articles) != 1 || b[1].Articles[0].Backlog || b[1].Articles[0].GUID != "new-1" {
 		t.Fatalf("third poll: %+v, batches %+v", st, b)
 	}
 	if v := counterValue(t, m.FeedItems); v != 6 {

@@ -29,6 +29,9 @@ type Article struct {
 	Link      string    `json:"link,omitempty"`
 	Published time.Time `json:"published,omitempty"` // zero when the feed gave no date
 	Fetched   time.Time `json:"-"`
+	// Backlog: the article came with its feed's first successful fetch, so
+	// it is the feed's back catalogue rather than news.
+	Backlog bool `json:"-"`
 }
 
 // ActorHit is one actor found in a text.
