@@ -47,7 +47,7 @@ type ActorHit struct {
 type Match struct {
 	Rule        string     `json:"rule"`
 	Actors      []ActorHit `json:"actors,omitempty"`
-	ContactKind string     `json:"contact_kind,omitempty"` // meeting, call, talks, visit, letter, channel, planned
+	ContactKind string     `json:"contact_kind,omitempty"` // meeting, call, talks, visit, letter, channel, planned, appearance
 	ContactTerm string     `json:"contact_term,omitempty"` // the contact words as written
 	Keywords    []string   `json:"keywords,omitempty"`     // for keyword rules: the patterns that matched
 	Field       string     `json:"field,omitempty"`        // title, summary or content
@@ -146,7 +146,7 @@ type RuleSpec struct {
 	// Empty: no requirement.
 	RequireKinds []string `toml:"require_kinds" json:"require_kinds,omitempty"`
 	// ContactKinds: the contact kinds that count (meeting, call, talks,
-	// visit, letter, channel, planned). Empty: all.
+	// visit, letter, channel, planned, appearance). Empty: all.
 	ContactKinds []string `toml:"contact_kinds" json:"contact_kinds,omitempty"`
 	// Window: at most this many words from the first to the last of the two
 	// actors and the contact term. 0: rules.contact.window.
