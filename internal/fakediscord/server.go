@@ -1,6 +1,7 @@
 // Package fakediscord is an in-process fake of the parts of Discord that
 // backchannel uses: the REST API (messages, application commands,
-// interaction callbacks and webhooks) and the gateway websocket. The real
+// interaction callbacks and webhooks), the gateway websocket, and Discord's
+// side of an HTTP interactions endpoint (PostInteraction). The real
 // discordgo client talks to it over loopback HTTP, so tests exercise the
 // same code paths as production, including discordgo's rate-limit buckets.
 //
@@ -12,6 +13,7 @@
 package fakediscord
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -60,7 +62,10 @@ type Server struct {
 	current              map[string][]*discordgo.ApplicationCommand // guild ("" global) -> registered
 	interactionResponses []InteractionResponse
 	webhookMessages      map[string]*Message // "token/messageID" -> message ("@original" included)
+	deletedOriginals     map[string]bool     // tokens whose original response was deleted
 	followups            []Message
+	inflight             map[string]bool // tokens of PostInteraction calls awaiting the bot's HTTP answer
+	signer               ed25519.PrivateKey
 	requests             []Request
 	faults               []*fault
 	gateway              gatewayState
@@ -79,7 +84,19 @@ type Message struct {
 	// Token is the interaction token for interaction responses and
 	// follow-ups; empty for channel messages.
 	Token string
-	Raw   json.RawMessage // the request body as received
+	// Loading is set on the original response of a deferred response
+	// (type 5) until an edit or a follow-up completes it: users see the
+	// "is thinking..." placeholder, publicly unless the deferral was
+	// ephemeral.
+	Loading bool
+	// CompletedDeferral is set on a follow-up that arrived while the
+	// original response was Loading. Discord does not post such a
+	// follow-up as a message of its own: it completes the deferred
+	// original instead, which keeps the deferral's visibility whatever
+	// flags the follow-up asked for (Flags here are the follow-up's as
+	// sent; the original shows the result). ID is the original's.
+	CompletedDeferral bool
+	Raw               json.RawMessage // the request body as received
 }
 
 // AllowedMentions is the allowed_mentions object of a request. Parse is nil
@@ -107,12 +124,17 @@ type CommandOverwrite struct {
 	Commands      []*discordgo.ApplicationCommand
 }
 
-// InteractionResponse is one POST to /interactions/{id}/{token}/callback.
+// InteractionResponse is the initial response to an interaction: one POST
+// to /interactions/{id}/{token}/callback, or the HTTP response body of the
+// bot's interactions endpoint to PostInteraction.
 type InteractionResponse struct {
 	InteractionID string
 	Token         string
 	Response      discordgo.InteractionResponse
 	Raw           json.RawMessage
+	// ViaHTTP: the response came as the body of the bot's answer to
+	// PostInteraction, not through the callback route.
+	ViaHTTP bool
 }
 
 // Request is one REST request the fake received, with the status it
@@ -129,15 +151,18 @@ type Request struct {
 func New(tb testing.TB) *Server {
 	tb.Helper()
 	s := &Server{
-		tb:              tb,
-		changed:         make(chan struct{}),
-		nextID:          200000000000000000,
-		token:           DefaultToken,
-		messages:        map[string][]Message{},
-		nonces:          map[string]map[string]int{},
-		current:         map[string][]*discordgo.ApplicationCommand{},
-		webhookMessages: map[string]*Message{},
+		tb:               tb,
+		changed:          make(chan struct{}),
+		nextID:           200000000000000000,
+		token:            DefaultToken,
+		messages:         map[string][]Message{},
+		nonces:           map[string]map[string]int{},
+		current:          map[string][]*discordgo.ApplicationCommand{},
+		webhookMessages:  map[string]*Message{},
+		deletedOriginals: map[string]bool{},
+		inflight:         map[string]bool{},
 	}
+	_, s.signer, _ = ed25519.GenerateKey(nil) // crypto/rand; cannot fail
 	s.gateway.sessions = map[string]bool{}
 	mux := http.NewServeMux()
 	s.routes(mux)
@@ -329,12 +354,46 @@ func (s *Server) WaitOriginalResponse(tb testing.TB, token string, timeout time.
 	return m
 }
 
+// OriginalDeleted reports whether the original response of the
+// interaction with this token was deleted (DELETE .../messages/@original).
+func (s *Server) OriginalDeleted(token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deletedOriginals[token]
+}
+
 // Followups returns the follow-up messages sent through interaction
 // webhooks, in order.
 func (s *Server) Followups() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.followups...)
+}
+
+// followupsLocked returns the follow-ups of one interaction, in order.
+func (s *Server) followupsLocked(token string) []Message {
+	var out []Message
+	for _, m := range s.followups {
+		if m.Token == token {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// WaitFollowups waits until the interaction with this token has at least n
+// follow-ups and returns them, in order; it fails the test after timeout.
+func (s *Server) WaitFollowups(tb testing.TB, token string, n int, timeout time.Duration) []Message {
+	tb.Helper()
+	var got []Message
+	ok := s.waitFor(timeout, func() bool {
+		got = s.followupsLocked(token)
+		return len(got) >= n
+	})
+	if !ok {
+		tb.Fatalf("fakediscord: interaction token %q has %d follow-ups after %v, want at least %d", token, len(got), timeout, n)
+	}
+	return got
 }
 
 // Requests returns every REST request received, in order.
@@ -733,41 +792,53 @@ func (s *Server) handleListCommands(_ http.ResponseWriter, r *http.Request, _ []
 }
 
 func (s *Server) handleInteractionCallback(_ http.ResponseWriter, r *http.Request, body []byte) (int, any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.recordInitialResponseLocked(r.PathValue("id"), r.PathValue("token"), body, false); e != nil {
+		return http.StatusBadRequest, *e
+	}
+	return http.StatusNoContent, nil
+}
+
+// recordInitialResponseLocked records the initial response to an
+// interaction, however it came (callback route or HTTP body). It refuses a
+// second one, as Discord does.
+func (s *Server) recordInitialResponseLocked(id, token string, body []byte, viaHTTP bool) *apiErr {
 	var resp discordgo.InteractionResponse
 	if err := json.Unmarshal(body, &resp); err != nil {
-		return http.StatusBadRequest, apiError(50109, "The request body contains invalid JSON.")
+		e := apiError(50109, "The request body contains invalid JSON.")
+		return &e
 	}
 	var raw struct {
 		Data *messageRequest `json:"data"`
 	}
 	_ = json.Unmarshal(body, &raw)
-	token := r.PathValue("token")
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, prev := range s.interactionResponses {
 		if prev.Token == token {
-			return http.StatusBadRequest, apiError(40060, "Interaction has already been acknowledged.")
+			e := apiError(40060, "Interaction has already been acknowledged.")
+			return &e
 		}
 	}
 	s.interactionResponses = append(s.interactionResponses, InteractionResponse{
-		InteractionID: r.PathValue("id"),
+		InteractionID: id,
 		Token:         token,
 		Response:      resp,
 		Raw:           append(json.RawMessage(nil), body...),
+		ViaHTTP:       viaHTTP,
 	})
 	// Responses that show a message (4) or a "thinking" state (5) create
-	// the original response, which the bot can then read or edit.
+	// the original response, which the bot can then read, edit or delete.
 	if resp.Type == discordgo.InteractionResponseChannelMessageWithSource ||
 		resp.Type == discordgo.InteractionResponseDeferredChannelMessageWithSource {
 		m := &Message{ID: s.newIDLocked(), Token: token, Raw: append(json.RawMessage(nil), body...)}
 		if raw.Data != nil {
 			applyEdit(m, *raw.Data)
 		}
+		m.Loading = resp.Type == discordgo.InteractionResponseDeferredChannelMessageWithSource
 		s.webhookMessages[token+"/@original"] = m
 	}
 	s.notifyLocked()
-	return http.StatusNoContent, nil
+	return nil
 }
 
 // applyEdit copies the fields present in req onto m, as a PATCH does.
@@ -786,6 +857,14 @@ func applyEdit(m *Message, req messageRequest) {
 	}
 }
 
+// settle waits (boundedly) while the bot's HTTP answer to PostInteraction
+// for this token is still on its way: Discord has the initial response
+// before anything can act on the message it creates, and the fake keeps
+// that order even though the bot's next request may reach it first.
+func (s *Server) settle(token string) {
+	s.waitFor(5*time.Second, func() bool { return !s.inflight[token] })
+}
+
 func (s *Server) handleFollowup(_ http.ResponseWriter, r *http.Request, body []byte) (int, any) {
 	var req messageRequest
 	if err := json.Unmarshal(body, &req); err != nil {
@@ -795,20 +874,37 @@ func (s *Server) handleFollowup(_ http.ResponseWriter, r *http.Request, body []b
 		return http.StatusBadRequest, *e
 	}
 	token := r.PathValue("token")
+	s.settle(token)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := &Message{ID: s.newIDLocked(), Token: token, Raw: append(json.RawMessage(nil), body...)}
 	applyEdit(m, req)
+	shown := m
+	if orig, ok := s.webhookMessages[token+"/@original"]; ok && orig.Loading {
+		// Discord takes the first follow-up after a deferral that nothing
+		// completed yet as the completion: it edits the placeholder, which
+		// keeps the deferral's flags (an ephemeral follow-up of a public
+		// deferral is public).
+		keep := orig.Flags
+		applyEdit(orig, req)
+		orig.Flags = keep
+		orig.Loading = false
+		orig.Raw = append(json.RawMessage(nil), body...)
+		m.ID, m.CompletedDeferral = orig.ID, true
+		shown = orig
+	} else {
+		s.webhookMessages[token+"/"+m.ID] = m
+	}
 	s.followups = append(s.followups, *m)
-	s.webhookMessages[token+"/"+m.ID] = m
 	s.notifyLocked()
 	if r.URL.Query().Get("wait") != "true" {
 		return http.StatusNoContent, nil
 	}
-	return http.StatusOK, messageJSON(*m)
+	return http.StatusOK, messageJSON(*shown)
 }
 
 func (s *Server) handleGetWebhookMessage(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any) {
+	s.settle(r.PathValue("token"))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, ok := s.webhookMessages[r.PathValue("token")+"/"+r.PathValue("msg")]
@@ -826,26 +922,37 @@ func (s *Server) handleEditWebhookMessage(_ http.ResponseWriter, r *http.Request
 	if e := validateMessage(req, false); e != nil {
 		return http.StatusBadRequest, *e
 	}
+	s.settle(r.PathValue("token"))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, ok := s.webhookMessages[r.PathValue("token")+"/"+r.PathValue("msg")]
 	if !ok {
 		return http.StatusNotFound, apiError(10008, "Unknown Message")
 	}
+	// An edit cannot make a message ephemeral or public: Discord keeps the
+	// visibility it was created with.
+	keep := m.Flags & int(discordgo.MessageFlagsEphemeral)
 	applyEdit(m, req)
+	m.Flags = m.Flags&^int(discordgo.MessageFlagsEphemeral) | keep
+	m.Loading = false
 	m.Raw = append(json.RawMessage(nil), body...)
 	s.notifyLocked()
 	return http.StatusOK, messageJSON(*m)
 }
 
 func (s *Server) handleDeleteWebhookMessage(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any) {
+	token := r.PathValue("token")
+	s.settle(token)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := r.PathValue("token") + "/" + r.PathValue("msg")
+	key := token + "/" + r.PathValue("msg")
 	if _, ok := s.webhookMessages[key]; !ok {
 		return http.StatusNotFound, apiError(10008, "Unknown Message")
 	}
 	delete(s.webhookMessages, key)
+	if r.PathValue("msg") == "@original" {
+		s.deletedOriginals[token] = true
+	}
 	s.notifyLocked()
 	return http.StatusNoContent, nil
 }
