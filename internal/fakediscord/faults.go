@@ -206,6 +206,9 @@ func (s *Server) serveFault(w http.ResponseWriter, f *fault) {
 			writeJSON(w, http.StatusInternalServerError, apiError(0, "fakediscord: cannot hijack: "+err.Error()))
 			return
 		}
+		if rec, ok := w.(*recorder); ok {
+			rec.logOnce() // logged (status 0) before the client sees the drop
+		}
 		_ = conn.Close()
 	case MissingPermissions:
 		writeJSON(w, http.StatusForbidden, apiError(50013, "Missing Permissions"))

@@ -109,6 +109,17 @@ func TestPostInteractionDeferredBody(t *testing.T) {
 		t.Errorf("follow-up %+v (answer %+v)", fu[0], f)
 	}
 
+	edited := "still private"
+	if _, err := s.FollowupMessageEdit(i, f.ID, &discordgo.WebhookEdit{Content: &edited}); err != nil {
+		t.Fatalf("edit follow-up: %v", err)
+	}
+	if m, ok := fd.WebhookMessage(i.Token, f.ID); !ok || m.Content != edited || m.Flags != int(discordgo.MessageFlagsEphemeral) {
+		t.Errorf("follow-up after its edit: %v %+v", ok, m)
+	}
+	if fu := fd.Followups(); len(fu) != 1 || fu[0].Content != "private" {
+		t.Errorf("Followups keeps what was sent: %+v", fu)
+	}
+
 	if fd.OriginalDeleted(i.Token) {
 		t.Error("deleted before DELETE")
 	}

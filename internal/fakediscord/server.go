@@ -362,8 +362,22 @@ func (s *Server) OriginalDeleted(token string) bool {
 	return s.deletedOriginals[token]
 }
 
+// WebhookMessage returns a message of the interaction with this token as
+// it now reads (after any edits): a follow-up by its id, or "@original".
+// It reports false for a deleted or unknown message.
+func (s *Server) WebhookMessage(token, messageID string) (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.webhookMessages[token+"/"+messageID]
+	if !ok {
+		return Message{}, false
+	}
+	return *m, true
+}
+
 // Followups returns the follow-up messages sent through interaction
-// webhooks, in order.
+// webhooks, in order, as they were sent (WebhookMessage has them as they
+// now read).
 func (s *Server) Followups() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -416,16 +430,20 @@ func (s *Server) CountRequests(m Matcher) int {
 
 // ---- HTTP plumbing ----
 
-// recorder captures the status a handler wrote so the request log can hold
-// it, and still lets handlers hijack the connection.
+// recorder captures the status a handler wrote and logs the request with
+// it before the answer leaves, so a client that has its answer finds its
+// request in Requests(). It still lets handlers hijack the connection.
 type recorder struct {
 	http.ResponseWriter
 	status int
+	log    func(status int)
+	logged bool
 }
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
+		r.logOnce()
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
@@ -433,8 +451,16 @@ func (r *recorder) WriteHeader(code int) {
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
+		r.logOnce()
 	}
 	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) logOnce() {
+	if !r.logged {
+		r.logged = true
+		r.log(r.status)
+	}
 }
 
 // Unwrap lets http.ResponseController reach the hijacker underneath.
@@ -446,14 +472,15 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, body []byte) (statu
 // request logging and JSON encoding.
 func (s *Server) route(auth bool, h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		rec := &recorder{ResponseWriter: w}
 		rel := strings.TrimPrefix(r.URL.Path, APIPrefix)
-		defer func() {
+		rec := &recorder{ResponseWriter: w, log: func(status int) {
 			s.mu.Lock()
-			s.requests = append(s.requests, Request{Method: r.Method, Path: rel, Status: rec.status, Time: time.Now()})
+			s.requests = append(s.requests, Request{Method: r.Method, Path: rel, Status: status, Time: time.Now()})
 			s.notifyLocked()
 			s.mu.Unlock()
-		}()
+		}}
+		// Answered without a status (a dropped connection): logged as 0.
+		defer rec.logOnce()
 		body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
 		if err != nil {
 			writeJSON(rec, http.StatusBadRequest, apiError(0, "unreadable body"))
