@@ -37,7 +37,7 @@ func serveGatewayInteraction(s *discordgo.Session, h InteractionHandler, i *disc
 			}
 			return nil
 		},
-		edit: interactionEditVia(s, i),
+		hooks: interactionWebhooksVia(s, i),
 	}
 	if interactionCanDefer(i) {
 		// Acknowledge on the handler's behalf if it is slow; see

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -32,8 +33,9 @@ const (
 // request must carry a valid Ed25519 signature of timestamp+body by the
 // application's public key; anything else is answered 401 before the body
 // is even parsed. The first response goes back as the HTTP response body;
-// later edits (after a deferred response) go through the REST webhook
-// route of the session.
+// what follows a deferred response (edits, and the delete and ephemeral
+// follow-up that replace an automatic deferral; see interactionReply) goes
+// through the REST webhook routes of the session.
 type InteractionsServer struct {
 	key     ed25519.PublicKey
 	h       InteractionHandler
@@ -49,8 +51,9 @@ type InteractionsServer struct {
 }
 
 // NewInteractionsServer returns the endpoint for the hex-encoded public key
-// shown in the Discord developer portal. session is used only to edit
-// deferred responses; it may be nil when every answer fits the HTTP body.
+// shown in the Discord developer portal. session is used only for the
+// webhook routes that complete deferred responses; it may be nil when
+// every answer fits the HTTP body.
 func NewInteractionsServer(publicKeyHex string, h InteractionHandler, session *discordgo.Session, logger *slog.Logger) (*InteractionsServer, error) {
 	key, err := hex.DecodeString(strings.TrimSpace(publicKeyHex))
 	if err != nil || len(key) != ed25519.PublicKeySize {
@@ -105,7 +108,7 @@ func (s *InteractionsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if i.Type == discordgo.InteractionPing {
 		// Discord checks the endpoint with a PING when it is saved.
-		s.writeJSON(w, &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong})
+		_ = s.writeJSON(w, &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong})
 		return
 	}
 	if s.replayed(i.ID) {
@@ -172,65 +175,80 @@ func (s *InteractionsServer) replayed(id string) bool {
 	return false
 }
 
+// errInteractionRequestGone: the HTTP request of the interaction ended
+// (Discord stopped waiting) before the handler's first response.
+var errInteractionRequestGone = errors.New("bot: the interaction's HTTP request ended before its response")
+
 // answer runs the handler and writes its first response as the HTTP body.
 // The handler runs on its own goroutine with a context that outlives the
 // request (up to the token's life), because after a deferred response it
 // keeps working and edits the message through the REST route.
 func (s *InteractionsServer) answer(w http.ResponseWriter, r *http.Request, i *discordgo.Interaction) {
-	first := make(chan *discordgo.InteractionResponse, 1)
+	type firstResponse struct {
+		resp    *discordgo.InteractionResponse
+		written chan<- error
+	}
+	first := make(chan firstResponse)
+	finished := make(chan struct{})
+	defer close(finished)
 	reply := &interactionReply{
-		send: func(_ context.Context, resp *discordgo.InteractionResponse) error {
-			first <- resp // buffered, and sent at most once (reply.state)
-			return nil
+		// send returns once the response is written and flushed, so
+		// whatever the handler does next through the REST routes (edit,
+		// delete, follow up) acts on a message Discord already has.
+		send: func(ctx context.Context, resp *discordgo.InteractionResponse) error {
+			written := make(chan error, 1)
+			select {
+			case first <- firstResponse{resp: resp, written: written}:
+			case <-finished:
+				return errInteractionRequestGone
+			case <-ctx.Done():
+				return fmt.Errorf("bot: respond to interaction: %w", ctx.Err())
+			}
+			return <-written // answer always reports once it took the response
 		},
-		edit: interactionEditVia(s.session, i),
+		hooks: interactionWebhooksVia(s.session, i),
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), interactionTokenLife)
 	done := make(chan struct{})
 	go func() {
 		defer cancel()
 		defer close(done)
+		if interactionCanDefer(i) {
+			// Slow handler: acknowledge on its behalf; see
+			// interactionReply.
+			t := time.AfterFunc(s.ackWait, func() { _ = reply.ackIfOpen(ctx) })
+			defer t.Stop()
+		}
 		s.h.Handle(ctx, i, reply)
 	}()
 
-	var ack <-chan time.Time
-	if interactionCanDefer(i) {
-		t := time.NewTimer(s.ackWait)
-		defer t.Stop()
-		ack = t.C
-	}
-	for {
-		select {
-		case resp := <-first:
-			s.writeJSON(w, resp)
-			return
-		case <-done:
-			// The handler may have answered just before returning.
-			select {
-			case resp := <-first:
-				s.writeJSON(w, resp)
-			default:
-				s.logger.Warn("interaction not answered", "interaction", i.ID, "type", int(i.Type))
-				http.Error(w, "interaction not answered", http.StatusInternalServerError)
-			}
-			return
-		case <-ack:
-			// Slow handler: acknowledge now; its answer becomes an edit.
-			_ = reply.ackIfOpen(ctx)
-			ack = nil
-		case <-r.Context().Done():
-			return
-		}
+	select {
+	case f := <-first:
+		f.written <- s.writeJSON(w, f.resp)
+	case <-done:
+		// A handler that answered is still in send until the response is
+		// written, so this one did not answer.
+		s.logger.Warn("interaction not answered", "interaction", i.ID, "type", int(i.Type))
+		http.Error(w, "interaction not answered", http.StatusInternalServerError)
+	case <-r.Context().Done():
 	}
 }
 
-func (s *InteractionsServer) writeJSON(w http.ResponseWriter, resp *discordgo.InteractionResponse) {
+// writeJSON writes resp as the whole response and flushes it.
+func (s *InteractionsServer) writeJSON(w http.ResponseWriter, resp *discordgo.InteractionResponse) error {
 	b, err := json.Marshal(resp)
 	if err != nil {
 		s.logger.Error("encode interaction response", "err", err)
 		http.Error(w, "encode response", http.StatusInternalServerError)
-		return
+		return fmt.Errorf("bot: encode interaction response: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("bot: write interaction response: %w", err)
+	}
+	if err := http.NewResponseController(w).Flush(); err != nil {
+		return fmt.Errorf("bot: flush interaction response: %w", err)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -297,5 +298,64 @@ func TestInteractionsHandlerWiring(t *testing.T) {
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/interactions", strings.NewReader("{}")))
 	if w.Code != http.StatusServiceUnavailable {
 		t.Errorf("invalid key: %d", w.Code)
+	}
+}
+
+// flushWriter notes when the response was flushed.
+type flushWriter struct {
+	*httptest.ResponseRecorder
+	flushed atomic.Bool
+}
+
+func (w *flushWriter) Flush() {
+	w.ResponseRecorder.Flush()
+	w.flushed.Store(true)
+}
+
+// TestInteractionsBodyBeforeWebhooks: the handler's next step after its
+// first response (here an edit of its deferral) starts only once that
+// response is written and flushed, so it cannot reach Discord before the
+// message it acts on exists.
+func TestInteractionsBodyBeforeWebhooks(t *testing.T) {
+	k := itxNewKeys(t)
+	w := &flushWriter{ResponseRecorder: httptest.NewRecorder()}
+	var flushedAtEdit atomic.Bool
+	got := make(chan struct{}, 1)
+	ts := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		flushedAtEdit.Store(w.flushed.Load())
+		got <- struct{}{}
+		rw.Header().Set("Content-Type", "application/json")
+		_, _ = rw.Write([]byte(`{"id":"5","channel_id":"1"}`))
+	}))
+	t.Cleanup(ts.Close)
+	s, err := NewSession(SessionConfig{Token: "t", APIURL: ts.URL + "/api/v10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := itxHandlerFunc(func(ctx context.Context, i *discordgo.Interaction, r commands.Responder) {
+		if err := r.Respond(ctx, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
+			Data: &discordgo.InteractionResponseData{AllowedMentions: commands.NoMentions()}}); err != nil {
+			t.Errorf("respond: %v", err)
+		}
+		content := "done"
+		_ = r.EditResponse(ctx, &discordgo.WebhookEdit{Content: &content, AllowedMentions: commands.NoMentions()})
+	})
+	srv := itxServer(t, k, h, s)
+	body := itxInteraction("6", "tok6", "feeds")
+	stamp := strconv.FormatInt(time.Now().Unix(), 10)
+	req := httptest.NewRequest(http.MethodPost, "/interactions", bytes.NewReader(body))
+	req.Header.Set("X-Signature-Ed25519", hex.EncodeToString(ed25519.Sign(k.priv, append([]byte(stamp), body...))))
+	req.Header.Set("X-Signature-Timestamp", stamp)
+	srv.ServeHTTP(w, req)
+	if !strings.HasPrefix(w.Body.String(), `{"type":5`) || w.Header().Get("Content-Length") != strconv.Itoa(w.Body.Len()) {
+		t.Fatalf("body %s, Content-Length %q", w.Body, w.Header().Get("Content-Length"))
+	}
+	select {
+	case <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no edit")
+	}
+	if !flushedAtEdit.Load() {
+		t.Error("the edit left before the deferral was flushed")
 	}
 }
