@@ -54,10 +54,20 @@ func TestBlindCorpus(t *testing.T) {
 	scoreCorpus(t, "../testdata/blind/blind.jsonl", blindAnyF1, blindIntelF1)
 }
 
-// Thresholds for TestBlindCorpus.
+// TestBlind2Corpus scores the second blind set, written later by another
+// author with other emphases (wire-style headlines, more languages). Its
+// first, truly blind score was any 0.932, intel 0.955; see
+// testdata/blind2/README.md.
+func TestBlind2Corpus(t *testing.T) {
+	scoreCorpus(t, "../testdata/blind2/blind2.jsonl", blind2AnyF1, blind2IntelF1)
+}
+
+// Thresholds for the blind-set tests.
 const (
-	blindAnyF1   = 0.97
-	blindIntelF1 = 0.97
+	blindAnyF1    = 0.97
+	blindIntelF1  = 0.97
+	blind2AnyF1   = 0.97
+	blind2IntelF1 = 0.98
 )
 
 func scoreCorpus(t *testing.T, path string, minAny, minIntel float64) {

@@ -117,14 +117,24 @@ func (fs *fieldScan) place(a *actor, plural bool, t0, t1 int32) (int32, bool) {
 // countries and other offices in between, in the same sentence.
 func (s *Set) findHead(fs *fieldScan, h hit) (hit, bool) {
 	sn := fs.sents[fs.toks[h.t0].sent]
+	crossed := false // another agency stands between: "SVR, CIA heads"
 	for t, steps := h.t1, 0; t < sn.t1 && steps <= s.headSpan; t, steps = t+1, steps+1 {
 		if fs.flags[t]&fHeadStart != 0 {
 			if hd, ok := fs.headAt(t, true); ok {
+				if crossed && !hd.p.plural {
+					// A singular head after another agency is that
+					// agency's: "talks between the CIA and Russian
+					// intelligence, CIA Director Ratcliffe said".
+					break
+				}
 				return hd, true
 			}
 		}
 		if fs.flags[t]&fSkippable == 0 {
 			break
+		}
+		if fs.flags[t]&fAgency != 0 {
+			crossed = true
 		}
 	}
 	for t, steps := h.t0-1, 0; t >= sn.t0 && steps <= s.headSpan; t, steps = t-1, steps+1 {
