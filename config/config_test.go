@@ -186,3 +186,64 @@ func TestMissingFile(t *testing.T) {
 		t.Fatalf("err = %v; want ErrMissingFile naming the file", err)
 	}
 }
+
+// TestUnknownKeysReportedWithEveryOtherProblem: an unknown key does not hide
+// the rest of what is wrong (check prints every problem).
+func TestUnknownKeysReportedWithEveryOtherProblem(t *testing.T) {
+	doc := "[discord]\nbogus = 1\n[poll]\ntimeout = \"soon\"\nconcurrency = 0\nschedule = \"every now and then\"\n"
+	_, err := Parse([]byte(doc), env(nil))
+	var probs Problems
+	if !errors.As(err, &probs) {
+		t.Fatalf("err = %v, want Problems", err)
+	}
+	got := map[string]int{}
+	for _, p := range probs {
+		got[p.Key] = p.Line
+	}
+	for key, line := range map[string]int{"discord.bogus": 2, "poll.timeout": 4, "poll.concurrency": 5, "poll.schedule": 6} {
+		if l, ok := got[key]; !ok || l != line {
+			t.Errorf("problem for %s: line %d, reported %v; all: %v", key, l, ok, probs)
+		}
+	}
+}
+
+func TestEnvEmptyValueOfATypedKeyMeansItsDefault(t *testing.T) {
+	doc := "[discord]\ngateway = false\n[poll]\nconcurrency = 3\ntimeout = \"5s\"\n"
+	cfg, err := Parse([]byte(doc), env(map[string]string{
+		"BACKCHANNEL_DISCORD_GATEWAY":  "",
+		"BACKCHANNEL_POLL_CONCURRENCY": " ",
+		"BACKCHANNEL_POLL_TIMEOUT":     "",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := Default()
+	if cfg.Discord.Gateway != def.Discord.Gateway || cfg.Poll.Concurrency != def.Poll.Concurrency || cfg.Poll.Timeout != def.Poll.Timeout {
+		t.Errorf("gateway %v, concurrency %d, timeout %v; want the defaults", cfg.Discord.Gateway, cfg.Poll.Concurrency, cfg.Poll.Timeout.D)
+	}
+}
+
+func TestEnvReachesNestedRuleKeys(t *testing.T) {
+	doc := "[rules.contact]\nwindow = 30\n[rules.heads]\nspan = 6\n"
+	cfg, err := Parse([]byte(doc), env(map[string]string{
+		"BACKCHANNEL_RULES_CONTACT_WINDOW": "12",
+		"BACKCHANNEL_RULES_HEADS_SPAN":     "x",
+	}))
+	var probs Problems
+	if !errors.As(err, &probs) || len(probs) != 1 || probs[0].Key != "BACKCHANNEL_RULES_HEADS_SPAN" {
+		t.Fatalf("err = %v; want one problem naming BACKCHANNEL_RULES_HEADS_SPAN", err)
+	}
+	if cfg.Rules.Contact.Window != 12 {
+		t.Errorf("rules.contact.window = %d, want 12", cfg.Rules.Contact.Window)
+	}
+}
+
+func TestSyntaxErrorNeverQuotesTheToken(t *testing.T) {
+	_, err := Parse([]byte("[discord]\ntoken = Xsekrit.value\n"), env(nil))
+	if err == nil {
+		t.Fatal("an unquoted token was accepted")
+	}
+	if msg := err.Error(); strings.Contains(msg, "sekrit") || strings.Contains(msg, "Xs") || !strings.Contains(msg, "discord.token") {
+		t.Fatalf("error %q: want it to name discord.token without any of its value", msg)
+	}
+}

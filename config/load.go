@@ -74,8 +74,16 @@ func Parse(data []byte, env LookupEnv) (Config, error) {
 func ParseWithDefaultRules(data []byte, env LookupEnv, defaultsDoc []byte) (Config, error) {
 	cfg := Default()
 	lines := keyLines(data)
+	var probs Problems
 	if err := decode(data, &cfg); err != nil {
-		return Config{}, withLines(err, lines)
+		// Unknown keys leave the rest of the document decoded: go on, so
+		// that `check` reports them together with every other problem. A
+		// syntax or type error stops the decoder, and so stops here.
+		var unknown unknownKeys
+		if !errors.As(err, &unknown) {
+			return Config{}, withLines(redactSecrets(err, data), lines)
+		}
+		probs = append(probs, unknown...)
 	}
 	if _, hasRules := lines["rules"]; !hasRules && !lines.hasPrefix("rules.") && defaultsDoc != nil {
 		var def Config
@@ -84,7 +92,6 @@ func ParseWithDefaultRules(data []byte, env LookupEnv, defaultsDoc []byte) (Conf
 		}
 		cfg.Rules = def.Rules
 	}
-	var probs Problems
 	if env != nil {
 		probs = append(probs, applyEnv(&cfg, env)...)
 	}
@@ -109,7 +116,7 @@ func decode(data []byte, cfg *Config) error {
 	}
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) {
-		probs := make(Problems, 0, len(strict.Errors))
+		probs := make(unknownKeys, 0, len(strict.Errors))
 		for _, e := range strict.Errors {
 			row, _ := e.Position()
 			probs = append(probs, Problem{Key: strings.Join(e.Key(), "."), Line: row, Msg: "unknown key"})
@@ -128,6 +135,35 @@ func decode(data []byte, cfg *Config) error {
 	return Problems{{Key: "toml", Msg: err.Error()}}
 }
 
+// unknownKeys are the problems of a document that decoded except for keys
+// the program does not know.
+type unknownKeys Problems
+
+func (u unknownKeys) Error() string { return Problems(u).Error() }
+
+// redactSecrets rewrites a decoding problem on the line of a secret key
+// (discord.token), so that an error quoting the text it stumbled on can
+// never print part of the token. The line is read from the raw document:
+// the key index stops where the parser did.
+func redactSecrets(err error, data []byte) error {
+	var probs Problems
+	if !errors.As(err, &probs) {
+		return err
+	}
+	lines := strings.Split(string(data), "\n")
+	for i, p := range probs {
+		if p.Line < 1 || p.Line > len(lines) {
+			continue
+		}
+		key, _, ok := strings.Cut(lines[p.Line-1], "=")
+		key = strings.Trim(strings.TrimSpace(key), `"'`)
+		if ok && (key == "token" || key == "discord.token") {
+			probs[i] = Problem{Key: "discord.token", Line: p.Line, Msg: "invalid value (not shown: it is a secret); write it as a quoted string"}
+		}
+	}
+	return probs
+}
+
 func withLines(err error, lines lineIndex) error {
 	var probs Problems
 	if errors.As(err, &probs) {
@@ -144,37 +180,56 @@ func withLines(err error, lines lineIndex) error {
 // envPrefix is the prefix of every environment override.
 const envPrefix = "BACKCHANNEL_"
 
-// applyEnv sets every scalar key section.key from BACKCHANNEL_SECTION_KEY
-// when that variable is set (even to the empty string), plus DISCORD_TOKEN.
-// It walks the section structs by reflection so a key added to Config is
-// overridable without touching this function.
+// applyEnv sets every scalar key section.key (and, in nested tables,
+// section.table.key) from BACKCHANNEL_SECTION_KEY when that variable is set,
+// plus DISCORD_TOKEN. It walks the configuration by reflection, so a key
+// added to Config is overridable without touching this function. Lists are
+// comma-separated; lists of tables (feeds, actors, rules) and maps are not
+// scalar and stay file-only.
 func applyEnv(cfg *Config, env LookupEnv) Problems {
 	var probs Problems
 	if v, ok := env("DISCORD_TOKEN"); ok {
 		cfg.Discord.Token = Secret(v)
 	}
-	root := reflect.ValueOf(cfg).Elem()
-	rt := root.Type()
-	for i := 0; i < rt.NumField(); i++ {
-		sec := root.Field(i)
-		if sec.Kind() != reflect.Struct || rt.Field(i).Name == "Rules" {
-			continue
-		}
-		secName := tomlName(rt.Field(i))
-		st := sec.Type()
-		for j := 0; j < st.NumField(); j++ {
-			key := tomlName(st.Field(j))
-			name := envPrefix + strings.ToUpper(secName+"_"+key)
-			v, ok := env(name)
-			if !ok {
+	def := Default()
+	var walk func(v, d reflect.Value, prefix string)
+	walk = func(v, d reflect.Value, prefix string) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
 				continue
 			}
-			if err := setScalar(sec.Field(j), v); err != nil {
-				probs = append(probs, Problem{Key: name, Msg: err.Error()})
+			name := prefix + "_" + strings.ToUpper(tomlName(f))
+			fv, dv := v.Field(i), d.Field(i)
+			switch {
+			case f.Type == durationType || isScalar(f.Type):
+				val, ok := env(name)
+				if !ok {
+					continue
+				}
+				if err := setScalar(fv, dv, val); err != nil {
+					probs = append(probs, Problem{Key: name, Msg: err.Error()})
+				}
+			case f.Type.Kind() == reflect.Struct:
+				walk(fv, dv, name)
 			}
 		}
 	}
+	walk(reflect.ValueOf(cfg).Elem(), reflect.ValueOf(&def).Elem(), strings.TrimSuffix(envPrefix, "_"))
 	return probs
+}
+
+// isScalar reports whether a field holds one value the environment can
+// give: a string, number, boolean or list of strings.
+func isScalar(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int64:
+		return true
+	case reflect.Slice:
+		return t.Elem().Kind() == reflect.String
+	}
+	return false
 }
 
 func tomlName(f reflect.StructField) string {
@@ -187,7 +242,14 @@ func tomlName(f reflect.StructField) string {
 
 var durationType = reflect.TypeOf(Duration{})
 
-func setScalar(f reflect.Value, v string) error {
+// setScalar sets f from the environment value v. The empty string sets
+// the key to empty: a string or list to empty, and a number, boolean or
+// duration, which have no empty value, back to its default (def).
+func setScalar(f, def reflect.Value, v string) error {
+	if strings.TrimSpace(v) == "" && f.Kind() != reflect.String && f.Kind() != reflect.Slice {
+		f.Set(def)
+		return nil
+	}
 	if f.Type() == durationType {
 		var d Duration
 		_ = d.UnmarshalText([]byte(v))
