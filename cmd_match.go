@@ -105,7 +105,9 @@ func matchLine(set *rules.Set, line []byte) any {
 	case in.ID == nil:
 		return matchError{Error: `missing required field "id"`}
 	case in.Title == nil:
-		return matchError{ID: in.ID, Error: `missing required field "title"`}
+		// INTERFACE.md: a malformed line has "id": null; the error names the id.
+		b, _ := json.Marshal(*in.ID)
+		return matchError{Error: `missing required field "title" in the line with id ` + string(b)}
 	}
 	a := rules.Article{GUID: *in.ID, Title: *in.Title, Summary: in.Summary, Content: in.Content, Link: in.Link, Feed: in.Feed}
 	if in.Published != "" {

@@ -144,8 +144,8 @@ func TestMatch(t *testing.T) {
 	if v[2].ID != nil || v[2].Error == "" || !strings.Contains(lines[2], `"id":null`) {
 		t.Errorf("malformed line: %s", lines[2])
 	}
-	if v[3].Error == "" {
-		t.Errorf("missing title: %s", lines[3])
+	if v[3].ID != nil || !strings.Contains(v[3].Error, `"title"`) || !strings.Contains(v[3].Error, `"c"`) {
+		t.Errorf("missing title: %s; want id null and an error naming the field and the line's id", lines[3])
 	}
 	if *v[4].ID != "d" || !isIntel(v[4]) {
 		t.Errorf("Ratcliffe–Naryshkin open line: %+v", v[4])
