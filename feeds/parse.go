@@ -66,6 +66,11 @@ func parseDocument(body []byte, feedURL string, now time.Time) (document, error)
 		}
 		return document{}, fmt.Errorf("feeds: parse %s: malformed feed: %w", feedURL, err)
 	}
+	// gofeed takes any JSON object for a JSON Feed; a real one says so in
+	// its version (https://jsonfeed.org/version/1.1).
+	if feed.FeedType == "json" && !strings.HasPrefix(feed.FeedVersion, "https://jsonfeed.org/version/") {
+		return document{}, fmt.Errorf("feeds: parse %s: %w: JSON without a JSON Feed version", feedURL, ErrNotFeed)
+	}
 	base, _ := url.Parse(feedURL)
 	if base != nil && !base.IsAbs() {
 		base = nil

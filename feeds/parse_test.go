@@ -94,6 +94,8 @@ func TestParseErrors(t *testing.T) {
 		{"plain text", "hello, world", true, "not an RSS"},
 		{"unknown xml root", `<?xml version="1.0"?><svg></svg>`, true, "not an RSS"},
 		{"broken json", `{"version": "https://jsonfeed.org/version/1", "items": [`, false, "malformed feed"},
+		{"json that is not a feed", `{"status": "ok", "data": [1, 2, 3]}`, true, "JSON without a JSON Feed version"},
+		{"empty json object", `{}`, true, "JSON without a JSON Feed version"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := []byte(tc.body)
