@@ -766,7 +766,7 @@ func TestCommandsRulesAddTestShow(t *testing.T) {
 			refused(t, add(guildAdmin, strOption("name", name), strOption("keywords", "walrus"), strOption("exclude", strings.Repeat("x", 5000))),
 				"exclude", "5000 characters", "Nothing was changed")
 			refused(t, add(guildAdmin, strOption("name", name), strOption("keywords", strings.Repeat("w", 1500))),
-				"1500 characters long", "at most 1000", "Nothing was changed")
+				"too long: 1500 characters", "at most 1000", "Nothing was changed")
 			refused(t, add(guildAdmin, strOption("name", name), strOption("keywords", "walrus"), strOption("actors", "no-such-actor")),
 				"no-such-actor", "Nothing was changed")
 			refused(t, add(guildAdmin, strOption("name", "intel-heads"), strOption("keywords", "walrus")), "already has a rule")

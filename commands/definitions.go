@@ -7,7 +7,7 @@ import "github.com/bwmarrin/discordgo"
 // that did not come through the client is held to them too).
 const (
 	maxRuleNameLen  = 64
-	maxPatternList  = 4000 // one comma-separated option; patterns: rules.MaxPatternLen each
+	maxPatternList  = 1000 // one comma-separated option (INTERFACE.md: at most 1000 characters)
 	maxActorsLen    = 1000
 	maxActors       = 50
 	maxDescription  = 200

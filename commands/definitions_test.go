@@ -111,3 +111,17 @@ func optName(o *discordgo.ApplicationCommandOption) string {
 	}
 	return o.Name
 }
+
+func TestSentence(t *testing.T) {
+	for in, want := range map[string]string{
+		"must be between 1 and 10": "must be between 1 and 10.",
+		"You need Manage Guild.":   "You need Manage Guild.",
+		"Really?":                  "Really?",
+		"  trailing space  ":       "trailing space.",
+		"":                         "",
+	} {
+		if got := sentence(in); got != want {
+			t.Errorf("sentence(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -162,7 +162,7 @@ func (h *Handler) handleCommand(ctx context.Context, i *discordgo.Interaction, x
 		return x.send(ctx, ephemeralf("`/%s` only works in a server, where it acts on that server's alerts and rules.", c.name))
 	}
 	if ok, why := h.allowed(c, cmd.access); !ok {
-		return x.send(ctx, ephemeralf("%s Nothing was changed.", why))
+		return x.send(ctx, ephemeralf("%s Nothing was changed.", sentence(why)))
 	}
 	rp := cmd.run(ctx, c)
 	if x.state == exchangeResponded {
@@ -182,7 +182,7 @@ func (h *Handler) failed(c *call, what string, err error) reply {
 func optionProblem(err error) reply {
 	var oe *optionError
 	if errors.As(err, &oe) {
-		return ephemeralf("%s Nothing was changed.", oe.msg)
+		return ephemeralf("%s Nothing was changed.", sentence(oe.msg))
 	}
 	return ephemeralf("The command's options could not be read. Nothing was changed.")
 }

@@ -59,7 +59,7 @@ func TestCommands(t *testing.T) {
 		{"rules add invalid regex", slash(mgA, "rules", sub("add", str("name", "bad"), str("keywords", "ok, (unclosed"))), []string{"keyword pattern 2", "not valid RE2", "missing closing )"}, true, 0},
 		{"rules add invalid exclude", slash(mgA, "rules", sub("add", str("name", "bad"), str("keywords", "ok"), str("exclude", `\p{Nope}`))), []string{"exclude pattern 1", "not valid RE2"}, true, 0},
 		{"rules add 5000-char keywords", slash(mgA, "rules", sub("add", str("name", "big"), str("keywords", long))), []string{"too long"}, true, 0},
-		{"rules add 1001-char pattern", slash(mgA, "rules", sub("add", str("name", "big"), str("keywords", strings.Repeat("b", 1001)))), []string{"1001 characters long; at most 1000"}, true, 0},
+		{"rules add 1001-char pattern", slash(mgA, "rules", sub("add", str("name", "big"), str("keywords", strings.Repeat("b", 1001)))), []string{"`keywords` is too long: 1001 characters, at most 1000"}, true, 0},
 		{"rules add 5000-char name", slash(mgA, "rules", sub("add", str("name", long), str("keywords", "x"))), []string{"too long"}, true, 0},
 		{"rules add bad name", slash(mgA, "rules", sub("add", str("name", "two words"), str("keywords", "x"))), []string{"a rule name is"}, true, 0},
 		{"rules add with actors", slash(mgA, "rules", sub("add", str("name", "svr"), str("keywords", "meeting"), str("actors", "ru-svr, us-cia"))),

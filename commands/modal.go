@@ -130,7 +130,7 @@ func (h *Handler) handleModal(ctx context.Context, i *discordgo.Interaction, x *
 		return x.send(ctx, ephemeralf("Rules can only be edited in a server."))
 	}
 	if ok, why := h.allowed(c, accessGuildAdmin); !ok {
-		return x.send(ctx, ephemeralf("%s Nothing was changed.", why))
+		return x.send(ctx, ephemeralf("%s Nothing was changed.", sentence(why)))
 	}
 	if h.d.Rules == nil || h.d.Book == nil {
 		return x.send(ctx, unavailable("Changing rules"))
@@ -145,7 +145,7 @@ func (h *Handler) handleModal(ctx context.Context, i *discordgo.Interaction, x *
 	}
 	r, err := parseRuleTOML(text)
 	if err != nil {
-		return x.send(ctx, ephemeralf("Rule `%s` refused: %s Nothing was changed.", inline(truncate(name, maxRuleNameLen)), err.Error()))
+		return x.send(ctx, ephemeralf("Rule `%s` refused: %s Nothing was changed.", inline(truncate(name, maxRuleNameLen)), sentence(err.Error())))
 	}
 	if r.Name == "" {
 		r.Name = name

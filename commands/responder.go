@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/bwmarrin/discordgo"
 )
@@ -46,6 +47,16 @@ type reply struct {
 
 func ephemeralf(format string, args ...any) reply {
 	return reply{content: fmt.Sprintf(format, args...), ephemeral: true}
+}
+
+// sentence ends s with a full stop unless it already ends a sentence, so
+// that a reason from elsewhere reads right before "Nothing was changed."
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.ContainsAny(s[len(s)-1:], ".!?") {
+		return s
+	}
+	return s + "."
 }
 
 func (rp reply) responseData() *discordgo.InteractionResponseData {

@@ -150,7 +150,7 @@ func (h *Handler) saveRule(ctx context.Context, c *call, r rules.RuleSpec, repla
 	err := h.checkRule(ctx, c.guildID, r, replacing)
 	var oe *optionError
 	if errors.As(err, &oe) {
-		rp := ephemeralf("Rule `%s` refused: %s Nothing was changed.", inline(truncate(r.Name, maxRuleNameLen)), oe.msg)
+		rp := ephemeralf("Rule `%s` refused: %s Nothing was changed.", inline(truncate(r.Name, maxRuleNameLen)), sentence(oe.msg))
 		return &rp
 	}
 	if err != nil {
