@@ -110,6 +110,12 @@ func (s *Set) matchContact(sc *scratch, r *rule) (Match, bool) {
 	}
 	if len(sc.fields[0].sents) > 0 && !sc.hedged {
 		for si, sn := range sc.fields[other].sents {
+			if sentenceHedged(sc.contacts, other, int32(si)) {
+				// The sentence naming the officials says the contact does
+				// not happen ("Li Shangfu would not meet Austin"): it does
+				// not complete the title's contact term.
+				continue
+			}
 			if try(part{0, -1}, part{other, int32(si)}) {
 				return s.finishContact(sc, r, found)
 			}
@@ -265,6 +271,22 @@ func titleHedged(fs *fieldScan, contacts []contactHit) bool {
 	any := false
 	for _, c := range contacts {
 		if c.field != 0 {
+			continue
+		}
+		if !c.negated {
+			return false
+		}
+		any = true
+	}
+	return any
+}
+
+// sentenceHedged reports whether sentence sent of field has contact terms
+// and all of them are negated.
+func sentenceHedged(contacts []contactHit, field uint8, sent int32) bool {
+	any := false
+	for _, c := range contacts {
+		if c.field != field || c.sent != sent {
 			continue
 		}
 		if !c.negated {

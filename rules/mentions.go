@@ -49,7 +49,7 @@ func (s *Set) mentions(out []mention, fs *fieldScan, fi uint8, published time.Ti
 		plural := p.plural
 		switch p.kind {
 		case hTitle:
-			if fs.voided(h.t0, h.t1, 2) {
+			if collided[p.actor] || fs.voided(h.t0, h.t1, 2) {
 				continue
 			}
 		case hAgency:
@@ -133,7 +133,7 @@ func (s *Set) findHead(fs *fieldScan, h hit) (hit, bool) {
 		if fs.flags[t]&fSkippable == 0 {
 			break
 		}
-		if fs.flags[t]&fAgency != 0 {
+		if fs.flags[t]&fAgency != 0 && fs.agencyStartsAt(t) {
 			crossed = true
 		}
 	}
@@ -148,6 +148,18 @@ func (s *Set) findHead(fs *fieldScan, h hit) (hit, bool) {
 		}
 	}
 	return hit{}, false
+}
+
+// agencyStartsAt reports whether an agency name starts at token t (rather
+// than t being the tail of a longer name that overlaps the one searching:
+// "Foreign Intelligence Service director").
+func (fs *fieldScan) agencyStartsAt(t int32) bool {
+	for _, h := range fs.hits {
+		if h.t0 == t && h.p.kind == hAgency {
+			return true
+		}
+	}
+	return false
 }
 
 // headAt returns the longest head word starting (or ending) at token t.
@@ -179,7 +191,7 @@ func (fs *fieldScan) voided(t0, t1 int32, reach int32) bool {
 			return true
 		case h.t0 == t1:
 			return true
-		case h.t1 <= t0 && h.t1 >= t0-reach+1:
+		case h.t1 <= t0 && h.t1 >= t0-reach+1-voidCountrySlack && fs.wordsBetween(h.t1, t0) <= reach-1:
 			// A conjunction between them ends the reach: "deputy prime
 			// minister and foreign minister" is a foreign minister.
 			if !fs.linkBetween(h.t1, t0) {
@@ -188,6 +200,22 @@ func (fs *fieldScan) voided(t0, t1 int32, reach int32) bool {
 		}
 	}
 	return false
+}
+
+// voidCountrySlack is how many country words a void word reaches across
+// on top of its reach: "ex-Iranian, US top diplomats", "former Russian
+// and US spy chiefs".
+const voidCountrySlack = 3
+
+// wordsBetween counts the words in [t0, t1) that are not country names.
+func (fs *fieldScan) wordsBetween(t0, t1 int32) int32 {
+	n := int32(0)
+	for t := t0; t < t1; t++ {
+		if fs.flags[t]&fCountry == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // linkBetween reports whether a conjunction lies in [t0, t1): the
@@ -292,11 +320,54 @@ func (s *Set) contacts(out []contactHit, fs *fieldScan, fi uint8, veto bool, pub
 		}
 		sent := fs.toks[h.t0].sent
 		c := contactHit{kind: uint8(h.p.arg), field: fi, sent: sent, t0: h.t0, t1: h.t1, b0: h.b0, b1: h.b1}
-		c.negated = veto || fs.sents[sent].question || s.negatedAt(fs, h) ||
+		c.negated = veto || fs.sents[sent].question || s.negatedAt(fs, h) || fs.noBefore(h.t0) ||
 			s.pastYears && fi > 0 && !published.IsZero() && fs.pastYearNear(h.t0, h.t1, published.Year())
 		out = append(out, c)
 	}
 	return out
+}
+
+// noWords say "none" before a noun: "no Naryshkin-Ratcliffe meeting",
+// "kein Lawrow-Rubio-Treffen".
+var noWords = map[string]bool{
+	"no": true, "kein": true, "keine": true, "keinen": true, "aucun": true, "aucune": true,
+	"ningun": true, "ninguna": true, "nessun": true, "nessuna": true, "geen": true,
+}
+
+// noReach is how many words of names may stand between "no" and the
+// contact term it denies.
+const noReach = 4
+
+// noBefore reports whether the contact term starting at token t is denied
+// by a "no" whose only words in between name offices or countries ("no
+// Naryshkin-Ratcliffe meeting", "no US-China defence talks"). The plain
+// phrases ("no meeting") are denial cues of the rules; this covers the
+// names the rules cannot list.
+func (fs *fieldScan) noBefore(t int32) bool {
+	sent := fs.toks[t].sent
+	for k := t - 1; k >= 0 && k >= t-1-noReach && fs.toks[k].sent == sent; k-- {
+		if noWords[fs.word(k)] {
+			return k < t-1 // "no meeting" alone is the rules' business
+		}
+		if !fs.names(k) {
+			return false
+		}
+	}
+	return false
+}
+
+// names reports whether token t is part of an office, a holder's name, a
+// country or a group.
+func (fs *fieldScan) names(t int32) bool {
+	for _, h := range fs.hits {
+		if h.t0 <= t && t < h.t1 {
+			switch h.p.kind {
+			case hName, hTitle, hAgency, hHead, hCountry, hGroup, hCounterpart:
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // pastReach is how many words from a contact term a past year is looked

@@ -124,8 +124,9 @@ type ActorSpec struct {
 	// Offices of both kinds named for the country leave the role as it is.
 	Defer bool `toml:"defer" json:"defer,omitempty"`
 	// Collisions: when any of these appears in an item, this actor's
-	// agency names and holder names do not count there ("Financial
-	// Stability Board" for FSB, "Culinary Institute" for CIA).
+	// titles, agency names and holder names do not count there ("Financial
+	// Stability Board" for FSB, "Culinary Institute" for CIA, a US state's
+	// secretary of state).
 	Collisions []string `toml:"collisions" json:"collisions,omitempty"`
 }
 
