@@ -107,6 +107,9 @@ func TestDefaultRulesCases(t *testing.T) {
 		{"agreeing with a view is not a contact", "Naryshkin agrees with CIA chief that Ukraine cannot win", "", "2025-06-10", "none"},
 		{"TV channel", "HUR chief Budanov told a Ukrainian TV channel about his Russian counterpart", "", "2025-06-10", "none"},
 		{"signed a protocol", "Romanian and Moldovan intelligence chiefs signed a protocol in Chisinau", "", "2025-06-10", "intel_contact"},
+		{"adjective after, past one word", "Le chef du renseignement extérieur algérien a rencontré le patron de la DGSE", "", "2025-03-14", "intel_contact"},
+		{"adjacent adjective after beats an earlier country", "El canciller argentino recibe al canciller chileno", "", "2025-03-14", "diplomatic_contact"},
+		{"shared acronym with its country", "Kenya's NIS chief meets Ugandan intelligence head in Kampala", "", "2025-03-14", "intel_contact"},
 		// Exclusions.
 		{"same country", "Erdoğan, Fidan and Kalın hold security summit", "", "2024-01-10", "none"},
 		{"minister and own spy chief", "Fidan meets MIT chief Kalın", "", "2024-01-10", "none"},

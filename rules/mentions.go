@@ -248,7 +248,7 @@ func (fs *fieldScan) countryEndingAt(t0 int32) (int32, bool) {
 func (fs *fieldScan) countryNear(t0, t1 int32) int32 {
 	sent := fs.toks[t0].sent
 	inside, before, after := noCountry, noCountry, noCountry
-	bestBefore := int32(-1)
+	bestBefore, afterAt := int32(-1), int32(-1)
 	for _, h := range fs.hits {
 		if h.p.kind != hCountry || fs.toks[h.t0].sent != sent {
 			continue
@@ -258,17 +258,36 @@ func (fs *fieldScan) countryNear(t0, t1 int32) int32 {
 			inside = h.p.arg
 		case h.t1 <= t0 && h.t1 >= t0-countryReach && h.t1 > bestBefore:
 			before, bestBefore = h.p.arg, h.t1
-		case h.t0 == t1 && after == noCountry:
-			after = h.p.arg
+		case after == noCountry && (h.t0 == t1 || h.t0 == t1+1 && !fs.covered(t1)):
+			// Romance languages put the adjective after, sometimes past
+			// one more word: "chef du renseignement extérieur algérien".
+			after, afterAt = h.p.arg, h.t0
 		}
 	}
 	switch {
 	case inside != noCountry:
 		return inside
+	case before != noCountry && bestBefore == t0:
+		return before // "Russian foreign minister"
+	case after != noCountry && afterAt == t1:
+		// "al canciller chileno": the adjacent adjective, not the
+		// country of an earlier office ("El canciller argentino recibe
+		// al canciller chileno").
+		return after
 	case before != noCountry:
 		return before
 	}
 	return after
+}
+
+// covered reports whether any hit covers token t.
+func (fs *fieldScan) covered(t int32) bool {
+	for _, h := range fs.hits {
+		if h.t0 <= t && t < h.t1 {
+			return true
+		}
+	}
+	return false
 }
 
 // groupNear reports whether a plural office at [t0, t1) stands for several
