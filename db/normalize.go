@@ -140,7 +140,10 @@ func TitleFingerprint(title string) string {
 		return strings.Join(strings.Fields(strings.ToLower(title)), " ")
 	}
 	// A Caser keeps state and is not safe for concurrent use: make one per call.
-	folded := norm.NFKC.String(cases.Fold().String(norm.NFKC.String(title)))
+	// Case folding alone is not idempotent for a few scripts (Cherokee
+	// small letters fold to capitals, whose own folding goes back); lower-
+	// casing after it settles them.
+	folded := norm.NFKC.String(strings.ToLower(cases.Fold().String(norm.NFKC.String(title))))
 	return strings.Join(strings.Fields(folded), " ")
 }
 
