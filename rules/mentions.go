@@ -258,7 +258,7 @@ func (fs *fieldScan) countryNear(t0, t1 int32) int32 {
 			inside = h.p.arg
 		case h.t1 <= t0 && h.t1 >= t0-countryReach && h.t1 > bestBefore:
 			before, bestBefore = h.p.arg, h.t1
-		case after == noCountry && (h.t0 == t1 || h.t0 == t1+1 && !fs.covered(t1)):
+		case after == noCountry && (h.t0 == t1 || h.t0 == t1+1 && !fs.coveredBy(t1, ^uint32(0))):
 			// Romance languages put the adjective after, sometimes past
 			// one more word: "chef du renseignement extérieur algérien".
 			after, afterAt = h.p.arg, h.t0
@@ -278,16 +278,6 @@ func (fs *fieldScan) countryNear(t0, t1 int32) int32 {
 		return before
 	}
 	return after
-}
-
-// covered reports whether any hit covers token t.
-func (fs *fieldScan) covered(t int32) bool {
-	for _, h := range fs.hits {
-		if h.t0 <= t && t < h.t1 {
-			return true
-		}
-	}
-	return false
 }
 
 // groupNear reports whether a plural office at [t0, t1) stands for several
@@ -368,22 +358,23 @@ func (fs *fieldScan) noBefore(t int32) bool {
 		if noWords[fs.word(k)] {
 			return k < t-1 // "no meeting" alone is the rules' business
 		}
-		if !fs.names(k) {
+		if !fs.coveredBy(k, nameKinds) {
 			return false
 		}
 	}
 	return false
 }
 
-// names reports whether token t is part of an office, a holder's name, a
-// country or a group.
-func (fs *fieldScan) names(t int32) bool {
+// nameKinds are the hits that name an office, a holder, a country or a
+// group.
+const nameKinds = 1<<hName | 1<<hTitle | 1<<hAgency | 1<<hHead | 1<<hCountry | 1<<hGroup | 1<<hCounterpart
+
+// coveredBy reports whether a hit of one of kinds (a bit set of hitKind)
+// covers token t.
+func (fs *fieldScan) coveredBy(t int32, kinds uint32) bool {
 	for _, h := range fs.hits {
-		if h.t0 <= t && t < h.t1 {
-			switch h.p.kind {
-			case hName, hTitle, hAgency, hHead, hCountry, hGroup, hCounterpart:
-				return true
-			}
+		if h.t0 <= t && t < h.t1 && kinds&(1<<h.p.kind) != 0 {
+			return true
 		}
 	}
 	return false
