@@ -42,7 +42,7 @@ func cleanText(s string) string {
 		switch tag {
 		case "script", "style":
 			// Skip the body and the closing tag.
-			j := strings.Index(strings.ToLower(s[i:]), "</"+tag)
+			j := indexASCIIFold(s[i:], "</"+tag)
 			if j < 0 {
 				i = len(s)
 				break
@@ -63,6 +63,29 @@ func cleanText(s string) string {
 		}
 	}
 	return unescape(b.String())
+}
+
+// indexASCIIFold is strings.Index ignoring ASCII case, for an ASCII sub.
+// It indexes s itself: lower-casing s first would change its length when
+// it holds invalid UTF-8, and the index would point elsewhere.
+func indexASCIIFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		k := 0
+		for k < len(sub) && lowerASCII(s[i+k]) == sub[k] {
+			k++
+		}
+		if k == len(sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // tagName returns the lower-case element name of a tag body such as

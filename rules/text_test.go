@@ -32,6 +32,7 @@ func TestCleanText(t *testing.T) {
 		"Ka<b>lın</b>":                      "Kalın",
 		"a < b":                             "a < b",
 		"x<script>alert(1)</script>y":       "x y",
+		"x<sCript>\xd7\xd7</SCRIPT>y":       "x y",
 		`<a href="https://x.example">l</a>`: "l",
 	} {
 		if got := cleanText(in); got != want {
