@@ -19,7 +19,9 @@ import (
 	"github.com/backchannel/backchannel/dispatch"
 	"github.com/backchannel/backchannel/feeds"
 	"github.com/backchannel/backchannel/metrics"
+	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/outbox"
+	"github.com/backchannel/backchannel/rulebook"
 	"github.com/backchannel/backchannel/rules"
 )
 
@@ -80,19 +82,19 @@ func runApp(ctx context.Context, cfg config.Config, opts appOptions) (err error)
 		}
 		return float64(n)
 	})
-	book := rules.NewBook(defaults, store, logger)
+	book := rulebook.NewBook(defaults, store, logger)
 
 	// Delivery: Discord, or stdout in a dry run.
 	var (
 		session *discordgo.Session
 		poster  outbox.Poster
 		obStore outbox.Store = store
-		subs    []rules.Subscription
+		subs    []model.Subscription
 	)
 	if opts.DryRun {
 		poster = &outbox.Printer{W: opts.Stdout}
 		obStore = dryRunStore{store}
-		subs = []rules.Subscription{{ChannelID: dryRunChannel}}
+		subs = []model.Subscription{{ChannelID: dryRunChannel}}
 		logger.Info("dry run: alerts are printed to stdout, nothing is posted to Discord")
 	} else {
 		session, err = bot.NewSession(bot.SessionConfig{
@@ -259,10 +261,10 @@ func (h batchHandler) HandleNew(ctx context.Context, b feeds.Batch) error {
 	return h.d.Dispatch(ctx, b.Feed, b.Articles)
 }
 
-func configFeeds(fs []config.Feed) []rules.Feed {
-	out := make([]rules.Feed, 0, len(fs))
+func configFeeds(fs []config.Feed) []model.Feed {
+	out := make([]model.Feed, 0, len(fs))
 	for _, f := range fs {
-		out = append(out, rules.Feed{Name: f.Name, URL: f.URL, Schedule: f.Schedule, Source: "config"})
+		out = append(out, model.Feed{Name: f.Name, URL: f.URL, Schedule: f.Schedule, Source: model.SourceConfig})
 	}
 	return out
 }
@@ -271,7 +273,7 @@ func configFeeds(fs []config.Feed) []rules.Feed {
 // run on a real database never "delivers" a real channel's alerts to stdout.
 type dryRunStore struct{ *db.DB }
 
-func (s dryRunStore) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]rules.Delivery, error) {
+func (s dryRunStore) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]model.Delivery, error) {
 	all, err := s.DB.DueDeliveries(ctx, now, limit*4)
 	if err != nil {
 		return nil, err

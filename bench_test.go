@@ -30,7 +30,7 @@ import (
 	"time"
 
 	"github.com/backchannel/backchannel/db"
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 const (
@@ -108,8 +108,8 @@ func benchArticle(i, k int, start time.Time) benchItem {
 	}
 }
 
-func (it benchItem) article() rules.Article {
-	return rules.Article{GUID: it.GUID, Title: it.Title, Link: it.Link, Summary: it.Summary, Published: it.Published}
+func (it benchItem) article() model.Article {
+	return model.Article{GUID: it.GUID, Title: it.Title, Link: it.Link, Summary: it.Summary, Published: it.Published}
 }
 
 // benchItemsServed is how many items feed i lists: 20 to 100.
@@ -577,9 +577,9 @@ func seedBenchDB(tb testing.TB, path string, srv *benchServer) {
 		tb.Fatal(err)
 	}
 	defer store.Close()
-	list := make([]rules.Feed, benchFeeds)
+	list := make([]model.Feed, benchFeeds)
 	for i := range list {
-		list[i] = rules.Feed{Name: benchFeedName(i), URL: srv.feedURL(i), Source: "config"}
+		list[i] = model.Feed{Name: benchFeedName(i), URL: srv.feedURL(i), Source: model.SourceConfig}
 	}
 	feeds, err := store.SyncConfigFeeds(ctx, list)
 	if err != nil {
@@ -589,7 +589,7 @@ func seedBenchDB(tb testing.TB, path string, srv *benchServer) {
 	for _, f := range feeds {
 		ids[f.Name] = f.ID
 	}
-	items := make([]rules.Article, benchCatalog)
+	items := make([]model.Article, benchCatalog)
 	for i := range benchFeeds {
 		for k := range items {
 			items[k] = benchArticle(i, k, srv.start).article()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/backchannel/backchannel/config"
+	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/rules"
 )
 
@@ -109,7 +110,7 @@ func matchLine(set *rules.Set, line []byte) any {
 		b, _ := json.Marshal(*in.ID)
 		return matchError{Error: `missing required field "title" in the line with id ` + string(b)}
 	}
-	a := rules.Article{GUID: *in.ID, Title: *in.Title, Summary: in.Summary, Content: in.Content, Link: in.Link, Feed: in.Feed}
+	a := model.Article{GUID: *in.ID, Title: *in.Title, Summary: in.Summary, Content: in.Content, Link: in.Link, Feed: in.Feed}
 	if in.Published != "" {
 		if t, err := time.Parse(time.RFC3339, in.Published); err == nil {
 			a.Published = t
@@ -123,7 +124,7 @@ func matchLine(set *rules.Set, line []byte) any {
 	return out
 }
 
-func toMatchAlert(m rules.Match) matchAlert {
+func toMatchAlert(m model.Match) matchAlert {
 	actors := make([]string, 0, len(m.Actors))
 	for _, a := range m.Actors {
 		actors = append(actors, a.ID)

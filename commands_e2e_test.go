@@ -32,7 +32,7 @@ import (
 	"github.com/backchannel/backchannel/config"
 	"github.com/backchannel/backchannel/db"
 	"github.com/backchannel/backchannel/internal/fakediscord"
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // Identities used by the command tests.
@@ -121,7 +121,7 @@ func (e *cmdEnv) store(t *testing.T) *db.DB {
 	return e.st
 }
 
-func (e *cmdEnv) subscriptions(t *testing.T, guild string) []rules.Subscription {
+func (e *cmdEnv) subscriptions(t *testing.T, guild string) []model.Subscription {
 	t.Helper()
 	subs, err := e.store(t).Subscriptions(context.Background(), guild)
 	if err != nil {
@@ -130,8 +130,8 @@ func (e *cmdEnv) subscriptions(t *testing.T, guild string) []rules.Subscription 
 	return subs
 }
 
-func hasSub(subs []rules.Subscription, channel, rule string) bool {
-	return slices.ContainsFunc(subs, func(s rules.Subscription) bool { return s.ChannelID == channel && s.Rule == rule })
+func hasSub(subs []model.Subscription, channel, rule string) bool {
+	return slices.ContainsFunc(subs, func(s model.Subscription) bool { return s.ChannelID == channel && s.Rule == rule })
 }
 
 // addRSS appends items to the RSS feed of fs.
@@ -709,7 +709,7 @@ func TestCommandsGuildIsolation(t *testing.T) {
 				t.Fatal("guild B's /unsubscribe removed guild A's subscription")
 			}
 			ov, err := e.store(t).GuildOverrides(context.Background(), gA)
-			if err != nil || !slices.ContainsFunc(ov, func(o rules.Override) bool { return o.Name == rule && o.Rule != nil }) {
+			if err != nil || !slices.ContainsFunc(ov, func(o model.Override) bool { return o.Name == rule && o.Rule != nil }) {
 				t.Fatalf("guild A's overrides after B's /rules remove: %+v, %v", ov, err)
 			}
 
@@ -745,7 +745,7 @@ func TestCommandsRulesAddTestShow(t *testing.T) {
 				t.Helper()
 				return e.run(t, tr, command(g, ch, m, "rules", subOption("add", opts...)))
 			}
-			overrides := func() []rules.Override {
+			overrides := func() []model.Override {
 				t.Helper()
 				ov, err := e.store(t).GuildOverrides(context.Background(), g)
 				if err != nil {
@@ -784,7 +784,7 @@ func TestCommandsRulesAddTestShow(t *testing.T) {
 			a = add(guildAdmin, strOption("name", name), strOption("keywords", `walrus(es)?, sea cows?`), strOption("exclude", "cartoon"),
 				strOption("description", "Walrus sightings"))
 			expect(t, a, false, "Added rule `"+name+"`", "2 keyword patterns, 1 exclusions")
-			if ov := overrides(); !slices.ContainsFunc(ov, func(o rules.Override) bool {
+			if ov := overrides(); !slices.ContainsFunc(ov, func(o model.Override) bool {
 				return o.Name == name && o.Rule != nil && slices.Equal(o.Rule.Keywords, []string{`walrus(es)?`, "sea cows?"})
 			}) {
 				t.Fatalf("overrides after /rules add: %+v", ov)
@@ -829,7 +829,7 @@ func TestCommandsRulesAddTestShow(t *testing.T) {
 	}
 }
 
-func feedByURL(t *testing.T, e *cmdEnv, url string) (rules.Feed, bool) {
+func feedByURL(t *testing.T, e *cmdEnv, url string) (model.Feed, bool) {
 	t.Helper()
 	fs, err := e.store(t).Feeds(context.Background())
 	if err != nil {
@@ -840,7 +840,7 @@ func feedByURL(t *testing.T, e *cmdEnv, url string) (rules.Feed, bool) {
 			return f, true
 		}
 	}
-	return rules.Feed{}, false
+	return model.Feed{}, false
 }
 
 // TestCommandsFeedsOwnerOnly: /feeds add and /feeds remove are for owners;
@@ -911,7 +911,7 @@ func TestCommandsFeedsAddRemove(t *testing.T) {
 				t.Fatalf("/feeds add did not fetch the URL")
 			}
 			f, ok := feedByURL(t, e, url)
-			if !ok || f.Name != name || f.Source != "admin" {
+			if !ok || f.Name != name || f.Source != model.SourceAdmin {
 				t.Fatalf("stored feed %+v (found %v)", f, ok)
 			}
 			expect(t, e.run(t, tr, command(guildA, ch, plainMember, "feeds", subOption("list"))), false,
@@ -1084,7 +1084,7 @@ func TestCommandsDisabledSubscription(t *testing.T) {
 	addRSS(e.fs, it)
 	waitPosted(t, e.fd, ok, it)
 	deadline := time.Now().Add(cmdWait)
-	for !slices.ContainsFunc(e.subscriptions(t, guildA), func(s rules.Subscription) bool { return s.ChannelID == ch && s.Disabled != "" }) {
+	for !slices.ContainsFunc(e.subscriptions(t, guildA), func(s model.Subscription) bool { return s.ChannelID == ch && s.Disabled != "" }) {
 		if time.Now().After(deadline) {
 			t.Fatalf("subscription of %s not disabled after Missing Access: %+v", ch, e.subscriptions(t, guildA))
 		}

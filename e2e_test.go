@@ -19,6 +19,7 @@ import (
 	"github.com/backchannel/backchannel/config"
 	"github.com/backchannel/backchannel/db"
 	"github.com/backchannel/backchannel/internal/fakediscord"
+	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/rules"
 )
 
@@ -214,7 +215,7 @@ func subscribe(t *testing.T, path, guild, channel string) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	if _, err := store.Subscribe(ctx, rules.Subscription{GuildID: guild, ChannelID: channel}); err != nil {
+	if _, err := store.Subscribe(ctx, model.Subscription{GuildID: guild, ChannelID: channel}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -403,7 +404,7 @@ func TestArticleStoredBeforeACrashStillAlerts(t *testing.T) {
 		store.Close()
 		t.Fatal(err)
 	}
-	stored, err := store.StoreArticles(ctx, feeds[0].ID, []rules.Article{{GUID: item.GUID, Title: item.Title, Link: item.Link, Summary: item.Summary, Published: item.Published}})
+	stored, err := store.StoreArticles(ctx, feeds[0].ID, []model.Article{{GUID: item.GUID, Title: item.Title, Link: item.Link, Summary: item.Summary, Published: item.Published}})
 	if cerr := store.Close(); err != nil || cerr != nil || len(stored) != 1 {
 		t.Fatalf("storing the article: %v, %v, %d stored", err, cerr, len(stored))
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // Discord's embed limits, counted in characters (runes).
@@ -43,7 +43,7 @@ const (
 // Feed text is untrusted: mentions in it are neutralised here as well as by
 // the allowed_mentions of the message, and every part is truncated to
 // Discord's limits so a long article can never make the post fail.
-func Embed(a rules.Alert) *discordgo.MessageEmbed {
+func Embed(a model.Alert) *discordgo.MessageEmbed {
 	art := a.Article
 	title := embedClean(art.Title)
 	if title == "" {
@@ -82,17 +82,17 @@ func Embed(a rules.Alert) *discordgo.MessageEmbed {
 }
 
 // EmbedFooter is the footer text, "alert <ID> · rule <NAME>".
-func EmbedFooter(a rules.Alert) string {
+func EmbedFooter(a model.Alert) string {
 	return "alert " + strconv.FormatInt(a.ID, 10) + " · rule " + embedNeutralize(a.Rule())
 }
 
-// EmbedWho renders the actors of a match (rules.Match.Who), mentions
+// EmbedWho renders the actors of a match (model.Match.Who), mentions
 // neutralised.
-func EmbedWho(m rules.Match) string { return embedNeutralize(m.Who()) }
+func EmbedWho(m model.Match) string { return embedNeutralize(m.Who()) }
 
-// EmbedContact renders the contact of a match (rules.Match.How), mentions
+// EmbedContact renders the contact of a match (model.Match.How), mentions
 // neutralised.
-func EmbedContact(m rules.Match) string { return embedNeutralize(m.How()) }
+func EmbedContact(m model.Match) string { return embedNeutralize(m.How()) }
 
 func embedField(name, value string, inline bool) *discordgo.MessageEmbedField {
 	return &discordgo.MessageEmbedField{
@@ -102,7 +102,7 @@ func embedField(name, value string, inline bool) *discordgo.MessageEmbedField {
 	}
 }
 
-func embedColor(a rules.Alert) int {
+func embedColor(a model.Alert) int {
 	if len(a.Matches) == 0 {
 		return embedColorOther
 	}
@@ -131,7 +131,7 @@ func embedLink(link string) string {
 	return u.String()
 }
 
-func embedSummary(art rules.Article) string {
+func embedSummary(art model.Article) string {
 	if s := embedClean(embedStripHTML(art.Summary)); s != "" {
 		return s
 	}

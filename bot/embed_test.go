@@ -13,18 +13,18 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/backchannel/backchannel/bot"
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // Set BACKCHANNEL_UPDATE_GOLDEN=1 to rewrite golden files (an environment
 // variable rather than a flag, so test files in this package cannot clash).
 func embedUpdateGolden() bool { return os.Getenv("BACKCHANNEL_UPDATE_GOLDEN") == "1" }
 
-func embedSeedAlert() rules.Alert {
-	return rules.Alert{
+func embedSeedAlert() model.Alert {
+	return model.Alert{
 		ID:      42,
 		GuildID: "g1",
-		Article: rules.Article{
+		Article: model.Article{
 			Feed:  "Reuters World",
 			Title: "CIA's Burns met Russia's Naryshkin in Ankara, officials say",
 			Summary: `<p>The heads of the <b>CIA</b> and Russia&#39;s SVR intelligence service met in Ankara on Monday,
@@ -32,9 +32,9 @@ func embedSeedAlert() rules.Alert {
 			Link:      "https://www.reuters.com/world/cia-burns-naryshkin-ankara-2022-11-14/",
 			Published: time.Date(2022, 11, 14, 15, 4, 5, 0, time.FixedZone("CET", 3600)),
 		},
-		Matches: []rules.Match{{
+		Matches: []model.Match{{
 			Rule: "intel-heads",
-			Actors: []rules.ActorHit{
+			Actors: []model.ActorHit{
 				{ID: "us-cia", Office: "CIA Director", Country: "US", Kind: "intel", Alias: "Burns"},
 				{ID: "ru-svr", Office: "SVR Director", Country: "RU", Kind: "intel", Alias: "Naryshkin"},
 			},
@@ -44,7 +44,7 @@ func embedSeedAlert() rules.Alert {
 	}
 }
 
-func embedCases() map[string]rules.Alert {
+func embedCases() map[string]model.Alert {
 	seed := embedSeedAlert()
 
 	ratcliffe := embedSeedAlert()
@@ -53,7 +53,7 @@ func embedCases() map[string]rules.Alert {
 	ratcliffe.Article.Summary = ""
 	ratcliffe.Article.Content = "Sergei Naryshkin said he had spoken by phone with CIA Director John Ratcliffe."
 	ratcliffe.Article.Feed = "TASS"
-	ratcliffe.Matches[0].Actors = []rules.ActorHit{
+	ratcliffe.Matches[0].Actors = []model.ActorHit{
 		{ID: "ru-svr", Office: "SVR Director", Kind: "intel", Alias: "Naryshkin"},
 		{ID: "us-cia", Office: "CIA Director", Kind: "intel", Alias: "Ratcliffe"},
 		{ID: "us-cia", Office: "CIA Director", Kind: "intel", Alias: "John Ratcliffe"},
@@ -66,7 +66,7 @@ func embedCases() map[string]rules.Alert {
 	mentions.Article.Title = "@everyone: ministers meet <@123456789012345678>"
 	mentions.Article.Summary = "Ping @here and <@!42>, role <@&99>, channel <#77>, @EVERYONE shouted."
 	mentions.Article.Feed = "Feed <@1>"
-	mentions.Matches[0].Actors = []rules.ActorHit{{ID: "x", Office: "Foreign Minister", Kind: "diplomatic", Alias: "@here"}}
+	mentions.Matches[0].Actors = []model.ActorHit{{ID: "x", Office: "Foreign Minister", Kind: "diplomatic", Alias: "@here"}}
 
 	long := embedSeedAlert()
 	long.ID = 9
@@ -76,17 +76,17 @@ func embedCases() map[string]rules.Alert {
 	long.Article.Link = "javascript:alert(1)"
 	long.Article.Published = time.Time{}
 	for i := 0; i < 200; i++ {
-		long.Matches[0].Actors = append(long.Matches[0].Actors, rules.ActorHit{
+		long.Matches[0].Actors = append(long.Matches[0].Actors, model.ActorHit{
 			ID: "a" + strings.Repeat("x", i), Office: "Deputy Minister", Alias: "Alias"})
 	}
 	long.Matches[0].ContactTerm = strings.Repeat("met ", 600)
 
-	keyword := rules.Alert{
+	keyword := model.Alert{
 		ID:      10,
-		Article: rules.Article{Title: "  Back   channel reopened ", Link: "http://example.org/a?b=c"},
-		Matches: []rules.Match{{Rule: "backchannel-words", Keywords: []string{`back ?channel`, `hotline`}}},
+		Article: model.Article{Title: "  Back   channel reopened ", Link: "http://example.org/a?b=c"},
+		Matches: []model.Match{{Rule: "backchannel-words", Keywords: []string{`back ?channel`, `hotline`}}},
 	}
-	return map[string]rules.Alert{
+	return map[string]model.Alert{
 		"seed-ankara":          seed,
 		"seed-ratcliffe":       ratcliffe,
 		"mentions":             mentions,
@@ -222,8 +222,8 @@ func FuzzEmbed(f *testing.F) {
 	f.Add(strings.Repeat("é", 300), strings.Repeat("<p>a</p>", 2000), "", "", "", "")
 	f.Add("<@<@everyone>>", "@@here", "@", "<", "@", "<@")
 	f.Fuzz(func(t *testing.T, title, summary, feed, office, alias, rule string) {
-		a := rules.Alert{ID: 1, Article: rules.Article{Title: title, Summary: summary, Feed: feed},
-			Matches: []rules.Match{{Rule: rule, Actors: []rules.ActorHit{{ID: "a", Office: office, Alias: alias}}, ContactTerm: alias}}}
+		a := model.Alert{ID: 1, Article: model.Article{Title: title, Summary: summary, Feed: feed},
+			Matches: []model.Match{{Rule: rule, Actors: []model.ActorHit{{ID: "a", Office: office, Alias: alias}}, ContactTerm: alias}}}
 		embedCheckLimits(t, bot.Embed(a))
 	})
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/backchannel/backchannel/commands"
 	"github.com/backchannel/backchannel/internal/fakediscord"
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // The automatic acknowledgement, on both transports, against the fake
@@ -405,26 +405,26 @@ func TestAutoAckDeleteFails(t *testing.T) {
 // interaction was acknowledged automatically.
 type ackFeeds struct {
 	acked func() bool
-	feeds []rules.Feed
+	feeds []model.Feed
 }
 
-func (f ackFeeds) Feeds(context.Context) ([]rules.Feed, error) {
+func (f ackFeeds) Feeds(context.Context) ([]model.Feed, error) {
 	if !f.acked() {
 		return nil, errors.New("test: no automatic deferral")
 	}
 	return f.feeds, nil
 }
 
-func (f ackFeeds) AddFeed(_ context.Context, feed rules.Feed) (rules.Feed, error) {
+func (f ackFeeds) AddFeed(_ context.Context, feed model.Feed) (model.Feed, error) {
 	feed.ID = 7
 	return feed, nil
 }
 
-func (f ackFeeds) RemoveFeed(context.Context, string) (rules.Feed, error) {
+func (f ackFeeds) RemoveFeed(context.Context, string) (model.Feed, error) {
 	if !f.acked() {
-		return rules.Feed{}, errors.New("test: no automatic deferral")
+		return model.Feed{}, errors.New("test: no automatic deferral")
 	}
-	return rules.Feed{}, rules.ErrNotFound
+	return model.Feed{}, model.ErrNotFound
 }
 
 type ackProber struct{}
@@ -455,7 +455,7 @@ func TestAutoAckCommands(t *testing.T) {
 				var env *ackEnv
 				store := ackFeeds{
 					acked: func() bool { return acked(env.fake, token) },
-					feeds: []rules.Feed{{ID: 1, Name: "wire", URL: "https://wire.example/feed", State: rules.FeedState{Status: "ok"}}},
+					feeds: []model.Feed{{ID: 1, Name: "wire", URL: "https://wire.example/feed", State: model.FeedState{Status: "ok"}}},
 				}
 				cmds := commands.New(commands.Deps{Feeds: store, Prober: ackProber{}, OwnerIDs: []string{ackOwner}})
 				finished := make(chan struct{})

@@ -19,18 +19,18 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/backchannel/backchannel/commands"
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // itxFeeds is the one store the transport tests need: /feeds list reads it.
 type itxFeeds struct{}
 
-func (itxFeeds) Feeds(context.Context) ([]rules.Feed, error) {
-	return []rules.Feed{{ID: 1, Name: "wire", URL: "https://wire.example/feed", State: rules.FeedState{Status: "ok"}}}, nil
+func (itxFeeds) Feeds(context.Context) ([]model.Feed, error) {
+	return []model.Feed{{ID: 1, Name: "wire", URL: "https://wire.example/feed", State: model.FeedState{Status: "ok"}}}, nil
 }
-func (itxFeeds) AddFeed(context.Context, rules.Feed) (rules.Feed, error) { return rules.Feed{}, nil }
-func (itxFeeds) RemoveFeed(context.Context, string) (rules.Feed, error) {
-	return rules.Feed{}, rules.ErrNotFound
+func (itxFeeds) AddFeed(context.Context, model.Feed) (model.Feed, error) { return model.Feed{}, nil }
+func (itxFeeds) RemoveFeed(context.Context, string) (model.Feed, error) {
+	return model.Feed{}, model.ErrNotFound
 }
 
 func itxCommands() *commands.Handler {

@@ -13,7 +13,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 	"golang.org/x/time/rate"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // Poster posts alert deliveries to Discord channels. It is safe for
@@ -105,7 +105,7 @@ const postMaxNonce = 25
 // id. The nonce is enforced, so after a lost reply the retry returns the
 // message created the first time instead of posting again. Errors are
 // *PostError.
-func (p *Poster) Post(ctx context.Context, d rules.Delivery) (string, error) {
+func (p *Poster) Post(ctx context.Context, d model.Delivery) (string, error) {
 	if d.ChannelID == "" || d.Nonce == "" || len(d.Nonce) > postMaxNonce {
 		return "", &PostError{ChannelID: d.ChannelID, Err: fmt.Errorf("delivery %d has channel %q and nonce %q (1 to %d characters needed)", d.ID, d.ChannelID, d.Nonce, postMaxNonce)}
 	}

@@ -16,8 +16,8 @@ import (
 
 	"github.com/backchannel/backchannel/bot"
 	"github.com/backchannel/backchannel/internal/fakediscord"
+	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/outbox"
-	"github.com/backchannel/backchannel/rules"
 )
 
 // postLogBuffer collects log output so tests can check the token never
@@ -65,11 +65,11 @@ func newPostEnv(t *testing.T, opts ...bot.PosterOption) *postEnv {
 	return &postEnv{fd: fd, s: s, poster: bot.NewPoster(s, logger, opts...), logs: logs}
 }
 
-func postDelivery(id int64, channel string) rules.Delivery {
+func postDelivery(id int64, channel string) model.Delivery {
 	a := embedSeedAlert()
 	a.ID = 1000 + id
 	a.Article.Title = fmt.Sprintf("Alert %d: @everyone meet <@1>", id)
-	return rules.Delivery{ID: id, Alert: a, ChannelID: channel, Nonce: fmt.Sprintf("bc0123abcd-%d", id)}
+	return model.Delivery{ID: id, Alert: a, ChannelID: channel, Nonce: fmt.Sprintf("bc0123abcd-%d", id)}
 }
 
 func TestNewSessionValidates(t *testing.T) {
@@ -333,7 +333,7 @@ func TestSessionLimiterPacesEveryRequest(t *testing.T) {
 // dlvStore is an in-memory outbox.Store (the SQLite one is tested in db).
 type dlvStore struct {
 	mu       sync.Mutex
-	rows     map[int64]*rules.Delivery
+	rows     map[int64]*model.Delivery
 	sent     map[int64]string
 	failed   map[int64]string
 	disabled map[string]string
@@ -341,18 +341,18 @@ type dlvStore struct {
 
 var _ outbox.Store = (*dlvStore)(nil)
 
-func newDlvStore(ds ...rules.Delivery) *dlvStore {
-	s := &dlvStore{rows: map[int64]*rules.Delivery{}, sent: map[int64]string{}, failed: map[int64]string{}, disabled: map[string]string{}}
+func newDlvStore(ds ...model.Delivery) *dlvStore {
+	s := &dlvStore{rows: map[int64]*model.Delivery{}, sent: map[int64]string{}, failed: map[int64]string{}, disabled: map[string]string{}}
 	for _, d := range ds {
 		s.rows[d.ID] = &d
 	}
 	return s
 }
 
-func (s *dlvStore) DueDeliveries(_ context.Context, now time.Time, limit int) ([]rules.Delivery, error) {
+func (s *dlvStore) DueDeliveries(_ context.Context, now time.Time, limit int) ([]model.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []rules.Delivery
+	var out []model.Delivery
 	for id, d := range s.rows {
 		_, sent := s.sent[id]
 		_, failed := s.failed[id]
@@ -418,7 +418,7 @@ func TestOutboxDeliversExactlyOnceThroughFaults(t *testing.T) {
 			t.Parallel()
 			env := newPostEnv(t)
 			const n = 4
-			var ds []rules.Delivery
+			var ds []model.Delivery
 			for i := int64(1); i <= n; i++ {
 				ds = append(ds, postDelivery(i, "c1"))
 			}
@@ -468,7 +468,7 @@ func TestOutboxMissingPermissionsDisablesWithoutStorm(t *testing.T) {
 	t.Parallel()
 	env := newPostEnv(t)
 	env.fd.Fail(fakediscord.CreateMessage("locked"), fakediscord.Always, fakediscord.MissingPermissions)
-	var ds []rules.Delivery
+	var ds []model.Delivery
 	for i := int64(1); i <= 10; i++ {
 		ds = append(ds, postDelivery(i, "locked"))
 	}
@@ -498,7 +498,7 @@ func TestOutboxBreakerStopsInvalidRequestStorm(t *testing.T) {
 	t.Parallel()
 	env := newPostEnv(t)
 	env.fd.SetToken("rotated") // our token is now wrong: every post is a 401
-	var ds []rules.Delivery
+	var ds []model.Delivery
 	for i := int64(1); i <= 30; i++ {
 		ds = append(ds, postDelivery(i, fmt.Sprint("c", i)))
 	}

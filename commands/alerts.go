@@ -9,7 +9,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 func (h *Handler) latest(ctx context.Context, c *call) reply {
@@ -65,7 +65,7 @@ func (h *Handler) search(ctx context.Context, c *call) reply {
 
 // alertsEmbed lists alerts as fields: the title, then the link, the source
 // and the footer words (alert id and rule) that /explain takes.
-func alertsEmbed(title string, alerts []rules.Alert, n int) *discordgo.MessageEmbed {
+func alertsEmbed(title string, alerts []model.Alert, n int) *discordgo.MessageEmbed {
 	if len(alerts) > n {
 		alerts = alerts[:n]
 	}
@@ -115,7 +115,7 @@ func (h *Handler) explain(ctx context.Context, c *call) reply {
 		return ephemeralf("`%s` is not an alert id; it is the number after `alert` in an alert's footer.", inline(raw))
 	}
 	a, err := h.d.Alerts.Alert(ctx, c.guildID, id)
-	if errors.Is(err, rules.ErrNotFound) {
+	if errors.Is(err, model.ErrNotFound) {
 		return ephemeralf("This server has no alert %d.", id)
 	}
 	if err != nil {
@@ -126,7 +126,7 @@ func (h *Handler) explain(ctx context.Context, c *call) reply {
 
 // explainEmbed says, for each rule that fired, which actors (and the words
 // that named them), which contact words, and the evidence.
-func explainEmbed(a rules.Alert) *discordgo.MessageEmbed {
+func explainEmbed(a model.Alert) *discordgo.MessageEmbed {
 	var fields []*discordgo.MessageEmbedField
 	for _, m := range a.Matches {
 		fields = append(fields, matchFields(m)...)
@@ -144,7 +144,7 @@ func explainEmbed(a rules.Alert) *discordgo.MessageEmbed {
 }
 
 // matchFields describes one match; shared by /explain and /rules test.
-func matchFields(m rules.Match) []*discordgo.MessageEmbedField {
+func matchFields(m model.Match) []*discordgo.MessageEmbedField {
 	fs := []*discordgo.MessageEmbedField{{Name: "Rule", Value: "`" + strings.ReplaceAll(m.Rule, "`", "'") + "`", Inline: true}}
 	if len(m.Actors) > 0 {
 		var lines []string

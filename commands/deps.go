@@ -7,36 +7,37 @@ import (
 	"time"
 
 	"github.com/backchannel/backchannel/metrics"
+	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/rules"
 )
 
 // The interfaces below are the slices of the store and of the rest of the
 // program that the commands need. *db.DB satisfies the store ones;
-// *rules.Book satisfies RuleBook; the feeds package provides the prober and
+// *rulebook.Book satisfies RuleBook; the feeds package provides the prober and
 // the scheduler.
 
 // SubscriptionStore keeps which channels receive which alerts.
 type SubscriptionStore interface {
 	// Subscribe returns false when the subscription already existed (it is
 	// re-enabled if it had been disabled).
-	Subscribe(ctx context.Context, s rules.Subscription) (bool, error)
+	Subscribe(ctx context.Context, s model.Subscription) (bool, error)
 	// Unsubscribe returns false when there was no such subscription.
 	Unsubscribe(ctx context.Context, guildID, channelID, rule string) (bool, error)
-	Subscriptions(ctx context.Context, guildID string) ([]rules.Subscription, error)
+	Subscriptions(ctx context.Context, guildID string) ([]model.Subscription, error)
 }
 
 // AlertStore reads one guild's stored alerts.
 type AlertStore interface {
-	LatestAlerts(ctx context.Context, guildID, actor string, n int) ([]rules.Alert, error)
-	SearchAlerts(ctx context.Context, guildID, query string, n int) ([]rules.Alert, error)
-	// Alert returns rules.ErrNotFound also for another guild's alert.
-	Alert(ctx context.Context, guildID string, id int64) (rules.Alert, error)
+	LatestAlerts(ctx context.Context, guildID, actor string, n int) ([]model.Alert, error)
+	SearchAlerts(ctx context.Context, guildID, query string, n int) ([]model.Alert, error)
+	// Alert returns model.ErrNotFound also for another guild's alert.
+	Alert(ctx context.Context, guildID string, id int64) (model.Alert, error)
 }
 
 // RuleStore persists a guild's changes to the default rules.
 type RuleStore interface {
-	GuildOverrides(ctx context.Context, guildID string) ([]rules.Override, error)
-	PutGuildRule(ctx context.Context, guildID string, r rules.RuleSpec) error
+	GuildOverrides(ctx context.Context, guildID string) ([]model.Override, error)
+	PutGuildRule(ctx context.Context, guildID string, r model.RuleSpec) error
 	// RemoveGuildRule writes a tombstone, so a default rule can be removed
 	// for one guild.
 	RemoveGuildRule(ctx context.Context, guildID, name string) error
@@ -51,11 +52,11 @@ type RuleBook interface {
 
 // FeedStore keeps the polled feeds, which all guilds share.
 type FeedStore interface {
-	Feeds(ctx context.Context) ([]rules.Feed, error)
-	// AddFeed returns rules.ErrDuplicate on the same name or URL.
-	AddFeed(ctx context.Context, f rules.Feed) (rules.Feed, error)
-	// RemoveFeed returns rules.ErrNotFound.
-	RemoveFeed(ctx context.Context, name string) (rules.Feed, error)
+	Feeds(ctx context.Context) ([]model.Feed, error)
+	// AddFeed returns model.ErrDuplicate on the same name or URL.
+	AddFeed(ctx context.Context, f model.Feed) (model.Feed, error)
+	// RemoveFeed returns model.ErrNotFound.
+	RemoveFeed(ctx context.Context, name string) (model.Feed, error)
 }
 
 // FeedProber fetches a URL once and says whether it is a feed. It applies
@@ -67,7 +68,7 @@ type FeedProber interface {
 
 // Scheduler polls feeds on their schedules.
 type Scheduler interface {
-	Add(f rules.Feed) error
+	Add(f model.Feed) error
 	Remove(feedID int64)
 	// Next returns the feed's next scheduled poll, zero when it has none.
 	Next(feedID int64) time.Time

@@ -14,16 +14,18 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/backchannel/backchannel/metrics"
+	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/rulebook"
 	"github.com/backchannel/backchannel/rules"
 )
 
 // store is an in-memory stand-in for *db.DB, with the same guild scoping.
 type store struct {
 	mu        sync.Mutex
-	subs      []rules.Subscription
-	alerts    []rules.Alert
-	overrides map[string][]rules.Override
-	feeds     []rules.Feed
+	subs      []model.Subscription
+	alerts    []model.Alert
+	overrides map[string][]model.Override
+	feeds     []model.Feed
 	writes    int // every successful change, to prove refusals change nothing
 }
 
@@ -34,9 +36,9 @@ var (
 	_ FeedStore         = (*store)(nil)
 )
 
-func newStore() *store { return &store{overrides: map[string][]rules.Override{}} }
+func newStore() *store { return &store{overrides: map[string][]model.Override{}} }
 
-func (s *store) Subscribe(_ context.Context, sub rules.Subscription) (bool, error) {
+func (s *store) Subscribe(_ context.Context, sub model.Subscription) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, x := range s.subs {
@@ -63,10 +65,10 @@ func (s *store) Unsubscribe(_ context.Context, guildID, channelID, rule string) 
 	return false, nil
 }
 
-func (s *store) Subscriptions(_ context.Context, guildID string) ([]rules.Subscription, error) {
+func (s *store) Subscriptions(_ context.Context, guildID string) ([]model.Subscription, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []rules.Subscription
+	var out []model.Subscription
 	for _, x := range s.subs {
 		if x.GuildID == guildID {
 			out = append(out, x)
@@ -75,17 +77,17 @@ func (s *store) Subscriptions(_ context.Context, guildID string) ([]rules.Subscr
 	return out, nil
 }
 
-func (s *store) LatestAlerts(_ context.Context, guildID, actor string, n int) ([]rules.Alert, error) {
+func (s *store) LatestAlerts(_ context.Context, guildID, actor string, n int) ([]model.Alert, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []rules.Alert
+	var out []model.Alert
 	for i := len(s.alerts) - 1; i >= 0 && len(out) < n; i-- {
 		a := s.alerts[i]
 		if a.GuildID != guildID {
 			continue
 		}
-		if actor != "" && !slices.ContainsFunc(a.Matches, func(m rules.Match) bool {
-			return slices.ContainsFunc(m.Actors, func(h rules.ActorHit) bool { return h.ID == actor })
+		if actor != "" && !slices.ContainsFunc(a.Matches, func(m model.Match) bool {
+			return slices.ContainsFunc(m.Actors, func(h model.ActorHit) bool { return h.ID == actor })
 		}) {
 			continue
 		}
@@ -94,10 +96,10 @@ func (s *store) LatestAlerts(_ context.Context, guildID, actor string, n int) ([
 	return out, nil
 }
 
-func (s *store) SearchAlerts(_ context.Context, guildID, query string, n int) ([]rules.Alert, error) {
+func (s *store) SearchAlerts(_ context.Context, guildID, query string, n int) ([]model.Alert, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []rules.Alert
+	var out []model.Alert
 	for i := len(s.alerts) - 1; i >= 0 && len(out) < n; i-- {
 		a := s.alerts[i]
 		if a.GuildID == guildID && strings.Contains(strings.ToLower(a.Article.Title), strings.ToLower(query)) {
@@ -107,7 +109,7 @@ func (s *store) SearchAlerts(_ context.Context, guildID, query string, n int) ([
 	return out, nil
 }
 
-func (s *store) Alert(_ context.Context, guildID string, id int64) (rules.Alert, error) {
+func (s *store) Alert(_ context.Context, guildID string, id int64) (model.Alert, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, a := range s.alerts {
@@ -115,19 +117,19 @@ func (s *store) Alert(_ context.Context, guildID string, id int64) (rules.Alert,
 			return a, nil
 		}
 	}
-	return rules.Alert{}, rules.ErrNotFound
+	return model.Alert{}, model.ErrNotFound
 }
 
-func (s *store) GuildOverrides(_ context.Context, guildID string) ([]rules.Override, error) {
+func (s *store) GuildOverrides(_ context.Context, guildID string) ([]model.Override, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.overrides[guildID]), nil
 }
 
-func (s *store) PutGuildRule(_ context.Context, guildID string, r rules.RuleSpec) error {
+func (s *store) PutGuildRule(_ context.Context, guildID string, r model.RuleSpec) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.setOverride(guildID, rules.Override{Name: r.Name, Rule: &r})
+	s.setOverride(guildID, model.Override{Name: r.Name, Rule: &r})
 	s.writes++
 	return nil
 }
@@ -135,12 +137,12 @@ func (s *store) PutGuildRule(_ context.Context, guildID string, r rules.RuleSpec
 func (s *store) RemoveGuildRule(_ context.Context, guildID, name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.setOverride(guildID, rules.Override{Name: name})
+	s.setOverride(guildID, model.Override{Name: name})
 	s.writes++
 	return nil
 }
 
-func (s *store) setOverride(guildID string, o rules.Override) {
+func (s *store) setOverride(guildID string, o model.Override) {
 	ov := s.overrides[guildID]
 	for i := range ov {
 		if ov[i].Name == o.Name {
@@ -151,18 +153,18 @@ func (s *store) setOverride(guildID string, o rules.Override) {
 	s.overrides[guildID] = append(ov, o)
 }
 
-func (s *store) Feeds(context.Context) ([]rules.Feed, error) {
+func (s *store) Feeds(context.Context) ([]model.Feed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.feeds), nil
 }
 
-func (s *store) AddFeed(_ context.Context, f rules.Feed) (rules.Feed, error) {
+func (s *store) AddFeed(_ context.Context, f model.Feed) (model.Feed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, x := range s.feeds {
 		if x.Name == f.Name || x.URL == f.URL {
-			return rules.Feed{}, fmt.Errorf("fake: add feed: %w", rules.ErrDuplicate)
+			return model.Feed{}, fmt.Errorf("fake: add feed: %w", model.ErrDuplicate)
 		}
 	}
 	f.ID = int64(len(s.feeds) + 100)
@@ -171,7 +173,7 @@ func (s *store) AddFeed(_ context.Context, f rules.Feed) (rules.Feed, error) {
 	return f, nil
 }
 
-func (s *store) RemoveFeed(_ context.Context, name string) (rules.Feed, error) {
+func (s *store) RemoveFeed(_ context.Context, name string) (model.Feed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, x := range s.feeds {
@@ -181,7 +183,7 @@ func (s *store) RemoveFeed(_ context.Context, name string) (rules.Feed, error) {
 			return x, nil
 		}
 	}
-	return rules.Feed{}, fmt.Errorf("fake: remove feed: %w", rules.ErrNotFound)
+	return model.Feed{}, fmt.Errorf("fake: remove feed: %w", model.ErrNotFound)
 }
 
 func (s *store) changes() int {
@@ -221,7 +223,7 @@ type scheduler struct {
 	now  time.Time
 }
 
-func (s *scheduler) Add(f rules.Feed) error {
+func (s *scheduler) Add(f model.Feed) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.next[f.ID] = s.now.Add(5 * time.Minute)
@@ -391,7 +393,7 @@ func (p *panicWatch) WithGroup(string) slog.Handler      { return p }
 type env struct {
 	h      *Handler
 	store  *store
-	book   *rules.Book
+	book   *rulebook.Book
 	prober *prober
 	sched  *scheduler
 	panics *panicWatch
@@ -419,7 +421,7 @@ func defaultSet(t testing.TB) *rules.Set {
 				Holders: []rules.HolderSpec{{Name: "Sergei Naryshkin", Aliases: []string{"Naryshkin"}}}},
 			{ID: "us-cia", Country: "US", Office: "CIA Director", Kind: "intel", Titles: []string{"CIA director"}},
 		},
-		Rules: []rules.RuleSpec{
+		Rules: []model.RuleSpec{
 			{Name: "summits", Description: "Leaders meeting", Keywords: []string{`summit`, `talks`}},
 			{Name: "backchannel-words", Keywords: []string{`back ?channel`}, Exclude: []string{`podcast`}},
 		},
@@ -439,21 +441,21 @@ func newEnv(t testing.TB) *env {
 		panics: &panicWatch{},
 	}
 	e.sched = &scheduler{next: map[int64]time.Time{}, now: e.now}
-	e.book = rules.NewBook(defaultSet(t), e.store, nil)
-	e.store.feeds = []rules.Feed{
-		{ID: 1, Name: "wire", URL: "https://wire.example/feed", Source: "config", State: rules.FeedState{
+	e.book = rulebook.NewBook(defaultSet(t), e.store, nil)
+	e.store.feeds = []model.Feed{
+		{ID: 1, Name: "wire", URL: "https://wire.example/feed", Source: model.SourceConfig, State: model.FeedState{
 			LastPoll: e.now.Add(-time.Minute), Status: "ok", ItemsSeen: 42}},
-		{ID: 2, Name: "broken", URL: "https://broken.example/feed", Source: "config", State: rules.FeedState{
+		{ID: 2, Name: "broken", URL: "https://broken.example/feed", Source: model.SourceConfig, State: model.FeedState{
 			LastPoll: e.now.Add(-time.Minute), Status: "error", Error: "HTTP 503 Service Unavailable", Failures: 3}},
 	}
 	e.sched.next[1] = e.now.Add(4 * time.Minute)
 	e.sched.next[2] = e.now.Add(4 * time.Minute)
-	e.store.alerts = []rules.Alert{
-		{ID: 7, GuildID: guildA, Created: e.now, Article: rules.Article{Title: "Spy chiefs hold secret summit", Link: "https://wire.example/a", Feed: "wire"},
-			Matches: []rules.Match{{Rule: "summits", Actors: []rules.ActorHit{{ID: "ru-svr", Office: "SVR Director", Country: "RU", Alias: "Naryshkin"}},
+	e.store.alerts = []model.Alert{
+		{ID: 7, GuildID: guildA, Created: e.now, Article: model.Article{Title: "Spy chiefs hold secret summit", Link: "https://wire.example/a", Feed: "wire"},
+			Matches: []model.Match{{Rule: "summits", Actors: []model.ActorHit{{ID: "ru-svr", Office: "SVR Director", Country: "RU", Alias: "Naryshkin"}},
 				ContactKind: "meeting", ContactTerm: "met", Field: "title", Evidence: "Naryshkin met Burns"}}},
-		{ID: 8, GuildID: guildB, Created: e.now, Article: rules.Article{Title: "Guild B only summit story", Link: "https://wire.example/b"},
-			Matches: []rules.Match{{Rule: "summits"}}},
+		{ID: 8, GuildID: guildB, Created: e.now, Article: model.Article{Title: "Guild B only summit story", Link: "https://wire.example/b"},
+			Matches: []model.Match{{Rule: "summits"}}},
 	}
 	e.h = New(Deps{
 		Subscriptions: e.store, Alerts: e.store, Rules: e.store, Book: e.book,

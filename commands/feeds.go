@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // probeTimeout bounds the one fetch /feeds add makes; the answer was
@@ -34,7 +34,7 @@ func (h *Handler) feedsList(ctx context.Context, c *call) reply {
 		if f.Schedule != "" {
 			l += " · `" + strings.ReplaceAll(f.Schedule, "`", "'") + "`"
 		}
-		if f.Source == "admin" {
+		if f.Source == model.SourceAdmin {
 			l += " · added from Discord"
 		}
 		lines = append(lines, l)
@@ -121,8 +121,8 @@ func (h *Handler) feedsAdd(ctx context.Context, c *call) reply {
 	if name == "" {
 		name = feedNameFrom(title, u)
 	}
-	f, err := h.d.Feeds.AddFeed(ctx, rules.Feed{Name: name, URL: u, Source: "admin"})
-	if errors.Is(err, rules.ErrDuplicate) {
+	f, err := h.d.Feeds.AddFeed(ctx, model.Feed{Name: name, URL: u, Source: model.SourceAdmin})
+	if errors.Is(err, model.ErrDuplicate) {
 		return ephemeralf("A feed with the name `%s` or that URL already exists. Nothing was saved.", inline(name))
 	}
 	if err != nil {
@@ -168,7 +168,7 @@ func (h *Handler) feedsRemove(ctx context.Context, c *call) reply {
 		return optionProblem(err)
 	}
 	f, err := h.d.Feeds.RemoveFeed(ctx, name)
-	if errors.Is(err, rules.ErrNotFound) {
+	if errors.Is(err, model.ErrNotFound) {
 		return ephemeralf("There is no feed named `%s`; see `/feeds list`. Nothing was changed.", inline(name))
 	}
 	if err != nil {
@@ -178,7 +178,7 @@ func (h *Handler) feedsRemove(ctx context.Context, c *call) reply {
 		h.d.Scheduler.Remove(f.ID)
 	}
 	msg := fmt.Sprintf("Removed feed `%s` (<%s>).", inline(f.Name), f.URL)
-	if f.Source == "config" {
+	if f.Source == model.SourceConfig {
 		msg += " It is listed in the configuration file, so it comes back at the next start unless it is removed there too."
 	}
 	return ephemeralf("%s", msg)

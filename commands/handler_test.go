@@ -7,7 +7,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 func TestCommands(t *testing.T) {
@@ -211,7 +211,7 @@ func TestGuildIsolation(t *testing.T) {
 
 func TestSubscribeLifecycle(t *testing.T) {
 	e := newEnv(t)
-	e.store.subs = []rules.Subscription{{GuildID: guildA, ChannelID: chanA2, Disabled: "Missing Access"}}
+	e.store.subs = []model.Subscription{{GuildID: guildA, ChannelID: chanA2, Disabled: "Missing Access"}}
 	if got := e.run(t, slash(mcA, "subscribe", str("rule", "summits"))).text(); !strings.Contains(got, "Subscribed") {
 		t.Fatalf("subscribe: %s", got)
 	}

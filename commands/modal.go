@@ -10,7 +10,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 	"github.com/pelletier/go-toml/v2"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // /rules edit opens a modal holding the rule as TOML, the same syntax as
@@ -24,7 +24,7 @@ const (
 	maxModalText   = 4000 // Discord's limit for a text input
 )
 
-func ruleTOML(r rules.RuleSpec) (string, error) {
+func ruleTOML(r model.RuleSpec) (string, error) {
 	b, err := toml.Marshal(r)
 	if err != nil {
 		return "", fmt.Errorf("commands: encode rule %q: %w", r.Name, err)
@@ -162,8 +162,8 @@ func (h *Handler) handleModal(ctx context.Context, i *discordgo.Interaction, x *
 
 // parseRuleTOML decodes a rule strictly: an unknown key is refused rather
 // than silently ignored, as a typo would otherwise change what fires.
-func parseRuleTOML(text string) (rules.RuleSpec, error) {
-	var r rules.RuleSpec
+func parseRuleTOML(text string) (model.RuleSpec, error) {
+	var r model.RuleSpec
 	dec := toml.NewDecoder(bytes.NewBufferString(text)).DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
 		var se *toml.StrictMissingError

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/rules"
 )
 
@@ -70,20 +71,20 @@ func (h *Handler) rulesList(ctx context.Context, c *call) reply {
 
 // namedRule finds the rule named by the "name" option in this guild's
 // rules; a non-nil reply says why there is none.
-func (h *Handler) namedRule(ctx context.Context, c *call) (rules.RuleSpec, *reply) {
+func (h *Handler) namedRule(ctx context.Context, c *call) (model.RuleSpec, *reply) {
 	name, err := c.opts.requiredStr("name", maxRuleNameLen)
 	if err != nil {
 		rp := optionProblem(err)
-		return rules.RuleSpec{}, &rp
+		return model.RuleSpec{}, &rp
 	}
 	set, rp := h.guildRules(ctx, c)
 	if rp != nil {
-		return rules.RuleSpec{}, rp
+		return model.RuleSpec{}, rp
 	}
 	r, ok := set.Rule(name)
 	if !ok {
 		rp := ephemeralf("This server has no rule named `%s`; see `/rules list`.", inline(name))
-		return rules.RuleSpec{}, &rp
+		return model.RuleSpec{}, &rp
 	}
 	return r, nil
 }
@@ -109,7 +110,7 @@ func (h *Handler) rulesAdd(ctx context.Context, c *call) reply {
 	if h.d.Rules == nil {
 		return unavailable("Changing rules")
 	}
-	var r rules.RuleSpec
+	var r model.RuleSpec
 	var err error
 	if r.Name, err = c.opts.requiredStr("name", maxRuleNameLen); err != nil {
 		return optionProblem(err)
@@ -144,7 +145,7 @@ func (h *Handler) rulesAdd(ctx context.Context, c *call) reply {
 // stores it and has the guild's set recompiled. replacing says whether r
 // must replace an existing rule (/rules edit) or must be new (/rules add).
 // It returns the reply to send instead when r is refused or saving fails.
-func (h *Handler) saveRule(ctx context.Context, c *call, r rules.RuleSpec, replacing bool) *reply {
+func (h *Handler) saveRule(ctx context.Context, c *call, r model.RuleSpec, replacing bool) *reply {
 	h.ruleMu.Lock()
 	defer h.ruleMu.Unlock()
 	err := h.checkRule(ctx, c.guildID, r, replacing)
@@ -167,7 +168,7 @@ func (h *Handler) saveRule(ctx context.Context, c *call, r rules.RuleSpec, repla
 
 // checkRule returns an *optionError saying what is wrong with r, or another
 // error when the check itself failed.
-func (h *Handler) checkRule(ctx context.Context, guildID string, r rules.RuleSpec, replacing bool) error {
+func (h *Handler) checkRule(ctx context.Context, guildID string, r model.RuleSpec, replacing bool) error {
 	if h.d.Book == nil {
 		return optErrorf("rules are not available on this bot.")
 	}
@@ -205,7 +206,7 @@ func (h *Handler) checkRule(ctx context.Context, guildID string, r rules.RuleSpe
 	// The guild's whole set must still compile with the rule in it: that is
 	// where unknown actor ids, limits and conflicts with the rest are found.
 	rr := r
-	if _, err := rules.Compile(set.Spec().WithOverrides([]rules.Override{{Name: r.Name, Rule: &rr}})); err != nil {
+	if _, err := rules.Compile(set.Spec().WithOverrides([]model.Override{{Name: r.Name, Rule: &rr}})); err != nil {
 		return optErrorf("%s", truncate(oneLine(err.Error()), 1500))
 	}
 	return nil
@@ -287,7 +288,7 @@ func (h *Handler) rulesTest(ctx context.Context, c *call) reply {
 	}
 	// The text is tested as a headline, the field users paste most and the
 	// one every rule reads.
-	matches := set.Match(rules.Article{Title: text})
+	matches := set.Match(model.Article{Title: text})
 	if len(matches) == 0 {
 		return ephemeralf("None of this server's rules fires on that text.")
 	}

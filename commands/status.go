@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 func (h *Handler) status(ctx context.Context, c *call) reply {
@@ -45,11 +45,11 @@ func (h *Handler) status(ctx context.Context, c *call) reply {
 
 // feedStatusLine is one feed's line: its name first, then `ok` or
 // `error: <reason>`, then last poll, next poll and items seen.
-func (h *Handler) feedStatusLine(f rules.Feed) string {
+func (h *Handler) feedStatusLine(f model.Feed) string {
 	st := f.State
 	result := "ok"
 	switch {
-	case st.Status == "error":
+	case st.Status == model.StatusError:
 		result = "error: " + truncate(oneLine(nonEmpty(st.Error, "unknown error")), 300)
 	case st.LastPoll.IsZero():
 		result = "ok (not polled yet)"

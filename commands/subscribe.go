@@ -7,7 +7,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // targetChannel returns the channel a /subscribe or /unsubscribe acts on.
@@ -99,7 +99,7 @@ func (h *Handler) subscribe(ctx context.Context, c *call) reply {
 	if rp != nil {
 		return *rp
 	}
-	created, err := h.d.Subscriptions.Subscribe(ctx, rules.Subscription{
+	created, err := h.d.Subscriptions.Subscribe(ctx, model.Subscription{
 		GuildID: c.guildID, ChannelID: ch, Rule: rule, Created: h.d.Now(),
 	})
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // Delivery statuses. A delivery leaves pending exactly once.
@@ -44,8 +44,8 @@ const alertColumns = `a.id, a.guild_id, a.matches, a.created,
 const alertFrom = ` FROM alerts a JOIN articles r ON r.id = a.article_id`
 
 // scanAlert reads alertColumns, after any extra leading destinations.
-func scanAlert(row interface{ Scan(...any) error }, extra ...any) (rules.Alert, error) {
-	var a rules.Alert
+func scanAlert(row interface{ Scan(...any) error }, extra ...any) (model.Alert, error) {
+	var a model.Alert
 	var matches string
 	var created, published, fetched int64
 	var feedID sql.NullInt64
@@ -54,10 +54,10 @@ func scanAlert(row interface{ Scan(...any) error }, extra ...any) (rules.Alert, 
 		&a.Article.ID, &feedID, &a.Article.Feed, &a.Article.GUID, &a.Article.Title, &a.Article.Summary,
 		&a.Article.Content, &a.Article.Link, &published, &fetched)
 	if err := row.Scan(dest...); err != nil {
-		return rules.Alert{}, err
+		return model.Alert{}, err
 	}
 	if err := json.Unmarshal([]byte(matches), &a.Matches); err != nil {
-		return rules.Alert{}, fmt.Errorf("alert %d: matches: %w", a.ID, err)
+		return model.Alert{}, fmt.Errorf("alert %d: matches: %w", a.ID, err)
 	}
 	a.Created = fromMillis(created)
 	a.Article.FeedID = feedID.Int64
@@ -68,7 +68,7 @@ func scanAlert(row interface{ Scan(...any) error }, extra ...any) (rules.Alert, 
 
 // actorKeys returns the folded actor ids ("\nid\n...") and aliases and
 // offices ("\ntext\n...") of an alert's matches, for the actor filter.
-func actorKeys(ms []rules.Match) (ids, text string) {
+func actorKeys(ms []model.Match) (ids, text string) {
 	var idb, textb strings.Builder
 	idb.WriteByte('\n')
 	textb.WriteByte('\n')
@@ -93,20 +93,20 @@ func actorKeys(ms []rules.Match) (ids, text string) {
 // returned as it is with false, and no delivery is added: the story was
 // already sent (or is queued) for that guild. a.Article.ID must be set (from
 // StoreArticles).
-func (db *DB) CreateAlert(ctx context.Context, a rules.Alert, channels []string) (rules.Alert, bool, error) {
+func (db *DB) CreateAlert(ctx context.Context, a model.Alert, channels []string) (model.Alert, bool, error) {
 	if a.Article.ID == 0 {
-		return rules.Alert{}, false, errors.New("db: create alert: article has no id (store it first)")
+		return model.Alert{}, false, errors.New("db: create alert: article has no id (store it first)")
 	}
 	matches := a.Matches
 	if matches == nil {
-		matches = []rules.Match{}
+		matches = []model.Match{}
 	}
 	mj, err := json.Marshal(matches)
 	if err != nil {
-		return rules.Alert{}, false, fmt.Errorf("db: create alert: matches: %w", err)
+		return model.Alert{}, false, fmt.Errorf("db: create alert: matches: %w", err)
 	}
 	ids, text := actorKeys(a.Matches)
-	var out rules.Alert
+	var out model.Alert
 	created := false
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		now := db.clock()
@@ -150,7 +150,7 @@ func (db *DB) CreateAlert(ctx context.Context, a rules.Alert, channels []string)
 		return err
 	})
 	if err != nil {
-		return rules.Alert{}, false, fmt.Errorf("db: create alert for article %d in guild %q: %w", a.Article.ID, a.GuildID, err)
+		return model.Alert{}, false, fmt.Errorf("db: create alert for article %d in guild %q: %w", a.Article.ID, a.GuildID, err)
 	}
 	return out, created, nil
 }
@@ -158,11 +158,11 @@ func (db *DB) CreateAlert(ctx context.Context, a rules.Alert, channels []string)
 // DueDeliveries returns up to limit pending deliveries whose next attempt is
 // at or before now, longest-due first (creation order among equals), each
 // with its alert and article.
-func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]rules.Delivery, error) {
+func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]model.Delivery, error) {
 	if limit <= 0 || limit > maxDue {
 		limit = maxDue
 	}
-	var out []rules.Delivery
+	var out []model.Delivery
 	err := db.read(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT d.id, d.channel_id, d.attempts, d.next_attempt, d.last_error, `+
 			alertColumns+` FROM deliveries d
@@ -175,7 +175,7 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]ru
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var d rules.Delivery
+			var d model.Delivery
 			var next int64
 			if d.Alert, err = scanAlert(rows, &d.ID, &d.ChannelID, &d.Attempts, &next, &d.LastError); err != nil {
 				return err
@@ -238,7 +238,7 @@ func (db *DB) MarkFailed(ctx context.Context, id int64, reason string) error {
 	return nil
 }
 
-// affected turns "no row changed" into rules.ErrNotFound.
+// affected turns "no row changed" into model.ErrNotFound.
 func affected(res sql.Result, err error) error {
 	if err != nil {
 		return err
@@ -248,7 +248,7 @@ func affected(res sql.Result, err error) error {
 		return err
 	}
 	if n == 0 {
-		return rules.ErrNotFound
+		return model.ErrNotFound
 	}
 	return nil
 }
@@ -256,7 +256,7 @@ func affected(res sql.Result, err error) error {
 // pendingAffected is affected for updates limited to pending deliveries:
 // no change is fine when the delivery exists but has left pending.
 func pendingAffected(ctx context.Context, tx *sql.Tx, id int64, res sql.Result, err error) error {
-	if err := affected(res, err); !errors.Is(err, rules.ErrNotFound) {
+	if err := affected(res, err); !errors.Is(err, model.ErrNotFound) {
 		return err
 	}
 	var one int
@@ -274,16 +274,16 @@ func (db *DB) QueueDepth(ctx context.Context) (int, error) {
 }
 
 // Alert returns one of guildID's alerts. Another guild's alert is
-// rules.ErrNotFound, exactly like a missing one.
-func (db *DB) Alert(ctx context.Context, guildID string, id int64) (rules.Alert, error) {
-	var out rules.Alert
+// model.ErrNotFound, exactly like a missing one.
+func (db *DB) Alert(ctx context.Context, guildID string, id int64) (model.Alert, error) {
+	var out model.Alert
 	err := db.read(ctx, func(tx *sql.Tx) (err error) {
 		out, err = scanAlert(tx.QueryRowContext(ctx,
 			`SELECT `+alertColumns+alertFrom+` WHERE a.id = ? AND a.guild_id = ?`, id, guildID))
 		return notFound(err)
 	})
 	if err != nil {
-		return rules.Alert{}, fmt.Errorf("db: alert %d: %w", id, err)
+		return model.Alert{}, fmt.Errorf("db: alert %d: %w", id, err)
 	}
 	return out, nil
 }
@@ -291,7 +291,7 @@ func (db *DB) Alert(ctx context.Context, guildID string, id int64) (rules.Alert,
 // LatestAlerts returns guildID's n most recent alerts, newest first. When
 // actor is not empty only alerts naming that actor count: its id (exactly),
 // or a part of the alias or office as written (case-insensitively).
-func (db *DB) LatestAlerts(ctx context.Context, guildID, actor string, n int) ([]rules.Alert, error) {
+func (db *DB) LatestAlerts(ctx context.Context, guildID, actor string, n int) ([]model.Alert, error) {
 	n = clampList(n)
 	q := `SELECT ` + alertColumns + alertFrom + ` WHERE a.guild_id = ?`
 	args := []any{guildID}
@@ -313,7 +313,7 @@ func (db *DB) LatestAlerts(ctx context.Context, guildID, actor string, n int) ([
 // ignored), newest first. query is plain words, not FTS syntax: quotes,
 // operators and other punctuation are treated as separators, so no input
 // can make the search fail. A query without words finds nothing.
-func (db *DB) SearchAlerts(ctx context.Context, guildID, query string, n int) ([]rules.Alert, error) {
+func (db *DB) SearchAlerts(ctx context.Context, guildID, query string, n int) ([]model.Alert, error) {
 	n = clampList(n)
 	match := ftsQuery(query)
 	if match == "" {
@@ -349,8 +349,8 @@ func ftsQuery(s string) string {
 	return strings.Join(terms, " ")
 }
 
-func (db *DB) queryAlerts(ctx context.Context, q string, args ...any) ([]rules.Alert, error) {
-	var out []rules.Alert
+func (db *DB) queryAlerts(ctx context.Context, q string, args ...any) ([]model.Alert, error) {
+	var out []model.Alert
 	err := db.read(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {

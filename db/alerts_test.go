@@ -9,16 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
-var naryshkin = rules.ActorHit{ID: "ru-svr", Office: "SVR Director", Country: "RU", Kind: "intel", Alias: "Sergei Naryshkin"}
-var burns = rules.ActorHit{ID: "us-cia", Office: "CIA Director", Country: "US", Kind: "intel", Alias: "Burns"}
+var naryshkin = model.ActorHit{ID: "ru-svr", Office: "SVR Director", Country: "RU", Kind: "intel", Alias: "Sergei Naryshkin"}
+var burns = model.ActorHit{ID: "us-cia", Office: "CIA Director", Country: "US", Kind: "intel", Alias: "Burns"}
 
 // mustAlert stores an article and an alert for it in guild.
-func mustAlert(tb testing.TB, db *DB, feed int64, guild, title string, actors []rules.ActorHit, channels ...string) rules.Alert {
+func mustAlert(tb testing.TB, db *DB, feed int64, guild, title string, actors []model.ActorHit, channels ...string) model.Alert {
 	tb.Helper()
-	arts := mustStore(tb, db, feed, rules.Article{
+	arts := mustStore(tb, db, feed, model.Article{
 		GUID: title, Link: "https://news.example/" + fmt.Sprint(len(title)) + "/" + title, Title: title,
 		Summary: "Summary: " + title,
 	})
@@ -28,11 +28,11 @@ func mustAlert(tb testing.TB, db *DB, feed int64, guild, title string, actors []
 	return mustAlertFor(tb, db, guild, arts[0], actors, channels...)
 }
 
-func mustAlertFor(tb testing.TB, db *DB, guild string, a rules.Article, actors []rules.ActorHit, channels ...string) rules.Alert {
+func mustAlertFor(tb testing.TB, db *DB, guild string, a model.Article, actors []model.ActorHit, channels ...string) model.Alert {
 	tb.Helper()
-	al, created, err := db.CreateAlert(context.Background(), rules.Alert{
+	al, created, err := db.CreateAlert(context.Background(), model.Alert{
 		GuildID: guild, Article: a,
-		Matches: []rules.Match{{Rule: "intel-heads", Actors: actors, ContactKind: "meeting", ContactTerm: "met", Field: "title", Evidence: a.Title}},
+		Matches: []model.Match{{Rule: "intel-heads", Actors: actors, ContactKind: "meeting", ContactTerm: "met", Field: "title", Evidence: a.Title}},
 	}, channels)
 	if err != nil || !created {
 		tb.Fatalf("CreateAlert: %v, created=%v", err, created)
@@ -45,7 +45,7 @@ func TestCreateAlertAndDeliveries(t *testing.T) {
 	db := MustOpen(t)
 	clock := newClock(db)
 	feed := mustFeed(t, db, "wire")
-	al := mustAlert(t, db, feed, "g1", "Burns meets Naryshkin", []rules.ActorHit{burns, naryshkin}, "c1", "c2", "c1", "")
+	al := mustAlert(t, db, feed, "g1", "Burns meets Naryshkin", []model.ActorHit{burns, naryshkin}, "c1", "c2", "c1", "")
 	if al.ID == 0 || al.GuildID != "g1" || al.Rule() != "intel-heads" || !al.Created.Equal(clock.now()) {
 		t.Fatalf("alert %+v", al)
 	}
@@ -77,7 +77,7 @@ func TestCreateAlertAndDeliveries(t *testing.T) {
 	}
 
 	// Idempotent: the same alert again adds nothing, even for a new channel.
-	again, created, err := db.CreateAlert(ctx, rules.Alert{GuildID: "g1", Article: al.Article, Matches: al.Matches}, []string{"c1", "c3"})
+	again, created, err := db.CreateAlert(ctx, model.Alert{GuildID: "g1", Article: al.Article, Matches: al.Matches}, []string{"c1", "c3"})
 	if err != nil || created || again.ID != al.ID {
 		t.Fatalf("second CreateAlert: %+v, %v, %v", again, created, err)
 	}
@@ -85,17 +85,17 @@ func TestCreateAlertAndDeliveries(t *testing.T) {
 		t.Fatalf("queue depth %d after the second CreateAlert", n)
 	}
 	// The same article is a separate alert in another guild.
-	if _, created, err := db.CreateAlert(ctx, rules.Alert{GuildID: "g2", Article: al.Article}, []string{"c9"}); err != nil || !created {
+	if _, created, err := db.CreateAlert(ctx, model.Alert{GuildID: "g2", Article: al.Article}, []string{"c9"}); err != nil || !created {
 		t.Fatalf("other guild: %v, %v", created, err)
 	}
 }
 
 func TestCreateAlertNeedsStoredArticle(t *testing.T) {
 	db := MustOpen(t)
-	if _, _, err := db.CreateAlert(context.Background(), rules.Alert{GuildID: "g"}, []string{"c"}); err == nil {
+	if _, _, err := db.CreateAlert(context.Background(), model.Alert{GuildID: "g"}, []string{"c"}); err == nil {
 		t.Fatal("alert without article id accepted")
 	}
-	_, _, err := db.CreateAlert(context.Background(), rules.Alert{GuildID: "g", Article: rules.Article{ID: 999}}, []string{"c"})
+	_, _, err := db.CreateAlert(context.Background(), model.Alert{GuildID: "g", Article: model.Article{ID: 999}}, []string{"c"})
 	if err == nil {
 		t.Fatal("alert for a missing article accepted")
 	}
@@ -170,7 +170,7 @@ func TestDeliveryLifecycle(t *testing.T) {
 		"MarkRetry":     db.MarkRetry(ctx, 999, next, "x"),
 		"MarkFailed":    db.MarkFailed(ctx, 999, "x"),
 	} {
-		if !errors.Is(err, rules.ErrNotFound) {
+		if !errors.Is(err, model.ErrNotFound) {
 			t.Errorf("%s of a missing delivery: %v", name, err)
 		}
 	}
@@ -217,13 +217,13 @@ func TestAlertGuildIsolation(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpen(t)
 	feed := mustFeed(t, db, "wire")
-	mine := mustAlert(t, db, feed, "mine", "Burns meets Naryshkin in Ankara", []rules.ActorHit{burns, naryshkin})
-	theirs := mustAlert(t, db, feed, "theirs", "Naryshkin and Ratcliffe agree open line", []rules.ActorHit{naryshkin})
+	mine := mustAlert(t, db, feed, "mine", "Burns meets Naryshkin in Ankara", []model.ActorHit{burns, naryshkin})
+	theirs := mustAlert(t, db, feed, "theirs", "Naryshkin and Ratcliffe agree open line", []model.ActorHit{naryshkin})
 
 	if got, err := db.Alert(ctx, "mine", mine.ID); err != nil || got.ID != mine.ID || got.Article.Title != mine.Article.Title {
 		t.Fatalf("own alert: %+v, %v", got, err)
 	}
-	if _, err := db.Alert(ctx, "mine", theirs.ID); !errors.Is(err, rules.ErrNotFound) {
+	if _, err := db.Alert(ctx, "mine", theirs.ID); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("another guild's alert: %v", err)
 	}
 	latest, err := db.LatestAlerts(ctx, "mine", "", 10)
@@ -246,10 +246,10 @@ func TestLatestAlerts(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpen(t)
 	feed := mustFeed(t, db, "wire")
-	a1 := mustAlert(t, db, feed, "g", "Burns meets Naryshkin", []rules.ActorHit{burns, naryshkin})
-	a2 := mustAlert(t, db, feed, "g", "Naryshkin calls someone", []rules.ActorHit{naryshkin})
-	a3 := mustAlert(t, db, feed, "g", "Burns visits", []rules.ActorHit{burns})
-	ids := func(as []rules.Alert) []int64 {
+	a1 := mustAlert(t, db, feed, "g", "Burns meets Naryshkin", []model.ActorHit{burns, naryshkin})
+	a2 := mustAlert(t, db, feed, "g", "Naryshkin calls someone", []model.ActorHit{naryshkin})
+	a3 := mustAlert(t, db, feed, "g", "Burns visits", []model.ActorHit{burns})
+	ids := func(as []model.Alert) []int64 {
 		var out []int64
 		for _, a := range as {
 			out = append(out, a.ID)

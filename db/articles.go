@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // De-duplication of articles
@@ -68,7 +68,7 @@ func keyOf(s string) int64 {
 	return k
 }
 
-func keysOf(a rules.Article) articleKeys {
+func keysOf(a model.Article) articleKeys {
 	return articleKeys{
 		guid:  keyOf(strings.TrimSpace(a.GUID)),
 		link:  keyOf(NormalizeLink(a.Link)),
@@ -177,7 +177,7 @@ func classify(ctx context.Context, l *lookups, feedID int64, k articleKeys) (ver
 // with a stored article (or an earlier item of the batch) on any
 // de-duplication key is not new. Re-fetching a feed whose items are all
 // stored, the common case, only reads: the writer is not taken.
-func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []rules.Article) ([]rules.Article, error) {
+func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []model.Article) ([]model.Article, error) {
 	if len(items) == 0 {
 		return nil, nil
 	}
@@ -204,7 +204,7 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []rules.Art
 
 	// Write pass: decide again inside the write transaction (another
 	// writer may have stored some of them since) and insert.
-	var out []rules.Article
+	var out []model.Article
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		out = nil
 		var feedName string
@@ -300,7 +300,7 @@ func (db *DB) MarkDispatched(ctx context.Context, ids []int64) error {
 // dispatched, with IDs above afterID and fetched before fetchedBefore (so a
 // poll still handling its articles is left alone), in ID order. Callers page
 // through them by passing the last ID they got.
-func (db *DB) UndispatchedArticles(ctx context.Context, afterID int64, fetchedBefore time.Time, limit int) ([]rules.Article, error) {
+func (db *DB) UndispatchedArticles(ctx context.Context, afterID int64, fetchedBefore time.Time, limit int) ([]model.Article, error) {
 	rows, err := db.reader.QueryContext(ctx, `SELECT id, coalesce(feed_id, 0), feed, guid, link, title, summary, content,
 			published, fetched, backlog
 		FROM articles WHERE dispatched = 0 AND id > ? AND fetched < ? ORDER BY id LIMIT ?`,
@@ -309,9 +309,9 @@ func (db *DB) UndispatchedArticles(ctx context.Context, afterID int64, fetchedBe
 		return nil, fmt.Errorf("db: undispatched articles: %w", err)
 	}
 	defer rows.Close()
-	var out []rules.Article
+	var out []model.Article
 	for rows.Next() {
-		var a rules.Article
+		var a model.Article
 		var published, fetched, backlog int64
 		if err := rows.Scan(&a.ID, &a.FeedID, &a.Feed, &a.GUID, &a.Link, &a.Title, &a.Summary, &a.Content,
 			&published, &fetched, &backlog); err != nil {

@@ -7,20 +7,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // mustFeed adds a feed and returns its id.
 func mustFeed(tb testing.TB, db *DB, name string) int64 {
 	tb.Helper()
-	f, err := db.AddFeed(context.Background(), rules.Feed{Name: name, URL: "https://" + name + ".example/feed"})
+	f, err := db.AddFeed(context.Background(), model.Feed{Name: name, URL: "https://" + name + ".example/feed"})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return f.ID
 }
 
-func mustStore(tb testing.TB, db *DB, feedID int64, items ...rules.Article) []rules.Article {
+func mustStore(tb testing.TB, db *DB, feedID int64, items ...model.Article) []model.Article {
 	tb.Helper()
 	out, err := db.StoreArticles(context.Background(), feedID, items)
 	if err != nil {
@@ -29,7 +29,7 @@ func mustStore(tb testing.TB, db *DB, feedID int64, items ...rules.Article) []ru
 	return out
 }
 
-func titles(as []rules.Article) []string {
+func titles(as []model.Article) []string {
 	var out []string
 	for _, a := range as {
 		out = append(out, a.Title)
@@ -37,8 +37,8 @@ func titles(as []rules.Article) []string {
 	return out
 }
 
-func art(guid, link, title string) rules.Article {
-	return rules.Article{GUID: guid, Link: link, Title: title, Summary: "summary of " + title}
+func art(guid, link, title string) model.Article {
+	return model.Article{GUID: guid, Link: link, Title: title, Summary: "summary of " + title}
 }
 
 func TestStoreArticlesNewOnes(t *testing.T) {
@@ -46,7 +46,7 @@ func TestStoreArticlesNewOnes(t *testing.T) {
 	clock := newClock(db)
 	feed := mustFeed(t, db, "wire")
 	pub := epoch.Add(-time.Hour)
-	in := []rules.Article{
+	in := []model.Article{
 		{GUID: "1", Link: "https://news.example/1", Title: "One", Published: pub, Content: "body"},
 		{GUID: "2", Link: "https://news.example/2", Title: "Two"},
 	}
@@ -76,7 +76,7 @@ func TestStoreArticlesDedup(t *testing.T) {
 	base := art("g1", "https://news.example/story?id=1", "Burns meets Naryshkin in Ankara")
 	tests := []struct {
 		name string
-		next rules.Article
+		next model.Article
 		new  bool
 	}{
 		{"same guid, everything else changed but title", art("g1", "https://other.example/x", "Burns meets Naryshkin in Ankara"), false},
@@ -142,8 +142,8 @@ func TestStoreArticlesWithinBatch(t *testing.T) {
 func TestStoreArticlesChangingGUIDFeed(t *testing.T) {
 	db := MustOpen(t)
 	feed := mustFeed(t, db, "churn")
-	fetch := func(n int) []rules.Article {
-		var items []rules.Article
+	fetch := func(n int) []model.Article {
+		var items []model.Article
 		for i := range 5 {
 			items = append(items, art(fmt.Sprintf("fetch%d-item%d", n, i),
 				fmt.Sprintf("https://churn.example/%d", i), fmt.Sprintf("Churn story %d", i)))
@@ -164,7 +164,7 @@ func TestStoreArticlesChangingGUIDFeed(t *testing.T) {
 func TestStoreArticlesRepeatedGUIDFeed(t *testing.T) {
 	db := MustOpen(t)
 	feed := mustFeed(t, db, "lazy")
-	item := func(i int) rules.Article {
+	item := func(i int) model.Article {
 		return art("same-guid", fmt.Sprintf("https://lazy.example/%d", i), fmt.Sprintf("Lazy story %d", i))
 	}
 	// All distinct items of one fetch are kept...
@@ -208,8 +208,8 @@ func TestArticleUniqueIndexes(t *testing.T) {
 
 func TestStoreArticlesUnknownFeed(t *testing.T) {
 	db := MustOpen(t)
-	_, err := db.StoreArticles(context.Background(), 42, []rules.Article{art("1", "https://x.example", "X")})
-	if !errors.Is(err, rules.ErrNotFound) {
+	_, err := db.StoreArticles(context.Background(), 42, []model.Article{art("1", "https://x.example", "X")})
+	if !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("unknown feed: %v", err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 const (
@@ -22,8 +22,8 @@ const (
 
 var benchBody = strings.Repeat("Officials said the talks covered prisoner exchanges and strategic stability. ", 20)
 
-func benchArticle(i int) rules.Article {
-	return rules.Article{
+func benchArticle(i int) model.Article {
+	return model.Article{
 		GUID:      fmt.Sprintf("urn:uuid:%08d-bench", i),
 		Link:      fmt.Sprintf("https://news%d.example.com/world/2025/03/01/story-%d.html?utm_source=rss", i%97, i),
 		Title:     fmt.Sprintf("Intelligence chiefs meet in Ankara for talks, report %d", i),
@@ -39,7 +39,7 @@ func fillArticles(tb testing.TB, db *DB, feeds []int64, n int) {
 	tb.Helper()
 	ctx := context.Background()
 	for start := 0; start < n; start += benchBatch {
-		batch := make([]rules.Article, 0, benchBatch)
+		batch := make([]model.Article, 0, benchBatch)
 		for i := start; i < start+benchBatch && i < n; i++ {
 			batch = append(batch, benchArticle(i))
 		}
@@ -55,9 +55,9 @@ func fillArticles(tb testing.TB, db *DB, feeds []int64, n int) {
 
 func benchFeedIDs(tb testing.TB, db *DB) []int64 {
 	tb.Helper()
-	var feeds []rules.Feed
+	var feeds []model.Feed
 	for i := range benchFeeds {
-		feeds = append(feeds, rules.Feed{Name: fmt.Sprintf("feed-%04d", i), URL: fmt.Sprintf("https://feeds%d.example.com/rss", i)})
+		feeds = append(feeds, model.Feed{Name: fmt.Sprintf("feed-%04d", i), URL: fmt.Sprintf("https://feeds%d.example.com/rss", i)})
 	}
 	got, err := db.SyncConfigFeeds(context.Background(), feeds)
 	if err != nil {
@@ -95,10 +95,10 @@ func BenchmarkStore50Stored(b *testing.B) {
 	feeds := benchFeedIDs(b, db)
 	fillArticles(b, db, feeds, benchArticles)
 	ctx := context.Background()
-	batches := make([][]rules.Article, 0, 64)
+	batches := make([][]model.Article, 0, 64)
 	for k := range 64 {
 		start := (k * 1543 * benchBatch) % benchArticles
-		var batch []rules.Article
+		var batch []model.Article
 		for i := start; i < start+benchBatch; i++ {
 			a := benchArticle(i)
 			a.GUID += "-changed" // a feed that changes GUIDs: the link and title keys must catch it
@@ -135,7 +135,7 @@ func BenchmarkQueries100k(b *testing.B) {
 	feeds := benchFeedIDs(b, db)
 	ctx := context.Background()
 	for start := 0; start < benchArticles; start += benchBatch {
-		batch := make([]rules.Article, 0, benchBatch)
+		batch := make([]model.Article, 0, benchBatch)
 		for i := start; i < start+benchBatch; i++ {
 			batch = append(batch, benchArticle(i))
 		}
@@ -147,8 +147,8 @@ func BenchmarkQueries100k(b *testing.B) {
 			if a.ID%10 != 0 {
 				continue
 			}
-			_, _, err := db.CreateAlert(ctx, rules.Alert{GuildID: fmt.Sprintf("g%d", a.ID%3), Article: a,
-				Matches: []rules.Match{{Rule: "intel-heads", Actors: []rules.ActorHit{naryshkin}}}}, []string{"c1"})
+			_, _, err := db.CreateAlert(ctx, model.Alert{GuildID: fmt.Sprintf("g%d", a.ID%3), Article: a,
+				Matches: []model.Match{{Rule: "intel-heads", Actors: []model.ActorHit{naryshkin}}}}, []string{"c1"})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // Many goroutines store overlapping batches, create alerts, drain the
@@ -21,7 +21,7 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 	for i := range feeds {
 		feedIDs = append(feedIDs, mustFeed(t, db, fmt.Sprintf("feed%d", i)))
 	}
-	if _, err := db.Subscribe(ctx, rules.Subscription{GuildID: "g", ChannelID: "c"}); err != nil {
+	if _, err := db.Subscribe(ctx, model.Subscription{GuildID: "g", ChannelID: "c"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -36,9 +36,9 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 		wg.Go(func() {
 			feed := feedIDs[p%feeds]
 			for s := 0; s < stories; s += 5 {
-				var batch []rules.Article
+				var batch []model.Article
 				for i := s; i < s+5 && i < stories; i++ {
-					batch = append(batch, rules.Article{
+					batch = append(batch, model.Article{
 						GUID:  fmt.Sprintf("p%d-%d", p, i), // GUIDs differ per poller: dedup must come from link/title
 						Link:  fmt.Sprintf("https://news.example/%d?utm_source=p%d", i, p),
 						Title: fmt.Sprintf("Story %d", i),
@@ -56,8 +56,8 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 					}
 					newIDs[a.ID] = true
 					mu.Unlock()
-					if _, _, err := db.CreateAlert(ctx, rules.Alert{GuildID: "g", Article: a,
-						Matches: []rules.Match{{Rule: "r"}}}, []string{"c"}); err != nil {
+					if _, _, err := db.CreateAlert(ctx, model.Alert{GuildID: "g", Article: a,
+						Matches: []model.Match{{Rule: "r"}}}, []string{"c"}); err != nil {
 						errs <- err
 					}
 				}

@@ -29,7 +29,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // Connection settings. The page cache is per connection, so with one writer
@@ -315,10 +315,10 @@ func isUnique(err error) bool {
 	return false
 }
 
-// notFound maps sql.ErrNoRows to rules.ErrNotFound and leaves other errors.
+// notFound maps sql.ErrNoRows to model.ErrNotFound and leaves other errors.
 func notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return rules.ErrNotFound
+		return model.ErrNotFound
 	}
 	return err
 }

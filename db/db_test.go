@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // MustOpen opens a fresh database in a temporary directory, with a fixed
@@ -99,7 +99,7 @@ func TestReopenIsNoOpMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	id1 := db1.instance
-	if _, err := db1.AddFeed(ctx, rules.Feed{Name: "a", URL: "https://a.example/feed"}); err != nil {
+	if _, err := db1.AddFeed(ctx, model.Feed{Name: "a", URL: "https://a.example/feed"}); err != nil {
 		t.Fatal(err)
 	}
 	v1, _ := db1.SchemaVersion(ctx)
@@ -245,7 +245,7 @@ func TestNonce(t *testing.T) {
 func TestErrNotFoundMapping(t *testing.T) {
 	db := MustOpen(t)
 	_, err := db.Alert(context.Background(), "g", 12345)
-	if !errors.Is(err, rules.ErrNotFound) {
+	if !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("Alert of a missing id: %v", err)
 	}
 }

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
-func ids(as []rules.Article) []int64 {
+func ids(as []model.Article) []int64 {
 	var out []int64
 	for _, a := range as {
 		out = append(out, a.ID)

@@ -6,13 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/backchannel/backchannel/rules"
-)
-
-// Feed sources.
-const (
-	SourceConfig = "config"
-	SourceAdmin  = "admin"
+	"github.com/backchannel/backchannel/model"
 )
 
 const feedColumns = `f.id, f.name, f.url, f.schedule, f.source,
@@ -21,8 +15,8 @@ const feedColumns = `f.id, f.name, f.url, f.schedule, f.source,
 
 const feedFrom = ` FROM feeds f JOIN feed_state s ON s.feed_id = f.id`
 
-func scanFeed(row interface{ Scan(...any) error }) (rules.Feed, error) {
-	var f rules.Feed
+func scanFeed(row interface{ Scan(...any) error }) (model.Feed, error) {
+	var f model.Feed
 	var lastPoll, lastSuccess, nextPoll int64
 	err := row.Scan(&f.ID, &f.Name, &f.URL, &f.Schedule, &f.Source,
 		&lastPoll, &lastSuccess, &nextPoll, &f.State.Status, &f.State.Error,
@@ -34,8 +28,8 @@ func scanFeed(row interface{ Scan(...any) error }) (rules.Feed, error) {
 }
 
 // Feeds returns every feed with its state, by name.
-func (db *DB) Feeds(ctx context.Context) ([]rules.Feed, error) {
-	var out []rules.Feed
+func (db *DB) Feeds(ctx context.Context) ([]model.Feed, error) {
+	var out []model.Feed
 	err := db.read(ctx, func(tx *sql.Tx) (err error) {
 		out, err = listFeeds(ctx, tx)
 		return err
@@ -46,13 +40,13 @@ func (db *DB) Feeds(ctx context.Context) ([]rules.Feed, error) {
 	return out, nil
 }
 
-func listFeeds(ctx context.Context, tx *sql.Tx) ([]rules.Feed, error) {
+func listFeeds(ctx context.Context, tx *sql.Tx) ([]model.Feed, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+feedColumns+feedFrom+` ORDER BY f.name`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []rules.Feed
+	var out []model.Feed
 	for rows.Next() {
 		f, err := scanFeed(rows)
 		if err != nil {
@@ -63,18 +57,18 @@ func listFeeds(ctx context.Context, tx *sql.Tx) ([]rules.Feed, error) {
 	return out, rows.Err()
 }
 
-func feedByName(ctx context.Context, tx *sql.Tx, name string) (rules.Feed, error) {
+func feedByName(ctx context.Context, tx *sql.Tx, name string) (model.Feed, error) {
 	f, err := scanFeed(tx.QueryRowContext(ctx, `SELECT `+feedColumns+feedFrom+` WHERE f.name = ?`, name))
 	return f, notFound(err)
 }
 
-func feedByURLKey(ctx context.Context, tx *sql.Tx, key string) (rules.Feed, error) {
+func feedByURLKey(ctx context.Context, tx *sql.Tx, key string) (model.Feed, error) {
 	f, err := scanFeed(tx.QueryRowContext(ctx, `SELECT `+feedColumns+feedFrom+` WHERE f.url_key = ?`, key))
 	return f, notFound(err)
 }
 
 // insertFeed adds a feed and its empty state row.
-func (db *DB) insertFeed(ctx context.Context, tx *sql.Tx, f rules.Feed) (int64, error) {
+func (db *DB) insertFeed(ctx context.Context, tx *sql.Tx, f model.Feed) (int64, error) {
 	res, err := tx.ExecContext(ctx,
 		`INSERT INTO feeds (name, url, url_key, schedule, source, created) VALUES (?, ?, ?, ?, ?, ?)`,
 		f.Name, f.URL, NormalizeLink(f.URL), f.Schedule, f.Source, toMillis(db.clock()))
@@ -94,7 +88,7 @@ func (db *DB) insertFeed(ctx context.Context, tx *sql.Tx, f rules.Feed) (int64, 
 // updateFeed rewrites a feed's definition. When its URL changes the fetch
 // state is reset: an ETag or Last-Modified of another URL means nothing,
 // and its failures are not the new URL's.
-func updateFeed(ctx context.Context, tx *sql.Tx, old, f rules.Feed) error {
+func updateFeed(ctx context.Context, tx *sql.Tx, old, f model.Feed) error {
 	if _, err := tx.ExecContext(ctx,
 		`UPDATE feeds SET name = ?, url = ?, url_key = ?, schedule = ?, source = ? WHERE id = ?`,
 		f.Name, f.URL, NormalizeLink(f.URL), f.Schedule, f.Source, old.ID); err != nil {
@@ -117,22 +111,22 @@ func updateFeed(ctx context.Context, tx *sql.Tx, old, f rules.Feed) error {
 // A listed feed whose URL is already stored under another name takes that
 // row over (so renaming a feed in the file, or moving an admin-added feed
 // into it, keeps its fetch state and GUID history) unless that other name is
-// listed too, which is a duplicate URL in the file: rules.ErrDuplicate.
-func (db *DB) SyncConfigFeeds(ctx context.Context, feeds []rules.Feed) ([]rules.Feed, error) {
+// listed too, which is a duplicate URL in the file: model.ErrDuplicate.
+func (db *DB) SyncConfigFeeds(ctx context.Context, feeds []model.Feed) ([]model.Feed, error) {
 	listed := make(map[string]bool, len(feeds))
 	for _, f := range feeds {
 		if f.Name == "" || f.URL == "" {
 			return nil, fmt.Errorf("db: sync feeds: feed %q: name and url are required", f.Name)
 		}
 		if listed[f.Name] {
-			return nil, fmt.Errorf("db: sync feeds: feed %q listed twice: %w", f.Name, rules.ErrDuplicate)
+			return nil, fmt.Errorf("db: sync feeds: feed %q listed twice: %w", f.Name, model.ErrDuplicate)
 		}
 		listed[f.Name] = true
 	}
-	var out []rules.Feed
+	var out []model.Feed
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		for _, f := range feeds {
-			f.Source = SourceConfig
+			f.Source = model.SourceConfig
 			if err := db.syncFeed(ctx, tx, f, listed); err != nil {
 				return fmt.Errorf("feed %q: %w", f.Name, err)
 			}
@@ -142,7 +136,7 @@ func (db *DB) SyncConfigFeeds(ctx context.Context, feeds []rules.Feed) ([]rules.
 			return err
 		}
 		for _, f := range all {
-			if f.Source == SourceConfig && !listed[f.Name] {
+			if f.Source == model.SourceConfig && !listed[f.Name] {
 				// feed_state goes with it (ON DELETE CASCADE); articles stay,
 				// with feed_id NULL, so that their links and titles still
 				// count as seen.
@@ -161,12 +155,12 @@ func (db *DB) SyncConfigFeeds(ctx context.Context, feeds []rules.Feed) ([]rules.
 	return out, nil
 }
 
-func (db *DB) syncFeed(ctx context.Context, tx *sql.Tx, f rules.Feed, listed map[string]bool) error {
+func (db *DB) syncFeed(ctx context.Context, tx *sql.Tx, f model.Feed, listed map[string]bool) error {
 	old, err := feedByName(ctx, tx, f.Name)
 	if err == nil {
 		if other, err := feedByURLKey(ctx, tx, NormalizeLink(f.URL)); err == nil && other.ID != old.ID {
 			if listed[other.Name] {
-				return fmt.Errorf("url %s is also feed %q's: %w", f.URL, other.Name, rules.ErrDuplicate)
+				return fmt.Errorf("url %s is also feed %q's: %w", f.URL, other.Name, model.ErrDuplicate)
 			}
 			// The URL moved here from a feed that is going away (or is an
 			// admin feed the file now names differently): drop that one.
@@ -176,16 +170,16 @@ func (db *DB) syncFeed(ctx context.Context, tx *sql.Tx, f rules.Feed, listed map
 		}
 		return updateFeed(ctx, tx, old, f)
 	}
-	if !errors.Is(err, rules.ErrNotFound) {
+	if !errors.Is(err, model.ErrNotFound) {
 		return err
 	}
 	other, err := feedByURLKey(ctx, tx, NormalizeLink(f.URL))
 	switch {
 	case err == nil && listed[other.Name]:
-		return fmt.Errorf("url %s is also feed %q's: %w", f.URL, other.Name, rules.ErrDuplicate)
+		return fmt.Errorf("url %s is also feed %q's: %w", f.URL, other.Name, model.ErrDuplicate)
 	case err == nil:
 		return updateFeed(ctx, tx, other, f) // a rename, or an admin feed adopted by the file
-	case !errors.Is(err, rules.ErrNotFound):
+	case !errors.Is(err, model.ErrNotFound):
 		return err
 	}
 	_, err = db.insertFeed(ctx, tx, f)
@@ -193,15 +187,15 @@ func (db *DB) syncFeed(ctx context.Context, tx *sql.Tx, f rules.Feed, listed map
 }
 
 // AddFeed stores a new feed (source "admin" unless set) and returns it with
-// its ID. A feed with the same name or URL is rules.ErrDuplicate.
-func (db *DB) AddFeed(ctx context.Context, f rules.Feed) (rules.Feed, error) {
+// its ID. A feed with the same name or URL is model.ErrDuplicate.
+func (db *DB) AddFeed(ctx context.Context, f model.Feed) (model.Feed, error) {
 	if f.Name == "" || f.URL == "" {
-		return rules.Feed{}, fmt.Errorf("db: add feed %q: name and url are required", f.Name)
+		return model.Feed{}, fmt.Errorf("db: add feed %q: name and url are required", f.Name)
 	}
 	if f.Source == "" {
-		f.Source = SourceAdmin
+		f.Source = model.SourceAdmin
 	}
-	var out rules.Feed
+	var out model.Feed
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		id, err := db.insertFeed(ctx, tx, f)
 		if err != nil {
@@ -211,18 +205,18 @@ func (db *DB) AddFeed(ctx context.Context, f rules.Feed) (rules.Feed, error) {
 		return err
 	})
 	if isUnique(err) {
-		return rules.Feed{}, fmt.Errorf("db: add feed %q (%s): %w", f.Name, f.URL, rules.ErrDuplicate)
+		return model.Feed{}, fmt.Errorf("db: add feed %q (%s): %w", f.Name, f.URL, model.ErrDuplicate)
 	}
 	if err != nil {
-		return rules.Feed{}, fmt.Errorf("db: add feed %q: %w", f.Name, err)
+		return model.Feed{}, fmt.Errorf("db: add feed %q: %w", f.Name, err)
 	}
 	return out, nil
 }
 
 // RemoveFeed removes the named feed and its state and returns what it was.
 // Its articles stay, so re-adding it does not post its items again.
-func (db *DB) RemoveFeed(ctx context.Context, name string) (rules.Feed, error) {
-	var out rules.Feed
+func (db *DB) RemoveFeed(ctx context.Context, name string) (model.Feed, error) {
+	var out model.Feed
 	err := db.write(ctx, func(tx *sql.Tx) (err error) {
 		if out, err = feedByName(ctx, tx, name); err != nil {
 			return err
@@ -231,7 +225,7 @@ func (db *DB) RemoveFeed(ctx context.Context, name string) (rules.Feed, error) {
 		return err
 	})
 	if err != nil {
-		return rules.Feed{}, fmt.Errorf("db: remove feed %q: %w", name, err)
+		return model.Feed{}, fmt.Errorf("db: remove feed %q: %w", name, err)
 	}
 	return out, nil
 }
@@ -239,8 +233,8 @@ func (db *DB) RemoveFeed(ctx context.Context, name string) (rules.Feed, error) {
 // SaveFeedState records the poller's state for a feed. ItemsSeen is not
 // taken from st: StoreArticles counts it, in the same transaction as the
 // items it stores, so it is exact whatever the caller does. A feed removed
-// meanwhile is rules.ErrNotFound.
-func (db *DB) SaveFeedState(ctx context.Context, feedID int64, st rules.FeedState) error {
+// meanwhile is model.ErrNotFound.
+func (db *DB) SaveFeedState(ctx context.Context, feedID int64, st model.FeedState) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE feed_state SET last_poll = ?, last_success = ?, next_poll = ?, status = ?, error = ?,
@@ -253,7 +247,7 @@ func (db *DB) SaveFeedState(ctx context.Context, feedID int64, st rules.FeedStat
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return rules.ErrNotFound
+			return model.ErrNotFound
 		}
 		return nil
 	})

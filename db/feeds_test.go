@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
-func feedNames(fs []rules.Feed) []string {
+func feedNames(fs []model.Feed) []string {
 	var out []string
 	for _, f := range fs {
-		out = append(out, f.Name+"="+f.Source)
+		out = append(out, f.Name+"="+string(f.Source))
 	}
 	return out
 }
@@ -20,19 +20,19 @@ func feedNames(fs []rules.Feed) []string {
 func TestAddAndRemoveFeed(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpen(t)
-	f, err := db.AddFeed(ctx, rules.Feed{Name: "bbc", URL: "https://feeds.bbci.co.uk/news/world/rss.xml", Schedule: "@every 10m"})
+	f, err := db.AddFeed(ctx, model.Feed{Name: "bbc", URL: "https://feeds.bbci.co.uk/news/world/rss.xml", Schedule: "@every 10m"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.ID == 0 || f.Source != SourceAdmin || f.Schedule != "@every 10m" || !f.State.LastPoll.IsZero() {
+	if f.ID == 0 || f.Source != model.SourceAdmin || f.Schedule != "@every 10m" || !f.State.LastPoll.IsZero() {
 		t.Fatalf("added %+v", f)
 	}
-	for _, dup := range []rules.Feed{
+	for _, dup := range []model.Feed{
 		{Name: "bbc", URL: "https://other.example/feed"},
 		{Name: "bbc2", URL: "https://feeds.bbci.co.uk/news/world/rss.xml"},
 		{Name: "bbc3", URL: "HTTPS://FEEDS.BBCI.CO.UK:443/news/world/rss.xml?utm_source=x"},
 	} {
-		if _, err := db.AddFeed(ctx, dup); !errors.Is(err, rules.ErrDuplicate) {
+		if _, err := db.AddFeed(ctx, dup); !errors.Is(err, model.ErrDuplicate) {
 			t.Errorf("AddFeed(%+v): %v, want ErrDuplicate", dup, err)
 		}
 	}
@@ -40,7 +40,7 @@ func TestAddAndRemoveFeed(t *testing.T) {
 	if err != nil || removed.ID != f.ID {
 		t.Fatalf("RemoveFeed: %+v, %v", removed, err)
 	}
-	if _, err := db.RemoveFeed(ctx, "bbc"); !errors.Is(err, rules.ErrNotFound) {
+	if _, err := db.RemoveFeed(ctx, "bbc"); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("second RemoveFeed: %v", err)
 	}
 	var states int
@@ -55,7 +55,7 @@ func TestSaveFeedState(t *testing.T) {
 	db := MustOpen(t)
 	id := mustFeed(t, db, "wire")
 	now := epoch
-	st := rules.FeedState{
+	st := model.FeedState{
 		LastPoll: now, LastSuccess: now.Add(-time.Minute), NextPoll: now.Add(5 * time.Minute),
 		Status: "error", Error: "HTTP 503", ETag: `"abc"`, LastModified: "Sat, 01 Mar 2025 11:00:00 GMT",
 		ItemsSeen: 12345, Failures: 3,
@@ -71,7 +71,7 @@ func TestSaveFeedState(t *testing.T) {
 	if got != want {
 		t.Fatalf("state\n got %+v\nwant %+v", got, want)
 	}
-	if err := db.SaveFeedState(ctx, 999, st); !errors.Is(err, rules.ErrNotFound) {
+	if err := db.SaveFeedState(ctx, 999, st); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("state of a missing feed: %v", err)
 	}
 }
@@ -79,11 +79,11 @@ func TestSaveFeedState(t *testing.T) {
 func TestSyncConfigFeeds(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpen(t)
-	admin, err := db.AddFeed(ctx, rules.Feed{Name: "admin-one", URL: "https://admin.example/feed"})
+	admin, err := db.AddFeed(ctx, model.Feed{Name: "admin-one", URL: "https://admin.example/feed"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := db.SyncConfigFeeds(ctx, []rules.Feed{
+	got, err := db.SyncConfigFeeds(ctx, []model.Feed{
 		{Name: "a", URL: "https://a.example/feed"},
 		{Name: "b", URL: "https://b.example/feed", Schedule: "@hourly"},
 	})
@@ -94,17 +94,17 @@ func TestSyncConfigFeeds(t *testing.T) {
 		t.Fatalf("after first sync %s, want %s", feedNamesString(got), want)
 	}
 	a := got[0]
-	if err := db.SaveFeedState(ctx, a.ID, rules.FeedState{Status: "ok", ETag: "e1", LastModified: "lm"}); err != nil {
+	if err := db.SaveFeedState(ctx, a.ID, model.FeedState{Status: "ok", ETag: "e1", LastModified: "lm"}); err != nil {
 		t.Fatal(err)
 	}
 	b := got[2]
-	if err := db.SaveFeedState(ctx, b.ID, rules.FeedState{Status: "ok", ETag: "e2"}); err != nil {
+	if err := db.SaveFeedState(ctx, b.ID, model.FeedState{Status: "ok", ETag: "e2"}); err != nil {
 		t.Fatal(err)
 	}
 
 	// Second sync: a unchanged, b's URL changes, c is new, and the admin
 	// feed is still there.
-	got, err = db.SyncConfigFeeds(ctx, []rules.Feed{
+	got, err = db.SyncConfigFeeds(ctx, []model.Feed{
 		{Name: "a", URL: "https://a.example/feed"},
 		{Name: "b", URL: "https://b.example/other-feed"},
 		{Name: "c", URL: "https://c.example/feed"},
@@ -124,7 +124,7 @@ func TestSyncConfigFeeds(t *testing.T) {
 
 	// Third sync: a is renamed to a2 (same URL: keeps id and state), b and
 	// c are gone, and the file takes over the admin feed's URL.
-	got, err = db.SyncConfigFeeds(ctx, []rules.Feed{
+	got, err = db.SyncConfigFeeds(ctx, []model.Feed{
 		{Name: "a2", URL: "https://a.example/feed"},
 		{Name: "adopted", URL: "https://admin.example/feed"},
 	})
@@ -146,11 +146,11 @@ func TestSyncConfigFeeds(t *testing.T) {
 	}
 
 	// Two names for one URL in the file is a duplicate.
-	_, err = db.SyncConfigFeeds(ctx, []rules.Feed{
+	_, err = db.SyncConfigFeeds(ctx, []model.Feed{
 		{Name: "x", URL: "https://x.example/feed"},
 		{Name: "y", URL: "https://x.example/feed"},
 	})
-	if !errors.Is(err, rules.ErrDuplicate) {
+	if !errors.Is(err, model.ErrDuplicate) {
 		t.Fatalf("duplicate URL in the file: %v", err)
 	}
 	// ...and the failed sync changed nothing.
@@ -164,7 +164,7 @@ func TestSyncConfigFeeds(t *testing.T) {
 	}
 }
 
-func feedNamesString(fs []rules.Feed) string {
+func feedNamesString(fs []model.Feed) string {
 	out := "["
 	for i, n := range feedNames(fs) {
 		if i > 0 {

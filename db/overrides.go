@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // GuildOverrides returns a guild's changes to the default rules, by name. A
 // removed rule comes back as an Override with a nil Rule (a tombstone).
-func (db *DB) GuildOverrides(ctx context.Context, guildID string) ([]rules.Override, error) {
-	var out []rules.Override
+func (db *DB) GuildOverrides(ctx context.Context, guildID string) ([]model.Override, error) {
+	var out []model.Override
 	err := db.read(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx,
 			`SELECT name, spec FROM guild_rules WHERE guild_id = ? ORDER BY name`, guildID)
@@ -22,13 +22,13 @@ func (db *DB) GuildOverrides(ctx context.Context, guildID string) ([]rules.Overr
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var o rules.Override
+			var o model.Override
 			var spec sql.NullString
 			if err := rows.Scan(&o.Name, &spec); err != nil {
 				return err
 			}
 			if spec.Valid {
-				o.Rule = new(rules.RuleSpec)
+				o.Rule = new(model.RuleSpec)
 				if err := json.Unmarshal([]byte(spec.String), o.Rule); err != nil {
 					return fmt.Errorf("rule %q: %w", o.Name, err)
 				}
@@ -45,7 +45,7 @@ func (db *DB) GuildOverrides(ctx context.Context, guildID string) ([]rules.Overr
 
 // PutGuildRule saves r as the guild's version of the rule r.Name, replacing
 // an earlier version or tombstone. The caller validates r first.
-func (db *DB) PutGuildRule(ctx context.Context, guildID string, r rules.RuleSpec) error {
+func (db *DB) PutGuildRule(ctx context.Context, guildID string, r model.RuleSpec) error {
 	if r.Name == "" {
 		return errors.New("db: put guild rule: rule has no name")
 	}

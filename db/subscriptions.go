@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // Subscribe adds a subscription and returns true, or returns false when it
 // already existed; a disabled one is re-enabled, since subscribing again is
 // an admin saying "the channel works now".
-func (db *DB) Subscribe(ctx context.Context, s rules.Subscription) (bool, error) {
+func (db *DB) Subscribe(ctx context.Context, s model.Subscription) (bool, error) {
 	if s.GuildID == "" || s.ChannelID == "" {
 		return false, errors.New("db: subscribe: guild and channel are required")
 	}
@@ -67,7 +67,7 @@ func (db *DB) Unsubscribe(ctx context.Context, guildID, channelID, rule string) 
 
 // Subscriptions returns a guild's subscriptions, disabled ones included, by
 // channel then rule.
-func (db *DB) Subscriptions(ctx context.Context, guildID string) ([]rules.Subscription, error) {
+func (db *DB) Subscriptions(ctx context.Context, guildID string) ([]model.Subscription, error) {
 	out, err := db.querySubscriptions(ctx, `WHERE guild_id = ? ORDER BY channel_id, rule`, guildID)
 	if err != nil {
 		return nil, fmt.Errorf("db: subscriptions of guild %s: %w", guildID, err)
@@ -77,7 +77,7 @@ func (db *DB) Subscriptions(ctx context.Context, guildID string) ([]rules.Subscr
 
 // ActiveSubscriptions returns every guild's subscriptions that are not
 // disabled, by guild, channel and rule.
-func (db *DB) ActiveSubscriptions(ctx context.Context) ([]rules.Subscription, error) {
+func (db *DB) ActiveSubscriptions(ctx context.Context) ([]model.Subscription, error) {
 	out, err := db.querySubscriptions(ctx, `WHERE disabled = '' ORDER BY guild_id, channel_id, rule`)
 	if err != nil {
 		return nil, fmt.Errorf("db: active subscriptions: %w", err)
@@ -85,8 +85,8 @@ func (db *DB) ActiveSubscriptions(ctx context.Context) ([]rules.Subscription, er
 	return out, nil
 }
 
-func (db *DB) querySubscriptions(ctx context.Context, where string, args ...any) ([]rules.Subscription, error) {
-	var out []rules.Subscription
+func (db *DB) querySubscriptions(ctx context.Context, where string, args ...any) ([]model.Subscription, error) {
+	var out []model.Subscription
 	err := db.read(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx,
 			`SELECT guild_id, channel_id, rule, disabled, created FROM subscriptions `+where, args...)
@@ -95,7 +95,7 @@ func (db *DB) querySubscriptions(ctx context.Context, where string, args ...any)
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var s rules.Subscription
+			var s model.Subscription
 			var created int64
 			if err := rows.Scan(&s.GuildID, &s.ChannelID, &s.Rule, &s.Disabled, &created); err != nil {
 				return err

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 func TestSubscriptions(t *testing.T) {
@@ -14,7 +14,7 @@ func TestSubscriptions(t *testing.T) {
 	newClock(db)
 	sub := func(g, c, r string) bool {
 		t.Helper()
-		added, err := db.Subscribe(ctx, rules.Subscription{GuildID: g, ChannelID: c, Rule: r})
+		added, err := db.Subscribe(ctx, model.Subscription{GuildID: g, ChannelID: c, Rule: r})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -30,7 +30,7 @@ func TestSubscriptions(t *testing.T) {
 	if err != nil || len(subs) != 3 {
 		t.Fatalf("subscriptions: %v, %v", subs, err)
 	}
-	if subs[0] != (rules.Subscription{GuildID: "g", ChannelID: "c1", Created: epoch}) || subs[1].Rule != "intel-heads" {
+	if subs[0] != (model.Subscription{GuildID: "g", ChannelID: "c1", Created: epoch}) || subs[1].Rule != "intel-heads" {
 		t.Fatalf("subscriptions: %+v", subs)
 	}
 	if removed, err := db.Unsubscribe(ctx, "g", "c1", "intel-heads"); err != nil || !removed {
@@ -52,7 +52,7 @@ func TestDisableChannel(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpen(t)
 	feed := mustFeed(t, db, "wire")
-	for _, s := range []rules.Subscription{
+	for _, s := range []model.Subscription{
 		{GuildID: "g", ChannelID: "gone"}, {GuildID: "g", ChannelID: "gone", Rule: "r"},
 		{GuildID: "g", ChannelID: "fine"}, {GuildID: "h", ChannelID: "gone"},
 	} {
@@ -91,7 +91,7 @@ func TestDisableChannel(t *testing.T) {
 	}
 
 	// Subscribing again re-enables (and says it already existed).
-	added, err := db.Subscribe(ctx, rules.Subscription{GuildID: "g", ChannelID: "gone"})
+	added, err := db.Subscribe(ctx, model.Subscription{GuildID: "g", ChannelID: "gone"})
 	if err != nil || added {
 		t.Fatalf("re-subscribe: %v, %v", added, err)
 	}

@@ -13,16 +13,17 @@ import (
 	"time"
 
 	"github.com/backchannel/backchannel/metrics"
+	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/rules"
 )
 
 // Store records alerts and knows who subscribed. CreateAlert must be
 // idempotent per guild and article: a retried dispatch calls it again.
 type Store interface {
-	ActiveSubscriptions(ctx context.Context) ([]rules.Subscription, error)
-	CreateAlert(ctx context.Context, a rules.Alert, channels []string) (rules.Alert, bool, error)
+	ActiveSubscriptions(ctx context.Context) ([]model.Subscription, error)
+	CreateAlert(ctx context.Context, a model.Alert, channels []string) (model.Alert, bool, error)
 	MarkDispatched(ctx context.Context, articleIDs []int64) error
-	UndispatchedArticles(ctx context.Context, afterID int64, fetchedBefore time.Time, limit int) ([]rules.Article, error)
+	UndispatchedArticles(ctx context.Context, afterID int64, fetchedBefore time.Time, limit int) ([]model.Article, error)
 }
 
 // RuleSets gives each guild's compiled rules.
@@ -37,7 +38,7 @@ type Options struct {
 	MaxAge time.Duration
 	// Subscriptions, when set, replaces the store's subscriptions: the dry
 	// run uses one fixed subscription that prints to stdout.
-	Subscriptions []rules.Subscription
+	Subscriptions []model.Subscription
 	// Notify is called after alerts with deliveries were recorded, to wake
 	// the outbox.
 	Notify func()
@@ -73,7 +74,7 @@ func New(store Store, sets RuleSets, m *metrics.Metrics, opts Options) *Dispatch
 // Eligible reports whether an article may alert at all: an item older than
 // max age never does, and an undated item of a feed's back catalogue does
 // not either, so adding a feed never floods channels with old news.
-func Eligible(a rules.Article, maxAge time.Duration, now time.Time) bool {
+func Eligible(a model.Article, maxAge time.Duration, now time.Time) bool {
 	if a.Published.IsZero() {
 		return !a.Backlog
 	}
@@ -84,9 +85,9 @@ func Eligible(a rules.Article, maxAge time.Duration, now time.Time) bool {
 // the articles dispatched. It keeps going past a failing guild or article
 // and returns the errors joined; an article that failed stays undispatched
 // for Retry.
-func (d *Dispatcher) Dispatch(ctx context.Context, feed rules.Feed, articles []rules.Article) error {
+func (d *Dispatcher) Dispatch(ctx context.Context, feed model.Feed, articles []model.Article) error {
 	now := d.opts.Now()
-	var todo, done []rules.Article
+	var todo, done []model.Article
 	for _, a := range articles {
 		if Eligible(a, d.opts.MaxAge, now) {
 			todo = append(todo, a)
@@ -104,7 +105,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, feed rules.Feed, articles []r
 			return fmt.Errorf("dispatch: subscriptions: %w", err)
 		}
 	}
-	byGuild := map[string][]rules.Subscription{}
+	byGuild := map[string][]model.Subscription{}
 	var guilds []string
 	for _, s := range subs {
 		if s.Disabled != "" {
@@ -124,7 +125,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, feed rules.Feed, articles []r
 		}
 		failed := false
 		// Guilds on the default rules share one *Set: match once per set.
-		cache := map[*rules.Set][]rules.Match{}
+		cache := map[*rules.Set][]model.Match{}
 		for _, g := range guilds {
 			set, err := d.sets.ForGuild(ctx, g)
 			if err != nil {
@@ -141,7 +142,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, feed rules.Feed, articles []r
 				continue
 			}
 			channels := route(byGuild[g], ms)
-			alert, created, err := d.store.CreateAlert(ctx, rules.Alert{GuildID: g, Article: a, Matches: ms, Created: now}, channels)
+			alert, created, err := d.store.CreateAlert(ctx, model.Alert{GuildID: g, Article: a, Matches: ms, Created: now}, channels)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("dispatch: alert for %q in guild %q: %w", a.Title, g, err))
 				failed = true
@@ -166,7 +167,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, feed rules.Feed, articles []r
 	return errors.Join(errs...)
 }
 
-func (d *Dispatcher) markDispatched(ctx context.Context, as []rules.Article) error {
+func (d *Dispatcher) markDispatched(ctx context.Context, as []model.Article) error {
 	ids := make([]int64, 0, len(as))
 	for _, a := range as {
 		if a.ID != 0 {
@@ -200,7 +201,7 @@ func (d *Dispatcher) Retry(ctx context.Context, fetchedBefore time.Time) (int, e
 			break
 		}
 		after = page[len(page)-1].ID
-		if err := d.Dispatch(ctx, rules.Feed{}, page); err != nil {
+		if err := d.Dispatch(ctx, model.Feed{}, page); err != nil {
 			errs = append(errs, err)
 		}
 		n += len(page)
@@ -235,7 +236,7 @@ func (d *Dispatcher) RunRetries(ctx context.Context, interval time.Duration) {
 
 // route returns the channels whose subscriptions want any of the rules that
 // fired, each once.
-func route(subs []rules.Subscription, ms []rules.Match) []string {
+func route(subs []model.Subscription, ms []model.Match) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, s := range subs {

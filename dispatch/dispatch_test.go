@@ -8,33 +8,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/rules"
 )
 
 type created struct {
-	alert    rules.Alert
+	alert    model.Alert
 	channels []string
 }
 
 // fakeStore records CreateAlert calls; it is the dispatcher's whole view of
 // the database.
 type fakeStore struct {
-	subs       []rules.Subscription
+	subs       []model.Subscription
 	created    []created
 	failFor    string // guild whose alerts fail
-	stored     []rules.Article
+	stored     []model.Article
 	dispatched map[int64]bool
 }
 
 var _ Store = (*fakeStore)(nil)
 
-func (f *fakeStore) ActiveSubscriptions(context.Context) ([]rules.Subscription, error) {
+func (f *fakeStore) ActiveSubscriptions(context.Context) ([]model.Subscription, error) {
 	return f.subs, nil
 }
 
-func (f *fakeStore) CreateAlert(_ context.Context, a rules.Alert, channels []string) (rules.Alert, bool, error) {
+func (f *fakeStore) CreateAlert(_ context.Context, a model.Alert, channels []string) (model.Alert, bool, error) {
 	if f.failFor != "" && a.GuildID == f.failFor {
-		return rules.Alert{}, false, errors.New("disk full")
+		return model.Alert{}, false, errors.New("disk full")
 	}
 	// Idempotent per guild and article, like the database's unique key.
 	for _, c := range f.created {
@@ -57,8 +58,8 @@ func (f *fakeStore) MarkDispatched(_ context.Context, ids []int64) error {
 	return nil
 }
 
-func (f *fakeStore) UndispatchedArticles(_ context.Context, after int64, before time.Time, limit int) ([]rules.Article, error) {
-	var out []rules.Article
+func (f *fakeStore) UndispatchedArticles(_ context.Context, after int64, before time.Time, limit int) ([]model.Article, error) {
+	var out []model.Article
 	for _, a := range f.stored {
 		if a.ID > after && !f.dispatched[a.ID] && a.Fetched.Before(before) && len(out) < limit {
 			out = append(out, a)
@@ -77,7 +78,7 @@ func (g guildSets) ForGuild(_ context.Context, id string) (*rules.Set, error) {
 	return g.def, nil
 }
 
-func mustCompile(t *testing.T, rs ...rules.RuleSpec) *rules.Set {
+func mustCompile(t *testing.T, rs ...model.RuleSpec) *rules.Set {
 	t.Helper()
 	s, err := rules.Compile(rules.Spec{Rules: rs})
 	if err != nil {
@@ -89,11 +90,11 @@ func mustCompile(t *testing.T, rs ...rules.RuleSpec) *rules.Set {
 func TestDispatch(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	def := mustCompile(t,
-		rules.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}},
-		rules.RuleSpec{Name: "calls", Keywords: []string{`phone call`}})
-	g2 := mustCompile(t, rules.RuleSpec{Name: "weather", Keywords: []string{`storm`}})
+		model.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}},
+		model.RuleSpec{Name: "calls", Keywords: []string{`phone call`}})
+	g2 := mustCompile(t, model.RuleSpec{Name: "weather", Keywords: []string{`storm`}})
 	fresh := now.Add(-time.Hour)
-	articles := []rules.Article{
+	articles := []model.Article{
 		{ID: 1, Title: "Naryshkin and Ratcliffe talk", Published: fresh},
 		{ID: 2, Title: "Naryshkin phone call, old news", Published: now.Add(-72 * time.Hour)},
 		{ID: 3, Title: "Naryshkin phone call, undated"},
@@ -102,12 +103,12 @@ func TestDispatch(t *testing.T) {
 	tests := []struct {
 		name    string
 		backlog bool
-		subs    []rules.Subscription
+		subs    []model.Subscription
 		want    map[int64]map[string][]string // article -> guild -> channels
 	}{
 		{
 			name: "routes by guild and rule filter",
-			subs: []rules.Subscription{
+			subs: []model.Subscription{
 				{GuildID: "g1", ChannelID: "all"},
 				{GuildID: "g1", ChannelID: "calls-only", Rule: "calls"},
 				{GuildID: "g1", ChannelID: "off", Disabled: "Missing Access"},
@@ -122,7 +123,7 @@ func TestDispatch(t *testing.T) {
 		{
 			name:    "back catalogue: undated items do not alert",
 			backlog: true,
-			subs:    []rules.Subscription{{GuildID: "g1", ChannelID: "all"}},
+			subs:    []model.Subscription{{GuildID: "g1", ChannelID: "all"}},
 			want: map[int64]map[string][]string{
 				1: {"g1": {"all"}},
 				4: {"g1": {"all"}},
@@ -130,7 +131,7 @@ func TestDispatch(t *testing.T) {
 		},
 		{
 			name: "a channel subscribed twice gets one delivery",
-			subs: []rules.Subscription{{GuildID: "g1", ChannelID: "c"}, {GuildID: "g1", ChannelID: "c", Rule: "spies"}},
+			subs: []model.Subscription{{GuildID: "g1", ChannelID: "c"}, {GuildID: "g1", ChannelID: "c", Rule: "spies"}},
 			want: map[int64]map[string][]string{1: {"g1": {"c"}}, 3: {"g1": {"c"}}, 4: {"g1": {"c"}}},
 		},
 		{name: "no subscriptions, no alerts", want: map[int64]map[string][]string{}},
@@ -144,7 +145,7 @@ func TestDispatch(t *testing.T) {
 			for i := range batch {
 				batch[i].Backlog = tt.backlog
 			}
-			if err := d.Dispatch(context.Background(), rules.Feed{Name: "Wire"}, batch); err != nil {
+			if err := d.Dispatch(context.Background(), model.Feed{Name: "Wire"}, batch); err != nil {
 				t.Fatal(err)
 			}
 			// Every article was decided, alerting or not: none is left for Retry.
@@ -174,10 +175,10 @@ func TestDispatch(t *testing.T) {
 }
 
 func TestDispatchKeepsGoingPastAFailingGuild(t *testing.T) {
-	set := mustCompile(t, rules.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}})
-	store := &fakeStore{failFor: "bad", subs: []rules.Subscription{{GuildID: "bad", ChannelID: "1"}, {GuildID: "good", ChannelID: "2"}}}
+	set := mustCompile(t, model.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}})
+	store := &fakeStore{failFor: "bad", subs: []model.Subscription{{GuildID: "bad", ChannelID: "1"}, {GuildID: "good", ChannelID: "2"}}}
 	d := New(store, guildSets{set, set}, nil, Options{})
-	err := d.Dispatch(context.Background(), rules.Feed{}, []rules.Article{{ID: 1, Title: "Naryshkin"}})
+	err := d.Dispatch(context.Background(), model.Feed{}, []model.Article{{ID: 1, Title: "Naryshkin"}})
 	if err == nil {
 		t.Fatal("the failing guild's error was swallowed")
 	}
@@ -194,16 +195,16 @@ func TestDispatchKeepsGoingPastAFailingGuild(t *testing.T) {
 // the cutoff are taken.
 func TestRetry(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	set := mustCompile(t, rules.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}})
+	set := mustCompile(t, model.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}})
 	store := &fakeStore{
 		failFor: "bad",
-		subs:    []rules.Subscription{{GuildID: "bad", ChannelID: "1"}, {GuildID: "good", ChannelID: "2"}},
+		subs:    []model.Subscription{{GuildID: "bad", ChannelID: "1"}, {GuildID: "good", ChannelID: "2"}},
 	}
 	// More than one page, plus one article fetched after the cutoff.
 	for i := range retryPage + 5 {
-		store.stored = append(store.stored, rules.Article{ID: int64(i + 1), Title: fmt.Sprintf("Naryshkin %d", i), Fetched: now.Add(-time.Hour)})
+		store.stored = append(store.stored, model.Article{ID: int64(i + 1), Title: fmt.Sprintf("Naryshkin %d", i), Fetched: now.Add(-time.Hour)})
 	}
-	late := rules.Article{ID: retryPage + 6, Title: "Naryshkin late", Fetched: now}
+	late := model.Article{ID: retryPage + 6, Title: "Naryshkin late", Fetched: now}
 	store.stored = append(store.stored, late)
 	d := New(store, guildSets{set, set}, nil, Options{Now: func() time.Time { return now }})
 
@@ -233,10 +234,10 @@ func TestRetry(t *testing.T) {
 }
 
 func TestDryRunSubscriptionsReplaceTheStore(t *testing.T) {
-	set := mustCompile(t, rules.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}})
-	store := &fakeStore{subs: []rules.Subscription{{GuildID: "real", ChannelID: "1"}}}
-	d := New(store, guildSets{set, set}, nil, Options{Subscriptions: []rules.Subscription{{ChannelID: "stdout"}}})
-	if err := d.Dispatch(context.Background(), rules.Feed{}, []rules.Article{{Title: "Naryshkin"}}); err != nil {
+	set := mustCompile(t, model.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}})
+	store := &fakeStore{subs: []model.Subscription{{GuildID: "real", ChannelID: "1"}}}
+	d := New(store, guildSets{set, set}, nil, Options{Subscriptions: []model.Subscription{{ChannelID: "stdout"}}})
+	if err := d.Dispatch(context.Background(), model.Feed{}, []model.Article{{Title: "Naryshkin"}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(store.created) != 1 || store.created[0].alert.GuildID != "" || !slices.Equal(store.created[0].channels, []string{"stdout"}) {
@@ -260,7 +261,7 @@ func TestEligible(t *testing.T) {
 		{now.Add(-1000 * time.Hour), false, 0, true},
 	}
 	for _, tt := range tests {
-		if got := Eligible(rules.Article{Published: tt.published, Backlog: tt.backlog}, tt.maxAge, now); got != tt.want {
+		if got := Eligible(model.Article{Published: tt.published, Backlog: tt.backlog}, tt.maxAge, now); got != tt.want {
 			t.Errorf("Eligible(%v, backlog=%v, %v) = %v", tt.published, tt.backlog, tt.maxAge, got)
 		}
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/mmcdole/gofeed"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 const benchFeeds = 1000
@@ -71,7 +71,7 @@ func benchScheduler(tb testing.TB, url string, store Store, h Handler) (*Schedul
 		tb.Fatal(err)
 	}
 	for i := range benchFeeds {
-		if err := s.Add(rules.Feed{ID: int64(i + 1), Name: fmt.Sprint("feed", i), URL: fmt.Sprintf("%s/feed/%d", url, i), Source: "config"}); err != nil {
+		if err := s.Add(model.Feed{ID: int64(i + 1), Name: fmt.Sprint("feed", i), URL: fmt.Sprintf("%s/feed/%d", url, i), Source: model.SourceConfig}); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -94,7 +94,7 @@ func BenchmarkPollAllNotModified(b *testing.B) {
 		cpu += cpuTime(b) - before
 	}
 	for i := range benchFeeds {
-		if st := p.State(rules.Feed{ID: int64(i + 1)}); st.Status != StatusNotModified {
+		if st := p.State(model.Feed{ID: int64(i + 1)}); st.Status != model.StatusNotModified {
 			b.Fatalf("feed %d: %+v", i, st)
 		}
 	}

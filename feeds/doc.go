@@ -4,7 +4,7 @@
 //
 //	Fetcher.Fetch   conditional GET with limits and the private-network guard
 //	                (fetcher.go, response.go, guard.go)
-//	Parse           gofeed document → []rules.Article (parse.go)
+//	Parse           gofeed document → []model.Article (parse.go)
 //	Poller.Poll     fetch → not modified? → parse → Store keeps only new
 //	                articles → Handler gets them; state and backoff recorded
 //	                (poller.go, backoff.go)

@@ -10,14 +10,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // memStore is an in-memory Store de-duplicating by (feed, GUID).
 type memStore struct {
 	mu       sync.Mutex
 	seen     map[int64]map[string]bool
-	states   map[int64]rules.FeedState
+	states   map[int64]model.FeedState
 	nextID   int64
 	storeN   int   // StoreArticles calls
 	storeErr error // returned by StoreArticles when set
@@ -26,10 +26,10 @@ type memStore struct {
 var _ Store = (*memStore)(nil)
 
 func newMemStore() *memStore {
-	return &memStore{seen: map[int64]map[string]bool{}, states: map[int64]rules.FeedState{}}
+	return &memStore{seen: map[int64]map[string]bool{}, states: map[int64]model.FeedState{}}
 }
 
-func (s *memStore) StoreArticles(_ context.Context, feedID int64, items []rules.Article) ([]rules.Article, error) {
+func (s *memStore) StoreArticles(_ context.Context, feedID int64, items []model.Article) ([]model.Article, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.storeN++
@@ -41,7 +41,7 @@ func (s *memStore) StoreArticles(_ context.Context, feedID int64, items []rules.
 		seen = map[string]bool{}
 		s.seen[feedID] = seen
 	}
-	var fresh []rules.Article
+	var fresh []model.Article
 	for _, a := range items {
 		if seen[a.GUID] {
 			continue
@@ -54,14 +54,14 @@ func (s *memStore) StoreArticles(_ context.Context, feedID int64, items []rules.
 	return fresh, nil
 }
 
-func (s *memStore) SaveFeedState(_ context.Context, feedID int64, st rules.FeedState) error {
+func (s *memStore) SaveFeedState(_ context.Context, feedID int64, st model.FeedState) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.states[feedID] = st
 	return nil
 }
 
-func (s *memStore) state(feedID int64) rules.FeedState {
+func (s *memStore) state(feedID int64) model.FeedState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.states[feedID]

@@ -12,7 +12,7 @@ import (
 
 	"github.com/mmcdole/gofeed"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // fuzzSeeds are the committed seeds (testdata/fuzz/FuzzParse, written by
@@ -59,7 +59,7 @@ func FuzzParse(f *testing.F) {
 		future := now.Add(time.Hour)
 		for _, pub := range []*time.Time{nil, &past, &future} {
 			it := &gofeed.Item{Title: title, Description: desc, Content: content, Link: link, Links: []string{link, guid}, GUID: guid, PublishedParsed: pub}
-			arts := []rules.Article{convertItem(it, base, now), convertItem(it, nil, now)}
+			arts := []model.Article{convertItem(it, base, now), convertItem(it, nil, now)}
 			uniqueGUIDs(arts)
 			for _, a := range arts {
 				checkArticle(t, a, now)
@@ -68,7 +68,7 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-func checkArticle(t *testing.T, a rules.Article, now time.Time) {
+func checkArticle(t *testing.T, a model.Article, now time.Time) {
 	t.Helper()
 	if strings.TrimSpace(a.GUID) == "" {
 		t.Fatalf("empty GUID: %+v", a)

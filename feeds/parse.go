@@ -16,7 +16,7 @@ import (
 	"github.com/mmcdole/gofeed"
 	"golang.org/x/text/encoding/charmap"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // ErrNotFeed is returned (wrapped) when a body is not RSS, Atom or JSON Feed,
@@ -37,7 +37,7 @@ const titleRunes = 120
 // made unique; dates after now are clamped to now; relative links are
 // resolved against feedURL and links that are not http(s) are dropped.
 // FeedID and Feed are left for the caller to fill in.
-func Parse(body []byte, feedURL string, now time.Time) ([]rules.Article, error) {
+func Parse(body []byte, feedURL string, now time.Time) ([]model.Article, error) {
 	doc, err := parseDocument(body, feedURL, now)
 	if err != nil {
 		return nil, err
@@ -47,7 +47,7 @@ func Parse(body []byte, feedURL string, now time.Time) ([]rules.Article, error) 
 
 type document struct {
 	title    string
-	articles []rules.Article
+	articles []model.Article
 }
 
 func parseDocument(body []byte, feedURL string, now time.Time) (document, error) {
@@ -75,7 +75,7 @@ func parseDocument(body []byte, feedURL string, now time.Time) (document, error)
 	if base != nil && !base.IsAbs() {
 		base = nil
 	}
-	doc := document{title: plainText(feed.Title), articles: make([]rules.Article, 0, len(feed.Items))}
+	doc := document{title: plainText(feed.Title), articles: make([]model.Article, 0, len(feed.Items))}
 	for _, it := range feed.Items {
 		if it == nil {
 			continue
@@ -112,8 +112,8 @@ func looksLikeHTML(body []byte) bool {
 	return bytes.Contains(head, []byte("<!doctype html")) || bytes.Contains(head, []byte("<html"))
 }
 
-func convertItem(it *gofeed.Item, base *url.URL, now time.Time) rules.Article {
-	a := rules.Article{
+func convertItem(it *gofeed.Item, base *url.URL, now time.Time) model.Article {
+	a := model.Article{
 		Title:   plainText(it.Title),
 		Summary: plainText(it.Description),
 		Content: plainText(it.Content),
@@ -156,7 +156,7 @@ func convertItem(it *gofeed.Item, base *url.URL, now time.Time) rules.Article {
 // derivedGUID identifies an item that has no GUID: by its link when it has
 // one, else by a hash of its text, so the same item gets the same GUID on
 // every fetch.
-func derivedGUID(a rules.Article) string {
+func derivedGUID(a model.Article) string {
 	if a.Link != "" {
 		return a.Link
 	}
@@ -173,7 +173,7 @@ func derivedGUID(a rules.Article) string {
 // not only the later ones, so the result does not depend on item order.
 // (Without this, a feed that repeats one GUID for every item would have all
 // but one item dropped as duplicates by the store.)
-func uniqueGUIDs(arts []rules.Article) {
+func uniqueGUIDs(arts []model.Article) {
 	if len(arts) < 2 {
 		return
 	}

@@ -10,14 +10,7 @@ import (
 	"time"
 
 	"github.com/backchannel/backchannel/metrics"
-	"github.com/backchannel/backchannel/rules"
-)
-
-// Feed statuses recorded in rules.FeedState.Status.
-const (
-	StatusOK          = "ok"
-	StatusNotModified = "not modified"
-	StatusError       = "error"
+	"github.com/backchannel/backchannel/model"
 )
 
 // Poll results, the label values of metrics.FeedPolls.
@@ -36,16 +29,16 @@ type FeedFetcher interface {
 // Store keeps articles and feed state. StoreArticles de-duplicates and
 // returns only the articles it had not seen, with their IDs set.
 type Store interface {
-	StoreArticles(ctx context.Context, feedID int64, items []rules.Article) ([]rules.Article, error)
-	SaveFeedState(ctx context.Context, feedID int64, st rules.FeedState) error
+	StoreArticles(ctx context.Context, feedID int64, items []model.Article) ([]model.Article, error)
+	SaveFeedState(ctx context.Context, feedID int64, st model.FeedState) error
 }
 
 // Batch is the new articles of one poll of one feed.
 type Batch struct {
-	Feed rules.Feed
+	Feed model.Feed
 	// Articles are only the new ones. On the feed's first successful fetch
 	// they are its back catalogue and have Backlog set.
-	Articles []rules.Article
+	Articles []model.Article
 }
 
 // Handler receives each non-empty batch of new articles.
@@ -60,7 +53,7 @@ const stateSaveTimeout = 5 * time.Second
 
 // Poller polls one feed at a time: fetch, parse, store, hand over the new
 // articles, record the state. It keeps every feed's latest state itself,
-// because the rules.Feed a caller holds is a snapshot that does not see the
+// because the model.Feed a caller holds is a snapshot that does not see the
 // ETag or backoff of the previous poll.
 type Poller struct {
 	fetcher FeedFetcher
@@ -75,7 +68,7 @@ type Poller struct {
 	parseSlots chan struct{}
 
 	mu       sync.Mutex
-	states   map[int64]rules.FeedState
+	states   map[int64]model.FeedState
 	inFlight map[int64]bool
 }
 
@@ -94,14 +87,14 @@ func NewPoller(fetcher FeedFetcher, store Store, h Handler, m *metrics.Metrics, 
 	return &Poller{
 		fetcher: fetcher, store: store, handler: h, metrics: m, logger: logger, now: now,
 		parseSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
-		states:     map[int64]rules.FeedState{},
+		states:     map[int64]model.FeedState{},
 		inFlight:   map[int64]bool{},
 	}
 }
 
 // State returns the latest state the poller knows for the feed: its own
 // after a poll, else the one the feed was given with.
-func (p *Poller) State(feed rules.Feed) rules.FeedState {
+func (p *Poller) State(feed model.Feed) model.FeedState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if st, ok := p.states[feed.ID]; ok {
@@ -120,7 +113,7 @@ func (p *Poller) Forget(feedID int64) {
 // begin marks the feed in flight and returns its current state; ok is false
 // if another poll of the same feed is running (PollAll and a cron firing can
 // overlap), in which case this one is skipped.
-func (p *Poller) begin(feed rules.Feed) (rules.FeedState, bool) {
+func (p *Poller) begin(feed model.Feed) (model.FeedState, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st, known := p.states[feed.ID]
@@ -134,7 +127,7 @@ func (p *Poller) begin(feed rules.Feed) (rules.FeedState, bool) {
 	return st, true
 }
 
-func (p *Poller) end(feedID int64, st rules.FeedState, record bool) {
+func (p *Poller) end(feedID int64, st model.FeedState, record bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.inFlight, feedID)
@@ -147,7 +140,7 @@ func (p *Poller) end(feedID int64, st rules.FeedState, record bool) {
 // (metric result "skipped", state unchanged, nil error) while it is backing
 // off or already being polled. A failure is recorded in the state and
 // returned; it never affects other feeds.
-func (p *Poller) Poll(ctx context.Context, feed rules.Feed) (st rules.FeedState, err error) {
+func (p *Poller) Poll(ctx context.Context, feed model.Feed) (st model.FeedState, err error) {
 	prev, ok := p.begin(feed)
 	record := false
 	defer func() { p.end(feed.ID, st, record) }()
@@ -181,7 +174,7 @@ func (p *Poller) Poll(ctx context.Context, feed rules.Feed) (st rules.FeedState,
 	return st, pollErr
 }
 
-func (p *Poller) parse(ctx context.Context, body []byte, feedURL string, now time.Time) ([]rules.Article, error) {
+func (p *Poller) parse(ctx context.Context, body []byte, feedURL string, now time.Time) ([]model.Article, error) {
 	select {
 	case p.parseSlots <- struct{}{}:
 		defer func() { <-p.parseSlots }()
@@ -192,13 +185,13 @@ func (p *Poller) parse(ctx context.Context, body []byte, feedURL string, now tim
 }
 
 // poll does the work of Poll and returns the state to record.
-func (p *Poller) poll(ctx context.Context, feed rules.Feed, prev rules.FeedState, now time.Time) (rules.FeedState, string, error) {
+func (p *Poller) poll(ctx context.Context, feed model.Feed, prev model.FeedState, now time.Time) (model.FeedState, string, error) {
 	st := prev
 	st.LastPoll = now
-	fail := func(err error) (rules.FeedState, string, error) {
+	fail := func(err error) (model.FeedState, string, error) {
 		// Validators stay as they were: storing a new ETag for a body we did
 		// not process would turn the next poll into a 304 and lose its items.
-		st.Status = StatusError
+		st.Status = model.StatusError
 		st.Error = err.Error()
 		st.Failures++
 		st.NextPoll = now.Add(backoffDelay(st.Failures))
@@ -211,12 +204,12 @@ func (p *Poller) poll(ctx context.Context, feed rules.Feed, prev rules.FeedState
 		LastModified: prev.LastModified,
 		// Only feeds from the configuration file are trusted; anything else
 		// (admin-added, or of unknown origin) goes through the guard.
-		Trusted: feed.Source == "config",
+		Trusted: feed.Source.Trusted(),
 	})
 	if err != nil {
 		return fail(err)
 	}
-	ok := func(status string) {
+	ok := func(status model.FeedStatus) {
 		st.Status = status
 		st.Error = ""
 		st.Failures = 0
@@ -226,7 +219,7 @@ func (p *Poller) poll(ctx context.Context, feed rules.Feed, prev rules.FeedState
 		st.LastModified = resp.LastModified
 	}
 	if resp.NotModified {
-		ok(StatusNotModified)
+		ok(model.StatusNotModified)
 		return st, resultNotModified, nil
 	}
 
@@ -244,7 +237,7 @@ func (p *Poller) poll(ctx context.Context, feed rules.Feed, prev rules.FeedState
 	if err != nil {
 		return fail(fmt.Errorf("feeds: store articles of %s: %w", feed.URL, err))
 	}
-	ok(StatusOK)
+	ok(model.StatusOK)
 	st.ItemsSeen += int64(len(fresh))
 	p.metrics.FeedItems.Add(float64(len(fresh)))
 	if len(fresh) == 0 || p.handler == nil {
@@ -256,7 +249,7 @@ func (p *Poller) poll(ctx context.Context, feed rules.Feed, prev rules.FeedState
 		// handler retries them from the store. The fetch itself succeeded,
 		// but the feed shows the error until the next good poll. No
 		// backoff: the feed is not at fault.
-		st.Status = StatusError
+		st.Status = model.StatusError
 		st.Error = fmt.Sprintf("handling %d new articles: %v", len(fresh), err)
 		return st, resultError, fmt.Errorf("feeds: handle new articles of %s: %w", feed.URL, err)
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/backchannel/backchannel/metrics"
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 func TestBackoffDelay(t *testing.T) {
@@ -70,13 +70,13 @@ func TestPollRecordsStateAndUsesItsOwn(t *testing.T) {
 	p := NewPoller(NewFetcher(Config{}, testLogger(t)), store, got, m, testLogger(t), clock.Now)
 	// The snapshot the caller holds never changes: the poller must use its
 	// own state (ETag) for the second poll.
-	feed := rules.Feed{ID: 7, Name: "state", URL: url, Source: "config"}
+	feed := model.Feed{ID: 7, Name: "state", URL: url, Source: model.SourceConfig}
 
 	st, err := p.Poll(t.Context(), feed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Status != StatusOK || st.ETag == "" || st.LastModified == "" || st.ItemsSeen != 5 ||
+	if st.Status != model.StatusOK || st.ETag == "" || st.LastModified == "" || st.ItemsSeen != 5 ||
 		!st.LastPoll.Equal(clock.Now()) || !st.LastSuccess.Equal(clock.Now()) || st.Failures != 0 || st.Error != "" {
 		t.Fatalf("first poll state %+v", st)
 	}
@@ -98,7 +98,7 @@ func TestPollRecordsStateAndUsesItsOwn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Status != StatusNotModified || st.ItemsSeen != 5 || srv.notMod.Load() != 1 || srv.full.Load() != 1 {
+	if st.Status != model.StatusNotModified || st.ItemsSeen != 5 || srv.notMod.Load() != 1 || srv.full.Load() != 1 {
 		t.Fatalf("second poll: %+v (304s %d, 200s %d)", st, srv.notMod.Load(), srv.full.Load())
 	}
 	// A 304 is not parsed: nothing reached the store or the handler.
@@ -137,12 +137,12 @@ func TestPollBackoffGrowsCapsAndRecovers(t *testing.T) {
 	clock := &fakeClock{t: start}
 	m := metrics.NewUnregistered()
 	p := NewPoller(NewFetcher(Config{}, testLogger(t)), store, &batches{}, m, testLogger(t), clock.Now)
-	feed := rules.Feed{ID: 1, Name: "flaky", URL: url, Source: "config"}
+	feed := model.Feed{ID: 1, Name: "flaky", URL: url, Source: model.SourceConfig}
 
 	var delays []time.Duration
 	for i := range 10 {
 		st, err := p.Poll(t.Context(), feed)
-		if err == nil || st.Status != StatusError || st.Failures != i+1 || !strings.Contains(st.Error, "HTTP 500") {
+		if err == nil || st.Status != model.StatusError || st.Failures != i+1 || !strings.Contains(st.Error, "HTTP 500") {
 			t.Fatalf("poll %d: %+v, %v", i, st, err)
 		}
 		delays = append(delays, st.NextPoll.Sub(clock.Now()))
@@ -172,7 +172,7 @@ func TestPollBackoffGrowsCapsAndRecovers(t *testing.T) {
 
 	srv.status.Store(0)
 	st, err := p.Poll(t.Context(), feed)
-	if err != nil || st.Status != StatusOK || st.Failures != 0 || st.Error != "" || !st.NextPoll.IsZero() || st.ItemsSeen != 3 {
+	if err != nil || st.Status != model.StatusOK || st.Failures != 0 || st.Error != "" || !st.NextPoll.IsZero() || st.ItemsSeen != 3 {
 		t.Fatalf("recovery: %+v, %v", st, err)
 	}
 }
@@ -182,9 +182,9 @@ func TestPollKeepsValidatorsOnFailure(t *testing.T) {
 	store := newMemStore()
 	store.storeErr = errTest
 	p := NewPoller(NewFetcher(Config{}, testLogger(t)), store, &batches{}, nil, testLogger(t), nil)
-	feed := rules.Feed{ID: 3, Name: "v", URL: url, Source: "config", State: rules.FeedState{ETag: `"old"`}}
+	feed := model.Feed{ID: 3, Name: "v", URL: url, Source: model.SourceConfig, State: model.FeedState{ETag: `"old"`}}
 	st, err := p.Poll(t.Context(), feed)
-	if !errors.Is(err, errTest) || st.ETag != `"old"` || st.Status != StatusError {
+	if !errors.Is(err, errTest) || st.ETag != `"old"` || st.Status != model.StatusError {
 		t.Fatalf("got %+v, %v", st, err)
 	}
 	// Next poll fetches the whole feed again rather than getting a 304.
@@ -199,8 +199,8 @@ func TestPollKeepsValidatorsOnFailure(t *testing.T) {
 func TestPollHandlerFailure(t *testing.T) {
 	_, url := newEtagServer(t, makeRSS("h", 2))
 	p := NewPoller(NewFetcher(Config{}, testLogger(t)), newMemStore(), &batches{err: errTest}, nil, testLogger(t), nil)
-	st, err := p.Poll(t.Context(), rules.Feed{ID: 4, Name: "h", URL: url, Source: "config"})
-	if !errors.Is(err, errTest) || st.Status != StatusError || st.Failures != 0 || !strings.Contains(st.Error, "handling 2 new articles") {
+	st, err := p.Poll(t.Context(), model.Feed{ID: 4, Name: "h", URL: url, Source: model.SourceConfig})
+	if !errors.Is(err, errTest) || st.Status != model.StatusError || st.Failures != 0 || !strings.Contains(st.Error, "handling 2 new articles") {
 		t.Fatalf("got %+v, %v", st, err)
 	}
 }
@@ -214,7 +214,7 @@ func TestPollCancelledLeavesStateAlone(t *testing.T) {
 	p := NewPoller(fetch, store, &batches{}, nil, testLogger(t), nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	feed := rules.Feed{ID: 5, URL: "http://x/", State: rules.FeedState{ETag: `"e"`}}
+	feed := model.Feed{ID: 5, URL: "http://x/", State: model.FeedState{ETag: `"e"`}}
 	st, err := p.Poll(ctx, feed)
 	if !errors.Is(err, context.Canceled) || st != feed.State || p.State(feed) != feed.State {
 		t.Fatalf("got %+v, %v", st, err)
@@ -236,7 +236,7 @@ func TestPollSkipsFeedAlreadyInFlight(t *testing.T) {
 	})
 	m := metrics.NewUnregistered()
 	p := NewPoller(fetch, newMemStore(), nil, m, testLogger(t), nil)
-	feed := rules.Feed{ID: 6, URL: "http://x/"}
+	feed := model.Feed{ID: 6, URL: "http://x/"}
 	done := make(chan struct{})
 	go func() { defer close(done); _, _ = p.Poll(t.Context(), feed) }()
 	<-entered
@@ -300,21 +300,22 @@ func TestFaultyFeedsDoNotHarmHealthyOnes(t *testing.T) {
 	defer close(hang)
 
 	feeds := []struct {
-		path, source string
-		wantErr      string // "" for feeds that must succeed
-		wantItems    int64
+		path      string
+		source    model.FeedSource
+		wantErr   string // "" for feeds that must succeed
+		wantItems int64
 	}{
-		{"/healthy", "config", "", 3},
-		{"/500", "config", "HTTP 500", 0},
-		{"/hang", "config", "timed out", 0},
-		{"/huge", "config", "too large", 0},
-		{"/malformed", "config", "malformed feed", 0},
-		{"/html", "config", "HTML page", 0},
-		{"/loop", "config", "too many redirects", 0},
-		{"/bomb", "config", "too large", 0},
-		{"/private", "admin", "not allowed", 0},
-		{"/repeated", "config", "", 4},
-		{"/latin1", "config", "", 1},
+		{"/healthy", model.SourceConfig, "", 3},
+		{"/500", model.SourceConfig, "HTTP 500", 0},
+		{"/hang", model.SourceConfig, "timed out", 0},
+		{"/huge", model.SourceConfig, "too large", 0},
+		{"/malformed", model.SourceConfig, "malformed feed", 0},
+		{"/html", model.SourceConfig, "HTML page", 0},
+		{"/loop", model.SourceConfig, "too many redirects", 0},
+		{"/bomb", model.SourceConfig, "too large", 0},
+		{"/private", model.SourceAdmin, "not allowed", 0},
+		{"/repeated", model.SourceConfig, "", 4},
+		{"/latin1", model.SourceConfig, "", 1},
 	}
 	store, got := newMemStore(), &batches{}
 	fetcher := NewFetcher(Config{Timeout: 500 * time.Millisecond, MaxBytes: 1 << 20}, testLogger(t))
@@ -324,7 +325,7 @@ func TestFaultyFeedsDoNotHarmHealthyOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, f := range feeds {
-		if err := s.Add(rules.Feed{ID: int64(i + 1), Name: f.path, URL: srv.URL + f.path, Source: f.source}); err != nil {
+		if err := s.Add(model.Feed{ID: int64(i + 1), Name: f.path, URL: srv.URL + f.path, Source: f.source}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -339,12 +340,12 @@ func TestFaultyFeedsDoNotHarmHealthyOnes(t *testing.T) {
 		id := int64(i + 1)
 		st := store.state(id)
 		if f.wantErr == "" {
-			if st.Status != StatusOK || st.ItemsSeen != f.wantItems || len(got.forFeed(id)) != 1 {
+			if st.Status != model.StatusOK || st.ItemsSeen != f.wantItems || len(got.forFeed(id)) != 1 {
 				t.Errorf("%s: %+v, %d batches", f.path, st, len(got.forFeed(id)))
 			}
 			continue
 		}
-		if st.Status != StatusError || !strings.Contains(st.Error, f.wantErr) || st.Failures != 1 || st.NextPoll.IsZero() {
+		if st.Status != model.StatusError || !strings.Contains(st.Error, f.wantErr) || st.Failures != 1 || st.NextPoll.IsZero() {
 			t.Errorf("%s: want error containing %q, got %+v", f.path, f.wantErr, st)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // maxSpread bounds how far a feed's firings are shifted from its schedule.
@@ -121,7 +121,7 @@ type Scheduler struct {
 
 type entry struct {
 	id       cron.EntryID
-	feed     rules.Feed
+	feed     model.Feed
 	schedule cron.Schedule
 }
 
@@ -161,13 +161,13 @@ func NewScheduler(p *Poller, defaultSpec string, concurrency int, logger *slog.L
 
 // spreadKey identifies a feed for its offset: stable across restarts as long
 // as the feed keeps its id and name.
-func spreadKey(f rules.Feed) string {
+func spreadKey(f model.Feed) string {
 	return strconv.FormatInt(f.ID, 10) + "/" + f.Name
 }
 
 // Add schedules feed (replacing an earlier entry for the same id) on its own
 // schedule or the default.
-func (s *Scheduler) Add(feed rules.Feed) error {
+func (s *Scheduler) Add(feed model.Feed) error {
 	spec := feed.Schedule
 	if spec == "" {
 		spec = s.defaultSpec
@@ -251,7 +251,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 // not hold every slot while other hosts wait.
 func (s *Scheduler) PollAll(ctx context.Context) {
 	s.mu.Lock()
-	feeds := make([]rules.Feed, 0, len(s.entries))
+	feeds := make([]model.Feed, 0, len(s.entries))
 	for _, e := range s.entries {
 		feeds = append(feeds, e.feed)
 	}
@@ -291,7 +291,7 @@ func (s *Scheduler) PollAll(ctx context.Context) {
 
 // runPoll is the cron job of one feed. Panics are left to cron.Recover in
 // the chain.
-func (s *Scheduler) runPoll(feed rules.Feed) {
+func (s *Scheduler) runPoll(feed model.Feed) {
 	select {
 	case s.slots <- struct{}{}:
 	case <-s.ctx.Done():
@@ -305,7 +305,7 @@ func (s *Scheduler) runPoll(feed rules.Feed) {
 
 // safePoll polls one feed for PollAll, which runs outside cron's chain: a
 // panic in one feed's poll is logged and the others carry on.
-func (s *Scheduler) safePoll(ctx context.Context, feed rules.Feed) {
+func (s *Scheduler) safePoll(ctx context.Context, feed model.Feed) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.logger.Error("feed poll panicked", "feed", feed.Name, "panic", r, "stack", string(debug.Stack()))
@@ -318,8 +318,8 @@ func (s *Scheduler) safePoll(ctx context.Context, feed rules.Feed) {
 
 // interleaveByHost orders feeds round-robin over their host names, sorted by
 // feed id within a host so the order is deterministic.
-func interleaveByHost(feeds []rules.Feed) []rules.Feed {
-	byHost := map[string][]rules.Feed{}
+func interleaveByHost(feeds []model.Feed) []model.Feed {
+	byHost := map[string][]model.Feed{}
 	var hosts []string
 	for _, f := range feeds {
 		h := f.URL
@@ -333,9 +333,9 @@ func interleaveByHost(feeds []rules.Feed) []rules.Feed {
 	}
 	slices.Sort(hosts)
 	for _, h := range hosts {
-		slices.SortFunc(byHost[h], func(a, b rules.Feed) int { return cmp.Compare(a.ID, b.ID) })
+		slices.SortFunc(byHost[h], func(a, b model.Feed) int { return cmp.Compare(a.ID, b.ID) })
 	}
-	out := make([]rules.Feed, 0, len(feeds))
+	out := make([]model.Feed, 0, len(feeds))
 	for i := 0; len(out) < len(feeds); i++ {
 		for _, h := range hosts {
 			if fs := byHost[h]; i < len(fs) {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 func TestValidateSchedule(t *testing.T) {
@@ -41,7 +41,7 @@ func TestSpreadOffsets(t *testing.T) {
 	inner, _ := parseSchedule("@every 5m")
 	perSecond := map[int64]int{}
 	for i := range 1000 {
-		f := rules.Feed{ID: int64(i + 1), Name: fmt.Sprintf("feed-%d", i)}
+		f := model.Feed{ID: int64(i + 1), Name: fmt.Sprintf("feed-%d", i)}
 		s := newSpreadSchedule(inner, spreadKey(f), now)
 		next := s.Next(now)
 		if !next.After(now) || next.After(now.Add(5*time.Minute)) {
@@ -89,11 +89,11 @@ func TestSchedulerNext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	feed := rules.Feed{ID: 1, Name: "a", URL: "http://a.example/"}
+	feed := model.Feed{ID: 1, Name: "a", URL: "http://a.example/"}
 	if err := s.Add(feed); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Add(rules.Feed{ID: 2, Name: "b", URL: "http://b.example/", Schedule: "bad spec"}); err == nil {
+	if err := s.Add(model.Feed{ID: 2, Name: "b", URL: "http://b.example/", Schedule: "bad spec"}); err == nil {
 		t.Fatal("bad per-feed schedule accepted")
 	}
 	n := s.Next(1)
@@ -142,8 +142,8 @@ func TestSchedulerRecoversPanics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = s.Add(rules.Feed{ID: 1, Name: "bad", URL: "http://panic.example/"})
-	_ = s.Add(rules.Feed{ID: 2, Name: "good", URL: "http://good.example/"})
+	_ = s.Add(model.Feed{ID: 1, Name: "bad", URL: "http://panic.example/"})
+	_ = s.Add(model.Feed{ID: 2, Name: "good", URL: "http://good.example/"})
 
 	// Outside cron (start-up poll): the panic is contained too.
 	s.PollAll(t.Context())
@@ -158,7 +158,7 @@ func TestSchedulerRecoversPanics(t *testing.T) {
 	waitFor(t, 5*time.Second, "two more firings of each feed", func() bool {
 		return panics.Load() >= 3 && healthy.Load() >= 3
 	})
-	if st := p.State(rules.Feed{ID: 1}); st.Status != "" {
+	if st := p.State(model.Feed{ID: 1}); st.Status != "" {
 		t.Fatalf("a panicked poll recorded state %+v", st)
 	}
 }
@@ -190,7 +190,7 @@ func TestSchedulerStopWaitsForInFlight(t *testing.T) {
 
 	t.Run("cron poll finishes", func(t *testing.T) {
 		s, store := newSched("@every 1s")
-		_ = s.Add(rules.Feed{ID: 1, Name: "slow", URL: "http://slow.example/"})
+		_ = s.Add(model.Feed{ID: 1, Name: "slow", URL: "http://slow.example/"})
 		s.Start()
 		select {
 		case <-started:
@@ -217,15 +217,15 @@ func TestSchedulerStopWaitsForInFlight(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("Stop did not return after the poll finished")
 		}
-		if st := store.state(1); st.Status != StatusNotModified {
+		if st := store.state(1); st.Status != model.StatusNotModified {
 			t.Fatalf("in-flight poll not recorded: %+v", st)
 		}
 	})
 
 	t.Run("deadline cancels PollAll polls", func(t *testing.T) {
 		s, _ := newSched("@every 1h")
-		_ = s.Add(rules.Feed{ID: 1, Name: "a", URL: "http://a.example/"})
-		_ = s.Add(rules.Feed{ID: 2, Name: "b", URL: "http://b.example/"})
+		_ = s.Add(model.Feed{ID: 1, Name: "a", URL: "http://a.example/"})
+		_ = s.Add(model.Feed{ID: 2, Name: "b", URL: "http://b.example/"})
 		s.Start()
 		done := make(chan struct{})
 		go func() { defer close(done); s.PollAll(context.Background()) }()
@@ -269,7 +269,7 @@ func TestPollAllBoundedAndInterleaved(t *testing.T) {
 		if i >= 20 {
 			host = "b.example"
 		}
-		_ = s.Add(rules.Feed{ID: int64(i), Name: fmt.Sprint(i), URL: fmt.Sprintf("http://%s/%d", host, i)})
+		_ = s.Add(model.Feed{ID: int64(i), Name: fmt.Sprint(i), URL: fmt.Sprintf("http://%s/%d", host, i)})
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -278,7 +278,7 @@ func TestPollAllBoundedAndInterleaved(t *testing.T) {
 		t.Fatalf("%d polls, peak %d", len(order), peak)
 	}
 	// The first polls alternate hosts instead of 20 a.example in a row.
-	if got := interleaveByHost([]rules.Feed{
+	if got := interleaveByHost([]model.Feed{
 		{ID: 3, URL: "http://a/3"}, {ID: 1, URL: "http://a/1"}, {ID: 2, URL: "http://b/2"},
 	}); got[0].ID != 1 || got[1].ID != 2 || got[2].ID != 3 {
 		t.Fatalf("interleave: %+v", got)

@@ -21,12 +21,12 @@ import (
 	"time"
 
 	"github.com/backchannel/backchannel/metrics"
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // Store is what the outbox needs of the database (*db.DB satisfies it).
 type Store interface {
-	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]rules.Delivery, error)
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]model.Delivery, error)
 	MarkDelivered(ctx context.Context, id int64, messageID string) error
 	MarkRetry(ctx context.Context, id int64, next time.Time, reason string) error
 	MarkFailed(ctx context.Context, id int64, reason string) error
@@ -35,7 +35,7 @@ type Store interface {
 
 // Poster sends one delivery and returns the id of the message created.
 type Poster interface {
-	Post(ctx context.Context, d rules.Delivery) (messageID string, err error)
+	Post(ctx context.Context, d model.Delivery) (messageID string, err error)
 }
 
 // Outcome is what the outbox does with a failed post.
@@ -310,7 +310,7 @@ func (o *Outbox) graceContext(ctx context.Context) (context.Context, context.Can
 
 // deliver posts one delivery and records what happened. Only store errors
 // are returned.
-func (o *Outbox) deliver(ctx context.Context, d rules.Delivery, disabled map[string]string) error {
+func (o *Outbox) deliver(ctx context.Context, d model.Delivery, disabled map[string]string) error {
 	gctx, cancel := o.graceContext(ctx)
 	defer cancel()
 	log := o.log.With("delivery", d.ID, "alert", d.Alert.ID, "channel", d.ChannelID)

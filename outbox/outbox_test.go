@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/backchannel/backchannel/metrics"
+	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/outbox"
-	"github.com/backchannel/backchannel/rules"
 )
 
 // ---- fakes ----
@@ -27,7 +27,7 @@ const (
 )
 
 type row struct {
-	d       rules.Delivery
+	d       model.Delivery
 	state   rowState
 	msgID   string
 	reason  string
@@ -45,7 +45,7 @@ type memStore struct {
 
 var _ outbox.Store = (*memStore)(nil)
 
-func newMemStore(ds ...rules.Delivery) *memStore {
+func newMemStore(ds ...model.Delivery) *memStore {
 	s := &memStore{rows: map[int64]*row{}, disabled: map[string]string{}}
 	for _, d := range ds {
 		s.add(d)
@@ -53,19 +53,19 @@ func newMemStore(ds ...rules.Delivery) *memStore {
 	return s
 }
 
-func (s *memStore) add(d rules.Delivery) {
+func (s *memStore) add(d model.Delivery) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rows[d.ID] = &row{d: d}
 }
 
-func (s *memStore) DueDeliveries(_ context.Context, now time.Time, limit int) ([]rules.Delivery, error) {
+func (s *memStore) DueDeliveries(_ context.Context, now time.Time, limit int) ([]model.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dueErr != nil {
 		return nil, s.dueErr
 	}
-	var out []rules.Delivery
+	var out []model.Delivery
 	for _, r := range s.rows {
 		if r.state == pending && !r.d.NextAttempt.After(now) {
 			out = append(out, r.d)
@@ -86,7 +86,7 @@ func (s *memStore) DueDeliveries(_ context.Context, now time.Time, limit int) ([
 func (s *memStore) get(id int64) (*row, error) {
 	r, ok := s.rows[id]
 	if !ok {
-		return nil, rules.ErrNotFound
+		return nil, model.ErrNotFound
 	}
 	if r.state != pending {
 		return nil, fmt.Errorf("delivery %d is not pending", id)
@@ -145,11 +145,11 @@ func (s *memStore) row(id int64) row {
 // posterFunc is a Poster from a function; it counts calls.
 type posterFunc struct {
 	mu    sync.Mutex
-	calls []rules.Delivery
-	fn    func(ctx context.Context, d rules.Delivery, call int) (string, error)
+	calls []model.Delivery
+	fn    func(ctx context.Context, d model.Delivery, call int) (string, error)
 }
 
-func (p *posterFunc) Post(ctx context.Context, d rules.Delivery) (string, error) {
+func (p *posterFunc) Post(ctx context.Context, d model.Delivery) (string, error) {
 	p.mu.Lock()
 	p.calls = append(p.calls, d)
 	n := len(p.calls)
@@ -197,13 +197,13 @@ func (c *clock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func delivery(id int64, channel string) rules.Delivery {
-	return rules.Delivery{
+func delivery(id int64, channel string) model.Delivery {
+	return model.Delivery{
 		ID:        id,
 		ChannelID: channel,
 		Nonce:     fmt.Sprintf("bc0123abcd-%d", id),
-		Alert: rules.Alert{ID: 100 + id, GuildID: "g1", Article: rules.Article{Title: "t"},
-			Matches: []rules.Match{{Rule: "intel-heads"}}},
+		Alert: model.Alert{ID: 100 + id, GuildID: "g1", Article: model.Article{Title: "t"},
+			Matches: []model.Match{{Rule: "intel-heads"}}},
 	}
 }
 
@@ -215,7 +215,7 @@ type harness struct {
 	ob     *outbox.Outbox
 }
 
-func newHarness(t *testing.T, opts outbox.Options, fn func(ctx context.Context, d rules.Delivery, call int) (string, error), ds ...rules.Delivery) *harness {
+func newHarness(t *testing.T, opts outbox.Options, fn func(ctx context.Context, d model.Delivery, call int) (string, error), ds ...model.Delivery) *harness {
 	t.Helper()
 	h := &harness{store: newMemStore(ds...), poster: &posterFunc{fn: fn}, clock: newClock(), reg: prometheus.NewRegistry()}
 	m := metrics.New(h.reg, nil)
@@ -254,7 +254,7 @@ func (h *harness) counter(t *testing.T, name, label string) float64 {
 	return 0
 }
 
-func okPost(_ context.Context, d rules.Delivery, _ int) (string, error) {
+func okPost(_ context.Context, d model.Delivery, _ int) (string, error) {
 	return fmt.Sprintf("m%d", d.ID), nil
 }
 
@@ -286,7 +286,7 @@ func TestFlushDeliversAndMarksAfterPost(t *testing.T) {
 
 func TestEmptyMessageIDIsNotDelivered(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, outbox.Options{}, func(context.Context, rules.Delivery, int) (string, error) { return "", nil }, delivery(1, "c1"))
+	h := newHarness(t, outbox.Options{}, func(context.Context, model.Delivery, int) (string, error) { return "", nil }, delivery(1, "c1"))
 	if err := h.ob.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func TestEmptyMessageIDIsNotDelivered(t *testing.T) {
 func TestRetryWithBackoffThenSuccess(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, outbox.Options{BackoffBase: time.Second, BackoffMax: 4 * time.Second},
-		func(_ context.Context, d rules.Delivery, call int) (string, error) {
+		func(_ context.Context, d model.Delivery, call int) (string, error) {
 			if call <= 3 {
 				return "", postErr{retry: true}
 			}
@@ -339,7 +339,7 @@ func TestRetryWithBackoffThenSuccess(t *testing.T) {
 func TestRetryAfterIsHonoured(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, outbox.Options{BackoffBase: time.Second},
-		func(context.Context, rules.Delivery, int) (string, error) {
+		func(context.Context, model.Delivery, int) (string, error) {
 			return "", postErr{retry: true, after: 30 * time.Second}
 		}, delivery(1, "c1"))
 	if err := h.ob.Flush(t.Context()); err != nil {
@@ -353,7 +353,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 func TestPermanentFailure(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, outbox.Options{},
-		func(context.Context, rules.Delivery, int) (string, error) { return "", postErr{} }, delivery(1, "c1"))
+		func(context.Context, model.Delivery, int) (string, error) { return "", postErr{} }, delivery(1, "c1"))
 	if err := h.ob.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +373,7 @@ func TestMaxAttemptsMakesRetryFinal(t *testing.T) {
 	d := delivery(1, "c1")
 	d.Attempts = 2
 	h := newHarness(t, outbox.Options{MaxAttempts: 3},
-		func(context.Context, rules.Delivery, int) (string, error) { return "", errors.New("boom") }, d)
+		func(context.Context, model.Delivery, int) (string, error) { return "", errors.New("boom") }, d)
 	if err := h.ob.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +385,7 @@ func TestMaxAttemptsMakesRetryFinal(t *testing.T) {
 func TestUnusableChannelIsDisabledWithoutRetryStorm(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, outbox.Options{},
-		func(_ context.Context, d rules.Delivery, _ int) (string, error) {
+		func(_ context.Context, d model.Delivery, _ int) (string, error) {
 			if d.ChannelID == "gone" {
 				return "", postErr{disable: true, invalid: true}
 			}
@@ -418,14 +418,14 @@ func TestUnusableChannelIsDisabledWithoutRetryStorm(t *testing.T) {
 
 func TestBreakerPausesAfterInvalidAnswers(t *testing.T) {
 	t.Parallel()
-	var ds []rules.Delivery
+	var ds []model.Delivery
 	for i := int64(1); i <= 20; i++ {
 		ds = append(ds, delivery(i, fmt.Sprintf("c%d", i)))
 	}
 	failing := true
 	var mu sync.Mutex
 	h := newHarness(t, outbox.Options{BreakerThreshold: 3, BreakerPause: time.Minute, BackoffBase: time.Hour},
-		func(_ context.Context, d rules.Delivery, _ int) (string, error) {
+		func(_ context.Context, d model.Delivery, _ int) (string, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if failing {
@@ -492,7 +492,7 @@ func TestShutdownLetsInFlightPostFinish(t *testing.T) {
 	started := make(chan struct{})
 	release := make(chan struct{})
 	h := newHarness(t, outbox.Options{ShutdownGrace: 5 * time.Second},
-		func(ctx context.Context, d rules.Delivery, call int) (string, error) {
+		func(ctx context.Context, d model.Delivery, call int) (string, error) {
 			if call == 1 {
 				close(started)
 				select {
@@ -533,7 +533,7 @@ func TestShutdownLetsInFlightPostFinish(t *testing.T) {
 func TestShutdownGraceIsBounded(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, outbox.Options{ShutdownGrace: 50 * time.Millisecond},
-		func(ctx context.Context, _ rules.Delivery, _ int) (string, error) {
+		func(ctx context.Context, _ model.Delivery, _ int) (string, error) {
 			<-ctx.Done() // a post that never answers
 			return "", ctx.Err()
 		}, delivery(1, "c1"))

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/model"
 )
 
 // Printer is the Poster of `run -dry-run`: it writes one readable block
@@ -23,7 +23,7 @@ type Printer struct {
 
 // Post prints the delivery's alert and returns a synthetic message id,
 // "dry-run-<delivery id>".
-func (p *Printer) Post(ctx context.Context, d rules.Delivery) (string, error) {
+func (p *Printer) Post(ctx context.Context, d model.Delivery) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
@@ -38,7 +38,7 @@ func (p *Printer) Post(ctx context.Context, d rules.Delivery) (string, error) {
 
 // FormatAlert renders an alert as a plain-text block ending in a blank
 // line: title, who met whom and how, link, feed, time, rule and alert id.
-func FormatAlert(a rules.Alert) string {
+func FormatAlert(a model.Alert) string {
 	var b strings.Builder
 	art := a.Article
 	title := oneLine(art.Title)

@@ -8,28 +8,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/outbox"
-	"github.com/backchannel/backchannel/rules"
 )
 
 // Set BACKCHANNEL_UPDATE_GOLDEN=1 to rewrite golden files (an environment
 // variable, not a flag, so packages tested together cannot clash).
 func updateGolden() bool { return os.Getenv("BACKCHANNEL_UPDATE_GOLDEN") == "1" }
 
-func seedAlerts() []rules.Delivery {
-	ankara := rules.Alert{
+func seedAlerts() []model.Delivery {
+	ankara := model.Alert{
 		ID:      42,
 		GuildID: "g1",
-		Article: rules.Article{
+		Article: model.Article{
 			Feed:      "Reuters World",
 			Title:     "CIA's Burns met Russia's Naryshkin in Ankara,\n officials say",
 			Summary:   "<p>The heads of the CIA and Russia's SVR met in Ankara.</p>",
 			Link:      "https://www.reuters.com/world/cia-burns-naryshkin-ankara-2022-11-14/",
 			Published: time.Date(2022, 11, 14, 15, 4, 5, 0, time.FixedZone("CET", 3600)),
 		},
-		Matches: []rules.Match{{
+		Matches: []model.Match{{
 			Rule: "intel-heads",
-			Actors: []rules.ActorHit{
+			Actors: []model.ActorHit{
 				{ID: "us-cia", Office: "CIA Director", Country: "US", Kind: "intel", Alias: "Burns"},
 				{ID: "ru-svr", Office: "SVR Director", Country: "RU", Kind: "intel", Alias: "Naryshkin"},
 				{ID: "ru-svr", Office: "SVR Director", Country: "RU", Kind: "intel", Alias: "Sergei Naryshkin"},
@@ -40,12 +40,12 @@ func seedAlerts() []rules.Delivery {
 			Evidence:    "CIA's Burns met Russia's Naryshkin in Ankara",
 		}},
 	}
-	keyword := rules.Alert{
+	keyword := model.Alert{
 		ID:      43,
-		Article: rules.Article{Title: "Back channel reopened", Feed: "Example"},
-		Matches: []rules.Match{{Rule: "backchannel-words", Keywords: []string{`back ?channel`}}},
+		Article: model.Article{Title: "Back channel reopened", Feed: "Example"},
+		Matches: []model.Match{{Rule: "backchannel-words", Keywords: []string{`back ?channel`}}},
 	}
-	return []rules.Delivery{
+	return []model.Delivery{
 		{ID: 1, Alert: ankara, ChannelID: "stdout", Nonce: "bc00000000-1"},
 		{ID: 2, Alert: keyword, ChannelID: "stdout", Nonce: "bc00000000-2"},
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/backchannel/backchannel/model"
 )
 
 // BenchmarkMatchDefault measures matching throughput of the shipped rules
@@ -11,7 +13,7 @@ import (
 func BenchmarkMatchDefault(b *testing.B) {
 	set := defaultSet(b)
 	items := loadCorpus(b, "testdata/corpus/dev.jsonl")
-	arts := make([]Article, len(items))
+	arts := make([]model.Article, len(items))
 	var bytes int64
 	for i, it := range items {
 		arts[i] = it.article()
@@ -42,7 +44,7 @@ func BenchmarkCompileDefault(b *testing.B) {
 // aliases share one automaton pass.
 func BenchmarkAliasGrowth(b *testing.B) {
 	base := defaultSpec(b)
-	art := Article{
+	art := model.Article{
 		Title:   "CIA Director Ratcliffe meets Egyptian intelligence chief Rashad in Cairo",
 		Summary: "The two spy chiefs discussed the Gaza ceasefire and Sinai security during a visit that officials described as productive.",
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/backchannel/backchannel/model"
 )
 
 // Limits on what a Spec may hold. Pattern limits are part of the external
@@ -360,7 +362,7 @@ func parsePeriod(s string, end bool) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func compileRule(p *problems, s *Set, key string, r RuleSpec) (rule, bool) {
+func compileRule(p *problems, s *Set, key string, r model.RuleSpec) (rule, bool) {
 	before := len(p.list)
 	cr := rule{spec: r, kinds: kindAny}
 	switch {

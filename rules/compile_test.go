@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/backchannel/backchannel/model"
 )
 
 // tinySpec is a small valid spec for tests of compile and keyword rules.
@@ -18,7 +20,7 @@ func tinySpec() Spec {
 			{ID: "intel", Office: "intelligence chief", Kind: "intel", Titles: []string{"spy chief"}},
 		},
 		Contact: ContactSpec{Terms: map[string][]string{"meeting": {"meet*", "met"}}},
-		Rules: []RuleSpec{
+		Rules: []model.RuleSpec{
 			{Name: "intel-heads", Contact: true, RequireKinds: []string{"intel"}},
 			{Name: "svr-news", Keywords: []string{`\bSVR\b`}, Exclude: []string{`stablecoin`}},
 		},
@@ -30,14 +32,14 @@ func TestCompileTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := set.Match(Article{Title: "CIA director meets SVR chief"})
+	ms := set.Match(model.Article{Title: "CIA director meets SVR chief"})
 	if len(ms) != 2 || ms[0].Rule != "intel-heads" || ms[1].Rule != "svr-news" {
 		t.Fatalf("got %s", describe(ms))
 	}
 	if ms[1].Keywords[0] != `\bSVR\b` || ms[1].Field != "title" || ms[1].Evidence == "" {
 		t.Errorf("keyword match = %+v", ms[1])
 	}
-	if got := set.Match(Article{Title: "SVR on stablecoins"}); len(got) != 0 {
+	if got := set.Match(model.Article{Title: "SVR on stablecoins"}); len(got) != 0 {
 		t.Errorf("exclude ignored: %s", describe(got))
 	}
 	if ids := set.ActorIDs(); strings.Join(ids, ",") != "intel,ru-svr,us-cia" {
@@ -65,9 +67,9 @@ func TestCompileErrors(t *testing.T) {
 	spec.Heads.Links = append(spec.Heads.Links, "two words")
 	spec.Contact.Terms["gossip"] = []string{"chat"}
 	spec.Rules = append(spec.Rules,
-		RuleSpec{Name: "svr-news", Keywords: []string{"("}},
-		RuleSpec{Name: "", Actors: []string{"nobody"}, Kinds: []string{"spooky"}, ContactKinds: []string{"smoke"}, Fields: []string{"body"}, Window: -1},
-		RuleSpec{Name: "long", Keywords: []string{strings.Repeat("a", MaxPatternLen+1)}},
+		model.RuleSpec{Name: "svr-news", Keywords: []string{"("}},
+		model.RuleSpec{Name: "", Actors: []string{"nobody"}, Kinds: []string{"spooky"}, ContactKinds: []string{"smoke"}, Fields: []string{"body"}, Window: -1},
+		model.RuleSpec{Name: "long", Keywords: []string{strings.Repeat("a", MaxPatternLen+1)}},
 	)
 	_, err := Compile(spec)
 	var list SpecErrors
@@ -114,7 +116,7 @@ func TestCompileEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ms := set.Match(Article{Title: "anything"}); len(ms) != 0 {
+	if ms := set.Match(model.Article{Title: "anything"}); len(ms) != 0 {
 		t.Errorf("empty set matched: %v", ms)
 	}
 }
@@ -141,9 +143,9 @@ func TestHolderTerms(t *testing.T) {
 
 func TestWithOverrides(t *testing.T) {
 	spec := tinySpec()
-	added := RuleSpec{Name: "added", Keywords: []string{"x"}}
-	replaced := RuleSpec{Name: "svr-news", Keywords: []string{"y"}}
-	out := spec.WithOverrides([]Override{
+	added := model.RuleSpec{Name: "added", Keywords: []string{"x"}}
+	replaced := model.RuleSpec{Name: "svr-news", Keywords: []string{"y"}}
+	out := spec.WithOverrides([]model.Override{
 		{Name: "intel-heads", Rule: nil},
 		{Name: "svr-news", Rule: &replaced},
 		{Name: "added", Rule: &added},
@@ -163,15 +165,15 @@ func TestWithOverrides(t *testing.T) {
 
 func TestKeywordRuleActors(t *testing.T) {
 	spec := tinySpec()
-	spec.Rules = []RuleSpec{{Name: "svr-talk", Keywords: []string{"talk"}, Actors: []string{"ru-svr"}}}
+	spec.Rules = []model.RuleSpec{{Name: "svr-talk", Keywords: []string{"talk"}, Actors: []string{"ru-svr"}}}
 	set, err := Compile(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ms := set.Match(Article{Title: "Naryshkin says talk is cheap", Summary: "x"}); len(ms) != 1 || ms[0].Actors[0].ID != "ru-svr" {
+	if ms := set.Match(model.Article{Title: "Naryshkin says talk is cheap", Summary: "x"}); len(ms) != 1 || ms[0].Actors[0].ID != "ru-svr" {
 		t.Errorf("got %s", describe(ms))
 	}
-	if ms := set.Match(Article{Title: "Someone says talk is cheap"}); len(ms) != 0 {
+	if ms := set.Match(model.Article{Title: "Someone says talk is cheap"}); len(ms) != 0 {
 		t.Errorf("matched without the actor: %s", describe(ms))
 	}
 }

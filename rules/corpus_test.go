@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/backchannel/backchannel/model"
 )
 
 // score is precision, recall and F1 of a binary prediction.
@@ -128,7 +130,7 @@ func scoreCorpus(t *testing.T, path string, minAny, minIntel float64) {
 	}
 }
 
-func describe(ms []Match) string {
+func describe(ms []model.Match) string {
 	if len(ms) == 0 {
 		return "none"
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/backchannel/backchannel/model"
 )
 
 var (
@@ -23,7 +25,7 @@ func FuzzMatch(f *testing.F) {
 	f.Add("<<<>>>&#;&amp", "'s 's - — –", "homologue* Naryshkin's")
 	f.Fuzz(func(t *testing.T, title, summary, content string) {
 		fuzzSetOnce.Do(func() { fuzzSet = defaultSet(t) })
-		a := Article{Title: title, Summary: summary, Content: content}
+		a := model.Article{Title: title, Summary: summary, Content: content}
 		valid := utf8.ValidString(title) && utf8.ValidString(summary) && utf8.ValidString(content)
 		all := cleanText(truncate(title, maxTitle)) + cleanText(truncate(summary, maxSummary)) + cleanText(truncate(content, maxContent))
 		for _, m := range fuzzSet.Match(a) {
@@ -66,7 +68,7 @@ func FuzzCompile(f *testing.F) {
 			},
 			Counterparts: []string{alias},
 			Contact:      ContactSpec{Terms: map[string][]string{"meeting": {term}}, Negative: []string{head}},
-			Rules: []RuleSpec{
+			Rules: []model.RuleSpec{
 				{Name: "c", Contact: true},
 				{Name: "k", Keywords: []string{pattern}, Exclude: []string{alias}},
 			},
@@ -79,7 +81,7 @@ func FuzzCompile(f *testing.F) {
 			}
 			return
 		}
-		set.Match(Article{Title: text, Summary: alias + " " + text, Content: term})
+		set.Match(model.Article{Title: text, Summary: alias + " " + text, Content: term})
 	})
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	toml "github.com/pelletier/go-toml/v2"
+
+	"github.com/backchannel/backchannel/model"
 )
 
 // defaultSpec loads the [rules] table of the shipped configuration. The
@@ -48,8 +50,8 @@ type corpusItem struct {
 	Note      string `json:"note"`
 }
 
-func (c corpusItem) article() Article {
-	a := Article{GUID: c.ID, Title: c.Title, Summary: c.Summary, Link: c.Link, Feed: c.Feed}
+func (c corpusItem) article() model.Article {
+	a := model.Article{GUID: c.ID, Title: c.Title, Summary: c.Summary, Link: c.Link, Feed: c.Feed}
 	if t, err := time.Parse(time.RFC3339, c.Published); err == nil {
 		a.Published = t
 	}

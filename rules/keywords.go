@@ -1,17 +1,21 @@
 package rules
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/backchannel/backchannel/model"
+)
 
 // Keyword rules: any of the RE2 patterns (case-insensitive) in the chosen
 // fields, none of the exclude patterns, and when actor ids are given, at
 // least one of those actors found in the item.
 
-func (s *Set) matchKeywords(sc *scratch, r *rule) (Match, bool) {
+func (s *Set) matchKeywords(sc *scratch, r *rule) (model.Match, bool) {
 	kw, field, ev := s.keywordHits(sc, r)
 	if len(kw) == 0 || s.excluded(sc, r) {
-		return Match{}, false
+		return model.Match{}, false
 	}
-	m := Match{Keywords: kw, Field: fieldNames[field], Evidence: strings.ToValidUTF8(ev, "\uFFFD")}
+	m := model.Match{Keywords: kw, Field: fieldNames[field], Evidence: strings.ToValidUTF8(ev, "\uFFFD")}
 	if r.actors != nil {
 		for i := range sc.mentions {
 			mn := &sc.mentions[i]
@@ -20,7 +24,7 @@ func (s *Set) matchKeywords(sc *scratch, r *rule) (Match, bool) {
 			}
 		}
 		if len(m.Actors) == 0 {
-			return Match{}, false
+			return model.Match{}, false
 		}
 	}
 	return m, true

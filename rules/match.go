@@ -2,6 +2,8 @@ package rules
 
 import (
 	"strings"
+
+	"github.com/backchannel/backchannel/model"
 )
 
 // maxEvidence bounds the evidence text of a match.
@@ -31,7 +33,7 @@ type part struct {
 
 // Match runs every rule of the set over a and returns the rules that fire,
 // in rule order, each at most once.
-func (s *Set) Match(a Article) []Match {
+func (s *Set) Match(a model.Article) []model.Match {
 	sc := s.scratch.Get().(*scratch)
 	defer s.scratch.Put(sc)
 
@@ -60,10 +62,10 @@ func (s *Set) Match(a Article) []Match {
 	s.settleDeferred(sc)
 	sc.hedged = titleHedged(&sc.fields[0], sc.contacts)
 
-	var out []Match
+	var out []model.Match
 	for i := range s.rules {
 		r := &s.rules[i]
-		var m Match
+		var m model.Match
 		var ok bool
 		if r.spec.Contact {
 			m, ok = s.matchContact(sc, r)
@@ -81,11 +83,11 @@ func (s *Set) Match(a Article) []Match {
 // matchContact looks for a contact the rule accepts: first within one
 // sentence, then between the title and one sentence of the summary (or of
 // the content when there is no summary), which reads them together.
-func (s *Set) matchContact(sc *scratch, r *rule) (Match, bool) {
+func (s *Set) matchContact(sc *scratch, r *rule) (model.Match, bool) {
 	if len(sc.contacts) == 0 || len(sc.mentions) == 0 {
-		return Match{}, false
+		return model.Match{}, false
 	}
-	var found Match
+	var found model.Match
 	ok := false
 	try := func(parts ...part) bool {
 		m, hit := s.contactIn(sc, r, parts)
@@ -130,14 +132,14 @@ func (s *Set) matchContact(sc *scratch, r *rule) (Match, bool) {
 // finishContact applies the rule's keyword and exclude patterns to a
 // contact that was found; they are checked last because they cost more
 // than the scan.
-func (s *Set) finishContact(sc *scratch, r *rule, m Match) (Match, bool) {
+func (s *Set) finishContact(sc *scratch, r *rule, m model.Match) (model.Match, bool) {
 	if s.excluded(sc, r) {
-		return Match{}, false
+		return model.Match{}, false
 	}
 	if len(r.keywords) > 0 {
 		kw, _, _ := s.keywordHits(sc, r)
 		if len(kw) == 0 {
-			return Match{}, false
+			return model.Match{}, false
 		}
 		m.Keywords = kw
 	}
@@ -145,7 +147,7 @@ func (s *Set) finishContact(sc *scratch, r *rule, m Match) (Match, bool) {
 }
 
 // contactIn finds a contact within the unit made of parts.
-func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (Match, bool) {
+func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (model.Match, bool) {
 	in := func(field uint8, sent int32) bool {
 		for _, p := range parts {
 			if p.field == field && (p.sent < 0 || p.sent == sent) {
@@ -210,7 +212,7 @@ func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (Match, bool) {
 			}
 		}
 	}
-	return Match{}, false
+	return model.Match{}, false
 }
 
 // settleDeferred gives each deferring role (see ActorSpec.Defer) the kind
@@ -343,8 +345,8 @@ func (s *Set) actorWanted(r *rule, m *mention) bool {
 
 // contactMatch explains a contact: the actors as written, the contact term
 // and the sentences it was read from.
-func (s *Set) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mention) Match {
-	m := Match{
+func (s *Set) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mention) model.Match {
+	m := model.Match{
 		ContactKind: contactKinds[c.kind],
 		ContactTerm: strings.ToValidUTF8(sc.fields[c.field].f.span(int(c.b0), int(c.b1)), "\uFFFD"),
 		Field:       fieldNames[c.field],
@@ -367,8 +369,8 @@ func (s *Set) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mentio
 }
 
 // actorHit describes mention m; partner gives a counterpart its kind.
-func (s *Set) actorHit(sc *scratch, m, partner *mention) ActorHit {
-	h := ActorHit{Alias: strings.ToValidUTF8(sc.fields[m.field].f.span(int(m.b0), int(m.b1)), "\uFFFD")}
+func (s *Set) actorHit(sc *scratch, m, partner *mention) model.ActorHit {
+	h := model.ActorHit{Alias: strings.ToValidUTF8(sc.fields[m.field].f.span(int(m.b0), int(m.b1)), "\uFFFD")}
 	cc := ""
 	if m.country >= 0 {
 		cc = s.countries[m.country]

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/backchannel/backchannel/model"
 )
 
 // TestExtraCorpus runs items written apart from the dev set (real-world
@@ -18,7 +20,7 @@ func TestExtraCorpus(t *testing.T) {
 	}
 }
 
-func label(ms []Match) string {
+func label(ms []model.Match) string {
 	out := "none"
 	for _, m := range ms {
 		if strings.Contains(m.Rule, "intel") {
@@ -231,7 +233,7 @@ func TestDefaultRulesCases(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a := Article{Title: c.title, Summary: c.summary}
+			a := model.Article{Title: c.title, Summary: c.summary}
 			if c.date != "" {
 				a.Published = date(c.date)
 			}
@@ -246,7 +248,7 @@ func TestDefaultRulesCases(t *testing.T) {
 // TestMatchExplains checks that a match carries what /explain shows.
 func TestMatchExplains(t *testing.T) {
 	set := defaultSet(t)
-	ms := set.Match(Article{
+	ms := set.Match(model.Article{
 		Title:     "White House confirms CIA's Burns met Russian spy chief in Ankara",
 		Summary:   "<p>The CIA director used the meeting with SVR head Sergei Naryshkin to warn against nuclear use.</p>",
 		Published: time.Date(2022, 11, 15, 0, 0, 0, 0, time.UTC),

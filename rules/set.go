@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/backchannel/backchannel/model"
 )
 
 // Set is a compiled rule set. It is immutable after Compile, so one Set is
@@ -52,7 +54,7 @@ func (p period) covers(t time.Time) bool {
 
 // rule is a RuleSpec ready for matching.
 type rule struct {
-	spec         RuleSpec
+	spec         model.RuleSpec
 	keywords     []*regexp.Regexp
 	exclude      []*regexp.Regexp
 	actors       map[string]bool
@@ -90,8 +92,8 @@ func kindName(k uint8) string {
 }
 
 // Rules returns the set's rules in order.
-func (s *Set) Rules() []RuleSpec {
-	out := make([]RuleSpec, len(s.rules))
+func (s *Set) Rules() []model.RuleSpec {
+	out := make([]model.RuleSpec, len(s.rules))
 	for i, r := range s.rules {
 		out[i] = r.spec
 	}
@@ -99,13 +101,13 @@ func (s *Set) Rules() []RuleSpec {
 }
 
 // Rule returns the rule called name.
-func (s *Set) Rule(name string) (RuleSpec, bool) {
+func (s *Set) Rule(name string) (model.RuleSpec, bool) {
 	for _, r := range s.rules {
 		if r.spec.Name == name {
 			return r.spec, true
 		}
 	}
-	return RuleSpec{}, false
+	return model.RuleSpec{}, false
 }
 
 // Spec returns the Spec the set was compiled from, for WithOverrides. Its

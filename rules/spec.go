@@ -1,6 +1,10 @@
 package rules
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/backchannel/backchannel/model"
+)
 
 // Spec is the whole [rules] table of the configuration: the vocabulary the
 // matcher knows (countries, actors, head words, contact terms) and the rules
@@ -32,7 +36,7 @@ type Spec struct {
 	// Contact holds the contact terms and negative cues.
 	Contact ContactSpec `toml:"contact" json:"contact"`
 	// Rules are the rules of the set, matched in order.
-	Rules []RuleSpec `toml:"rule" json:"rules,omitempty"`
+	Rules []model.RuleSpec `toml:"rule" json:"rules,omitempty"`
 }
 
 // HeadSpec lists the words that make an agency mention a mention of its
@@ -146,11 +150,11 @@ type HolderSpec struct {
 // WithOverrides returns s with a guild's overrides applied: each override
 // replaces the rule of the same name, adds it when there is none, or
 // removes it when its Rule is nil. s itself is not changed.
-func (s Spec) WithOverrides(ov []Override) Spec {
+func (s Spec) WithOverrides(ov []model.Override) Spec {
 	out := s
 	out.Rules = slices.Clone(s.Rules)
 	for _, o := range ov {
-		i := slices.IndexFunc(out.Rules, func(r RuleSpec) bool { return r.Name == o.Name })
+		i := slices.IndexFunc(out.Rules, func(r model.RuleSpec) bool { return r.Name == o.Name })
 		switch {
 		case o.Rule == nil && i >= 0:
 			out.Rules = slices.Delete(out.Rules, i, i+1)

@@ -1,15 +1,21 @@
-package rules
+// Package rulebook hands out each guild's compiled rule set: the defaults,
+// or the defaults with the guild's own changes, compiled once and cached
+// until the guild edits them again.
+package rulebook
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
 	"sync"
+
+	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/rules"
 )
 
 // OverrideStore gives a guild's changes to the default rules.
 type OverrideStore interface {
-	GuildOverrides(ctx context.Context, guildID string) ([]Override, error)
+	GuildOverrides(ctx context.Context, guildID string) ([]model.Override, error)
 }
 
 // Book hands out each guild's compiled rule set. A guild without overrides
@@ -17,28 +23,28 @@ type OverrideStore interface {
 // once and replaced as a whole when Invalidate is called after an edit, so
 // a poll in progress keeps matching against a consistent set.
 type Book struct {
-	defaults *Set
+	defaults *rules.Set
 	store    OverrideStore
 	logger   *slog.Logger
 
 	mu   sync.RWMutex
-	sets map[string]*Set
+	sets map[string]*rules.Set
 	gen  map[string]uint64 // bumped by Invalidate, so a load racing an edit is not cached
 }
 
 // NewBook returns a Book over the compiled defaults.
-func NewBook(defaults *Set, store OverrideStore, logger *slog.Logger) *Book {
+func NewBook(defaults *rules.Set, store OverrideStore, logger *slog.Logger) *Book {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Book{defaults: defaults, store: store, logger: logger, sets: map[string]*Set{}, gen: map[string]uint64{}}
+	return &Book{defaults: defaults, store: store, logger: logger, sets: map[string]*rules.Set{}, gen: map[string]uint64{}}
 }
 
 // Defaults returns the configured default rule set.
-func (b *Book) Defaults() *Set { return b.defaults }
+func (b *Book) Defaults() *rules.Set { return b.defaults }
 
 // ForGuild returns guildID's rule set ("" is the defaults).
-func (b *Book) ForGuild(ctx context.Context, guildID string) (*Set, error) {
+func (b *Book) ForGuild(ctx context.Context, guildID string) (*rules.Set, error) {
 	if guildID == "" || b.store == nil {
 		return b.defaults, nil
 	}
@@ -51,11 +57,11 @@ func (b *Book) ForGuild(ctx context.Context, guildID string) (*Set, error) {
 	}
 	ov, err := b.store.GuildOverrides(ctx, guildID)
 	if err != nil {
-		return nil, fmt.Errorf("rules: load overrides of guild %s: %w", guildID, err)
+		return nil, fmt.Errorf("rulebook: load overrides of guild %s: %w", guildID, err)
 	}
 	s = b.defaults
 	if len(ov) > 0 {
-		compiled, err := Compile(b.defaults.Spec().WithOverrides(ov))
+		compiled, err := rules.Compile(b.defaults.Spec().WithOverrides(ov))
 		if err != nil {
 			// Stored overrides were valid when saved; they can stop compiling
 			// only if the configured actors changed under them. Keep alerting

@@ -1,14 +1,15 @@
-package rules
+// Package model holds backchannel's domain: the feeds it polls, the
+// articles they carry, the alerts its rules raise and the deliveries that
+// post them, with the sentinel errors every store returns. It imports
+// nothing of the project, so every other package can name a feed or an
+// alert without depending on the matcher, the store or Discord.
+package model
 
 import (
 	"errors"
 	"strings"
 	"time"
 )
-
-// Domain types shared by every layer. They live here, in the package with no
-// third-party dependencies, so that feeds, db and bot can all import them and
-// none of them needs to import another.
 
 // ErrNotFound is returned by stores when the named thing does not exist (or
 // belongs to another guild, which callers must not be able to tell apart).
@@ -99,25 +100,25 @@ type Delivery struct {
 
 // Feed is a polled source. Feeds are shared by all guilds.
 type Feed struct {
-	ID       int64     `json:"id"`
-	Name     string    `json:"name"`
-	URL      string    `json:"url"`
-	Schedule string    `json:"schedule,omitempty"` // cron spec; empty: the default
-	Source   string    `json:"source"`             // "config" or "admin"
-	State    FeedState `json:"state"`
+	ID       int64      `json:"id"`
+	Name     string     `json:"name"`
+	URL      string     `json:"url"`
+	Schedule string     `json:"schedule,omitempty"` // cron spec; empty: the default
+	Source   FeedSource `json:"source"`
+	State    FeedState  `json:"state"`
 }
 
 // FeedState is what the poller remembers about a feed between polls.
 type FeedState struct {
-	LastPoll     time.Time `json:"last_poll"`    // zero: never polled
-	LastSuccess  time.Time `json:"last_success"` // zero: never fetched successfully
-	NextPoll     time.Time `json:"next_poll"`    // earliest next poll (backoff)
-	Status       string    `json:"status"`       // "ok", "not modified" or "error"
-	Error        string    `json:"error,omitempty"`
-	ETag         string    `json:"etag,omitempty"`
-	LastModified string    `json:"last_modified,omitempty"`
-	ItemsSeen    int64     `json:"items_seen"` // items stored from this feed, all time
-	Failures     int       `json:"failures"`   // consecutive failures, for backoff
+	LastPoll     time.Time  `json:"last_poll"`    // zero: never polled
+	LastSuccess  time.Time  `json:"last_success"` // zero: never fetched successfully
+	NextPoll     time.Time  `json:"next_poll"`    // earliest next poll (backoff)
+	Status       FeedStatus `json:"status"`
+	Error        string     `json:"error,omitempty"`
+	ETag         string     `json:"etag,omitempty"`
+	LastModified string     `json:"last_modified,omitempty"`
+	ItemsSeen    int64      `json:"items_seen"` // items stored from this feed, all time
+	Failures     int        `json:"failures"`   // consecutive failures, for backoff
 }
 
 // RuleSpec is one rule as written in the configuration or by /rules add. It
@@ -132,7 +133,8 @@ type RuleSpec struct {
 	Exclude []string `toml:"exclude" json:"exclude,omitempty"`
 	// Actors: when set, at least one of these actor ids must be found too.
 	Actors []string `toml:"actors" json:"actors,omitempty"`
-	// The rules package adds the contact-rule fields below this line.
+	// The contact-rule fields below are read by the rules package, which
+	// documents them with the rest of its vocabulary.
 
 	// Contact makes this a contact rule: it fires when two covered actors
 	// of different countries (or one multi-country group of them) appear
@@ -162,6 +164,31 @@ type Override struct {
 	Name string
 	Rule *RuleSpec
 }
+
+// FeedSource says where a feed came from, which decides whether it is
+// trusted (may reach private networks) and who may remove it.
+type FeedSource string
+
+const (
+	// SourceConfig: written in the configuration file; trusted.
+	SourceConfig FeedSource = "config"
+	// SourceAdmin: added by an owner with /feeds add; fetched through the
+	// private-network guard unless poll.allow_private_networks is set.
+	SourceAdmin FeedSource = "admin"
+)
+
+// Trusted reports whether feeds of this source may reach any address.
+func (s FeedSource) Trusted() bool { return s == SourceConfig }
+
+// FeedStatus is the result of a feed's last poll.
+type FeedStatus string
+
+const (
+	StatusUnknown     FeedStatus = ""             // never polled
+	StatusOK          FeedStatus = "ok"           // fetched and parsed
+	StatusNotModified FeedStatus = "not modified" // 304, or the same body
+	StatusError       FeedStatus = "error"        // see FeedState.Error
+)
 
 // Who says who met whom, e.g. "CIA Director (Burns) ↔ SVR Director
 // (Naryshkin)". An actor appears once even when several of its aliases
