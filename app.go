@@ -49,31 +49,91 @@ const (
 // tried again.
 const dispatchRetryInterval = 5 * time.Minute
 
-// runApp runs the bot until ctx ends, then shuts down in order: stop
-// scheduling, let in-flight polls and posts finish, close Discord, close
-// the database. What was not delivered stays in the outbox.
-func runApp(ctx context.Context, cfg config.Config, opts appOptions) (err error) {
+// runApp runs the bot until ctx ends, then closes it. Tests drive the bot
+// through it exactly as `run` does.
+func runApp(ctx context.Context, cfg config.Config, opts appOptions) error {
+	app := newApp(cfg, opts)
+	if err := app.Run(ctx); err != nil {
+		return errors.Join(err, app.Close())
+	}
+	<-ctx.Done()
+	app.logger.Info("shutting down")
+	return app.Close()
+}
+
+// App is the whole bot: store, matcher, pollers, delivery, Discord and the
+// HTTP server. Run opens and starts the parts in order and returns once
+// they run; Close stops them in the one order that loses nothing and may
+// be called after a failed Run, closing only what was opened.
+type App struct {
+	cfg    config.Config
+	opts   appOptions
+	logger *slog.Logger
+
+	store      *db.DB
+	registry   *prometheus.Registry
+	metrics    *metrics.Metrics
+	book       *rulebook.Book
+	session    *discordgo.Session // nil in a dry run
+	outbox     *outbox.Outbox
+	dispatcher *dispatch.Dispatcher
+	fetcher    *feeds.Fetcher
+	scheduler  *feeds.Scheduler
+	commands   *commands.Handler
+	http       *httpServer
+	connected  func() bool // nil: no gateway
+
+	// Work runs on contexts of its own, cancelled in order by Close rather
+	// than all at once when Run's context ends.
+	postCtx, pollCtx         context.Context
+	stopPosting, stopPolling context.CancelFunc
+	work                     sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+func newApp(cfg config.Config, opts appOptions) *App {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	return &App{cfg: cfg, opts: opts, logger: logger}
+}
 
-	defaults, err := rules.Compile(cfg.Rules)
-	if err != nil {
-		return fmt.Errorf("rules: %w", err)
+// Run opens every part and starts the background work: outbox, dispatch
+// retries, scheduler. It returns once the bot runs; ctx bounds start-up
+// only (Close stops the work).
+func (a *App) Run(ctx context.Context) error {
+	a.postCtx, a.stopPosting = context.WithCancel(context.WithoutCancel(ctx))
+	a.pollCtx, a.stopPolling = context.WithCancel(context.WithoutCancel(ctx))
+	steps := []func(context.Context) error{
+		a.openStore,
+		a.openMatcher,
+		a.openDelivery,
+		a.openPolling,
+		a.openCommands,
+		a.openDiscord,
+		a.openHTTP,
+		a.startWork,
 	}
-	store, err := db.Open(ctx, cfg.Database.Path)
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	a.logger.Info("backchannel running", "rules", len(a.book.Defaults().Rules()), "dry_run", a.opts.DryRun)
+	return nil
+}
+
+func (a *App) openStore(ctx context.Context) error {
+	store, err := db.Open(ctx, a.cfg.Database.Path)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := store.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close database: %w", cerr)
-		}
-	}()
-
-	reg := prometheus.NewRegistry()
-	m := metrics.New(reg, func() float64 {
+	a.store = store
+	a.registry = prometheus.NewRegistry()
+	a.metrics = metrics.New(a.registry, func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		n, err := store.QueueDepth(ctx)
@@ -82,156 +142,204 @@ func runApp(ctx context.Context, cfg config.Config, opts appOptions) (err error)
 		}
 		return float64(n)
 	})
-	book := rulebook.NewBook(defaults, store, logger)
+	return nil
+}
 
-	// Delivery: Discord, or stdout in a dry run.
+func (a *App) openMatcher(context.Context) error {
+	defaults, err := rules.Compile(a.cfg.Rules)
+	if err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
+	a.book = rulebook.NewBook(defaults, a.store, a.logger)
+	return nil
+}
+
+// openDelivery builds the outbox and the dispatcher that feeds it: Discord,
+// or stdout in a dry run.
+func (a *App) openDelivery(context.Context) error {
 	var (
-		session *discordgo.Session
 		poster  outbox.Poster
-		obStore outbox.Store = store
+		obStore outbox.Store = a.store
 		subs    []model.Subscription
 	)
-	if opts.DryRun {
-		poster = &outbox.Printer{W: opts.Stdout}
-		obStore = dryRunStore{store}
+	if a.opts.DryRun {
+		poster = &outbox.Printer{W: a.opts.Stdout}
+		obStore = dryRunStore{a.store}
 		subs = []model.Subscription{{ChannelID: dryRunChannel}}
-		logger.Info("dry run: alerts are printed to stdout, nothing is posted to Discord")
+		a.logger.Info("dry run: alerts are printed to stdout, nothing is posted to Discord")
 	} else {
-		session, err = bot.NewSession(bot.SessionConfig{
-			Token:  cfg.Discord.Token.Reveal(),
-			APIURL: cfg.Discord.APIURL,
-			Logger: logger,
+		session, err := bot.NewSession(bot.SessionConfig{
+			Token:  a.cfg.Discord.Token.Reveal(),
+			APIURL: a.cfg.Discord.APIURL,
+			Logger: a.logger,
 		})
 		if err != nil {
 			return err
 		}
-		poster = bot.NewPoster(session, logger)
+		a.session = session
+		poster = bot.NewPoster(session, a.logger)
 	}
-	ob := outbox.New(obStore, poster, m, logger, outbox.Options{ShutdownGrace: postGrace})
-
-	disp := dispatch.New(store, book, m, dispatch.Options{
-		MaxAge:        cfg.Poll.MaxAge.D,
+	a.outbox = outbox.New(obStore, poster, a.metrics, a.logger, outbox.Options{ShutdownGrace: postGrace})
+	a.dispatcher = dispatch.New(a.store, a.book, a.metrics, dispatch.Options{
+		MaxAge:        a.cfg.Poll.MaxAge.D,
 		Subscriptions: subs,
-		Notify:        ob.Notify,
-		Logger:        logger,
+		Notify:        a.outbox.Notify,
+		Logger:        a.logger,
 	})
-	fetcher := feeds.NewFetcher(feeds.Config{
-		Timeout:              cfg.Poll.Timeout.D,
-		MaxBytes:             cfg.Poll.MaxBytes,
-		Concurrency:          cfg.Poll.Concurrency,
+	return nil
+}
+
+// openPolling builds the fetcher, poller and scheduler and schedules every
+// feed, those of the file first synced into the store.
+func (a *App) openPolling(ctx context.Context) error {
+	a.fetcher = feeds.NewFetcher(feeds.Config{
+		Timeout:              a.cfg.Poll.Timeout.D,
+		MaxBytes:             a.cfg.Poll.MaxBytes,
+		Concurrency:          a.cfg.Poll.Concurrency,
 		PerHost:              2,
 		UserAgent:            feeds.UserAgent(version),
-		AllowPrivateNetworks: cfg.Poll.AllowPrivateNetworks,
-	}, logger)
-	poller := feeds.NewPoller(fetcher, store, batchHandler{disp}, m, logger, time.Now)
-	sched, err := feeds.NewScheduler(poller, cfg.Poll.Schedule, cfg.Poll.Concurrency, logger)
+		AllowPrivateNetworks: a.cfg.Poll.AllowPrivateNetworks,
+	}, a.logger)
+	poller := feeds.NewPoller(a.fetcher, a.store, batchHandler{a.dispatcher}, a.metrics, a.logger, time.Now)
+	sched, err := feeds.NewScheduler(poller, a.cfg.Poll.Schedule, a.cfg.Poll.Concurrency, a.logger)
 	if err != nil {
 		return err
 	}
-	all, err := store.SyncConfigFeeds(ctx, configFeeds(cfg.Feeds))
+	a.scheduler = sched
+	all, err := a.store.SyncConfigFeeds(ctx, configFeeds(a.cfg.Feeds))
 	if err != nil {
 		return err
 	}
 	for _, f := range all {
 		if err := sched.Add(f); err != nil {
-			logger.Error("feed not scheduled", "feed", f.Name, "err", err)
+			a.logger.Error("feed not scheduled", "feed", f.Name, "err", err)
 		}
 	}
-
-	handler := commands.New(commands.Deps{
-		Subscriptions: store,
-		Alerts:        store,
-		Rules:         store,
-		Book:          book,
-		Feeds:         store,
-		Prober:        fetcher,
-		Scheduler:     sched,
-		OwnerIDs:      cfg.Discord.OwnerIDs,
-		Logger:        logger,
-		Metrics:       m,
-	})
-
-	// Work runs on contexts of its own, cancelled in order at shutdown
-	// rather than all at once when ctx ends.
-	postCtx, stopPosting := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopPosting()
-	pollCtx, stopPolling := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopPolling()
-	stopWork := func() { stopPosting(); stopPolling() }
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := ob.Run(postCtx); err != nil && !errors.Is(err, context.Canceled) {
-			logger.Error("outbox stopped", "err", err)
-		}
-	})
-
-	var connected func() bool
-	if session != nil {
-		if cfg.Discord.Gateway {
-			bot.ServeGateway(session, handler, logger)
-			if err := session.Open(); err != nil {
-				if bot.IsUnauthorized(err) {
-					stopWork()
-					wg.Wait()
-					return fmt.Errorf("discord gateway: the token was refused (check discord.token / DISCORD_TOKEN): %w", err)
-				}
-				// Discord (or the proxy in discord.api_url) may be down for a
-				// while: keep polling and queueing, and connect when it is back.
-				logger.Error("discord gateway unavailable; retrying in the background", "err", err)
-				wg.Go(func() { reopenGateway(postCtx, session, logger) })
-			}
-			defer session.Close()
-			connected = func() bool { return bot.GatewayConnected(session) }
-		}
-		if cfg.Discord.ApplicationID != "" {
-			if err := bot.RegisterCommands(ctx, session, cfg.Discord.ApplicationID, cfg.Discord.GuildID, commands.Definitions()); err != nil {
-				logger.Error("slash commands not registered", "err", err)
-			}
-		}
-	}
-
-	if cfg.HTTP.Listen != "" {
-		var interactions = bot.InteractionsHandler(cfg.Discord.PublicKey, handler, session, logger)
-		srv, err := listenHTTP(ctx, cfg.HTTP.Listen, newMux(health{ping: store.Ping, connected: connected}, reg, interactions), logger)
-		if err != nil {
-			stopWork()
-			wg.Wait()
-			return err
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
-		if opts.OnHTTP != nil {
-			opts.OnHTTP(srv.Addr())
-		}
-	}
-
-	// Articles the last run stored but did not match (it crashed, or the
-	// dispatch failed) get their alerts now, before polling begins.
-	if _, err := disp.Retry(pollCtx, time.Now()); err != nil {
-		logger.Error("retrying undispatched articles", "err", err)
-	}
-	wg.Go(func() { disp.RunRetries(pollCtx, dispatchRetryInterval) })
-	sched.Start()
-	wg.Go(func() { sched.PollAll(pollCtx) })
-	logger.Info("backchannel running", "feeds", len(all), "rules", len(defaults.Rules()), "dry_run", opts.DryRun)
-
-	<-ctx.Done()
-	logger.Info("shutting down")
-	// The outbox finishes the posts it started (postGrace) and leaves the
-	// rest queued, while the scheduler waits for polls in flight.
-	stopPosting()
-	sctx, cancel := context.WithTimeout(context.Background(), pollGrace)
-	defer cancel()
-	if err := sched.Stop(sctx); err != nil {
-		logger.Warn("polls still running at shutdown", "err", err)
-	}
-	stopPolling()
-	wg.Wait()
-	logger.Info("stopped")
+	a.logger.Info("feeds scheduled", "feeds", len(all))
 	return nil
+}
+
+func (a *App) openCommands(context.Context) error {
+	a.commands = commands.New(commands.Deps{
+		Subscriptions: a.store,
+		Alerts:        a.store,
+		Rules:         a.store,
+		Book:          a.book,
+		Feeds:         a.store,
+		Prober:        a.fetcher,
+		Scheduler:     a.scheduler,
+		OwnerIDs:      a.cfg.Discord.OwnerIDs,
+		Logger:        a.logger,
+		Metrics:       a.metrics,
+	})
+	return nil
+}
+
+// openDiscord connects the gateway and registers the slash commands. A
+// refused token stops start-up; Discord being down does not: the bot keeps
+// polling and queueing and connects when Discord is back.
+func (a *App) openDiscord(ctx context.Context) error {
+	if a.session == nil {
+		return nil
+	}
+	if a.cfg.Discord.Gateway {
+		bot.ServeGateway(a.session, a.commands, a.logger)
+		if err := a.session.Open(); err != nil {
+			if bot.IsUnauthorized(err) {
+				return fmt.Errorf("discord gateway: the token was refused (check discord.token / DISCORD_TOKEN): %w", err)
+			}
+			a.logger.Error("discord gateway unavailable; retrying in the background", "err", err)
+			a.work.Go(func() { reopenGateway(a.postCtx, a.session, a.logger) })
+		}
+		a.connected = func() bool { return bot.GatewayConnected(a.session) }
+	}
+	if a.cfg.Discord.ApplicationID != "" {
+		if err := bot.RegisterCommands(ctx, a.session, a.cfg.Discord.ApplicationID, a.cfg.Discord.GuildID, commands.Definitions()); err != nil {
+			a.logger.Error("slash commands not registered", "err", err)
+		}
+	}
+	return nil
+}
+
+func (a *App) openHTTP(ctx context.Context) error {
+	if a.cfg.HTTP.Listen == "" {
+		return nil
+	}
+	interactions := bot.InteractionsHandler(a.cfg.Discord.PublicKey, a.commands, a.session, a.logger)
+	srv, err := listenHTTP(ctx, a.cfg.HTTP.Listen, newMux(health{ping: a.store.Ping, connected: a.connected}, a.registry, interactions), a.logger)
+	if err != nil {
+		return err
+	}
+	a.http = srv
+	if a.opts.OnHTTP != nil {
+		a.opts.OnHTTP(srv.Addr())
+	}
+	return nil
+}
+
+// startWork starts the background work. Articles the last run stored but
+// did not match (it crashed, or the dispatch failed) get their alerts
+// first, before polling begins.
+func (a *App) startWork(context.Context) error {
+	a.work.Go(func() {
+		if err := a.outbox.Run(a.postCtx); err != nil && !errors.Is(err, context.Canceled) {
+			a.logger.Error("outbox stopped", "err", err)
+		}
+	})
+	if _, err := a.dispatcher.Retry(a.pollCtx, time.Now()); err != nil {
+		a.logger.Error("retrying undispatched articles", "err", err)
+	}
+	a.work.Go(func() { a.dispatcher.RunRetries(a.pollCtx, dispatchRetryInterval) })
+	a.scheduler.Start()
+	a.work.Go(func() { a.scheduler.PollAll(a.pollCtx) })
+	return nil
+}
+
+// Close stops the bot in order: polls and posts in flight get their grace
+// periods side by side (what was not posted stays queued), then the
+// background work ends, then Discord, the HTTP server and last the
+// database close. It is safe after a failed or partial Run and when called
+// twice.
+func (a *App) Close() error {
+	a.closeOnce.Do(func() { a.closeErr = a.close() })
+	return a.closeErr
+}
+
+func (a *App) close() error {
+	var errs []error
+	if a.stopPosting != nil {
+		a.stopPosting()
+	}
+	if a.scheduler != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), pollGrace)
+		if err := a.scheduler.Stop(ctx); err != nil {
+			a.logger.Warn("polls still running at shutdown", "err", err)
+		}
+		cancel()
+	}
+	if a.stopPolling != nil {
+		a.stopPolling()
+	}
+	a.work.Wait()
+	if a.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := a.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		cancel()
+	}
+	if a.session != nil {
+		if err := a.session.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("discord: %w", err))
+		}
+	}
+	if a.store != nil {
+		if err := a.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+	}
+	a.logger.Info("stopped")
+	return errors.Join(errs...)
 }
 
 // reopenGateway retries opening the gateway with capped exponential backoff
