@@ -53,7 +53,7 @@ func TestDevCorpus(t *testing.T) {
 // thresholds sit just below the current scores, as a guard against
 // regressions.
 func TestBlindCorpus(t *testing.T) {
-	scoreCorpus(t, "../testdata/blind/blind.jsonl", blindAnyF1, blindIntelF1)
+	scoreCorpus(t, "testdata/blind/blind.jsonl", blindAnyF1, blindIntelF1)
 }
 
 // TestBlind2Corpus scores the second blind set, written later by another
@@ -61,28 +61,28 @@ func TestBlindCorpus(t *testing.T) {
 // first, truly blind score was any 0.932, intel 0.955; see
 // testdata/blind2/README.md.
 func TestBlind2Corpus(t *testing.T) {
-	scoreCorpus(t, "../testdata/blind2/blind2.jsonl", blind2AnyF1, blind2IntelF1)
+	scoreCorpus(t, "testdata/blind2/blind2.jsonl", blind2AnyF1, blind2IntelF1)
 }
 
 // TestBlind3Corpus scores the third blind set (real headlines as
 // remembered, five languages). Its first, truly blind score was any 0.950,
 // intel 0.971; see testdata/blind3/README.md.
 func TestBlind3Corpus(t *testing.T) {
-	scoreCorpus(t, "../testdata/blind3/blind3.jsonl", blind3AnyF1, blind3IntelF1)
+	scoreCorpus(t, "testdata/blind3/blind3.jsonl", blind3AnyF1, blind3IntelF1)
 }
 
 // TestBlind4Corpus scores the fourth blind set ("the daily flood": feed
 // summaries as shipped, near-miss negatives). Its first, truly blind score
 // was any 0.964, intel 0.974; see testdata/blind4/README.md.
 func TestBlind4Corpus(t *testing.T) {
-	scoreCorpus(t, "../testdata/blind4/blind4.jsonl", blind4AnyF1, blind4IntelF1)
+	scoreCorpus(t, "testdata/blind4/blind4.jsonl", blind4AnyF1, blind4IntelF1)
 }
 
 // TestBlind5Corpus scores the fifth blind set (less-covered countries and
 // services). Its first, truly blind score was any 0.904, intel 0.909; see
 // testdata/blind5/README.md.
 func TestBlind5Corpus(t *testing.T) {
-	scoreCorpus(t, "../testdata/blind5/blind5.jsonl", blind5AnyF1, blind5IntelF1)
+	scoreCorpus(t, "testdata/blind5/blind5.jsonl", blind5AnyF1, blind5IntelF1)
 }
 
 // Thresholds for the blind-set tests, just below the current scores.
