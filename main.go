@@ -33,6 +33,8 @@ commands:
   run    [-config FILE] [-dry-run]  run the bot (scheduler, pollers, matcher, store, delivery, HTTP)
   check  [-config FILE]             validate the configuration and rules
   match  [-config FILE]             match JSON Lines articles on stdin, verdicts on stdout
+  health [-config FILE] [-ready] [-url URL]
+                                    ask a running bot's /livez (or /readyz); exit 0 when healthy
   version                           print the version
 
 The default configuration file is config.toml in the working directory.
@@ -61,6 +63,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdCheck(args, stdout, env)
 	case "match":
 		err = cmdMatch(ctx, args, stdin, stdout, env)
+	case "health":
+		err = cmdHealth(ctx, args, stdout, env)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "backchannel", version)
 	case "help", "-h", "-help", "--help":

@@ -13,35 +13,50 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// health reports whether the bot can do its job: the database answers and,
-// when the gateway is in use, the session is connected.
+// health answers the HTTP health checks. Liveness (/livez) asks only
+// whether the process can do its own work — the database answers — so an
+// orchestrator never restarts the bot for Discord's outage; readiness
+// (/readyz, and /healthz as INTERFACE.md defines it) also needs the gateway
+// session, and says which of the two is missing.
 type health struct {
 	ping      func(context.Context) error
 	connected func() bool // nil: no gateway
 }
 
-func (h health) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+// check returns "" when ready, else the first reason it is not; with live
+// set, only the database counts.
+func (h health) check(ctx context.Context, live bool) string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if err := h.ping(ctx); err != nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "database: unavailable")
-		return
+		return "database: unavailable"
 	}
-	if h.connected != nil && !h.connected() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "gateway: not connected")
-		return
+	if !live && h.connected != nil && !h.connected() {
+		return "discord: unreachable (gateway not connected)"
 	}
-	fmt.Fprintln(w, "ok")
+	return ""
+}
+
+func (h health) handler(live bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if why := h.check(r.Context(), live); why != "" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, why)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
 }
 
 // newMux routes the HTTP endpoints; interactions is nil when Discord's
 // HTTP interactions are not configured.
 func newMux(h health, reg prometheus.Gatherer, interactions http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", h)
+	mux.Handle("GET /healthz", h.handler(false))
+	mux.Handle("GET /readyz", h.handler(false))
+	mux.Handle("GET /livez", h.handler(true))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if interactions != nil {
 		mux.Handle("POST /interactions", interactions)
