@@ -30,7 +30,8 @@ var exampleConfig []byte
 const usage = `usage: backchannel <command> [flags]
 
 commands:
-  run    [-config FILE] [-dry-run]  run the bot (scheduler, pollers, matcher, store, delivery, HTTP)
+  run    [-config FILE] [-dry-run] [-log-format text|json]
+                                    run the bot (scheduler, pollers, matcher, store, delivery, HTTP)
   check  [-config FILE]             validate the configuration and rules
   match  [-config FILE]             match JSON Lines articles on stdin, verdicts on stdout
   health [-config FILE] [-ready] [-url URL]

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -67,6 +68,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	now := time.Now
 	db.now.Store(&now)
 
+	// Read another program's file before the writer opens it: opening
+	// switches the file to WAL, which is already a change.
+	if err := claimFile(ctx, abs); err != nil {
+		return nil, fmt.Errorf("db: open %s: %w", abs, err)
+	}
 	if db.writer, err = sql.Open("sqlite", dsn(abs, false)); err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", abs, err)
 	}
@@ -114,6 +120,9 @@ func (db *DB) start(ctx context.Context) error {
 	if mode != "wal" {
 		return fmt.Errorf("journal mode is %q, want wal (is the file on a file system without shared memory?)", mode)
 	}
+	if err := claim(ctx, db.writer); err != nil {
+		return err
+	}
 	if err := migrate(ctx, db.writer); err != nil {
 		return explain(err)
 	}
@@ -122,6 +131,25 @@ func (db *DB) start(ctx context.Context) error {
 		return explain(err)
 	}
 	db.instance = id
+	return nil
+}
+
+// claimFile runs claim on an existing file through a read-only connection,
+// which changes nothing. A file it cannot read that way (say a WAL left
+// without its shared-memory file) is claimed again by start, on the writer.
+func claimFile(ctx context.Context, path string) error {
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		return nil // absent or empty: ours to create; other errors surface on open
+	}
+	probe, err := sql.Open("sqlite", "file:"+escapePath(path)+"?mode=ro")
+	if err != nil {
+		return nil
+	}
+	defer probe.Close()
+	err = claim(ctx, probe)
+	if errors.Is(err, ErrForeignDatabase) {
+		return err
+	}
 	return nil
 }
 

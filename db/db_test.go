@@ -1,7 +1,9 @@
 package db
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -256,4 +258,77 @@ func TestOpenDirectoryAsFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), path) {
 		t.Fatalf("Open of a directory: %v", err)
 	}
+}
+
+// TestOpenForeignDatabaseRefused: another program's SQLite file is refused
+// with a clear error and left exactly as it was; an empty database file
+// and a backchannel database from before the marker are accepted.
+func TestOpenForeignDatabaseRefused(t *testing.T) {
+	ctx := context.Background()
+	create := func(t *testing.T, stmts ...string) string {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "other.db")
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		for _, s := range stmts {
+			if _, err := raw.ExecContext(ctx, s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
+		return path
+	}
+	refused := []struct {
+		name  string
+		stmts []string
+	}{
+		{"invoices", []string{`CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)`, `INSERT INTO invoices (total) VALUES (9.5)`}},
+		{"versioned with its own meta", []string{`CREATE TABLE meta (k TEXT, v TEXT)`, `PRAGMA user_version = 3`}},
+		{"only a view", []string{`CREATE VIEW v AS SELECT 1`}},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			path := create(t, tt.stmts...)
+			before, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db, err := Open(ctx, path)
+			if err == nil {
+				db.Close()
+				t.Fatal("Open took over another program's database")
+			}
+			if !errors.Is(err, ErrForeignDatabase) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "database.path") {
+				t.Errorf("err = %v; want ErrForeignDatabase naming the file and the setting", err)
+			}
+			after, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(before, after) {
+				t.Error("the refused file was changed")
+			}
+			if _, err := os.Stat(path + "-wal"); err == nil {
+				t.Error("a WAL file was created next to the refused database")
+			}
+		})
+	}
+
+	t.Run("empty database file", func(t *testing.T) {
+		path := create(t, `PRAGMA user_version = 0`)
+		db := mustOpenPath(t, path)
+		var v string
+		if err := db.reader.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, markerKey).Scan(&v); err != nil || v != markerValue {
+			t.Fatalf("marker = %q, %v", v, err)
+		}
+	})
+	t.Run("zero-byte file", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "zero.db")
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		mustOpenPath(t, path)
+	})
 }

@@ -86,6 +86,8 @@ func TestMigrationKeepsOldArticlesDispatched(t *testing.T) {
 	for _, stmt := range []string{
 		ms[0].sql,
 		`PRAGMA user_version = 1`,
+		// Every version-1 database got its instance id at its first start.
+		`INSERT INTO meta (key, value) VALUES ('instance_id', '0123456789abcdef')`,
 		`INSERT INTO feeds (id, name, url, url_key, source, created) VALUES (1, 'wire', 'https://w.example/f', 'https://w.example/f', 'config', 1)`,
 		`INSERT INTO articles (feed_id, feed, title, title_key, fetched) VALUES (1, 'wire', 'Old story', 42, 1)`,
 	} {
