@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -127,7 +129,12 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 func (a *App) openStore(ctx context.Context) error {
-	store, err := db.Open(ctx, a.cfg.Database.Path)
+	path := a.cfg.Database.Path
+	if a.opts.DryRun {
+		path = dryRunPath(path)
+		a.logger.Info("dry run: using its own database, never the bot's", "path", path)
+	}
+	store, err := db.Open(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -158,13 +165,11 @@ func (a *App) openMatcher(context.Context) error {
 // or stdout in a dry run.
 func (a *App) openDelivery(context.Context) error {
 	var (
-		poster  outbox.Poster
-		obStore outbox.Store = a.store
-		subs    []model.Subscription
+		poster outbox.Poster
+		subs   []model.Subscription
 	)
 	if a.opts.DryRun {
 		poster = &outbox.Printer{W: a.opts.Stdout}
-		obStore = dryRunStore{a.store}
 		subs = []model.Subscription{{ChannelID: dryRunChannel}}
 		a.logger.Info("dry run: alerts are printed to stdout, nothing is posted to Discord")
 	} else {
@@ -179,7 +184,7 @@ func (a *App) openDelivery(context.Context) error {
 		a.session = session
 		poster = bot.NewPoster(session, a.logger)
 	}
-	a.outbox = outbox.New(obStore, poster, a.metrics, a.logger, outbox.Options{ShutdownGrace: postGrace})
+	a.outbox = outbox.New(a.store, poster, a.metrics, a.logger, outbox.Options{ShutdownGrace: postGrace})
 	a.dispatcher = dispatch.New(a.store, a.book, a.metrics, dispatch.Options{
 		MaxAge:        a.cfg.Poll.MaxAge.D,
 		Subscriptions: subs,
@@ -377,20 +382,14 @@ func configFeeds(fs []config.Feed) []model.Feed {
 	return out
 }
 
-// dryRunStore shows the dry-run outbox only its own deliveries, so a dry
-// run on a real database never "delivers" a real channel's alerts to stdout.
-type dryRunStore struct{ *db.DB }
-
-func (s dryRunStore) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]model.Delivery, error) {
-	all, err := s.DB.DueDeliveries(ctx, now, limit*4)
-	if err != nil {
-		return nil, err
+// dryRunPath is the database a dry run keeps beside the bot's:
+// "backchannel.db" → "backchannel.dry-run.db". A dry run that opened the
+// bot's own database would store the articles it saw there, and the bot
+// would then never post them: the de-duplication keys say "seen".
+func dryRunPath(path string) string {
+	ext := filepath.Ext(path)
+	if ext == "" {
+		return path + ".dry-run"
 	}
-	out := all[:0]
-	for _, d := range all {
-		if d.ChannelID == dryRunChannel && len(out) < limit {
-			out = append(out, d)
-		}
-	}
-	return out, nil
+	return strings.TrimSuffix(path, ext) + ".dry-run" + ext
 }
