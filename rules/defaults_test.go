@@ -116,3 +116,14 @@ func TestDefaultsKnownItems(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDefaults measures decoding defaults.toml, which Defaults does on
+// every call (once per configuration load) rather than sharing one Spec.
+func BenchmarkDefaults(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Defaults(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
