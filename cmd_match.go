@@ -54,7 +54,7 @@ func cmdMatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path, env)
+	cfg, err := config.Load(*path, env)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, env co
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path, env)
+	cfg, err := config.Load(*path, env)
 	if err != nil {
 		return err
 	}

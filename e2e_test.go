@@ -93,14 +93,14 @@ func xmlEscape(s string) string {
 	return b.String()
 }
 
-// exampleRules are the shipped default rules.
-func exampleRules(t *testing.T) rules.Spec {
+// builtinRules are the built-in rules (rules/defaults.toml).
+func builtinRules(t *testing.T) rules.Spec {
 	t.Helper()
-	cfg, err := config.Parse(exampleConfig, nil)
+	spec, err := rules.Defaults()
 	if err != nil {
-		t.Fatalf("config.example.toml: %v", err)
+		t.Fatal(err)
 	}
-	return cfg.Rules
+	return spec
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -203,7 +203,7 @@ func e2eConfig(t *testing.T, fd *fakediscord.Server, fs *feedServer) config.Conf
 	cfg.Poll.Schedule = "@every 1s"
 	cfg.Poll.Timeout = config.Duration{D: 5 * time.Second}
 	cfg.Feeds = []config.Feed{{Name: "Wire", URL: fs.URL + "/rss"}, {Name: "Desk", URL: fs.URL + "/atom"}}
-	cfg.Rules = exampleRules(t)
+	cfg.Rules = builtinRules(t)
 	return cfg
 }
 
@@ -319,7 +319,7 @@ func TestDryRunPrintsAlertsWithoutDiscord(t *testing.T) {
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Poll.Schedule = "@every 1s"
 	cfg.Feeds = []config.Feed{{Name: "Wire", URL: fs.URL + "/rss"}}
-	cfg.Rules = exampleRules(t)
+	cfg.Rules = builtinRules(t)
 	var out syncBuffer
 	_, stop := startApp(t, cfg, appOptions{DryRun: true, Stdout: &out})
 	deadline := time.Now().Add(20 * time.Second)

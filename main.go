@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,12 +19,6 @@ import (
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
-
-// exampleConfig is the documented example; its rules are the built-in
-// default rules when a configuration file declares none.
-//
-//go:embed config.example.toml
-var exampleConfig []byte
 
 const usage = `usage: backchannel <command> [flags]
 
@@ -108,10 +101,4 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return errUsage
 	}
 	return nil
-}
-
-// loadConfig loads path and falls back to the example's rules when the file
-// declares none.
-func loadConfig(path string, env config.LookupEnv) (config.Config, error) {
-	return config.LoadWithDefaultRules(path, env, exampleConfig)
 }

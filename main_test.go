@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/backchannel/backchannel/rules"
 )
 
 func noEnv(string) (string, bool) { return "", false }
@@ -21,12 +24,77 @@ func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 }
 
 func TestCheckExampleConfig(t *testing.T) {
+	builtin, err := rules.Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
 	code, out, errOut := runCLI(t, "", "check", "-config", "config.example.toml")
 	if code != 0 {
 		t.Fatalf("check exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
-	if !strings.Contains(out, "ok") {
-		t.Errorf("stdout = %q", out)
+	want := fmt.Sprintf("config.example.toml: ok (7 feeds, %d actors, %d rules)\n", len(builtin.Actors), len(builtin.Rules))
+	if out != want {
+		t.Errorf("stdout = %q, want %q", out, want)
+	}
+}
+
+// TestCheckCountsTheMergedRulesAndWarnsWhenEmpty: check says how many actors
+// and rules result from merging the file's [rules] over the built-in ones,
+// and warns, still passing, when either set is empty.
+func TestCheckCountsTheMergedRulesAndWarnsWhenEmpty(t *testing.T) {
+	builtin, err := rules.Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	na, nr := len(builtin.Actors), len(builtin.Rules)
+	tests := []struct {
+		name, doc string
+		want      []string // lines after the path
+	}{
+		{"a scalar keeps the built-in rules", "[rules.contact]\nwindow = 40\n",
+			[]string{fmt.Sprintf("ok (0 feeds, %d actors, %d rules)", na, nr)}},
+		{"a rule added, one removed", "[[feeds]]\nname = \"a\"\nurl = \"https://a.example/rss\"\n" +
+			"[[rules.rule]]\nname = \"sanctions\"\nkeywords = [\"sanction\"]\n[[rules.rule]]\nname = \"intel-heads\"\nremove = true\n",
+			[]string{fmt.Sprintf("ok (1 feeds, %d actors, %d rules)", na, nr)}},
+		{"no defaults at all", "[rules]\ndefaults = false\n",
+			[]string{"ok (0 feeds, 0 actors, 0 rules)", "warning: no rules", "warning: no actors"}},
+		{"keyword rules only", "[rules]\ndefaults = false\n[[rules.rule]]\nname = \"k\"\nkeywords = [\"x\"]\n",
+			[]string{"ok (0 feeds, 0 actors, 1 rules)", "warning: no actors"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.toml")
+			if err := os.WriteFile(path, []byte(tt.doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := runCLI(t, "", "check", "-config", path)
+			if code != 0 {
+				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			if len(lines) != len(tt.want) {
+				t.Fatalf("stdout:\n%s\nwant %d lines", out, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(lines[i], path+": "+w) {
+					t.Errorf("line %d = %q, want %q", i, lines[i], path+": "+w)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckRuleProblemNamesTheFilesLine: a mistake in a rule the file adds
+// is reported at its key and line in the file.
+func TestCheckRuleProblemNamesTheFilesLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.toml")
+	doc := "[[rules.rule]]\nname = \"diplomatic-heads\"\nremove = true\n\n[[rules.rule]]\nname = \"k\"\nkeywords = [\"(\"]\n"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, "", "check", "-config", path)
+	if code != 1 || !strings.Contains(out, path+": rules.rule[1].keywords[0] (line 7): invalid pattern") {
+		t.Errorf("exit %d, stdout %q", code, out)
 	}
 }
 

@@ -1,7 +1,9 @@
 // Package config loads backchannel's TOML configuration: built-in defaults,
 // then the file (decoded strictly: an unknown key is an error naming it and
-// its line), then BACKCHANNEL_SECTION_KEY environment overrides. Validate
-// lists every problem at once so `backchannel check` can print them all.
+// its line), then BACKCHANNEL_SECTION_KEY environment overrides. The file's
+// [rules] table changes the built-in rules (rules/defaults.toml) rather than
+// replacing them: see rules.Spec.Merge. Validate lists every problem at once
+// so `backchannel check` can print them all.
 package config
 
 import (
@@ -66,7 +68,9 @@ type Feed struct {
 	Schedule string `toml:"schedule"`
 }
 
-// Default returns the built-in defaults (INTERFACE.md's table).
+// Default returns the built-in settings, the values config.example.toml
+// shows. Its Rules are empty: the built-in rules are rules.Defaults(),
+// which Load and Parse merge the file's [rules] over.
 func Default() Config {
 	return Config{
 		Database: Database{Path: "backchannel.db"},

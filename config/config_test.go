@@ -5,9 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/rules"
 )
 
 func env(m map[string]string) LookupEnv {
@@ -19,8 +24,12 @@ func TestExampleConfigIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("config.example.toml: %v", err)
 	}
-	if len(cfg.Feeds) == 0 || len(cfg.Rules.Rules) < 2 {
-		t.Errorf("example has %d feeds and %d rules; want feeds and the default rules", len(cfg.Feeds), len(cfg.Rules.Rules))
+	builtin, err := rules.Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Feeds) == 0 || !reflect.DeepEqual(cfg.Rules, builtin) {
+		t.Errorf("example has %d feeds and %d rules; want feeds and exactly the built-in rules", len(cfg.Feeds), len(cfg.Rules.Rules))
 	}
 }
 
@@ -169,14 +178,126 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 }
 
-func TestDefaultRulesFallback(t *testing.T) {
-	defaults := []byte("[poll]\nschedule = \"@hourly\"\n[rules]\n")
-	cfg, err := ParseWithDefaultRules([]byte("[poll]\nschedule = \"@every 1m\"\n"), env(nil), defaults)
+// TestRulesMergeOverTheBuiltInRules: a [rules] table changes the built-in
+// rules; it used to replace them, and a file that only tuned the window
+// matched nothing.
+func TestRulesMergeOverTheBuiltInRules(t *testing.T) {
+	builtin, err := rules.Defaults()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Poll.Schedule != "@every 1m" {
-		t.Errorf("only the rules may come from the defaults document; schedule = %q", cfg.Poll.Schedule)
+	tests := []struct {
+		name          string
+		doc           string
+		actors, rules int
+		check         func(t *testing.T, cfg Config)
+	}{
+		{"no rules table", "[poll]\nschedule = \"@every 1m\"\n", len(builtin.Actors), len(builtin.Rules), func(t *testing.T, cfg Config) {
+			if !reflect.DeepEqual(cfg.Rules, builtin) {
+				t.Error("a file without [rules] does not get exactly the built-in rules")
+			}
+		}},
+		{"a scalar only", "[rules.contact]\nwindow = 40\n", len(builtin.Actors), len(builtin.Rules), func(t *testing.T, cfg Config) {
+			if cfg.Rules.Contact.Window != 40 || cfg.Rules.Contact.NegativeBefore != builtin.Contact.NegativeBefore {
+				t.Errorf("contact = %+v", cfg.Rules.Contact)
+			}
+		}},
+		{"past_years turned off", "[rules.contact]\npast_years = false\n", len(builtin.Actors), len(builtin.Rules), func(t *testing.T, cfg Config) {
+			if cfg.Rules.Contact.PastYears {
+				t.Error("past_years = false was not applied")
+			}
+		}},
+		{"add an actor and a rule, remove a rule", `[[rules.actor]]
+id = "va-sec"
+country = "VA"
+office = "Secretary for Relations with States"
+kind = "diplomatic"
+titles = ["Vatican foreign minister"]
+
+[[rules.rule]]
+name = "vatican"
+keywords = ["\\bVatican\\b"]
+actors = ["va-sec"]
+
+[[rules.rule]]
+name = "diplomatic-heads"
+remove = true
+
+[rules.countries]
+VA = ["Vatican", "Holy See"]
+`, len(builtin.Actors) + 1, len(builtin.Rules), func(t *testing.T, cfg Config) {
+			last := cfg.Rules.Rules[len(cfg.Rules.Rules)-1]
+			if last.Name != "vatican" || cfg.Rules.Actors[len(cfg.Rules.Actors)-1].ID != "va-sec" {
+				t.Errorf("added rule %q", last.Name)
+			}
+			for _, r := range cfg.Rules.Rules {
+				if r.Name == "diplomatic-heads" {
+					t.Error("diplomatic-heads was not removed")
+				}
+			}
+		}},
+		{"no defaults", "[rules]\ndefaults = false\n", 0, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(tt.doc), env(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cfg.Rules.Actors) != tt.actors || len(cfg.Rules.Rules) != tt.rules {
+				t.Errorf("%d actors, %d rules; want %d, %d", len(cfg.Rules.Actors), len(cfg.Rules.Rules), tt.actors, tt.rules)
+			}
+			if tt.check != nil {
+				tt.check(t, cfg)
+			}
+		})
+	}
+}
+
+// TestRuleProblemsKeepTheFilesKeysAndLines: problems in what the file adds
+// to the built-in rules name the file's keys and lines, not positions in
+// the merged rule set.
+func TestRuleProblemsKeepTheFilesKeysAndLines(t *testing.T) {
+	doc := `[rules]
+groups = ["Quad", ""]
+
+[[rules.rule]]
+name = "intel-heads"
+remove = true
+
+[[rules.rule]]
+name = "sanctions"
+keywords = ["sanction(", "embargo"]
+
+[[rules.actor]]
+id = "xx-nobody"
+remove = true
+
+[rules.contact]
+window = 9999
+`
+	_, err := Parse([]byte(doc), env(nil))
+	var probs Problems
+	if !errors.As(err, &probs) {
+		t.Fatalf("err = %v, want Problems", err)
+	}
+	got := map[string]int{}
+	for _, p := range probs {
+		got[p.Key] = p.Line
+	}
+	want := map[string]int{
+		"rules.groups[1]":           2,
+		"rules.rule[1].keywords[0]": 10,
+		"rules.actor[0].id":         13,
+		"rules.contact.window":      17,
+	}
+	for key, line := range want {
+		if l, ok := got[key]; !ok || l != line {
+			t.Errorf("%s: line %d (reported %v); want line %d; all:\n%v", key, l, ok, line, probs)
+		}
+	}
+	if len(probs) != len(want) {
+		t.Errorf("%d problems, want %d:\n%v", len(probs), len(want), probs)
 	}
 }
 
@@ -245,5 +366,71 @@ func TestSyntaxErrorNeverQuotesTheToken(t *testing.T) {
 	}
 	if msg := err.Error(); strings.Contains(msg, "sekrit") || strings.Contains(msg, "Xs") || !strings.Contains(msg, "discord.token") {
 		t.Fatalf("error %q: want it to name discord.token without any of its value", msg)
+	}
+}
+
+// TestEnvOverridesTheMergedRules: the environment comes after the merge,
+// and an empty value resets a rule key to its built-in value.
+func TestEnvOverridesTheMergedRules(t *testing.T) {
+	builtin, err := rules.Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := "[rules.contact]\nwindow = 40\npast_years = false\n"
+	cfg, err := Parse([]byte(doc), env(map[string]string{
+		"BACKCHANNEL_RULES_CONTACT_WINDOW":     "12",
+		"BACKCHANNEL_RULES_CONTACT_PAST_YEARS": "",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cfg.Rules.Contact; c.Window != 12 || c.PastYears != builtin.Contact.PastYears || len(cfg.Rules.Actors) != len(builtin.Actors) {
+		t.Errorf("window %d, past_years %v, %d actors", c.Window, c.PastYears, len(cfg.Rules.Actors))
+	}
+}
+
+// TestExampleRulesUncommented: the example's commented [rules] changes work
+// as written once uncommented, and do what their comments say.
+func TestExampleRulesUncommented(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "config.example.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	start := slices.Index(lines, "# [rules.contact]")
+	if start < 0 {
+		t.Fatal("no commented [rules.contact] in the example")
+	}
+	for i := start; i < len(lines); i++ {
+		lines[i] = strings.TrimPrefix(strings.TrimPrefix(lines[i], "#"), " ")
+	}
+	cfg, err := Parse([]byte(strings.Join(lines, "\n")), env(nil))
+	if err != nil {
+		t.Fatalf("uncommented example: %v", err)
+	}
+	builtin, err := rules.Defaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Rules
+	if r.Contact.Window != 40 || len(r.Countries["VA"]) != len(builtin.Countries["VA"])+2 ||
+		len(r.Actors) != len(builtin.Actors)+1 || r.Actors[len(r.Actors)-1].ID != "va-sec" {
+		t.Errorf("window %d, VA %q, %d actors", r.Contact.Window, r.Countries["VA"], len(r.Actors))
+	}
+	var got []string
+	for _, rule := range r.Rules {
+		got = append(got, rule.Name)
+	}
+	if !slices.Contains(got, "vatican-diplomacy") || slices.Contains(got, "diplomatic-heads") || len(got) != len(builtin.Rules) {
+		t.Errorf("rules %q", got)
+	}
+	set, err := rules.Compile(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := set.Match(model.Article{GUID: "v", Title: "Vatican foreign minister Gallagher meets Lavrov in Moscow",
+		Published: time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC)})
+	if len(ms) != 1 || ms[0].Rule != "vatican-diplomacy" {
+		t.Errorf("matches %+v; want the example's rule", ms)
 	}
 }

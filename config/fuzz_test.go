@@ -18,6 +18,10 @@ func FuzzParse(f *testing.F) {
 	f.Add("[poll]\ntimeout = \"x\"\n", "soon")
 	f.Add("[[feeds]]\nname = \"a\"\nurl = \"https://a.example/\"\n[[feeds]]\n", "")
 	f.Add("[rules]\n[[rules.rule]]\nname = \"k\"\nkeywords = [\"(\"]\n", "")
+	// [rules] is merged over the built-in rules: changes, removals, repeats.
+	f.Add("[rules.contact]\nwindow = 40\npast_years = false\n[rules.countries]\nUS = [\"Yanks\", \"\"]\n", "")
+	f.Add("[[rules.actor]]\nid = \"us-cia\"\nremove = true\n[[rules.actor]]\nid = \"us-cia\"\n[[rules.rule]]\nname = \"nope\"\nremove = true\nkeywords = [\"x\"]\n", "")
+	f.Add("[rules]\ndefaults = false\ngroups = [\"G7\"]\n[[rules.rule]]\nname = \"intel-heads\"\nremove = true\n", "")
 	f.Fuzz(func(t *testing.T, doc, envValue string) {
 		env := func(k string) (string, bool) {
 			if k == "BACKCHANNEL_POLL_TIMEOUT" || k == "BACKCHANNEL_DISCORD_OWNER_IDS" {

@@ -78,12 +78,3 @@ func (idx lineIndex) find(key string) int {
 	}
 	return 0
 }
-
-func (idx lineIndex) hasPrefix(prefix string) bool {
-	for k := range idx {
-		if strings.HasPrefix(k, prefix) {
-			return true
-		}
-	}
-	return false
-}

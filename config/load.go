@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	toml "github.com/pelletier/go-toml/v2"
+
+	"github.com/backchannel/backchannel/rules"
 )
 
 // Problem is one thing wrong with the configuration.
@@ -48,13 +50,6 @@ type LookupEnv func(string) (string, bool)
 // validates the result. A missing file, a file that does not decode, and an
 // invalid configuration are errors; the last two are Problems.
 func Load(path string, env LookupEnv) (Config, error) {
-	return LoadWithDefaultRules(path, env, nil)
-}
-
-// LoadWithDefaultRules is Load, except that when the file has no [rules]
-// table the [rules] table of defaultsDoc (a TOML document, normally the
-// embedded config.example.toml) is used.
-func LoadWithDefaultRules(path string, env LookupEnv, defaultsDoc []byte) (Config, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return Config{}, fmt.Errorf("%w: %s (create it from config.example.toml, or pass -config FILE)", ErrMissingFile, path)
@@ -62,20 +57,28 @@ func LoadWithDefaultRules(path string, env LookupEnv, defaultsDoc []byte) (Confi
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
-	return ParseWithDefaultRules(data, env, defaultsDoc)
+	return Parse(data, env)
 }
 
-// Parse is Load for a document already in memory.
+// document is a configuration file as written: Config, except that its
+// [rules] table holds changes to the built-in rules rather than a rule set.
+type document struct {
+	Config
+	Rules rules.Overlay `toml:"rules"`
+}
+
+// Parse is Load for a document already in memory. The file's [rules] table
+// is merged over the built-in rules (rules.Defaults); Config.Rules is the
+// result.
 func Parse(data []byte, env LookupEnv) (Config, error) {
-	return ParseWithDefaultRules(data, env, nil)
-}
-
-// ParseWithDefaultRules is LoadWithDefaultRules for a document in memory.
-func ParseWithDefaultRules(data []byte, env LookupEnv, defaultsDoc []byte) (Config, error) {
-	cfg := Default()
+	builtin, err := rules.Defaults()
+	if err != nil {
+		return Config{}, fmt.Errorf("config: built-in rules: %w", err)
+	}
+	doc := document{Config: Default()}
 	lines := keyLines(data)
 	var probs Problems
-	if err := decode(data, &cfg); err != nil {
+	if err := decode(data, &doc); err != nil {
 		// Unknown keys leave the rest of the document decoded: go on, so
 		// that `check` reports them together with every other problem. A
 		// syntax or type error stops the decoder, and so stops here.
@@ -85,17 +88,23 @@ func ParseWithDefaultRules(data []byte, env LookupEnv, defaultsDoc []byte) (Conf
 		}
 		probs = append(probs, unknown...)
 	}
-	if _, hasRules := lines["rules"]; !hasRules && !lines.hasPrefix("rules.") && defaultsDoc != nil {
-		var def Config
-		if err := toml.Unmarshal(defaultsDoc, &def); err != nil {
-			return Config{}, fmt.Errorf("config: built-in default rules: %w", err)
-		}
-		cfg.Rules = def.Rules
+	cfg := doc.Config
+	spec, keys, err := builtin.Merge(doc.Rules)
+	if err != nil {
+		probs = append(probs, ruleProblems(err)...)
 	}
+	cfg.Rules = spec
 	if env != nil {
-		probs = append(probs, applyEnv(&cfg, env)...)
+		def := Default()
+		def.Rules = builtin
+		probs = append(probs, applyEnv(&cfg, env, def)...)
 	}
-	probs = append(probs, Validate(cfg)...)
+	for _, p := range Validate(cfg) {
+		// Rule problems are found in the merged rules; name them as the
+		// file wrote them, so that they get the file's line.
+		p.Key = keys.Source(p.Key)
+		probs = append(probs, p)
+	}
 	for i := range probs {
 		if probs[i].Line == 0 {
 			probs[i].Line = lines.find(probs[i].Key)
@@ -107,10 +116,10 @@ func ParseWithDefaultRules(data []byte, env LookupEnv, defaultsDoc []byte) (Conf
 	return cfg, nil
 }
 
-func decode(data []byte, cfg *Config) error {
+func decode(data []byte, doc *document) error {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(cfg)
+	err := dec.Decode(doc)
 	if err == nil {
 		return nil
 	}
@@ -182,16 +191,16 @@ const envPrefix = "BACKCHANNEL_"
 
 // applyEnv sets every scalar key section.key (and, in nested tables,
 // section.table.key) from BACKCHANNEL_SECTION_KEY when that variable is set,
-// plus DISCORD_TOKEN. It walks the configuration by reflection, so a key
-// added to Config is overridable without touching this function. Lists are
-// comma-separated; lists of tables (feeds, actors, rules) and maps are not
-// scalar and stay file-only.
-func applyEnv(cfg *Config, env LookupEnv) Problems {
+// plus DISCORD_TOKEN. An empty value resets a number, boolean or duration
+// to its value in def, the built-in defaults. It walks the configuration by
+// reflection, so a key added to Config is overridable without touching
+// this function. Lists are comma-separated; lists of tables (feeds, actors,
+// rules) and maps are not scalar and stay file-only.
+func applyEnv(cfg *Config, env LookupEnv, def Config) Problems {
 	var probs Problems
 	if v, ok := env("DISCORD_TOKEN"); ok {
 		cfg.Discord.Token = Secret(v)
 	}
-	def := Default()
 	var walk func(v, d reflect.Value, prefix string)
 	walk = func(v, d reflect.Value, prefix string) {
 		t := v.Type()

@@ -1,4 +1,5 @@
-// Package rules holds backchannel's domain types and its detector.
+// Package rules is backchannel's detector; the domain types it reads and
+// returns are in package model.
 //
 // The detector reads an item (title, summary, content) and says whether it
 // reports a contact between covered officials of two different countries:
@@ -22,7 +23,9 @@
 //     sit in the title and one sentence of the summary (match.go). Keyword
 //     rules are RE2 patterns over the fields (keywords.go).
 //
-// The configuration schema is Spec (spec.go) and is documented key by key
-// in config.example.toml. Compile validates a Spec and returns an immutable
+// The schema is Spec (spec.go). The built-in vocabulary and rules are
+// defaults.toml, embedded and documented key by key in place; Defaults
+// decodes them, and Spec.Merge applies a configuration's [rules] table (an
+// Overlay) over them. Compile validates a Spec and returns an immutable
 // *Set, safe for concurrent use; every problem comes back as a SpecErrors.
 package rules

@@ -7,26 +7,17 @@ import (
 	"testing"
 	"time"
 
-	toml "github.com/pelletier/go-toml/v2"
-
 	"github.com/backchannel/backchannel/model"
 )
 
-// defaultSpec loads the [rules] table of the shipped configuration. The
-// other tables belong to other packages and are ignored here.
+// defaultSpec returns the built-in rules (defaults.toml).
 func defaultSpec(tb testing.TB) Spec {
 	tb.Helper()
-	data, err := os.ReadFile("../config.example.toml")
+	s, err := Defaults()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var doc struct {
-		Rules Spec `toml:"rules"`
-	}
-	if err := toml.Unmarshal(data, &doc); err != nil {
-		tb.Fatalf("decode config.example.toml: %v", err)
-	}
-	return doc.Rules
+	return s
 }
 
 func defaultSet(tb testing.TB) *Set {

@@ -147,6 +147,65 @@ type HolderSpec struct {
 	Until string `toml:"until" json:"until,omitempty"`
 }
 
+// Overlay is a configuration's [rules] table: changes to a base Spec,
+// normally the built-in Defaults, applied by Spec.Merge. Its keys are the
+// Spec's, with three differences: an actor or rule can say remove = true; a
+// number or boolean left out keeps the base's value (hence the pointers);
+// and defaults = false starts from an empty Spec instead of the base.
+type Overlay struct {
+	// Defaults = false drops the base: the overlay is then the whole Spec.
+	Defaults *bool `toml:"defaults"`
+	// Countries: words added to a base country, or a new country.
+	Countries map[string][]string `toml:"countries"`
+	// Groups and Counterparts: words added to the base's.
+	Groups       []string    `toml:"groups"`
+	Counterparts []string    `toml:"counterparts"`
+	Heads        HeadOverlay `toml:"heads"`
+	// Actors replace the base actor of the same id, remove it, or are added.
+	Actors  []ActorChange  `toml:"actor"`
+	Contact ContactOverlay `toml:"contact"`
+	// Rules replace the base rule of the same name, remove it, or are added.
+	Rules []RuleChange `toml:"rule"`
+}
+
+// HeadOverlay changes a HeadSpec: lists are added to, Span replaced.
+type HeadOverlay struct {
+	Words  []string `toml:"words"`
+	Plural []string `toml:"plural"`
+	Links  []string `toml:"links"`
+	Void   []string `toml:"void"`
+	Span   *int     `toml:"span"`
+}
+
+// ContactOverlay changes a ContactSpec: lists (and each kind's terms) are
+// added to, numbers and PastYears replaced.
+type ContactOverlay struct {
+	Window         *int                `toml:"window"`
+	Terms          map[string][]string `toml:"terms"`
+	Negative       []string            `toml:"negative"`
+	NegativeBefore *int                `toml:"negative_before"`
+	NegativeAfter  *int                `toml:"negative_after"`
+	Denial         []string            `toml:"denial"`
+	DenialReach    *int                `toml:"denial_reach"`
+	Background     []string            `toml:"background"`
+	PastYears      *bool               `toml:"past_years"`
+	Veto           []string            `toml:"veto"`
+}
+
+// ActorChange is an actor of an Overlay: a whole ActorSpec, or with Remove
+// just the ID of a base actor to drop.
+type ActorChange struct {
+	ActorSpec
+	Remove bool `toml:"remove"`
+}
+
+// RuleChange is a rule of an Overlay: a whole RuleSpec, or with Remove just
+// the Name of a base rule to drop.
+type RuleChange struct {
+	model.RuleSpec
+	Remove bool `toml:"remove"`
+}
+
 // WithOverrides returns s with a guild's overrides applied: each override
 // replaces the rule of the same name, adds it when there is none, or
 // removes it when its Rule is nil. s itself is not changed.
