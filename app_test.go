@@ -62,7 +62,7 @@ func dryRunConfig(t *testing.T, fs *feedServer) config.Config {
 	cfg.Discord.APIURL = "http://127.0.0.1:1/api/v10" // never contacted
 	cfg.Poll.Schedule = "@every 1s"
 	cfg.Feeds = []config.Feed{{Name: "Wire", URL: fs.URL + "/rss"}}
-	cfg.Rules = exampleRules(t)
+	cfg.Rules = builtinRules(t)
 	return cfg
 }
 

@@ -29,7 +29,7 @@ func cmdHealth(ctx context.Context, args []string, stdout io.Writer, env config.
 	}
 	target := *rawURL
 	if target == "" {
-		cfg, err := loadConfig(*path, env)
+		cfg, err := config.Load(*path, env)
 		if err != nil {
 			return err
 		}
