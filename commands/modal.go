@@ -11,6 +11,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/plaintext"
 )
 
 // /rules edit opens a modal holding the rule as TOML, the same syntax as
@@ -53,7 +54,7 @@ func (h *Handler) rulesEdit(ctx context.Context, c *call) reply {
 		Type: discordgo.InteractionResponseModal,
 		Data: &discordgo.InteractionResponseData{
 			CustomID: ruleEditPrefix + r.Name,
-			Title:    truncate("Edit rule "+r.Name, 45),
+			Title:    plaintext.Truncate("Edit rule "+r.Name, 45),
 			Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 				discordgo.TextInput{
 					CustomID:  ruleEditInput,
@@ -145,14 +146,14 @@ func (h *Handler) handleModal(ctx context.Context, i *discordgo.Interaction, x *
 	}
 	r, err := parseRuleTOML(text)
 	if err != nil {
-		return x.send(ctx, ephemeralf("Rule `%s` refused: %s Nothing was changed.", inline(truncate(name, maxRuleNameLen)), sentence(err.Error())))
+		return x.send(ctx, ephemeralf("Rule `%s` refused: %s Nothing was changed.", inline(plaintext.Truncate(name, maxRuleNameLen)), sentence(err.Error())))
 	}
 	if r.Name == "" {
 		r.Name = name
 	}
 	if r.Name != name {
 		return x.send(ctx, ephemeralf("A rule cannot be renamed here (`%s` → `%s`): add it under the new name and remove the old one. Nothing was changed.",
-			inline(truncate(name, maxRuleNameLen)), inline(truncate(r.Name, maxRuleNameLen))))
+			inline(plaintext.Truncate(name, maxRuleNameLen)), inline(plaintext.Truncate(r.Name, maxRuleNameLen))))
 	}
 	if rp := h.saveRule(ctx, c, r, true); rp != nil {
 		return x.send(ctx, *rp)
@@ -179,7 +180,7 @@ func parseRuleTOML(text string) (model.RuleSpec, error) {
 			row, col := de.Position()
 			return r, optErrorf("line %d, column %d: %s.", row, col, de.Error())
 		}
-		return r, optErrorf("%s.", truncate(oneLine(err.Error()), 500))
+		return r, optErrorf("%s.", plaintext.Truncate(plaintext.OneLine(err.Error()), 500))
 	}
 	return r, nil
 }

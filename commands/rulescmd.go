@@ -10,6 +10,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/plaintext"
 	"github.com/backchannel/backchannel/rules"
 )
 
@@ -100,8 +101,8 @@ func (h *Handler) rulesShow(ctx context.Context, c *call) reply {
 		return h.failed(c, "showing the rule", err)
 	}
 	return reply{embeds: []*discordgo.MessageEmbed{{
-		Title:       truncate("Rule "+name, maxEmbedTitle),
-		Description: truncate(codeBlock("toml", text), maxEmbedDescription),
+		Title:       plaintext.Truncate("Rule "+name, maxEmbedTitle),
+		Description: plaintext.Truncate(codeBlock("toml", text), maxEmbedDescription),
 		Color:       embedColor,
 	}}}
 }
@@ -151,7 +152,7 @@ func (h *Handler) saveRule(ctx context.Context, c *call, r model.RuleSpec, repla
 	err := h.checkRule(ctx, c.guildID, r, replacing)
 	var oe *optionError
 	if errors.As(err, &oe) {
-		rp := ephemeralf("Rule `%s` refused: %s Nothing was changed.", inline(truncate(r.Name, maxRuleNameLen)), sentence(oe.msg))
+		rp := ephemeralf("Rule `%s` refused: %s Nothing was changed.", inline(plaintext.Truncate(r.Name, maxRuleNameLen)), sentence(oe.msg))
 		return &rp
 	}
 	if err != nil {
@@ -189,7 +190,7 @@ func (h *Handler) checkRule(ctx context.Context, guildID string, r model.RuleSpe
 	}
 	for _, a := range r.Actors {
 		if len(a) > maxActorIDLen {
-			return optErrorf("actor id `%s` is too long.", inline(truncate(a, 40)))
+			return optErrorf("actor id `%s` is too long.", inline(plaintext.Truncate(a, 40)))
 		}
 	}
 	set, err := h.d.Book.ForGuild(ctx, guildID)
@@ -207,7 +208,7 @@ func (h *Handler) checkRule(ctx context.Context, guildID string, r model.RuleSpe
 	// where unknown actor ids, limits and conflicts with the rest are found.
 	rr := r
 	if _, err := rules.Compile(set.Spec().WithOverrides([]model.Override{{Name: r.Name, Rule: &rr}})); err != nil {
-		return optErrorf("%s", truncate(oneLine(err.Error()), 1500))
+		return optErrorf("%s", plaintext.Truncate(plaintext.OneLine(err.Error()), 1500))
 	}
 	return nil
 }
@@ -224,7 +225,7 @@ func checkPatterns(kind string, ps []string) error {
 		}
 		if _, err := regexp.Compile("(?i)" + p); err != nil {
 			return optErrorf("%s pattern %d `%s` is not valid RE2: %s.", kind, i+1,
-				strings.ReplaceAll(truncate(p, 100), "`", "'"), strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+				strings.ReplaceAll(plaintext.Truncate(p, 100), "`", "'"), strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}
 	}
 	return nil
