@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
@@ -13,11 +12,6 @@ import (
 	"github.com/backchannel/backchannel/plaintext"
 	"github.com/backchannel/backchannel/rules"
 )
-
-// ruleNameRE is what /rules add accepts as a name: it appears in alert
-// footers (`rule <NAME>`) and is typed back into commands, so it is kept to
-// one plain word.
-var ruleNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // guildRules returns this guild's compiled rules.
 func (h *Handler) guildRules(ctx context.Context, c *call) (*rules.Set, *reply) {
@@ -173,8 +167,8 @@ func (h *Handler) checkRule(ctx context.Context, guildID string, r model.RuleSpe
 	if h.d.Book == nil {
 		return optErrorf("rules are not available on this bot.")
 	}
-	if n := len([]rune(r.Name)); n == 0 || n > maxRuleNameLen || !ruleNameRE.MatchString(r.Name) {
-		return optErrorf("a rule name is 1 to %d letters, digits, `-`, `_` or `.`, starting with a letter or digit.", maxRuleNameLen)
+	if rules.CheckRuleName(r.Name) != nil {
+		return optErrorf("a rule name is 1 to %d letters, digits, `-`, `_` or `.`, starting with a letter or digit.", rules.MaxRuleNameLen)
 	}
 	if n := len([]rune(r.Description)); n > maxDescription {
 		return optErrorf("the description is %d characters long; at most %d.", n, maxDescription)
@@ -213,19 +207,22 @@ func (h *Handler) checkRule(ctx context.Context, guildID string, r model.RuleSpe
 	return nil
 }
 
-// checkPatterns refuses over-long lists, over-long patterns and invalid RE2
-// before compiling the set, so the reason names the pattern at fault.
+// checkPatterns refuses over-long lists and the patterns the matcher
+// refuses (rules.CompilePattern) before compiling the set, so the reason
+// names the pattern at fault.
 func checkPatterns(kind string, ps []string) error {
 	if len(ps) > rules.MaxPatterns {
 		return optErrorf("%d %s patterns given; at most %d.", len(ps), kind, rules.MaxPatterns)
 	}
 	for i, p := range ps {
-		if n := len([]rune(p)); n > rules.MaxPatternLen {
-			return optErrorf("%s pattern %d is %d characters long; at most %d.", kind, i+1, n, rules.MaxPatternLen)
-		}
-		if _, err := regexp.Compile("(?i)" + p); err != nil {
-			return optErrorf("%s pattern %d `%s` is not valid RE2: %s.", kind, i+1,
-				strings.ReplaceAll(plaintext.Truncate(p, 100), "`", "'"), strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		if _, err := rules.CompilePattern(p); err != nil {
+			problem := err.Error()
+			var pe *rules.PatternError
+			if errors.As(err, &pe) {
+				problem = pe.Problem
+			}
+			return optErrorf("%s pattern %d `%s` %s.", kind, i+1,
+				strings.ReplaceAll(plaintext.Truncate(p, 100), "`", "'"), problem)
 		}
 	}
 	return nil
