@@ -37,20 +37,16 @@ func (h *Handler) rulesEdit(ctx context.Context, c *call) reply {
 	if h.d.Rules == nil {
 		return unavailable("Changing rules")
 	}
-	r, rp := h.namedRule(ctx, c)
+	r, text, rp := h.namedRule(ctx, c, "opening the rule")
 	if rp != nil {
 		return *rp
 	}
 	name := r.Name
-	text, err := ruleTOML(r)
-	if err != nil {
-		return h.failed(c, "opening the rule", err)
-	}
 	if len([]rune(text)) > maxModalText {
 		return ephemeralf("Rule `%s` is too long to edit here (%d characters; a form holds %d). Remove it and add it again instead.",
 			inline(name), len([]rune(text)), maxModalText)
 	}
-	err = c.x.raw(ctx, &discordgo.InteractionResponse{
+	err := c.x.raw(ctx, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseModal,
 		Data: &discordgo.InteractionResponseData{
 			CustomID: ruleEditPrefix + r.Name,

@@ -65,37 +65,38 @@ func (h *Handler) rulesList(ctx context.Context, c *call) reply {
 }
 
 // namedRule finds the rule named by the "name" option in this guild's
-// rules; a non-nil reply says why there is none.
-func (h *Handler) namedRule(ctx context.Context, c *call) (model.RuleSpec, *reply) {
+// rules and writes it as TOML (see ruleTOML); a non-nil reply says why
+// there is none, or, naming what was being done, why it failed.
+func (h *Handler) namedRule(ctx context.Context, c *call, doing string) (model.RuleSpec, string, *reply) {
 	name, err := c.opts.requiredStr("name", maxRuleNameLen)
 	if err != nil {
 		rp := optionProblem(err)
-		return model.RuleSpec{}, &rp
+		return model.RuleSpec{}, "", &rp
 	}
 	set, rp := h.guildRules(ctx, c)
 	if rp != nil {
-		return model.RuleSpec{}, rp
+		return model.RuleSpec{}, "", rp
 	}
 	r, ok := set.Rule(name)
 	if !ok {
 		rp := ephemeralf("This server has no rule named `%s`; see `/rules list`.", inline(name))
-		return model.RuleSpec{}, &rp
+		return model.RuleSpec{}, "", &rp
 	}
-	return r, nil
+	text, err := ruleTOML(r)
+	if err != nil {
+		rp := h.failed(c, doing, err)
+		return model.RuleSpec{}, "", &rp
+	}
+	return r, text, nil
 }
 
 func (h *Handler) rulesShow(ctx context.Context, c *call) reply {
-	r, rp := h.namedRule(ctx, c)
+	r, text, rp := h.namedRule(ctx, c, "showing the rule")
 	if rp != nil {
 		return *rp
 	}
-	name := r.Name
-	text, err := ruleTOML(r)
-	if err != nil {
-		return h.failed(c, "showing the rule", err)
-	}
 	return reply{embeds: []*discordgo.MessageEmbed{{
-		Title:       plaintext.Truncate("Rule "+name, maxEmbedTitle),
+		Title:       plaintext.Truncate("Rule "+r.Name, maxEmbedTitle),
 		Description: plaintext.Truncate(codeBlock("toml", text), maxEmbedDescription),
 		Color:       embedColor,
 	}}}
