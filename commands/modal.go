@@ -69,19 +69,6 @@ func (h *Handler) rulesEdit(ctx context.Context, c *call) reply {
 	return reply{}
 }
 
-// modalData returns the modal submission whichever way it was built.
-func modalData(i *discordgo.Interaction) (discordgo.ModalSubmitInteractionData, bool) {
-	switch d := i.Data.(type) {
-	case discordgo.ModalSubmitInteractionData:
-		return d, true
-	case *discordgo.ModalSubmitInteractionData:
-		if d != nil {
-			return *d, true
-		}
-	}
-	return discordgo.ModalSubmitInteractionData{}, false
-}
-
 // textInputValue finds the value of the text input id among components,
 // looking inside action rows.
 func textInputValue(components []discordgo.MessageComponent, id string) (string, bool) {
@@ -111,7 +98,7 @@ func textInputValue(components []discordgo.MessageComponent, id string) (string,
 }
 
 func (h *Handler) handleModal(ctx context.Context, i *discordgo.Interaction, x *exchange) error {
-	data, ok := modalData(i)
+	data, ok := interactionData[discordgo.ModalSubmitInteractionData](i)
 	if !ok || !strings.HasPrefix(data.CustomID, ruleEditPrefix) {
 		h.count("unknown")
 		return x.send(ctx, ephemeralf("This form is not one of the bot's."))
