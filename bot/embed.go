@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"html"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/plaintext"
 )
 
 // Discord's embed limits, counted in characters (runes).
@@ -51,12 +51,12 @@ func Embed(a model.Alert) *discordgo.MessageEmbed {
 	}
 	e := &discordgo.MessageEmbed{
 		Type:        discordgo.EmbedTypeRich,
-		Title:       embedTruncate(title, embedLimitTitle),
+		Title:       plaintext.Truncate(title, embedLimitTitle),
 		URL:         embedLink(art.Link),
-		Description: embedTruncate(embedSummary(art), min(embedSummaryRunes, embedLimitDescription)),
+		Description: plaintext.Truncate(embedSummary(art), min(embedSummaryRunes, embedLimitDescription)),
 		Color:       embedColor(a),
 		Footer: &discordgo.MessageEmbedFooter{
-			Text: embedTruncate(EmbedFooter(a), embedLimitFooter),
+			Text: plaintext.Truncate(EmbedFooter(a), embedLimitFooter),
 		},
 	}
 	if !art.Published.IsZero() {
@@ -96,8 +96,8 @@ func EmbedContact(m model.Match) string { return embedNeutralize(m.How()) }
 
 func embedField(name, value string, inline bool) *discordgo.MessageEmbedField {
 	return &discordgo.MessageEmbedField{
-		Name:   embedTruncate(name, embedLimitFieldName),
-		Value:  embedTruncate(value, embedLimitFieldValue),
+		Name:   plaintext.Truncate(name, embedLimitFieldName),
+		Value:  plaintext.Truncate(value, embedLimitFieldValue),
 		Inline: inline,
 	}
 }
@@ -131,16 +131,19 @@ func embedLink(link string) string {
 	return u.String()
 }
 
+// embedSummary is the article's summary, or its content when it has none,
+// as text: stored articles are plain text already (feeds.Parse), but one
+// stored by an older version, or built by hand, may still hold HTML.
 func embedSummary(art model.Article) string {
-	if s := embedClean(embedStripHTML(art.Summary)); s != "" {
+	if s := embedNeutralize(plaintext.FromHTML(art.Summary)); s != "" {
 		return s
 	}
-	return embedClean(embedStripHTML(art.Content))
+	return embedNeutralize(plaintext.FromHTML(art.Content))
 }
 
 // embedClean collapses white space and neutralises mentions.
 func embedClean(s string) string {
-	return embedNeutralize(strings.Join(strings.Fields(s), " "))
+	return embedNeutralize(plaintext.OneLine(s))
 }
 
 // embedZWSP is a zero-width space: inserted into a mention it keeps the text
@@ -157,37 +160,6 @@ var (
 func embedNeutralize(s string) string {
 	s = embedMassMention.ReplaceAllString(s, "@"+embedZWSP+"$1")
 	return embedIDMention.ReplaceAllString(s, "<"+embedZWSP+"$1")
-}
-
-var (
-	embedDropBlocks = regexp.MustCompile(`(?is)<(script|style)\b[^>]*>.*?</(script|style)\s*>`)
-	embedBreakTags  = regexp.MustCompile(`(?i)<\s*(br|/p|/div|/li|/h[1-6])\b[^>]*>`)
-	embedAnyTag     = regexp.MustCompile(`(?s)<[!/?]?[a-zA-Z][^>]*>|<!--.*?-->`)
-)
-
-// embedStripHTML reduces feed HTML to its text. It is not a sanitiser (the
-// result is shown as Markdown-free text by Discord); it only has to remove
-// markup and decode entities.
-func embedStripHTML(s string) string {
-	if !strings.ContainsAny(s, "<&") {
-		return s
-	}
-	s = embedDropBlocks.ReplaceAllString(s, " ")
-	s = embedBreakTags.ReplaceAllString(s, " ")
-	s = embedAnyTag.ReplaceAllString(s, "")
-	return html.UnescapeString(s)
-}
-
-// embedTruncate cuts s to at most n runes, ending with "…" when cut.
-func embedTruncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	if n <= 0 {
-		return ""
-	}
-	r := []rune(s)[:n-1]
-	return strings.TrimRightFunc(string(r), func(c rune) bool { return c == ' ' }) + "…"
 }
 
 func embedRunes(s string) int { return utf8.RuneCountInString(s) }
@@ -215,7 +187,7 @@ func embedFitTotal(e *discordgo.MessageEmbed) {
 		return
 	}
 	if d := embedRunes(e.Description); d > 0 {
-		e.Description = embedTruncate(e.Description, max(d-over, 1))
+		e.Description = plaintext.Truncate(e.Description, max(d-over, 1))
 		if e.Description == "…" {
 			e.Description = ""
 		}
@@ -223,7 +195,7 @@ func embedFitTotal(e *discordgo.MessageEmbed) {
 	}
 	for i := len(e.Fields) - 1; i >= 0 && over > 0; i-- {
 		v := embedRunes(e.Fields[i].Value)
-		e.Fields[i].Value = embedTruncate(e.Fields[i].Value, max(v-over, 1))
+		e.Fields[i].Value = plaintext.Truncate(e.Fields[i].Value, max(v-over, 1))
 		over = embedTotal(e) - embedLimitTotal
 	}
 }

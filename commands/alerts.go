@@ -10,6 +10,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/plaintext"
 )
 
 func (h *Handler) latest(ctx context.Context, c *call) reply {
@@ -73,7 +74,7 @@ func alertsEmbed(title string, alerts []model.Alert, n int) *discordgo.MessageEm
 	for _, a := range alerts {
 		var v strings.Builder
 		if a.Article.Link != "" {
-			v.WriteString(truncate(a.Article.Link, 512))
+			v.WriteString(plaintext.Truncate(a.Article.Link, 512))
 			v.WriteByte('\n')
 		}
 		if a.Article.Feed != "" {
@@ -139,7 +140,7 @@ func explainEmbed(a model.Alert) *discordgo.MessageEmbed {
 		desc += "\nNo match details were stored for this alert."
 	}
 	e := fieldsEmbed(fmt.Sprintf("Alert %d: %s", a.ID, nonEmpty(a.Article.Title, "(untitled)")), strings.TrimSpace(desc), fields)
-	e.Footer = &discordgo.MessageEmbedFooter{Text: truncate(fmt.Sprintf("alert %d · rule %s", a.ID, a.Rule()), maxFooter)}
+	e.Footer = &discordgo.MessageEmbedFooter{Text: plaintext.Truncate(fmt.Sprintf("alert %d · rule %s", a.ID, a.Rule()), maxFooter)}
 	return e
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/backchannel/backchannel/plaintext"
 )
 
 // handleAutocomplete offers rule names, feed names and recent alert ids.
@@ -33,7 +35,7 @@ func (h *Handler) suggest(ctx context.Context, c *call, field, typed string) []*
 		if len(out) == maxAutocomplete {
 			return false
 		}
-		out = append(out, &discordgo.ApplicationCommandOptionChoice{Name: truncate(name, 100), Value: value})
+		out = append(out, &discordgo.ApplicationCommandOptionChoice{Name: plaintext.Truncate(name, 100), Value: value})
 		return true
 	}
 	switch {
@@ -94,7 +96,7 @@ func (h *Handler) suggest(ctx context.Context, c *call, field, typed string) []*
 		}
 		for _, a := range alerts {
 			id := strconv.FormatInt(a.ID, 10)
-			label := fmt.Sprintf("%s · %s", id, oneLine(a.Article.Title))
+			label := fmt.Sprintf("%s · %s", id, plaintext.OneLine(a.Article.Title))
 			if strings.Contains(strings.ToLower(label), typed) && !add(label, id) {
 				break
 			}

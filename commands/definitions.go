@@ -1,12 +1,16 @@
 package commands
 
-import "github.com/bwmarrin/discordgo"
+import (
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/backchannel/backchannel/rules"
+)
 
 // Input limits. The same numbers go into the definitions (so Discord's
 // client enforces them while typing) and into the handlers (so a payload
 // that did not come through the client is held to them too).
 const (
-	maxRuleNameLen  = 64
+	maxRuleNameLen  = rules.MaxRuleNameLen
 	maxPatternList  = 1000 // one comma-separated option (INTERFACE.md: at most 1000 characters)
 	maxActorsLen    = 1000
 	maxActors       = 50

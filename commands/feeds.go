@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/plaintext"
 )
 
 // probeTimeout bounds the one fetch /feeds add makes; the answer was
@@ -30,7 +31,7 @@ func (h *Handler) feedsList(ctx context.Context, c *call) reply {
 	}
 	lines := make([]string, 0, len(feeds))
 	for _, f := range feeds {
-		l := fmt.Sprintf("%s — <%s>", oneLine(f.Name), f.URL)
+		l := fmt.Sprintf("%s — <%s>", plaintext.OneLine(f.Name), f.URL)
 		if f.Schedule != "" {
 			l += " · `" + strings.ReplaceAll(f.Schedule, "`", "'") + "`"
 		}
@@ -47,7 +48,7 @@ func (h *Handler) feedsList(ctx context.Context, c *call) reply {
 func checkFeedURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return "", optErrorf("`%s` is not an http or https URL.", inline(truncate(raw, 200)))
+		return "", optErrorf("`%s` is not an http or https URL.", inline(plaintext.Truncate(raw, 200)))
 	}
 	if u.User != nil {
 		return "", optErrorf("Feed URLs with a user name or password are not accepted.")
@@ -68,7 +69,7 @@ func checkFeedName(name string) error {
 // feedNameFrom makes a feed name from a feed's title, or its host when the
 // title is empty.
 func feedNameFrom(title, rawURL string) string {
-	name := truncate(oneLine(strings.Map(func(r rune) rune {
+	name := plaintext.Truncate(plaintext.OneLine(strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == '`' {
 			return ' '
 		}
@@ -116,7 +117,7 @@ func (h *Handler) feedsAdd(ctx context.Context, c *call) reply {
 	cancel()
 	if err != nil {
 		h.d.Logger.Info("commands: feed probe failed", "url", u, "err", err)
-		return ephemeralf("Could not add <%s>: %s. Nothing was saved.", u, truncate(oneLine(err.Error()), 500))
+		return ephemeralf("Could not add <%s>: %s. Nothing was saved.", u, plaintext.Truncate(plaintext.OneLine(err.Error()), 500))
 	}
 	if name == "" {
 		name = feedNameFrom(title, u)

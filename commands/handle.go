@@ -91,23 +91,25 @@ func (h *Handler) Handle(ctx context.Context, i *discordgo.Interaction, r Respon
 	}
 }
 
-// commandData returns the interaction's command data whichever way it was
-// built (decoded JSON holds a value; hand-built ones may hold a pointer).
-func commandData(i *discordgo.Interaction) (discordgo.ApplicationCommandInteractionData, bool) {
-	switch d := i.Data.(type) {
-	case discordgo.ApplicationCommandInteractionData:
+// interactionData returns the interaction's data as a T (a command's or
+// a modal submission's) whichever way it was built: decoded JSON holds a
+// value, hand-built interactions may hold a pointer.
+func interactionData[T any](i *discordgo.Interaction) (T, bool) {
+	switch d := any(i.Data).(type) {
+	case T:
 		return d, true
-	case *discordgo.ApplicationCommandInteractionData:
+	case *T:
 		if d != nil {
 			return *d, true
 		}
 	}
-	return discordgo.ApplicationCommandInteractionData{}, false
+	var zero T
+	return zero, false
 }
 
 // newCall parses what every command needs from i.
 func newCall(i *discordgo.Interaction, x *exchange) (*call, error) {
-	data, ok := commandData(i)
+	data, ok := interactionData[discordgo.ApplicationCommandInteractionData](i)
 	if !ok {
 		return nil, optErrorf("This interaction carries no command.")
 	}

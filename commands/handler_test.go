@@ -298,6 +298,8 @@ func TestRulesEditModal(t *testing.T) {
 	}
 	for _, bad := range []struct{ text, want string }{
 		{"name = 'summits'\nkeywords = ['(']", "not valid RE2"},
+		{"name = 'summits'\nkeywords = ['" + strings.Repeat("x", 1001) + "']", "keyword pattern 1 `" + strings.Repeat("x", 99) + "…` is 1001 characters long; at most 1000 allowed"},
+		{"name = 'summits'\nkeywords = ['x']\nexclude = [' ']", "exclude pattern 1 ` ` is empty"},
 		{"name = 'summits'\nkeywords = ['x']\nkeywrods = ['y']", "unknown key"},
 		{"name = 'renamed'\nkeywords = ['x']", "cannot be renamed"},
 		{"keywords = [", "line 1"},

@@ -11,6 +11,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/plaintext"
 )
 
 // /rules edit opens a modal holding the rule as TOML, the same syntax as
@@ -36,24 +37,20 @@ func (h *Handler) rulesEdit(ctx context.Context, c *call) reply {
 	if h.d.Rules == nil {
 		return unavailable("Changing rules")
 	}
-	r, rp := h.namedRule(ctx, c)
+	r, text, rp := h.namedRule(ctx, c, "opening the rule")
 	if rp != nil {
 		return *rp
 	}
 	name := r.Name
-	text, err := ruleTOML(r)
-	if err != nil {
-		return h.failed(c, "opening the rule", err)
-	}
 	if len([]rune(text)) > maxModalText {
 		return ephemeralf("Rule `%s` is too long to edit here (%d characters; a form holds %d). Remove it and add it again instead.",
 			inline(name), len([]rune(text)), maxModalText)
 	}
-	err = c.x.raw(ctx, &discordgo.InteractionResponse{
+	err := c.x.raw(ctx, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseModal,
 		Data: &discordgo.InteractionResponseData{
 			CustomID: ruleEditPrefix + r.Name,
-			Title:    truncate("Edit rule "+r.Name, 45),
+			Title:    plaintext.Truncate("Edit rule "+r.Name, 45),
 			Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 				discordgo.TextInput{
 					CustomID:  ruleEditInput,
@@ -70,19 +67,6 @@ func (h *Handler) rulesEdit(ctx context.Context, c *call) reply {
 		h.d.Logger.Warn("commands: opening rule editor failed", "guild", c.guildID, "rule", name, "err", err)
 	}
 	return reply{}
-}
-
-// modalData returns the modal submission whichever way it was built.
-func modalData(i *discordgo.Interaction) (discordgo.ModalSubmitInteractionData, bool) {
-	switch d := i.Data.(type) {
-	case discordgo.ModalSubmitInteractionData:
-		return d, true
-	case *discordgo.ModalSubmitInteractionData:
-		if d != nil {
-			return *d, true
-		}
-	}
-	return discordgo.ModalSubmitInteractionData{}, false
 }
 
 // textInputValue finds the value of the text input id among components,
@@ -114,7 +98,7 @@ func textInputValue(components []discordgo.MessageComponent, id string) (string,
 }
 
 func (h *Handler) handleModal(ctx context.Context, i *discordgo.Interaction, x *exchange) error {
-	data, ok := modalData(i)
+	data, ok := interactionData[discordgo.ModalSubmitInteractionData](i)
 	if !ok || !strings.HasPrefix(data.CustomID, ruleEditPrefix) {
 		h.count("unknown")
 		return x.send(ctx, ephemeralf("This form is not one of the bot's."))
@@ -145,14 +129,14 @@ func (h *Handler) handleModal(ctx context.Context, i *discordgo.Interaction, x *
 	}
 	r, err := parseRuleTOML(text)
 	if err != nil {
-		return x.send(ctx, ephemeralf("Rule `%s` refused: %s Nothing was changed.", inline(truncate(name, maxRuleNameLen)), sentence(err.Error())))
+		return x.send(ctx, ephemeralf("Rule `%s` refused: %s Nothing was changed.", inline(plaintext.Truncate(name, maxRuleNameLen)), sentence(err.Error())))
 	}
 	if r.Name == "" {
 		r.Name = name
 	}
 	if r.Name != name {
 		return x.send(ctx, ephemeralf("A rule cannot be renamed here (`%s` → `%s`): add it under the new name and remove the old one. Nothing was changed.",
-			inline(truncate(name, maxRuleNameLen)), inline(truncate(r.Name, maxRuleNameLen))))
+			inline(plaintext.Truncate(name, maxRuleNameLen)), inline(plaintext.Truncate(r.Name, maxRuleNameLen))))
 	}
 	if rp := h.saveRule(ctx, c, r, true); rp != nil {
 		return x.send(ctx, *rp)
@@ -179,7 +163,7 @@ func parseRuleTOML(text string) (model.RuleSpec, error) {
 			row, col := de.Position()
 			return r, optErrorf("line %d, column %d: %s.", row, col, de.Error())
 		}
-		return r, optErrorf("%s.", truncate(oneLine(err.Error()), 500))
+		return r, optErrorf("%s.", plaintext.Truncate(plaintext.OneLine(err.Error()), 500))
 	}
 	return r, nil
 }

@@ -130,14 +130,3 @@ func isSnowflake(s string) bool {
 	}
 	return true
 }
-
-// truncate cuts s to at most n characters (runes), marking the cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	if n <= 1 {
-		return string([]rune(s)[:max(n, 0)])
-	}
-	return string([]rune(s)[:n-1]) + "…"
-}

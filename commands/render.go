@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/backchannel/backchannel/plaintext"
 )
 
 const embedColor = 0x4F6D7A
@@ -15,7 +17,7 @@ const embedColor = 0x4F6D7A
 // (4096 per description, 10 embeds, 6000 characters in all). Lines that do
 // not fit are counted in a last line instead of being cut mid-way.
 func listEmbeds(title string, lines []string) []*discordgo.MessageEmbed {
-	title = truncate(title, maxEmbedTitle)
+	title = plaintext.Truncate(title, maxEmbedTitle)
 	budget := maxEmbedTotal - utf8.RuneCountInString(title) - 64 // room for the "more" line
 	var (
 		embeds []*discordgo.MessageEmbed
@@ -36,7 +38,7 @@ func listEmbeds(title string, lines []string) []*discordgo.MessageEmbed {
 	}
 	shown := 0
 	for _, l := range lines {
-		l = truncate(l, 1000)
+		l = plaintext.Truncate(l, 1000)
 		n := utf8.RuneCountInString(l) + 1
 		if n > budget {
 			break
@@ -70,14 +72,14 @@ func listEmbeds(title string, lines []string) []*discordgo.MessageEmbed {
 // fieldsEmbed puts fields into one embed, stopping before Discord's limits.
 func fieldsEmbed(title, description string, fields []*discordgo.MessageEmbedField) *discordgo.MessageEmbed {
 	e := &discordgo.MessageEmbed{
-		Title:       truncate(title, maxEmbedTitle),
-		Description: truncate(description, maxEmbedDescription),
+		Title:       plaintext.Truncate(title, maxEmbedTitle),
+		Description: plaintext.Truncate(description, maxEmbedDescription),
 		Color:       embedColor,
 	}
 	total := utf8.RuneCountInString(e.Title) + utf8.RuneCountInString(e.Description)
 	for _, f := range fields {
-		f.Name = truncate(nonEmpty(f.Name, "—"), maxFieldName)
-		f.Value = truncate(nonEmpty(f.Value, "—"), maxFieldValue)
+		f.Name = plaintext.Truncate(nonEmpty(f.Name, "—"), maxFieldName)
+		f.Value = plaintext.Truncate(nonEmpty(f.Value, "—"), maxFieldValue)
 		n := utf8.RuneCountInString(f.Name) + utf8.RuneCountInString(f.Value)
 		if len(e.Fields) == maxEmbedFields || total+n > maxEmbedTotal-100 {
 			break
@@ -111,11 +113,8 @@ func inline(s string) string {
 		"\\", "\\\\", "`", "\\`", "*", "\\*", "_", "\\_", "~", "\\~",
 		"|", "\\|", "[", "\\[", "]", "\\]", ">", "\\>", "#", "\\#",
 	)
-	return r.Replace(strings.Join(strings.Fields(s), " "))
+	return r.Replace(plaintext.OneLine(s))
 }
-
-// oneLine folds s onto one line.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // codeBlock fences s so that nothing inside can close the fence early.
 func codeBlock(lang, s string) string {

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/backchannel/backchannel/plaintext"
 )
 
 // Responder carries answers back over the transport an interaction came in
@@ -61,7 +63,7 @@ func sentence(s string) string {
 
 func (rp reply) responseData() *discordgo.InteractionResponseData {
 	d := &discordgo.InteractionResponseData{
-		Content:         truncate(rp.content, maxContent),
+		Content:         plaintext.Truncate(rp.content, maxContent),
 		Embeds:          rp.embeds,
 		AllowedMentions: NoMentions(),
 	}
@@ -72,7 +74,7 @@ func (rp reply) responseData() *discordgo.InteractionResponseData {
 }
 
 func (rp reply) webhookEdit() *discordgo.WebhookEdit {
-	content := truncate(rp.content, maxContent)
+	content := plaintext.Truncate(rp.content, maxContent)
 	embeds := rp.embeds
 	if embeds == nil {
 		// An empty list, not an absent one, so an edit clears nothing by

@@ -4,19 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/plaintext"
 	"github.com/backchannel/backchannel/rules"
 )
-
-// ruleNameRE is what /rules add accepts as a name: it appears in alert
-// footers (`rule <NAME>`) and is typed back into commands, so it is kept to
-// one plain word.
-var ruleNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // guildRules returns this guild's compiled rules.
 func (h *Handler) guildRules(ctx context.Context, c *call) (*rules.Set, *reply) {
@@ -70,38 +65,39 @@ func (h *Handler) rulesList(ctx context.Context, c *call) reply {
 }
 
 // namedRule finds the rule named by the "name" option in this guild's
-// rules; a non-nil reply says why there is none.
-func (h *Handler) namedRule(ctx context.Context, c *call) (model.RuleSpec, *reply) {
+// rules and writes it as TOML (see ruleTOML); a non-nil reply says why
+// there is none, or, naming what was being done, why it failed.
+func (h *Handler) namedRule(ctx context.Context, c *call, doing string) (model.RuleSpec, string, *reply) {
 	name, err := c.opts.requiredStr("name", maxRuleNameLen)
 	if err != nil {
 		rp := optionProblem(err)
-		return model.RuleSpec{}, &rp
+		return model.RuleSpec{}, "", &rp
 	}
 	set, rp := h.guildRules(ctx, c)
 	if rp != nil {
-		return model.RuleSpec{}, rp
+		return model.RuleSpec{}, "", rp
 	}
 	r, ok := set.Rule(name)
 	if !ok {
 		rp := ephemeralf("This server has no rule named `%s`; see `/rules list`.", inline(name))
-		return model.RuleSpec{}, &rp
+		return model.RuleSpec{}, "", &rp
 	}
-	return r, nil
+	text, err := ruleTOML(r)
+	if err != nil {
+		rp := h.failed(c, doing, err)
+		return model.RuleSpec{}, "", &rp
+	}
+	return r, text, nil
 }
 
 func (h *Handler) rulesShow(ctx context.Context, c *call) reply {
-	r, rp := h.namedRule(ctx, c)
+	r, text, rp := h.namedRule(ctx, c, "showing the rule")
 	if rp != nil {
 		return *rp
 	}
-	name := r.Name
-	text, err := ruleTOML(r)
-	if err != nil {
-		return h.failed(c, "showing the rule", err)
-	}
 	return reply{embeds: []*discordgo.MessageEmbed{{
-		Title:       truncate("Rule "+name, maxEmbedTitle),
-		Description: truncate(codeBlock("toml", text), maxEmbedDescription),
+		Title:       plaintext.Truncate("Rule "+r.Name, maxEmbedTitle),
+		Description: plaintext.Truncate(codeBlock("toml", text), maxEmbedDescription),
 		Color:       embedColor,
 	}}}
 }
@@ -151,7 +147,7 @@ func (h *Handler) saveRule(ctx context.Context, c *call, r model.RuleSpec, repla
 	err := h.checkRule(ctx, c.guildID, r, replacing)
 	var oe *optionError
 	if errors.As(err, &oe) {
-		rp := ephemeralf("Rule `%s` refused: %s Nothing was changed.", inline(truncate(r.Name, maxRuleNameLen)), sentence(oe.msg))
+		rp := ephemeralf("Rule `%s` refused: %s Nothing was changed.", inline(plaintext.Truncate(r.Name, maxRuleNameLen)), sentence(oe.msg))
 		return &rp
 	}
 	if err != nil {
@@ -172,8 +168,8 @@ func (h *Handler) checkRule(ctx context.Context, guildID string, r model.RuleSpe
 	if h.d.Book == nil {
 		return optErrorf("rules are not available on this bot.")
 	}
-	if n := len([]rune(r.Name)); n == 0 || n > maxRuleNameLen || !ruleNameRE.MatchString(r.Name) {
-		return optErrorf("a rule name is 1 to %d letters, digits, `-`, `_` or `.`, starting with a letter or digit.", maxRuleNameLen)
+	if rules.CheckRuleName(r.Name) != nil {
+		return optErrorf("a rule name is 1 to %d letters, digits, `-`, `_` or `.`, starting with a letter or digit.", rules.MaxRuleNameLen)
 	}
 	if n := len([]rune(r.Description)); n > maxDescription {
 		return optErrorf("the description is %d characters long; at most %d.", n, maxDescription)
@@ -189,7 +185,7 @@ func (h *Handler) checkRule(ctx context.Context, guildID string, r model.RuleSpe
 	}
 	for _, a := range r.Actors {
 		if len(a) > maxActorIDLen {
-			return optErrorf("actor id `%s` is too long.", inline(truncate(a, 40)))
+			return optErrorf("actor id `%s` is too long.", inline(plaintext.Truncate(a, 40)))
 		}
 	}
 	set, err := h.d.Book.ForGuild(ctx, guildID)
@@ -207,24 +203,27 @@ func (h *Handler) checkRule(ctx context.Context, guildID string, r model.RuleSpe
 	// where unknown actor ids, limits and conflicts with the rest are found.
 	rr := r
 	if _, err := rules.Compile(set.Spec().WithOverrides([]model.Override{{Name: r.Name, Rule: &rr}})); err != nil {
-		return optErrorf("%s", truncate(oneLine(err.Error()), 1500))
+		return optErrorf("%s", plaintext.Truncate(plaintext.OneLine(err.Error()), 1500))
 	}
 	return nil
 }
 
-// checkPatterns refuses over-long lists, over-long patterns and invalid RE2
-// before compiling the set, so the reason names the pattern at fault.
+// checkPatterns refuses over-long lists and the patterns the matcher
+// refuses (rules.CompilePattern) before compiling the set, so the reason
+// names the pattern at fault.
 func checkPatterns(kind string, ps []string) error {
 	if len(ps) > rules.MaxPatterns {
 		return optErrorf("%d %s patterns given; at most %d.", len(ps), kind, rules.MaxPatterns)
 	}
 	for i, p := range ps {
-		if n := len([]rune(p)); n > rules.MaxPatternLen {
-			return optErrorf("%s pattern %d is %d characters long; at most %d.", kind, i+1, n, rules.MaxPatternLen)
-		}
-		if _, err := regexp.Compile("(?i)" + p); err != nil {
-			return optErrorf("%s pattern %d `%s` is not valid RE2: %s.", kind, i+1,
-				strings.ReplaceAll(truncate(p, 100), "`", "'"), strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		if _, err := rules.CompilePattern(p); err != nil {
+			problem := err.Error()
+			var pe *rules.PatternError
+			if errors.As(err, &pe) {
+				problem = pe.Problem
+			}
+			return optErrorf("%s pattern %d `%s` %s.", kind, i+1,
+				strings.ReplaceAll(plaintext.Truncate(p, 100), "`", "'"), problem)
 		}
 	}
 	return nil

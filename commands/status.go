@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/plaintext"
 )
 
 func (h *Handler) status(ctx context.Context, c *call) reply {
@@ -50,7 +51,7 @@ func (h *Handler) feedStatusLine(f model.Feed) string {
 	result := "ok"
 	switch {
 	case st.Status == model.StatusError:
-		result = "error: " + truncate(oneLine(nonEmpty(st.Error, "unknown error")), 300)
+		result = "error: " + plaintext.Truncate(plaintext.OneLine(nonEmpty(st.Error, "unknown error")), 300)
 	case st.LastPoll.IsZero():
 		result = "ok (not polled yet)"
 	}
@@ -66,5 +67,5 @@ func (h *Handler) feedStatusLine(f model.Feed) string {
 	// The name and reason are written as they are, not markdown-escaped, so
 	// the line starts with the feed's exact name.
 	return fmt.Sprintf("%s — %s · last poll %s · next poll %s · %d items seen",
-		oneLine(f.Name), result, when(st.LastPoll, "never"), when(next, "not scheduled"), st.ItemsSeen)
+		plaintext.OneLine(f.Name), result, when(st.LastPoll, "never"), when(next, "not scheduled"), st.ItemsSeen)
 }

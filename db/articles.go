@@ -135,40 +135,68 @@ const (
 	isNew         verdict = iota
 	isNewDropGUID         // new, but its GUID belongs to another story: store it without
 	isRepeat
+	isKeyless // no key at all: nothing could recognise it again, so it is dropped
 )
 
-// classify decides on an item (see the comment at the top of this file).
-// The link is probed first: in a re-fetch it is what almost always hits.
+// stores reports whether the item is to be stored.
+func (v verdict) stores() bool { return v == isNew || v == isNewDropGUID }
+
+// held is what the store holds that bears on an item: whether its link key
+// and its title key are taken, and the link and title keys (0 for none) of
+// the feed's article with the same GUID key, nil when there is none.
+type held struct {
+	link, title bool
+	sameGUID    *articleKeys
+}
+
+// judge is the one verdict on an item's keys k given what the store holds
+// (see the comment at the top of this file). Both passes of StoreArticles
+// ask it: prefilter with what a few batch queries found, classify with
+// what its probes found.
+func judge(k articleKeys, h held) verdict {
+	switch {
+	case k.empty():
+		return isKeyless
+	case h.link || h.title:
+		return isRepeat
+	case k.guid == 0 || h.sameGUID == nil:
+		return isNew
+	case (k.link != 0 && h.sameGUID.link != 0) || (k.title != 0 && h.sameGUID.title != 0):
+		// Neither link nor title is taken, so the GUID is contradicted as
+		// soon as the two articles have a key to compare.
+		return isNewDropGUID
+	}
+	return isRepeat
+}
+
+// classify decides on an item inside the write transaction, probing only
+// as far as the verdict needs. The link is probed first: in a re-fetch it
+// is what almost always hits.
 func classify(ctx context.Context, l *lookups, feedID int64, k articleKeys) (verdict, error) {
-	for _, probe := range []struct {
-		st  *sql.Stmt
-		key int64
-	}{{l.link, k.link}, {l.title, k.title}} {
-		if probe.key == 0 {
-			continue
-		}
-		if hit, err := exists(ctx, probe.st, probe.key); err != nil || hit {
-			return isRepeat, err
+	var h held
+	var err error
+	if k.link != 0 {
+		if h.link, err = exists(ctx, l.link, k.link); err != nil {
+			return 0, err
 		}
 	}
-	if k.guid == 0 {
-		return isNew, nil
+	if k.title != 0 && !h.link {
+		if h.title, err = exists(ctx, l.title, k.title); err != nil {
+			return 0, err
+		}
 	}
-	var link, title sql.NullInt64
-	err := l.guid.QueryRowContext(ctx, feedID, k.guid).Scan(&link, &title)
-	if errors.Is(err, sql.ErrNoRows) {
-		return isNew, nil
+	if k.guid != 0 && !h.link && !h.title {
+		var link, title sql.NullInt64
+		err := l.guid.QueryRowContext(ctx, feedID, k.guid).Scan(&link, &title)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return 0, err
+		default:
+			h.sameGUID = &articleKeys{link: link.Int64, title: title.Int64}
+		}
 	}
-	if err != nil {
-		return 0, err
-	}
-	// Neither link nor title matched (we would have returned above), so
-	// the GUID is contradicted as soon as there was something to compare.
-	comparable := (k.link != 0 && link.Valid) || (k.title != 0 && title.Valid)
-	if comparable {
-		return isNewDropGUID, nil
-	}
-	return isRepeat, nil
+	return judge(k, h), nil
 }
 
 // StoreArticles stores a feed's items and returns the ones that were new,
@@ -235,7 +263,7 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []model.Art
 			if err != nil {
 				return err
 			}
-			if v == isRepeat {
+			if !v.stores() {
 				continue
 			}
 			if v == isNewDropGUID {
@@ -335,10 +363,9 @@ func (db *DB) ArticleCount(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// prefilter returns the indexes of the items that may be new: all but those
-// whose link or title is stored, or whose GUID is stored and not
-// contradicted (see classify, which this applies to a whole batch at once;
-// repeats within the batch are left to the write pass).
+// prefilter returns the indexes of the items that may be new, judging the
+// whole batch from a few IN queries (repeats within the batch are left to
+// the write pass).
 func prefilter(ctx context.Context, tx *sql.Tx, feedID int64, keys []articleKeys) ([]int, error) {
 	pick := func(f func(articleKeys) int64) []int64 {
 		var out []int64
@@ -359,29 +386,24 @@ func prefilter(ctx context.Context, tx *sql.Tx, feedID int64, keys []articleKeys
 	if err != nil {
 		return nil, err
 	}
-	var guidless []int64
+	var unsettled []int64 // GUIDs of the items whose link and title are free
 	for _, k := range keys {
 		if k.guid != 0 && links[k.link] == nil && titles[k.title] == nil {
-			guidless = append(guidless, k.guid)
+			unsettled = append(unsettled, k.guid)
 		}
 	}
 	guids, err := storedKeys(ctx, tx, `SELECT guid_key, link_key, title_key FROM articles WHERE feed_id = ? AND guid_key IN `,
-		[]any{feedID}, guidless)
+		[]any{feedID}, unsettled)
 	if err != nil {
 		return nil, err
 	}
 	var out []int
 	for i, k := range keys {
-		switch {
-		case k.empty():
-		case k.link != 0 && links[k.link] != nil:
-		case k.title != 0 && titles[k.title] != nil:
-		case k.guid != 0 && guids[k.guid] != nil:
-			hit := guids[k.guid]
-			if (k.link != 0 && hit.link != 0) || (k.title != 0 && hit.title != 0) {
-				out = append(out, i) // a reused GUID: see classify
-			}
-		default:
+		h := held{link: k.link != 0 && links[k.link] != nil, title: k.title != 0 && titles[k.title] != nil}
+		if k.guid != 0 {
+			h.sameGUID = guids[k.guid]
+		}
+		if judge(k, h).stores() {
 			out = append(out, i)
 		}
 	}

@@ -230,3 +230,46 @@ func TestArticlesSurviveFeedRemoval(t *testing.T) {
 		t.Fatalf("%d articles", n)
 	}
 }
+
+// TestJudge is the GUID-contradiction rule of the comment at the top of
+// articles.go, case by case.
+func TestJudge(t *testing.T) {
+	const (
+		guid, link, title = 1, 2, 3 // the item's keys
+		otherLink         = 20      // keys of the stored article with its GUID
+		otherTitle        = 30
+	)
+	all := articleKeys{guid: guid, link: link, title: title}
+	stored := func(link, title int64) *articleKeys { return &articleKeys{link: link, title: title} }
+	for _, tc := range []struct {
+		name string
+		k    articleKeys
+		h    held
+		want verdict
+	}{
+		{"no key at all", articleKeys{}, held{}, isKeyless},
+		{"nothing known", all, held{}, isNew},
+		{"link taken", all, held{link: true}, isRepeat},
+		{"title taken", all, held{title: true}, isRepeat},
+		{"link taken, GUID reused", all, held{link: true, sameGUID: stored(otherLink, otherTitle)}, isRepeat},
+		{"GUID of an article with other link and title", all, held{sameGUID: stored(otherLink, otherTitle)}, isNewDropGUID},
+		{"GUID of an article with another link, no title", all, held{sameGUID: stored(otherLink, 0)}, isNewDropGUID},
+		{"GUID of an article with another title, no link", all, held{sameGUID: stored(0, otherTitle)}, isNewDropGUID},
+		{"GUID of an article with no link or title", all, held{sameGUID: stored(0, 0)}, isRepeat},
+		{"GUID only, known", articleKeys{guid: guid}, held{sameGUID: stored(otherLink, otherTitle)}, isRepeat},
+		{"GUID and link; stored has only a title", articleKeys{guid: guid, link: link}, held{sameGUID: stored(0, otherTitle)}, isRepeat},
+		{"GUID and title; stored has only a link", articleKeys{guid: guid, title: title}, held{sameGUID: stored(otherLink, 0)}, isRepeat},
+		{"GUID and link; stored has another link", articleKeys{guid: guid, link: link}, held{sameGUID: stored(otherLink, 0)}, isNewDropGUID},
+		{"GUID only, unknown", articleKeys{guid: guid}, held{}, isNew},
+		{"no GUID, nothing known", articleKeys{link: link}, held{}, isNew},
+		{"no GUID, title taken", articleKeys{title: title}, held{title: true}, isRepeat},
+	} {
+		got := judge(tc.k, tc.h)
+		if got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+		if got.stores() != (tc.want == isNew || tc.want == isNewDropGUID) {
+			t.Errorf("%s: stores() = %v", tc.name, got.stores())
+		}
+	}
+}

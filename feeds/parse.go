@@ -6,37 +6,36 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"html"
 	"net/url"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/mmcdole/gofeed"
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/plaintext"
 )
 
 // ErrNotFeed is returned (wrapped) when a body is not RSS, Atom or JSON Feed,
 // typically an HTML page given instead of its feed.
 var ErrNotFeed = errors.New("not an RSS, Atom or JSON feed")
 
-// summaryRunes bounds a summary derived from the content when the item has
-// no description of its own.
+// summaryRunes bounds (ellipsis included) a summary derived from the
+// content when the item has no description of its own.
 const summaryRunes = 500
 
 // titleRunes bounds a title derived from the summary for items without one.
 const titleRunes = 120
 
 // Parse turns a feed document into articles. Title, Summary and Content are
-// plain text (tags removed, entities decoded, white space collapsed), so
-// matching and alert rendering never see markup. Items without a GUID get
-// one derived from the link or title; GUIDs repeated within the document are
-// made unique; dates after now are clamped to now; relative links are
-// resolved against feedURL and links that are not http(s) are dropped.
-// FeedID and Feed are left for the caller to fill in.
+// plain text (plaintext.FromHTML: tags removed, entities decoded, white
+// space collapsed), so matching and alert rendering never see markup. Items
+// without a GUID get one derived from the link or title; GUIDs repeated
+// within the document are made unique; dates after now are clamped to now;
+// relative links are resolved against feedURL and links that are not
+// http(s) are dropped. FeedID and Feed are left for the caller to fill in.
 func Parse(body []byte, feedURL string, now time.Time) ([]model.Article, error) {
 	doc, err := parseDocument(body, feedURL, now)
 	if err != nil {
@@ -75,7 +74,7 @@ func parseDocument(body []byte, feedURL string, now time.Time) (document, error)
 	if base != nil && !base.IsAbs() {
 		base = nil
 	}
-	doc := document{title: plainText(feed.Title), articles: make([]model.Article, 0, len(feed.Items))}
+	doc := document{title: plaintext.FromHTML(feed.Title), articles: make([]model.Article, 0, len(feed.Items))}
 	for _, it := range feed.Items {
 		if it == nil {
 			continue
@@ -114,19 +113,19 @@ func looksLikeHTML(body []byte) bool {
 
 func convertItem(it *gofeed.Item, base *url.URL, now time.Time) model.Article {
 	a := model.Article{
-		Title:   plainText(it.Title),
-		Summary: plainText(it.Description),
-		Content: plainText(it.Content),
+		Title:   plaintext.FromHTML(it.Title),
+		Summary: plaintext.FromHTML(it.Description),
+		Content: plaintext.FromHTML(it.Content),
 		Link:    resolveLink(base, it.Link, it.Links),
 		Fetched: now,
 	}
 	if a.Summary == "" && a.Content != "" {
-		a.Summary = truncateRunes(a.Content, summaryRunes)
+		a.Summary = plaintext.Truncate(a.Content, summaryRunes)
 	}
 	if a.Title == "" {
 		// Title-less items exist (RSS 2.0 allows them, microblogs use
 		// them); alerts and /latest need something to show.
-		a.Title = truncateRunes(a.Summary, titleRunes)
+		a.Title = plaintext.Truncate(a.Summary, titleRunes)
 	}
 	if a.Summary == a.Content {
 		// Many feeds repeat the description as content; one copy is enough.
@@ -231,203 +230,4 @@ func resolveLink(base *url.URL, link string, links []string) string {
 		return link // already absolute and clean: no need to rebuild it
 	}
 	return u.String()
-}
-
-func truncateRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i := 0
-	for j := range s {
-		if i == n {
-			return strings.TrimSpace(s[:j]) + "…"
-		}
-		i++
-	}
-	return s
-}
-
-// plainText strips tags, drops script and style contents, decodes entities
-// and collapses white space. It is a scanner, not an HTML parser: feed text
-// only needs to become readable and matchable, and this runs on every item
-// of every changed feed, where a full parse would cost as much as gofeed's.
-// A '<' not followed by a letter, '/', '!' or '?' is text ("a < b").
-func plainText(s string) string {
-	if s == "" {
-		return ""
-	}
-	if strings.IndexByte(s, '<') < 0 && strings.IndexByte(s, '&') < 0 {
-		return collapseSpace(s)
-	}
-	// One pass strips tags and collapses white space; entities are decoded
-	// afterwards (only if there are any) so "&lt;b&gt;" stays text.
-	var b strings.Builder
-	b.Grow(len(s))
-	pending := false // a space is owed before the next text
-	for i := 0; i < len(s); {
-		j := strings.IndexByte(s[i:], '<')
-		if j < 0 {
-			appendCollapsed(&b, s[i:], &pending)
-			break
-		}
-		appendCollapsed(&b, s[i:i+j], &pending)
-		i += j
-		if i+1 >= len(s) || !tagStart(s[i+1]) {
-			appendCollapsed(&b, "<", &pending)
-			i++
-			continue
-		}
-		if strings.HasPrefix(s[i:], "<!--") {
-			end := strings.Index(s[i+4:], "-->")
-			if end < 0 {
-				break
-			}
-			i += 4 + end + 3
-			pending = b.Len() > 0
-			continue
-		}
-		end := strings.IndexByte(s[i:], '>')
-		if end < 0 {
-			break // unterminated tag: drop the rest rather than show markup
-		}
-		tag := s[i+1 : i+end]
-		i += end + 1
-		name := tagName(tag)
-		if (name == "script" || name == "style") && tag[0] != '/' {
-			if j := indexFold(s[i:], "</"+name); j >= 0 {
-				i += j
-			} else {
-				i = len(s)
-			}
-			continue
-		}
-		// Block tags separate words ("<p>a</p><p>b</p>" is "a b", not "ab");
-		// inline ones do not ("<em>hot</em>line" is one word).
-		if blockTag(name) {
-			pending = b.Len() > 0
-		}
-	}
-	out := b.String()
-	if strings.IndexByte(out, '&') >= 0 {
-		// &nbsp; and friends can bring white space back.
-		out = collapseSpace(html.UnescapeString(out))
-	}
-	return out
-}
-
-// appendCollapsed appends s to b with runs of white space turned into single
-// spaces; pending carries an owed space across calls.
-func appendCollapsed(b *strings.Builder, s string, pending *bool) {
-	run := -1 // start of the current run of non-space text
-	flush := func(end int) {
-		if *pending && b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		*pending = false
-		b.WriteString(s[run:end])
-		run = -1
-	}
-	for i := 0; i < len(s); {
-		r, n := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, n = utf8.DecodeRuneInString(s[i:])
-		}
-		if isSpace(r) {
-			if run >= 0 {
-				flush(i)
-			}
-			*pending = *pending || b.Len() > 0
-		} else if run < 0 {
-			run = i
-		}
-		i += n
-	}
-	if run >= 0 {
-		flush(len(s))
-	}
-}
-
-func blockTag(name string) bool {
-	switch name {
-	case "p", "div", "br", "hr", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "td", "th",
-		"h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "section", "article", "header",
-		"footer", "aside", "nav", "figure", "figcaption", "img", "iframe", "video", "audio", "form",
-		"main", "details", "summary", "caption", "address", "center", "script", "style":
-		return true
-	}
-	return false
-}
-
-func tagStart(c byte) bool {
-	return c == '/' || c == '!' || c == '?' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
-}
-
-func tagName(tag string) string {
-	tag = strings.TrimPrefix(tag, "/")
-	end := strings.IndexAny(tag, " \t\r\n/>")
-	if end >= 0 {
-		tag = tag[:end]
-	}
-	return strings.ToLower(tag)
-}
-
-func indexFold(s, sub string) int {
-	n := len(sub)
-	for i := 0; i+n <= len(s); i++ {
-		if strings.EqualFold(s[i:i+n], sub) {
-			return i
-		}
-	}
-	return -1
-}
-
-// collapseSpace trims s and turns every run of white space (including
-// non-breaking spaces from &nbsp;) into one space. Text that needs no change
-// is returned as is, without allocating.
-func collapseSpace(s string) string {
-	if collapsed(s) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	pending := false
-	appendCollapsed(&b, s, &pending)
-	return b.String()
-}
-
-// collapsed reports whether s has no leading, trailing, repeated or non-' '
-// white space.
-func collapsed(s string) bool {
-	prevSpace := true // a leading space is not collapsed
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			i++
-			switch c {
-			case ' ':
-				if prevSpace {
-					return false
-				}
-				prevSpace = true
-			case '\t', '\n', '\r', '\f', '\v':
-				return false
-			default:
-				prevSpace = false
-			}
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if isSpace(r) {
-			return false
-		}
-		i += n
-		prevSpace = false
-	}
-	return !prevSpace || s == ""
-}
-
-func isSpace(r rune) bool {
-	// unicode.IsSpace covers NBSP, NEL and the line separators; zero-width
-	// spaces are invisible and only get in the way of matching.
-	return unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff'
 }

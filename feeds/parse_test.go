@@ -114,37 +114,6 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestPlainText(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                                 "",
-		"  plain   text\n":                 "plain text",
-		"<p>a</p><p>b</p>":                 "a b",
-		"a < b and c > d":                  "a < b and c > d",
-		"AT&amp;T &lt;tag&gt; &#8217;":     "AT&T <tag> ’",
-		"x<script>evil()</script>y":        "x y",
-		"x<SCRIPT type=a>evil()</Script>y": "x y",
-		"x<style>p{}</style>y":             "x y",
-		"a<!-- hidden -->b":                "a b",
-		"<em>hot</em>line, <b>x</b> y":     "hotline, x y",
-		"<li>one</li><li>two</li>":         "one two",
-		"unterminated <a href=":            "unterminated",
-		"unterminated comment <!-- x":      "unterminated comment",
-		"script never closed<script>x":     "script never closed",
-		"non&nbsp;breaking":                "non breaking",
-		"<br/>line<br>break":               "line break",
-		"already collapsed":                "already collapsed",
-		"trailing ":                        "trailing",
-		" leading":                         "leading",
-		"tab\there":                        "tab here",
-		"nel\u0085x\u00a0y":                "nel x y",
-		"café  au lait":                    "café au lait",
-	} {
-		if got := plainText(in); got != want {
-			t.Errorf("plainText(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestResolveLink(t *testing.T) {
 	base := mustURL(t, "https://example.org/news/feed.xml")
 	for _, tc := range []struct {

@@ -1,14 +1,17 @@
 // Package model holds backchannel's domain: the feeds it polls, the
 // articles they carry, the alerts its rules raise and the deliveries that
 // post them, with the sentinel errors every store returns. It imports
-// nothing of the project, so every other package can name a feed or an
-// alert without depending on the matcher, the store or Discord.
+// nothing of the project but plaintext (text helpers that import nothing of
+// the project either), so every other package can name a feed or an alert
+// without depending on the matcher, the store or Discord.
 package model
 
 import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/backchannel/backchannel/plaintext"
 )
 
 // ErrNotFound is returned by stores when the named thing does not exist (or
@@ -205,7 +208,7 @@ func (m Match) Who() string {
 			continue
 		}
 		seen[key] = true
-		office, alias := oneLine(h.Office), oneLine(h.Alias)
+		office, alias := plaintext.OneLine(h.Office), plaintext.OneLine(h.Alias)
 		switch {
 		case office == "":
 			parts = append(parts, alias)
@@ -221,7 +224,7 @@ func (m Match) Who() string {
 // How says what kind of contact it was and the words that said so, e.g.
 // "meeting (met in Ankara)".
 func (m Match) How() string {
-	kind, term := oneLine(m.ContactKind), oneLine(m.ContactTerm)
+	kind, term := plaintext.OneLine(m.ContactKind), plaintext.OneLine(m.ContactTerm)
 	switch {
 	case kind == "":
 		return term
@@ -230,5 +233,3 @@ func (m Match) How() string {
 	}
 	return kind + " (" + term + ")"
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

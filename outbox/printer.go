@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/plaintext"
 )
 
 // Printer is the Poster of `run -dry-run`: it writes one readable block
@@ -41,13 +42,13 @@ func (p *Printer) Post(ctx context.Context, d model.Delivery) (string, error) {
 func FormatAlert(a model.Alert) string {
 	var b strings.Builder
 	art := a.Article
-	title := oneLine(art.Title)
+	title := plaintext.OneLine(art.Title)
 	if title == "" {
 		title = "(untitled)"
 	}
 	fmt.Fprintf(&b, "== %s\n", title)
 	line := func(label, value string) {
-		if value = oneLine(value); value != "" {
+		if value = plaintext.OneLine(value); value != "" {
 			fmt.Fprintf(&b, "   %-10s %s\n", label+":", value)
 		}
 	}
@@ -67,10 +68,8 @@ func FormatAlert(a model.Alert) string {
 	} else {
 		line("Published", "(no date)")
 	}
-	fmt.Fprintf(&b, "   %-10s %s\n", "Rule:", oneLine(a.Rule()))
+	fmt.Fprintf(&b, "   %-10s %s\n", "Rule:", plaintext.OneLine(a.Rule()))
 	fmt.Fprintf(&b, "   %-10s %d\n", "Alert:", a.ID)
 	b.WriteString("\n")
 	return b.String()
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -18,16 +18,17 @@ import (
 // contract (/rules add); the others keep one bad configuration from making
 // matching slow.
 const (
-	MaxPatternLen = 1000 // characters per keyword or exclude pattern
-	MaxPatterns   = 100  // patterns per keyword or exclude list
-	maxAliasLen   = 200  // bytes per alias after folding
-	maxWindow     = 500  // words
-	maxSpan       = 20   // words between a head word and its agency
-	maxNegReach   = 50   // words a negative cue reaches
+	MaxRuleNameLen = 64   // characters in a rule name
+	MaxPatternLen  = 1000 // characters per keyword or exclude pattern
+	MaxPatterns    = 100  // patterns per keyword or exclude list
+	maxAliasLen    = 200  // bytes per alias after folding
+	maxWindow      = 500  // words
+	maxSpan        = 20   // words between a head word and its agency
+	maxNegReach    = 50   // words a negative cue reaches
 )
 
 var (
-	ruleNameRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	ruleNameRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	actorIDRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 	countryRE   = regexp.MustCompile(`^[A-Z][A-Z0-9]{1,7}$`)
 	periodForms = []string{"2006-01-02", "2006-01", "2006"}
@@ -365,11 +366,8 @@ func parsePeriod(s string, end bool) (time.Time, bool) {
 func compileRule(p *problems, s *Set, key string, r model.RuleSpec) (rule, bool) {
 	before := len(p.list)
 	cr := rule{spec: r, kinds: kindAny}
-	switch {
-	case r.Name == "":
-		p.add(key+".name", "missing rule name")
-	case !ruleNameRE.MatchString(r.Name):
-		p.add(key+".name", "rule name %q must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", r.Name)
+	if err := CheckRuleName(r.Name); err != nil {
+		p.add(key+".name", "%v", err)
 	}
 	if !r.Contact && len(r.Keywords) == 0 {
 		p.add(key, "a rule needs keywords, or contact = true")
@@ -436,7 +434,53 @@ func compileKinds(p *problems, key string, list []string) uint8 {
 	return k
 }
 
-// compilePatterns compiles RE2 patterns, case-insensitive.
+// CheckRuleName says what is wrong with a rule name, or returns nil. A
+// name is 1 to MaxRuleNameLen letters, digits, '.', '_' or '-', starting
+// with a letter or digit: it appears in alert footers ("rule <NAME>") and
+// is typed back into commands, so it is one plain word.
+func CheckRuleName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("missing rule name")
+	case len(name) > MaxRuleNameLen || !ruleNameRE.MatchString(name):
+		return fmt.Errorf("rule name %q must be 1 to %d letters, digits, '.', '_' or '-', starting with a letter or digit",
+			name, MaxRuleNameLen)
+	}
+	return nil
+}
+
+// PatternError says why CompilePattern refused a pattern.
+type PatternError struct {
+	// Problem is a phrase about the pattern, such as "is not valid RE2:
+	// missing closing )", for callers that name the pattern their own way.
+	Problem string
+}
+
+func (e *PatternError) Error() string { return "pattern " + e.Problem }
+
+// CompilePattern compiles one keyword or exclude pattern as the matcher
+// uses it: RE2, matched case-insensitively. An empty pattern, one that is
+// not UTF-8, one longer than MaxPatternLen characters and one RE2 rejects
+// are refused with a *PatternError.
+func CompilePattern(pat string) (*regexp.Regexp, error) {
+	switch {
+	case strings.TrimSpace(pat) == "":
+		return nil, &PatternError{Problem: "is empty"}
+	case !utf8.ValidString(pat):
+		return nil, &PatternError{Problem: "is not valid UTF-8"}
+	}
+	if n := utf8.RuneCountInString(pat); n > MaxPatternLen {
+		return nil, &PatternError{Problem: fmt.Sprintf("is %d characters long; at most %d allowed", n, MaxPatternLen)}
+	}
+	re, err := regexp.Compile("(?i)" + pat)
+	if err != nil {
+		return nil, &PatternError{Problem: "is not valid RE2: " + reason(err)}
+	}
+	return re, nil
+}
+
+// compilePatterns compiles a keyword or exclude list: at most MaxPatterns,
+// each as CompilePattern.
 func compilePatterns(p *problems, key string, list []string) []*regexp.Regexp {
 	if len(list) > MaxPatterns {
 		p.add(key, "%d patterns; at most %d allowed", len(list), MaxPatterns)
@@ -444,21 +488,9 @@ func compilePatterns(p *problems, key string, list []string) []*regexp.Regexp {
 	}
 	out := make([]*regexp.Regexp, 0, len(list))
 	for i, pat := range list {
-		k := fmt.Sprintf("%s[%d]", key, i)
-		switch {
-		case strings.TrimSpace(pat) == "":
-			p.add(k, "empty pattern")
-			continue
-		case !utf8.ValidString(pat):
-			p.add(k, "pattern is not valid UTF-8")
-			continue
-		case utf8.RuneCountInString(pat) > MaxPatternLen:
-			p.add(k, "pattern is %d characters long; at most %d allowed", utf8.RuneCountInString(pat), MaxPatternLen)
-			continue
-		}
-		re, err := regexp.Compile("(?i)" + pat)
+		re, err := CompilePattern(pat)
 		if err != nil {
-			p.add(k, "invalid pattern %q: %s", pat, reason(err))
+			p.add(fmt.Sprintf("%s[%d]", key, i), "%v", err)
 			continue
 		}
 		out = append(out, re)
@@ -466,8 +498,8 @@ func compilePatterns(p *problems, key string, list []string) []*regexp.Regexp {
 	return out
 }
 
-// reason is what is wrong with a pattern, without the pattern itself,
-// which the caller already quotes.
+// reason is what RE2 finds wrong with a pattern, without the pattern
+// itself (which may be long, and which callers name their own way).
 func reason(err error) string {
 	var se *syntax.Error
 	if errors.As(err, &se) {

@@ -90,7 +90,7 @@ func TestCompileErrors(t *testing.T) {
 		`rules.actor[4].titles[1]: alias "'quote" must begin with a letter or digit`,
 		`rules.actor[4].holders[0].from: invalid date "2025-13"`,
 		`rules.rule[2].name: duplicate rule name "svr-news" (also rules.rule[1])`,
-		`rules.rule[2].keywords[0]: invalid pattern "(": missing closing )`,
+		`rules.rule[2].keywords[0]: pattern is not valid RE2: missing closing )`,
 		`rules.rule[3].name: missing rule name`,
 		`rules.rule[3]: a rule needs keywords, or contact = true`,
 		`rules.rule[3].actors[0]: unknown actor "nobody"`,

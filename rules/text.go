@@ -1,12 +1,12 @@
 package rules
 
 import (
-	"html"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/backchannel/backchannel/plaintext"
 )
 
 // Text handling. Feed text arrives as HTML fragments with entities, in
@@ -14,103 +14,11 @@ import (
 // through the same fold so that "Kalın", "KALIN" and "Kalin", or "BND-Präsident"
 // and "bnd prasident", compare equal byte for byte.
 
-// cleanText strips HTML tags and decodes entities. Block-level tags become
-// line breaks, which the sentence splitter treats as boundaries; script and
-// style bodies are dropped.
-func cleanText(s string) string {
-	if strings.IndexByte(s, '<') < 0 {
-		return unescape(s)
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c != '<' {
-			b.WriteByte(c)
-			i++
-			continue
-		}
-		end := strings.IndexByte(s[i:], '>')
-		if end < 0 {
-			// A lone '<' is text ("a < b"), not a tag.
-			b.WriteByte(c)
-			i++
-			continue
-		}
-		tag := tagName(s[i+1 : i+end])
-		i += end + 1
-		switch tag {
-		case "script", "style":
-			// Skip the body and the closing tag.
-			j := indexASCIIFold(s[i:], "</"+tag)
-			if j < 0 {
-				i = len(s)
-				break
-			}
-			i += j
-			if k := strings.IndexByte(s[i:], '>'); k >= 0 {
-				i += k + 1
-			} else {
-				i = len(s)
-			}
-			b.WriteByte(' ')
-		case "p", "br", "div", "li", "ul", "ol", "tr", "td", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "hr", "section", "article", "header", "footer", "dd", "dt":
-			b.WriteByte('\n')
-		case "a", "b", "i", "em", "strong", "span", "font", "u", "small", "sup", "sub", "abbr", "cite", "q", "mark", "s":
-			// Inline: no break, no space ("Ka<b>lın</b>" stays one word).
-		default:
-			b.WriteByte(' ')
-		}
-	}
-	return unescape(b.String())
-}
-
-// indexASCIIFold is strings.Index ignoring ASCII case, for an ASCII sub.
-// It indexes s itself: lower-casing s first would change its length when
-// it holds invalid UTF-8, and the index would point elsewhere.
-func indexASCIIFold(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		k := 0
-		for k < len(sub) && lowerASCII(s[i+k]) == sub[k] {
-			k++
-		}
-		if k == len(sub) {
-			return i
-		}
-	}
-	return -1
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-// tagName returns the lower-case element name of a tag body such as
-// "/p", "br/" or `a href="…"`.
-func tagName(body string) string {
-	body = strings.TrimPrefix(body, "/")
-	n := 0
-	for n < len(body) && n < 16 && (isASCIILetter(body[n]) || (n > 0 && body[n] >= '0' && body[n] <= '9')) {
-		n++
-	}
-	return strings.ToLower(body[:n])
-}
-
-// unescape decodes entities, twice when a feed escaped them twice
-// ("&amp;#8217;").
-func unescape(s string) string {
-	if strings.IndexByte(s, '&') < 0 {
-		return s
-	}
-	s = html.UnescapeString(s)
-	if strings.IndexByte(s, '&') >= 0 {
-		s = html.UnescapeString(s)
-	}
-	return s
-}
+// cleanText strips HTML tags and decodes entities (plaintext.FromHTMLLines):
+// block-level tags become line breaks, which the sentence splitter treats
+// as boundaries; script and style bodies are dropped; other white space is
+// kept, so evidence quotes the text as written.
+func cleanText(s string) string { return plaintext.FromHTMLLines(s) }
 
 // folded is a field after folding: the text the automaton scans, and for
 // every byte of it the offset of the source rune in the cleaned text, so a
@@ -278,8 +186,4 @@ func Fold(s string) string {
 // other scripts far more often than punctuation.
 func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= utf8.RuneSelf
-}
-
-func isASCIILetter(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
