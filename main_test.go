@@ -93,7 +93,7 @@ func TestCheckRuleProblemNamesTheFilesLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, _ := runCLI(t, "", "check", "-config", path)
-	if code != 1 || !strings.Contains(out, path+": rules.rule[1].keywords[0] (line 7): invalid pattern") {
+	if code != 1 || !strings.Contains(out, path+": rules.rule[1].keywords[0] (line 7): pattern is not valid RE2") {
 		t.Errorf("exit %d, stdout %q", code, out)
 	}
 }
