@@ -377,7 +377,7 @@ func (s *Set) actorHit(sc *scratch, m, partner *mention) model.ActorHit {
 	}
 	h.Country = cc
 	if m.actor < 0 {
-		h.ID, h.Office = "counterpart", "counterpart"
+		h.ID, h.Office, h.Role = "counterpart", "counterpart", true
 		if cc != "" {
 			h.ID = roleID(cc, "counterpart")
 		}
@@ -387,7 +387,7 @@ func (s *Set) actorHit(sc *scratch, m, partner *mention) model.ActorHit {
 		return h
 	}
 	a := &s.actors[m.actor]
-	h.Kind, h.Office, h.ID = kindName(m.kind), a.office, a.id
+	h.Kind, h.Office, h.ID, h.Role = kindName(m.kind), a.office, a.id, a.country == noCountry
 	switch {
 	case m.country == groupCountry:
 		h.ID = "multi-" + a.id
