@@ -24,7 +24,6 @@ import (
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/outbox"
 	"github.com/backchannel/backchannel/rulebook"
-	"github.com/backchannel/backchannel/rules"
 )
 
 // appOptions are what `run` adds to the configuration.
@@ -53,7 +52,7 @@ const dispatchRetryInterval = 5 * time.Minute
 
 // runApp runs the bot until ctx ends, then closes it. Tests drive the bot
 // through it exactly as `run` does.
-func runApp(ctx context.Context, cfg config.Config, opts appOptions) error {
+func runApp(ctx context.Context, cfg config.Loaded, opts appOptions) error {
 	app := newApp(cfg, opts)
 	if err := app.Run(ctx); err != nil {
 		return errors.Join(err, app.Close())
@@ -68,7 +67,7 @@ func runApp(ctx context.Context, cfg config.Config, opts appOptions) error {
 // they run; Close stops them in the one order that loses nothing and may
 // be called after a failed Run, closing only what was opened.
 type App struct {
-	cfg    config.Config
+	cfg    config.Loaded // checked, with the compiled default rules
 	opts   appOptions
 	logger *slog.Logger
 
@@ -95,7 +94,7 @@ type App struct {
 	closeErr  error
 }
 
-func newApp(cfg config.Config, opts appOptions) *App {
+func newApp(cfg config.Loaded, opts appOptions) *App {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -153,11 +152,7 @@ func (a *App) openStore(ctx context.Context) error {
 }
 
 func (a *App) openMatcher(context.Context) error {
-	defaults, err := rules.Compile(a.cfg.Rules)
-	if err != nil {
-		return fmt.Errorf("rules: %w", err)
-	}
-	a.book = rulebook.NewBook(defaults, a.store, a.logger)
+	a.book = rulebook.NewBook(a.cfg.Defaults, a.store, a.logger)
 	return nil
 }
 

@@ -49,7 +49,7 @@ type matchError struct {
 
 // cmdMatch reads articles as JSON Lines and writes one verdict per line, in
 // order. It touches neither the network nor the database.
-func cmdMatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, env config.LookupEnv) error {
+func cmdMatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, env config.Env) error {
 	fs, path := newFlags("match", stdout)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -58,11 +58,7 @@ func cmdMatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	set, err := rules.Compile(cfg.Rules)
-	if err != nil {
-		return err
-	}
-	return matchStream(ctx, set, stdin, stdout)
+	return matchStream(ctx, cfg.Defaults, stdin, stdout)
 }
 
 func matchStream(ctx context.Context, set *rules.Set, stdin io.Reader, stdout io.Writer) error {

@@ -36,14 +36,14 @@ The default configuration file is config.toml in the working directory.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, config.OSEnv())
 	stop()
 	os.Exit(code)
 }
 
 // run is the whole program behind main, with its environment passed in so
 // tests can run any command in process.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env config.LookupEnv) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env config.Env) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
