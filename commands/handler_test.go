@@ -367,7 +367,7 @@ func TestMetricsCountByCommandAndResult(t *testing.T) {
 	e.run(t, slash(memberA, "rules", sub("list")))
 	e.run(t, slash(memberA, "no-such-command"))
 	e.run(t, slash(memberA, "rules", sub("add", str("name", "x"), str("keywords", "y")))) // no permission
-	e.run(t, slash(ownerA, "feeds", sub("add", str("url", "ftp://x.example/")))) // invalid option
+	e.run(t, slash(ownerA, "feeds", sub("add", str("url", "ftp://x.example/"))))          // invalid option
 	e.run(t, slash(mgA, "rules", sub("remove", str("name", "no-such-rule"))))
 	e.run(t, slash(dm, "latest"))
 	// The transport fails: the answer never reached Discord.
