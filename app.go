@@ -148,6 +148,7 @@ func (a *App) openStore(ctx context.Context) error {
 		}
 		return float64(n)
 	})
+	a.registry.MustRegister(metrics.BuildInfo(version))
 	return nil
 }
 
@@ -265,7 +266,9 @@ func (a *App) openHTTP(ctx context.Context) error {
 	if a.cfg.HTTP.Listen == "" {
 		return nil
 	}
-	interactions := bot.InteractionsHandler(a.cfg.Discord.PublicKey, a.commands, a.session, a.logger)
+	interactions := bot.InteractionsHandler(a.cfg.Discord.PublicKey, a.commands, a.session, a.logger, func(reason string) {
+		a.metrics.InteractionsRejected.WithLabelValues(reason).Inc()
+	})
 	srv, err := listenHTTP(ctx, a.cfg.HTTP.Listen, newMux(health{ping: a.store.Ping, connected: a.connected}, a.registry, interactions), a.logger)
 	if err != nil {
 		return err
