@@ -228,9 +228,9 @@ func TestDemoRecipe(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	t.Chdir(dir) // where the recipe's relative database lands
+	t.Chdir(dir)                       // where the recipe's relative database lands
 	args := strings.Fields(recipe)[3:] // after "go run ."
-	args[len(args)-1] = demo            // the working directory moved
+	args[len(args)-1] = demo           // the working directory moved
 	stdout, stderr, stop := runInProcess(t, nil, args...)
 	waitFor(t, stdout, stderr, time.Minute,
 		"== CIA Director Ratcliffe and SVR chief Naryshkin agree to keep an open line of communication",
