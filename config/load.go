@@ -109,19 +109,16 @@ func parse(data []byte, env Env, dir string) (Loaded, error) {
 	for _, p := range checked {
 		// Rule problems are found in the merged rules; name them as the
 		// file wrote them, so that they get the file's line. A value the
-		// environment set is named by its variable, which has no line.
+		// environment set is named by its variable, which no line of the
+		// file writes.
 		p.Key = keys.Source(p.Key)
 		if v, ok := fromEnv.variable(p.Key); ok {
 			p.Key = v
-			p.Line = -1
 		}
 		probs = append(probs, p)
 	}
 	for i := range probs {
-		switch {
-		case probs[i].Line < 0:
-			probs[i].Line = 0
-		case probs[i].Line == 0:
+		if probs[i].Line == 0 {
 			probs[i].Line = lines.find(probs[i].Key)
 		}
 	}
