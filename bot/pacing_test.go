@@ -278,3 +278,26 @@ func TestPosterEditErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestHTTPTimeoutStartsWhenTheRequestIsSent(t *testing.T) {
+	t.Parallel()
+	fd := fakediscord.New(t)
+	s, err := bot.NewSession(bot.SessionConfig{Token: fd.Token(), APIURL: fd.URL(), HTTPTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := bot.NewPoster(s, nil)
+	// A 429 asking for more than the HTTP timeout is waited out: the
+	// timeout bounds the request, not its wait for the rate limit.
+	fd.FailRateLimited(fakediscord.CreateMessage("c1"), 1, 700*time.Millisecond, false)
+	if _, err := p.Post(t.Context(), postDelivery(1, "c1")); err != nil {
+		t.Fatalf("post after a 700ms 429 with a 300ms HTTP timeout: %v", err)
+	}
+	// An answer that takes longer than the timeout still fails, retryably.
+	fd.SetLatency(fakediscord.CreateMessage("c2"), 5*time.Second)
+	_, err = p.Post(t.Context(), postDelivery(2, "c2"))
+	var pe *bot.PostError
+	if !errors.As(err, &pe) || pe.Status != 0 || !pe.Retry || !strings.Contains(err.Error(), "300ms") {
+		t.Fatalf("slow answer: %v", err)
+	}
+}

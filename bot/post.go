@@ -91,16 +91,22 @@ func NewPoster(session *discordgo.Session, logger *slog.Logger, opts ...PosterOp
 		client = &http.Client{}
 	}
 	if _, paced := client.Transport.(*sessionAPIRewriter); !paced {
-		next := client.Transport
-		if next == nil {
-			next = http.DefaultTransport
+		var next http.RoundTripper = http.DefaultTransport
+		if client.Transport != nil {
+			next = client.Transport
 		}
-		c := *client
-		c.Transport = &sessionAPIRewriter{
-			from: discordgo.EndpointAPI, to: discordgo.EndpointAPI, next: next,
-			limiter: ratelimit.New(rate.NewLimiter(DefaultRequestLimit, DefaultRequestBurst)),
+		if client.Timeout > 0 {
+			// Started after the limiter's wait, as in NewSession.
+			next = sessionTimeout{next: next, d: client.Timeout}
 		}
-		client = &c
+		client = &http.Client{
+			Transport: &sessionAPIRewriter{
+				from: discordgo.EndpointAPI, to: discordgo.EndpointAPI, next: next,
+				limiter: ratelimit.New(rate.NewLimiter(DefaultRequestLimit, DefaultRequestBurst)),
+			},
+			Jar:           client.Jar,
+			CheckRedirect: client.CheckRedirect,
+		}
 	}
 	return &Poster{session: session, client: client, logger: logger, cfg: cfg, channels: map[string]*rate.Limiter{}}
 }

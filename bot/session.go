@@ -1,8 +1,10 @@
 package bot
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -112,12 +114,14 @@ func NewSession(cfg SessionConfig) (*discordgo.Session, error) {
 	// each needs a connection, and the default of 2 idle ones would make
 	// most of them dial anew.
 	transport.MaxIdleConnsPerHost = sessionIdleConns
+	// No Client.Timeout: it would also run while a request waits for the
+	// rate limiter (behind a fan-out, or a 429's retry_after), and cut
+	// the waits short. The timeout starts when the request is sent.
 	s.Client = &http.Client{
-		Timeout: timeout,
 		Transport: &sessionAPIRewriter{
 			from:    discordgo.EndpointAPI,
 			to:      base.String() + "/",
-			next:    transport,
+			next:    sessionTimeout{next: transport, d: timeout},
 			limiter: ratelimit.New(global),
 		},
 	}
@@ -181,9 +185,40 @@ func (rw *sessionAPIRewriter) RoundTrip(r *http.Request) (*http.Response, error)
 	r2.Host = ""
 	resp, err := rw.limiter.RoundTrip(r2, route, rw.next)
 	if err != nil {
-		return nil, fmt.Errorf("bot: %s %s: %w", r.Method, redactDiscordURL(route.Key), err)
+		// The route key has no ids nor tokens in it.
+		return nil, fmt.Errorf("bot: %s: %w", route.Key, err)
 	}
 	return resp, nil
+}
+
+// sessionTimeout bounds one request from when it is sent to the end of
+// its body, as http.Client.Timeout does.
+type sessionTimeout struct {
+	next http.RoundTripper
+	d    time.Duration
+}
+
+func (st sessionTimeout) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeoutCause(r.Context(), st.d, fmt.Errorf("bot: no complete answer within %v", st.d))
+	resp, err := st.next.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose releases a request's timer when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // discordURLSecrets matches the interaction and webhook tokens that
