@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,7 +118,7 @@ func (e *PostError) InvalidRequest() bool {
 func classifyTransportError(channelID, messageID string, err error) *PostError {
 	pe := &PostError{ChannelID: channelID, MessageID: messageID, Retry: true, Err: err}
 	var we *ratelimit.WaitError
-	if errors.As(err, &we) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+	if errors.As(err, &we) {
 		pe.RetryAfter, pe.Global = we.Wait, we.Global
 	}
 	return pe
