@@ -95,6 +95,7 @@ type Delivery struct {
 	ID          int64
 	Alert       Alert
 	ChannelID   string
+	MessageID   string // the message to edit; empty for a post
 	Nonce       string // at most 25 characters, stable for this alert and channel
 	Attempts    int
 	NextAttempt time.Time
