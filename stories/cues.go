@@ -103,18 +103,18 @@ var againWords = []string{
 	"مرة أخرى", "مرة ثانية", "دوباره", "بار دیگر", "שוב", "מחדש",
 }
 
-// anotherWords call the contact itself a new one ("a new call", "second
-// round of talks"). They count a few words before a contact term.
+// anotherWords call the contact itself a new one ("a new call", "another
+// meeting"). They count a few words before a contact term. Ordinals
+// ("second meeting") are left out: they say where the contact stands in a
+// series, which every report of it may say.
 var anotherWords = []string{
-	"new", "another", "second", "third", "fresh", "renewed", "follow-up", "nouvel", "nouvelle", "nouveau",
-	"deuxième", "seconde", "nuevo", "nueva", "otra", "otro", "segunda", "segundo", "neue", "neuen", "neues",
-	"neuer", "erneute", "erneuten", "zweite", "zweiten", "nuovo", "nuova", "secondo", "seconda", "novo",
-	"nova", "outra", "outro", "nieuwe", "tweede", "nowa", "nowe", "nowy", "nowej", "kolejna", "kolejne",
-	"kolejny", "kolejnej", "druga", "drugie", "yeni", "ikinci", "новый", "новая", "новое", "новой", "новом",
-	"новую", "нового", "новые", "новых", "второй", "вторая", "второе", "вторую", "очередной", "очередная",
-	"очередную", "очередные", "новий", "нову", "новій", "новому", "другий", "чергова", "чергову", "新一轮",
-	"第二次", "第二轮", "新的", "二度目", "새로운", "두 번째", "جديدة", "جديد", "أخرى", "الثانية", "جدید",
-	"دومین", "חדשה", "חדש", "נוספת", "נוסף", "השנייה", "שנייה",
+	"new", "another", "fresh", "renewed", "follow-up", "nouvel", "nouvelle", "nouveau", "nouvelles",
+	"nuevo", "nueva", "nuevas", "nuevos", "otra", "otro", "neue", "neuen", "neues", "neuer", "erneute",
+	"erneuten", "weitere", "weiteren", "nuovo", "nuova", "nuovi", "nuove", "novo", "nova", "novas", "novos",
+	"outra", "outro", "nieuwe", "nowa", "nowe", "nowy", "nowej", "kolejna", "kolejne", "kolejny", "kolejnej",
+	"yeni", "новый", "новая", "новое", "новой", "новом", "новую", "нового", "новые", "новых", "очередной",
+	"очередная", "очередную", "очередные", "новий", "нову", "новій", "новому", "нові", "чергова", "чергову",
+	"新一轮", "新的", "새로운", "جديدة", "جديد", "أخرى", "جدید", "חדשה", "חדש", "נוספת", "נוסף",
 }
 
 // futureWords announce a contact ("will meet on Tuesday", "to host talks

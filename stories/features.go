@@ -93,6 +93,8 @@ type Features struct {
 	Repeat bool `json:"repeat,omitempty"`
 }
 
+var eastAsia = time.FixedZone("UTC+9", 9*3600)
+
 // Approximate windows, in days, for reports that do not date their
 // contact: a report is about a contact of the last days; an announced one
 // may be a week ahead; "recently" reaches two weeks back.
@@ -339,6 +341,10 @@ type dayCue struct {
 // that month, so a look back finds its story.
 func (lx *Lexicon) when(toks []tok, contacts []hit, pub time.Time, planned bool) ([]Span, bool) {
 	p := DayOf(pub)
+	// The contact may be on a later calendar day than the report: a
+	// meeting on Friday morning in Kuala Lumpur is reported on Thursday
+	// evening in New York. pHi is the date in East Asia at publication.
+	pHi := max(p, DayOf(pub.In(eastAsia)))
 	dist := func(i int) int {
 		best := cueReach + i
 		for _, c := range contacts {
@@ -379,7 +385,7 @@ func (lx *Lexicon) when(toks []tok, contacts []hit, pub time.Time, planned bool)
 		switch {
 		case back == 0:
 			add(h.i, Span{p, p})
-		case planned:
+		case planned || back == 6 && pHi > p:
 			add(h.i, Span{p - back, p - back}, Span{p - back + 7, p - back + 7})
 		default:
 			add(h.i, Span{p - back, p - back})
@@ -409,7 +415,7 @@ func (lx *Lexicon) when(toks []tok, contacts []hit, pub time.Time, planned bool)
 	if c, ok := nearest(weeks); ok {
 		return normalize(c.days), true
 	}
-	approx := Span{p - pastDays, p}
+	approx := Span{p - pastDays, pHi}
 	switch {
 	case recent:
 		approx.From = p - recentDays

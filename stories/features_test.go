@@ -61,6 +61,9 @@ func TestWhen(t *testing.T) {
 		{"month next to the contact: a look back", "2025-12-22T08:00:00-05:00", "The February meeting of Rubio and Lavrov, ten months on", "",
 			days([2]string{"2025-02-01", "2025-02-28"}, [2]string{"2025-12-20", "2025-12-22"}), false},
 		{"time zone of the report", "2025-03-11T22:00:00-04:00", "Rubio and Lavrov met on Tuesday", "", days([2]string{"2025-03-11", "2025-03-11"}), true},
+		// Thursday evening in New York is Friday in Kuala Lumpur.
+		{"a day ahead in Asia", "2025-07-10T22:00:00-04:00", "Rubio and Lavrov met on Friday in Kuala Lumpur", "", days([2]string{"2025-07-04", "2025-07-04"}, [2]string{"2025-07-11", "2025-07-11"}), true},
+		{"undated, a day ahead in Asia", "2025-07-10T22:00:00-04:00", "Rubio and Lavrov met in Kuala Lumpur", "", days([2]string{"2025-07-08", "2025-07-11"}), false},
 	} {
 		f := lex.Extract(rep(tc.pub, tc.title, tc.tx))
 		if !slices.Equal(f.When, tc.want) || f.Dated != tc.dated {
@@ -126,7 +129,8 @@ func TestModeRepeatSidelines(t *testing.T) {
 		{"Rubio calls for talks with Lavrov", "", ModeUnknown, false, false},
 		{"Rubio and Lavrov talk again", "", ModeUnknown, true, false},
 		{"Lavrov says he had a new call with Rubio", "", ModeRemote, true, false},
-		{"Second round of US-Russia talks opens", "", ModeUnknown, true, false},
+		{"New round of US-Russia talks opens", "", ModeUnknown, true, false},
+		{"Second round of US-Russia talks opens", "", ModeUnknown, false, false},
 		{"Rubio and Lavrov met and agreed to meet again", "", ModeInPerson, false, false},
 		{"Rubio says Lavrov floated a new idea", "after their meeting", ModeInPerson, false, false},
 		{"Rubio and Lavrov meet on the sidelines of the G20", "", ModeInPerson, false, true},

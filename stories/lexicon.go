@@ -29,8 +29,9 @@ type Lexicon struct {
 	// ("9月9日", "9월 9일", "2025年").
 	numMonth, numDay, numYear map[string]bool
 
-	roles   map[string]bool   // role actor ids, whose country comes from the text
-	offices map[string]string // actor id → office, for reasons
+	roles    map[string]bool   // role actor ids, whose country comes from the text
+	specific map[string]bool   // actor ids of one country's office
+	offices  map[string]string // actor id → office, for reasons
 }
 
 // person is an office holder.
@@ -53,7 +54,7 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 		countries: newPatSet(), groups: newPatSet(), holders: newPatSet(), contacts: newPatSet(),
 		weekdays: newPatSet(), months: newPatSet(), monthsShort: newPatSet(), relative: newPatSet(),
 		again: newPatSet(), another: newPatSet(), future: newPatSet(), sidelines: newPatSet(), remote: newPatSet(), say: newPatSet(),
-		roles: map[string]bool{}, offices: map[string]string{},
+		roles: map[string]bool{}, specific: map[string]bool{}, offices: map[string]string{},
 		numMonth: foldedSet("月", "월"), numDay: foldedSet("日", "号", "일"), numYear: foldedSet("年", "년"),
 	}
 	for _, cc := range sortedKeys(spec.Countries) {
@@ -72,6 +73,7 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 			lx.roles[a.ID] = true
 			continue
 		}
+		lx.specific[a.ID] = true
 		for _, h := range a.Holders {
 			p := person{actor: a.ID, country: a.Country, kind: a.Kind, name: h.Name}
 			var err error
@@ -181,7 +183,9 @@ func (lx *Lexicon) generic(id, country string) bool {
 	if id == "counterpart" || strings.HasSuffix(id, "-counterpart") {
 		return true
 	}
-	if country == "" {
+	if country == "" || lx.specific[id] {
+		// "ru-defence" is the Russian defence minister, even though
+		// "defence" is also a role whose Russian form has that id.
 		return false
 	}
 	prefix := strings.ToLower(country) + "-"

@@ -97,6 +97,9 @@ func tokenize(toks []tok, s string, field uint8, sent int32) ([]tok, int32) {
 
 // solid reports whether r is written without spaces between words.
 func solid(r rune) bool {
+	if r < 0x0E00 { // below Thai: Latin, Greek, Cyrillic, Hebrew, Arabic…
+		return false
+	}
 	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Thai, unicode.Lao, unicode.Khmer, unicode.Myanmar)
 }
 
@@ -253,10 +256,10 @@ func (ps *patSet) find(toks []tok) []hit {
 		}
 		try(ps.first[toks[i].f])
 		if len(ps.byLead) > 0 {
-			try(ps.byLead[lead(toks[i].f)])
-			if utf8.RuneCountInString(toks[i].f) > 1 {
+			l := lead(toks[i].f)
+			try(ps.byLead[l])
+			if r, size := utf8.DecodeRuneInString(l); size < len(l) {
 				// A one-rune prefix ("г*") is filed under itself.
-				r, _ := utf8.DecodeRuneInString(toks[i].f)
 				try(ps.byLead[string(r)])
 			}
 		}

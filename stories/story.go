@@ -225,14 +225,24 @@ func namesAll(offices []Office, countries []string) bool {
 	return true
 }
 
+// officesOf returns the offices of country cc: those named specifically
+// when there are any, since "his Russian counterpart" next to Belousov is
+// Belousov; else the roles and counterparts.
 func officesOf(offices []Office, cc string) []Office {
-	var out []Office
+	var specific, generic []Office
 	for _, o := range offices {
-		if o.Country == cc {
-			out = append(out, o)
+		switch {
+		case o.Country != cc:
+		case o.Generic:
+			generic = append(generic, o)
+		default:
+			specific = append(specific, o)
 		}
 	}
-	return out
+	if len(specific) > 0 {
+		return specific
+	}
+	return generic
 }
 
 func officesAgree(a, b []Office) bool {
