@@ -59,7 +59,7 @@ func (g *benchGen) event() []Features {
 		pub := g.day.Time().Add(time.Duration(i*6+g.rng.IntN(6)) * time.Hour)
 		p := DayOf(pub)
 		f := Features{Ref: fmt.Sprintf("r%06d", g.n), Published: pub, Parties: parties, Offices: offices,
-			Mode: mode, When: []Span{{p - pastDays, p}}, Bilateral: true}
+			Mode: mode, When: []Span{{p - pastDays, p}}, Bilateral: true, Contact: true}
 		if g.rng.IntN(2) == 0 {
 			f.Holders = holders
 		}

@@ -88,6 +88,9 @@ type Features struct {
 	// Sidelines: the report places the contact on the margins of a larger
 	// gathering ("on the sidelines of the G20").
 	Sidelines bool `json:"sidelines,omitempty"`
+	// Contact: some match names offices in contact (a keyword rule alone
+	// does not); a report without one is a story of its own.
+	Contact bool `json:"contact,omitempty"`
 	// Repeat: the report calls the contact another one ("talk again", "a
 	// new call", "second round of talks").
 	Repeat bool `json:"repeat,omitempty"`
@@ -99,16 +102,17 @@ var eastAsia = time.FixedZone("UTC+9", 9*3600)
 // contact: a report is about a contact of the last days; an announced one
 // may be a week ahead; "recently" reaches two weeks back.
 const (
-	pastDays     = 2
-	plannedDays  = 7
-	recentDays   = 14
-	cueReach     = 1000 // distance of a cue in a sentence without a contact term
-	maxCueYears  = 400  // days: a date further from publication is background
-	againAfter   = 5    // "spoke to CIA's Ratcliffe again"
-	againBefore  = 2    // "again met"
-	anotherReach = 4    // "second round of Russia-Ukraine talks": words between
-	monthReach   = 2    // "the February meeting", "February's talks"
-	sayReach     = 2    // "said on Wednesday", "заявил в среду"
+	pastDays      = 2
+	plannedDays   = 7
+	recentDays    = 14
+	cueReach      = 1000 // distance of a cue in a sentence without a contact term
+	maxCueYears   = 400  // days: a date further from publication is background
+	againAfter    = 5    // "spoke to CIA's Ratcliffe again"
+	againBefore   = 2    // "again met"
+	anotherReach  = 4    // "second round of Russia-Ukraine talks": words between
+	monthReach    = 2    // "the February meeting", "February's talks"
+	sayReach      = 2    // "said on Wednesday", "заявил в среду"
+	datelineReach = 4    // "MOSCOW, March 12 (Reuters) -" opens a lead
 )
 
 // Extract reads a report. It is a pure function of the report and the
@@ -159,6 +163,7 @@ func (lx *Lexicon) Extract(r Report) Features {
 		}
 		ev, _ := tokenize(nil, m.Evidence, 3, 0)
 		named := 0
+		f.Contact = f.Contact || len(m.Actors) > 0
 		for _, h := range m.Actors {
 			switch {
 			case strings.HasPrefix(h.ID, "multi-"):
@@ -392,6 +397,12 @@ func (lx *Lexicon) when(toks []tok, contacts []hit, pub time.Time, planned bool)
 		}
 	}
 	for _, d := range lx.dates(toks, pub) {
+		if t := toks[d.at]; t.field != 0 && t.pos < datelineReach {
+			// "MOSCOW, March 12 (Reuters) -": the dateline of the lead,
+			// the day of the report; the contact may be the day before.
+			add(d.at, Span{d.day - 1, d.day})
+			continue
+		}
 		add(d.at, Span{d.day, d.day})
 	}
 	var weeks []dayCue

@@ -52,6 +52,7 @@ func TestWhen(t *testing.T) {
 		{"announced weekday: last or next", wed, "Rubio and Lavrov will meet on Monday", "", days([2]string{"2025-03-10", "2025-03-10"}, [2]string{"2025-03-17", "2025-03-17"}), true},
 		{"weekday nearest the contact", wed, "The Kremlin confirmed on Wednesday that Lavrov and Rubio met on Monday", "", days([2]string{"2025-03-10", "2025-03-10"}), true},
 		{"the day it was said", wed, "Rubio and Lavrov, the ministry said on Tuesday", "they talked about Ukraine", days([2]string{"2025-03-10", "2025-03-11"}), true},
+		{"dateline", wed, "Rubio and Lavrov hold talks", "RIYADH, March 12 (Reuters) - Rubio and Lavrov held talks in Riyadh, officials said.", days([2]string{"2025-03-11", "2025-03-12"}), true},
 		{"written date", wed, "Rubio and Lavrov met on 18 February", "", days([2]string{"2025-02-18", "2025-02-18"}), true},
 		{"month first", wed, "Rubio and Lavrov met on February 18, 2025", "", days([2]string{"2025-02-18", "2025-02-18"}), true},
 		{"French weekday", wed, "Rubio et Lavrov se sont rencontrés lundi", "", days([2]string{"2025-03-10", "2025-03-10"}), true},

@@ -81,7 +81,14 @@ func (g *Grouper) place(ctx context.Context, f Features) (Decision, error) {
 		return Decision{}, errNoRef
 	}
 	keys := lookupKeys(f)
-	if len(keys) == 0 {
+	switch {
+	case !f.Contact:
+		// Kept out of the index (no parties, no keys): no report joins it.
+		alone := f
+		alone.Parties = nil
+		return Decision{Story: newStory(alone), New: true, Features: f,
+			Reason: "new story: the rules that fired name no offices in contact"}, nil
+	case len(keys) == 0:
 		return Decision{Story: newStory(f), New: true, Features: f,
 			Reason: "new story: the report names no country to compare it with others"}, nil
 	}

@@ -24,6 +24,7 @@ type tok struct {
 	num   int    // the value of an all-digit word of at most 4 digits, else -1
 	field uint8  // 0 title, 1 summary, 2 content, 3 evidence
 	sent  int32  // sentence number, counted over all fields
+	pos   int32  // position in its field
 }
 
 // maxContent bounds how much of an article's content is read: stories are
@@ -33,13 +34,14 @@ const maxContent = 4000
 // tokenize appends the tokens of s (HTML allowed) to toks.
 func tokenize(toks []tok, s string, field uint8, sent int32) ([]tok, int32) {
 	s = stripTags(s)
+	start := len(toks)
 	var word []rune
 	flush := func() {
 		if len(word) == 0 {
 			return
 		}
 		src := string(word)
-		t := tok{f: rules.Fold(src), num: -1, field: field, sent: sent}
+		t := tok{f: rules.Fold(src), num: -1, field: field, sent: sent, pos: int32(len(toks) - start)}
 		letters, upper := 0, 0
 		for i, r := range word {
 			if unicode.IsLetter(r) {

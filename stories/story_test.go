@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/backchannel/backchannel/model"
 )
 
 var t0 = time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
@@ -18,7 +20,7 @@ func base() Features {
 		Ref: "new", Published: t0, Parties: []string{"RU", "US"},
 		Offices: []Office{{Country: "RU", ID: "ru-fm", Kind: "diplomatic"}, {Country: "US", ID: "us-fm", Kind: "diplomatic"}},
 		Holders: []Holder{{Office: "ru-fm", Name: "Sergei Lavrov"}, {Office: "us-fm", Name: "Marco Rubio"}},
-		Mode:    ModeInPerson, When: []Span{{DayOf(t0) - 2, DayOf(t0)}}, Bilateral: true,
+		Mode:    ModeInPerson, When: []Span{{DayOf(t0) - 2, DayOf(t0)}}, Bilateral: true, Contact: true,
 	}
 }
 
@@ -199,5 +201,15 @@ func TestAssignErrors(t *testing.T) {
 	}
 	if d2, _ := g.Place(t.Context(), Report{Ref: "r2", Article: r.Article, Matches: r.Matches}); !d2.New {
 		t.Errorf("Place stored its story: the next report joined %s", d2.Story.ID)
+	}
+	// A keyword rule names no contact: the report stays a story of its
+	// own even when it names the same people on the same days.
+	kw := Report{Ref: "kw", Article: r.Article, Matches: []model.Match{{Rule: "lavrov-watch", Keywords: []string{"Lavrov"}}}}
+	if d, err := g.Assign(t.Context(), kw); err != nil || !d.New || !strings.Contains(d.Reason, "no offices in contact") {
+		t.Errorf("keyword-only report: %+v, %v", d, err)
+	}
+	r.Ref = "r3"
+	if d, err := g.Assign(t.Context(), r); err != nil || !d.New {
+		t.Errorf("a contact report joined the keyword-only story: %+v, %v", d, err)
 	}
 }
