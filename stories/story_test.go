@@ -213,3 +213,41 @@ func TestAssignErrors(t *testing.T) {
 		t.Errorf("a contact report joined the keyword-only story: %+v, %v", d, err)
 	}
 }
+
+// TestAssignConcurrently: one grouper may be shared by goroutines (the
+// grouper serialises them); run with -race.
+func TestAssignConcurrently(t *testing.T) {
+	e := newEnv(t)
+	idx := NewMemIndex()
+	g := NewGrouper(e.lex, idx)
+	var reports []Report
+	for _, it := range loadStream(t, "testdata/dev_stories.jsonl") {
+		a := it.article()
+		if ms := e.set.Match(a); len(ms) > 0 {
+			reports = append(reports, Report{Ref: it.ID, Article: a, Matches: ms})
+		}
+	}
+	errs := make(chan error, len(reports))
+	done := make(chan struct{})
+	for w := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := w; i < len(reports); i += 4 {
+				_, err := g.Assign(t.Context(), reports[i])
+				errs <- err
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := idx.Len(); n == 0 || n > len(reports) {
+		t.Errorf("%d stories for %d reports", n, len(reports))
+	}
+}
