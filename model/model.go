@@ -100,10 +100,10 @@ func (a Alert) Rule() string {
 
 // Subscription routes a guild's alerts (all, or one rule's) to a channel.
 type Subscription struct {
-	GuildID   string    `json:"guild_id"`
-	ChannelID string    `json:"channel_id"`
-	Rule      string    `json:"rule,omitempty"`     // empty: every rule
-	Disabled  string    `json:"disabled,omitempty"` // non-empty: why posting stopped (e.g. Missing Access)
+	GuildID   string `json:"guild_id"`
+	ChannelID string `json:"channel_id"`
+	Rule      string `json:"rule,omitempty"`     // empty: every rule
+	Disabled  string `json:"disabled,omitempty"` // non-empty: why posting stopped (e.g. Missing Access)
 	// MinSources holds a story back from this channel until that many
 	// different feeds reported it (1, or 0 meaning 1: post the first report).
 	MinSources int       `json:"min_sources,omitempty"`
