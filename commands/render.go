@@ -73,6 +73,12 @@ func listEmbeds(title string, lines []string) []*discordgo.MessageEmbed {
 
 // fieldsEmbed puts fields into one embed, stopping before Discord's limits.
 func fieldsEmbed(title, description string, fields []*discordgo.MessageEmbedField) *discordgo.MessageEmbed {
+	return fieldsEmbedWithin(title, description, fields, maxEmbedTotal-100)
+}
+
+// fieldsEmbedWithin is fieldsEmbed within budget characters, leaving the
+// rest of the message's 6000 to other embeds.
+func fieldsEmbedWithin(title, description string, fields []*discordgo.MessageEmbedField, budget int) *discordgo.MessageEmbed {
 	e := &discordgo.MessageEmbed{
 		Title:       plaintext.Truncate(title, maxEmbedTitle),
 		Description: plaintext.Truncate(description, maxEmbedDescription),
@@ -83,7 +89,7 @@ func fieldsEmbed(title, description string, fields []*discordgo.MessageEmbedFiel
 		f.Name = plaintext.Truncate(nonEmpty(f.Name, "—"), maxFieldName)
 		f.Value = plaintext.Truncate(nonEmpty(f.Value, "—"), maxFieldValue)
 		n := utf8.RuneCountInString(f.Name) + utf8.RuneCountInString(f.Value)
-		if len(e.Fields) == maxEmbedFields || total+n > maxEmbedTotal-100 {
+		if len(e.Fields) == maxEmbedFields || total+n > budget {
 			break
 		}
 		total += n
@@ -91,6 +97,39 @@ func fieldsEmbed(title, description string, fields []*discordgo.MessageEmbedFiel
 	}
 	return e
 }
+
+// fitLines joins as many lines as fit in limit characters (the newlines
+// included), then says how many were left out; no line is cut, so no link
+// is broken.
+func fitLines(lines []string, limit int) string {
+	var b strings.Builder
+	n := 0
+	for i, l := range lines {
+		need := n + utf8.RuneCountInString(l)
+		if i > 0 {
+			need++
+		}
+		if rest := len(lines) - i - 1; rest > 0 {
+			need += 1 + len(moreLine(rest))
+		}
+		if need > limit {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(moreLine(len(lines) - i))
+			break
+		}
+		if i > 0 {
+			b.WriteByte('\n')
+			n++
+		}
+		b.WriteString(l)
+		n += utf8.RuneCountInString(l)
+	}
+	return b.String()
+}
+
+func moreLine(n int) string { return fmt.Sprintf("… and %d more", n) }
 
 func nonEmpty(s, def string) string {
 	if strings.TrimSpace(s) == "" {
