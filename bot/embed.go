@@ -106,28 +106,15 @@ func Embed(a model.Alert) *discordgo.MessageEmbed {
 
 // embedSources is the Sources field's value: "N sources", then one line
 // per outlet, its feed name linked to its report, as many as fit in limit
-// characters, then "and N more". Lines are never cut, so no link is broken.
+// characters, then "… and N more".
 func embedSources(srcs []model.Source, limit int) string {
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(len(srcs)) + " sources")
-	n := b.Len() // ASCII so far
-	for i, s := range srcs {
-		line := embedSourceLine(s)
-		need := n + 1 + embedRunes(line)
-		if rest := len(srcs) - i - 1; rest > 0 {
-			need += 1 + len(embedMore(rest)) // room to say what is left out
-		}
-		if need > limit {
-			b.WriteString("\n" + embedMore(len(srcs)-i))
-			break
-		}
-		b.WriteString("\n" + line)
-		n += 1 + embedRunes(line)
+	lines := make([]string, 0, len(srcs))
+	for _, s := range srcs {
+		lines = append(lines, embedSourceLine(s))
 	}
-	return b.String()
+	count := strconv.Itoa(len(srcs)) + " sources"
+	return count + "\n" + commands.FitLines(lines, limit-len(count)-1)
 }
-
-func embedMore(n int) string { return "and " + strconv.Itoa(n) + " more" }
 
 // embedSourceLine is one outlet: its feed name (or, lacking one, the
 // report's host) linked to its report, markdown escaped and mentions

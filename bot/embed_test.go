@@ -303,7 +303,7 @@ func FuzzEmbed(f *testing.F) {
 // name, linked or not, or the count of those left out. Inside the link
 // text every [ ] is escaped; the target has no white space, parenthesis
 // or angle bracket that could end it early.
-var embedSourceLineRE = regexp.MustCompile(`^(?:\[(?:\\.|[^\\\[\]])+\]\(https?://[^\s()<>\[\]]+\)|(?:\\.|[^\\\[\]])+|and \d+ more)$`)
+var embedSourceLineRE = regexp.MustCompile(`^(?:\[(?:\\.|[^\\\[\]])+\]\(https?://[^\s()<>\[\]]+\)|(?:\\.|[^\\\[\]])+|… and \d+ more)$`)
 
 func embedSourcesField(t *testing.T, e *discordgo.MessageEmbed) (string, bool) {
 	t.Helper()
@@ -390,7 +390,7 @@ func TestEmbedSources(t *testing.T) {
 			if tt.more != "" {
 				last := lines[len(lines)-1]
 				listed--
-				if want := "and " + strconv.Itoa(len(tt.a.Sources)-listed) + " more"; last != want {
+				if want := "… and " + strconv.Itoa(len(tt.a.Sources)-listed) + " more"; last != want {
 					t.Errorf("last line %q, want %q", last, want)
 				}
 				if listed < 2 {

@@ -211,7 +211,7 @@ func storyEmbed(a model.Alert, budget int) *discordgo.MessageEmbed {
 		lines = append(lines, l)
 	}
 	limit := min(maxEmbedDescription, budget-utf8.RuneCountInString(title)) - utf8.RuneCountInString(desc.String())
-	desc.WriteString(fitLines(lines, limit))
+	desc.WriteString(FitLines(lines, limit))
 	return &discordgo.MessageEmbed{Title: title, Description: desc.String(), Color: embedColor}
 }
 

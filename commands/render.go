@@ -98,10 +98,13 @@ func fieldsEmbedWithin(title, description string, fields []*discordgo.MessageEmb
 	return e
 }
 
-// fitLines joins as many lines as fit in limit characters (the newlines
-// included), then says how many were left out; no line is cut, so no link
-// is broken.
-func fitLines(lines []string, limit int) string {
+// FitLines joins as many lines as fit in limit characters (the newlines
+// included), then says how many were left out ("… and N more"); no line is
+// cut, so no link is broken. The embed of an alert's Sources uses it too.
+func FitLines(lines []string, limit int) string {
+	if all := strings.Join(lines, "\n"); utf8.RuneCountInString(all) <= limit {
+		return all
+	}
 	var b strings.Builder
 	n := 0
 	for i, l := range lines {
@@ -110,7 +113,7 @@ func fitLines(lines []string, limit int) string {
 			need++
 		}
 		if rest := len(lines) - i - 1; rest > 0 {
-			need += 1 + len(moreLine(rest))
+			need += 1 + utf8.RuneCountInString(moreLine(rest))
 		}
 		if need > limit {
 			if i > 0 {

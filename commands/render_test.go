@@ -34,3 +34,31 @@ func TestMarkdownLink(t *testing.T) {
 		}
 	}
 }
+
+func TestFitLines(t *testing.T) {
+	a, b, c, d := strings.Repeat("a", 10), strings.Repeat("b", 10), strings.Repeat("c", 10), strings.Repeat("d", 10)
+	lines := []string{a, b, c, d}
+	for _, tt := range []struct {
+		limit int
+		want  string
+	}{
+		{100, a + "\n" + b + "\n" + c + "\n" + d},
+		{43, a + "\n" + b + "\n" + c + "\n" + d}, // exactly
+		{42, a + "\n" + b + "\n… and 2 more"},
+		{34, a + "\n" + b + "\n… and 2 more"},
+		{33, a + "\n… and 3 more"},
+		{22, "… and 4 more"},
+		{0, "… and 4 more"},
+	} {
+		got := FitLines(lines, tt.limit)
+		if got != tt.want {
+			t.Errorf("FitLines(%d) = %q, want %q", tt.limit, got, tt.want)
+		}
+		if n := len([]rune(got)); n > max(tt.limit, len([]rune("… and 4 more"))) {
+			t.Errorf("FitLines(%d) is %d characters", tt.limit, n)
+		}
+	}
+	if got := FitLines(nil, 10); got != "" {
+		t.Errorf("no lines: %q", got)
+	}
+}
