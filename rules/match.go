@@ -348,7 +348,7 @@ func (s *Set) actorWanted(r *rule, m *mention) bool {
 func (s *Set) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mention) model.Match {
 	m := model.Match{
 		ContactKind: contactKinds[c.kind],
-		ContactTerm: strings.ToValidUTF8(sc.fields[c.field].f.span(int(c.b0), int(c.b1)), "\uFFFD"),
+		ContactTerm: strings.ToValidUTF8(sc.fields[c.field].f.quote(int(c.b0), int(c.b1)), "\uFFFD"),
 		Field:       fieldNames[c.field],
 	}
 	m.Actors = append(m.Actors, s.actorHit(sc, a, b))
@@ -370,7 +370,7 @@ func (s *Set) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mentio
 
 // actorHit describes mention m; partner gives a counterpart its kind.
 func (s *Set) actorHit(sc *scratch, m, partner *mention) model.ActorHit {
-	h := model.ActorHit{Alias: strings.ToValidUTF8(sc.fields[m.field].f.span(int(m.b0), int(m.b1)), "\uFFFD")}
+	h := model.ActorHit{Alias: strings.ToValidUTF8(sc.fields[m.field].f.quote(int(m.b0), int(m.b1)), "\uFFFD")}
 	cc := ""
 	if m.country >= 0 {
 		cc = s.countries[m.country]
