@@ -107,7 +107,10 @@ func (fs *fieldScan) place(a *actor, plural, neutral bool, t0, t1 int32) (int32,
 		}
 		return a.country, true
 	}
-	if plural && fs.groupNear(t0, t1) || neutral && fs.pairNear(t0, t1) {
+	// A number-neutral title's plural reads as its singular (it was
+	// listed under plurals for English-style lists), so only pairNear
+	// decides.
+	if plural && !neutral && fs.groupNear(t0, t1) || neutral && fs.pairNear(t0, t1) {
 		return groupCountry, true
 	}
 	c := fs.countryNear(t0, t1)
@@ -319,9 +322,11 @@ func (fs *fieldScan) near(h hit, t0, t1, reach int32) bool {
 }
 
 // pairNear reports whether a number-neutral title at [t0, t1) stands for
-// several offices: a group word near it, or two different countries named
-// together near it — side by side ("中美", "沙特伊朗", "России, Ирана"),
-// or joined by a link word ("России и КНДР", "日本と韓国").
+// several offices: a group word next to it ("两国外长", "министров
+// иностранных дел БРИКС"), or two different countries named together near
+// it — side by side ("中美", "沙特伊朗", "России, Ирана"), or joined by a
+// link word ("России и КНДР", "日本と韓国"). A group word further away
+// does not count as it does for a plural: the title may be singular.
 func (fs *fieldScan) pairNear(t0, t1 int32) bool {
 	sent := fs.toks[t0].sent
 	var prev *hit
@@ -332,7 +337,9 @@ func (fs *fieldScan) pairNear(t0, t1 int32) bool {
 		}
 		switch h.p.kind {
 		case hGroup:
-			return true
+			if h.t1 <= t0 && fs.dist(h.t1, t0) <= 1 || h.t0 >= t1 && fs.dist(t1, h.t0) <= 2 {
+				return true
+			}
 		case hCountry:
 			if prev != nil && prev.p.arg != h.p.arg && (h.t0 == prev.t1 || h.t0 == prev.t1+1 && fs.flags[prev.t1]&fLink != 0) {
 				return true

@@ -166,23 +166,25 @@ func (s *Set) keep(fs *fieldScan, start, end int, pattern int32) {
 // settle drops the hits that the words around them void, before they are
 // read: a hit inside a block ("北京国安", the football club, holds 国安),
 // or that a block straddles (部门, "department", ends 国家安全部门); a
-// country inside a longer country name (韩 in 北韩 is not South Korea); and
+// country inside a longer country name (韩 in 北韩 is not South Korea), an
+// agency inside a longer agency name (المخابرات in وكالة المخابرات
+// المركزية, the CIA, is not a second service); and
 // a bound alias (one character of Chinese, Japanese or Korean: 美, 中, 露)
 // that no other name follows (中 in 中央 is not China, 美 in 美国务卿 is).
 func (fs *fieldScan) settle() {
 	hits := fs.hits
-	blocks, bound, countries := false, false, 0
+	blocks, bound, nested := false, false, 0
 	for _, h := range hits {
 		switch {
 		case h.p.kind == hBlock:
 			blocks = true
 		case h.p.bound:
 			bound = true
-		case h.p.kind == hCountry:
-			countries++
+		case h.p.kind == hCountry || h.p.kind == hAgency:
+			nested++
 		}
 	}
-	if !blocks && !bound && countries < 2 {
+	if !blocks && !bound && nested < 2 {
 		return
 	}
 	drop := fs.dropped[:0]
@@ -237,7 +239,8 @@ func (fs *fieldScan) settle() {
 }
 
 // voids reports whether hit v takes away hit h: a block that overlaps h
-// without lying inside it, or a country name holding a shorter one.
+// without lying inside it, or a country or agency name holding a shorter
+// one of its kind.
 func (fs *fieldScan) voids(v, h hit) bool {
 	if v.b0 >= h.b1 || h.b0 >= v.b1 {
 		return false
@@ -246,8 +249,8 @@ func (fs *fieldScan) voids(v, h hit) bool {
 	switch v.p.kind {
 	case hBlock:
 		return !inside
-	case hCountry:
-		return h.p.kind == hCountry && v.b1-v.b0 > h.b1-h.b0 && h.b0 >= v.b0 && h.b1 <= v.b1
+	case hCountry, hAgency:
+		return h.p.kind == v.p.kind && v.b1-v.b0 > h.b1-h.b0 && h.b0 >= v.b0 && h.b1 <= v.b1
 	}
 	return false
 }

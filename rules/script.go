@@ -280,7 +280,7 @@ func hasAt(w []byte, at int, s string) bool {
 var (
 	arabicSuffixes = []string{
 		"ي", "ية", "يه", "ة", "ه", "ها", "هم", "هما", "ان", "ين", "ون", "ات", "يين", "يون", "يان", "يي",
-		"اي", "هاي", "هايي", "ش", "شان", "مان", "ي", "يا",
+		"اي", "هاي", "هايي", "ش", "شان", "مان", "يا", "ا",
 	}
 	arabicShortSuffixes = []string{"ي", "ية", "يه", "ة", "يين", "يون", "يي"}
 )
@@ -316,9 +316,9 @@ func containsRune(s string, r rune) bool {
 }
 
 // hebrewSuffixes may follow a Hebrew name inside its word: the relative
-// adjective and its plural and feminine forms ("מצרי", "מצרית" after
-// "מצר…"), and noun plurals.
-var hebrewSuffixes = []string{"י", "ית", "ים", "ות", "יים", "יות"}
+// adjective and its plural and feminine forms ("המצרית" after "מצרי"),
+// noun plurals, and "his" ("עמיתו", his counterpart).
+var hebrewSuffixes = []string{"י", "ית", "ת", "ים", "ות", "יים", "יות", "ו", "יו"}
 
 // suffix classes of an alias (payload.suffix): which endings may follow
 // it inside a word.
