@@ -101,8 +101,15 @@ func (s *Set) mentions(out []mention, fs *fieldScan, fi uint8, published time.Ti
 // ("中美防长", "министры иностранных дел России и КНДР").
 func (fs *fieldScan) place(a *actor, plural, neutral bool, t0, t1 int32) (int32, bool) {
 	if a.country != noCountry {
-		// "Indian foreign secretary" is not the UK's Foreign Secretary.
-		if c, ok := fs.countryEndingAt(t0); ok && c != a.country {
+		// "Indian foreign secretary" is not the UK's Foreign Secretary;
+		// in Arabic, Persian and Hebrew the adjective follows the office
+		// ("مدير المخابرات الأردنية"), and a country just before it
+		// belongs to the office before ("…المصرية ومدير…").
+		c, ok := fs.countryEndingAt(t0)
+		if fs.postposed(t0) {
+			c, ok = fs.countryStartingAt(t1)
+		}
+		if ok && c != a.country {
 			return 0, false
 		}
 		return a.country, true
@@ -248,6 +255,28 @@ func (fs *fieldScan) countryEndingAt(t0 int32) (int32, bool) {
 	return 0, false
 }
 
+// postposed reports whether the office starting at token t0 is written
+// in a script whose languages put the country adjective after the noun
+// (Arabic, Persian, Hebrew).
+func (fs *fieldScan) postposed(t0 int32) bool {
+	s := fs.toks[t0].script
+	return s == scArabic || s == scHebrew
+}
+
+// countryStartingAt returns the country named by the words starting at
+// token t1, if any.
+func (fs *fieldScan) countryStartingAt(t1 int32) (int32, bool) {
+	if int(t1) >= len(fs.toks) {
+		return 0, false
+	}
+	for _, h := range fs.hits {
+		if h.p.kind == hCountry && h.t0 == t1 && fs.toks[h.t0].sent == fs.toks[t1-1].sent {
+			return h.p.arg, true
+		}
+	}
+	return 0, false
+}
+
 // countryNear finds the country of a role at [t0, t1): named inside it
 // ("head of Iraq's intelligence service"), just before it ("Egypt's
 // intelligence chief", nearest first), or right after it ("son homologue
@@ -270,6 +299,17 @@ func (fs *fieldScan) countryNear(t0, t1 int32) int32 {
 			// one more word: "chef du renseignement extérieur algérien".
 			after, afterAt = h.p.arg, h.t0
 		}
+	}
+	if fs.postposed(t0) {
+		// Arabic, Persian, Hebrew: "وزير الخارجية السعودي", "ראש
+		// המודיעין המצרי".
+		switch {
+		case inside != noCountry:
+			return inside
+		case after != noCountry:
+			return after
+		}
+		return before
 	}
 	switch {
 	case inside != noCountry:

@@ -119,17 +119,17 @@ func t2s(r rune) rune {
 // ---- Cyrillic --------------------------------------------------------------
 
 // cyrEndings are the case and number endings of Russian and Ukrainian
-// nouns and adjectives (and the -ся/-л of the verbs that share them),
-// folded (ё→е, ї→і), longest first within each length. A word is folded to
+// nouns and adjectives, written folded (ё→е, ї→і), longest first within
+// each length. A word is folded to
 // its stem by removing the longest of them that leaves at least
 // minCyrStem letters, so "Нарышкин", "Нарышкина" and "Нарышкиным", or
 // "министр", "министра", "министров", all read alike, and so do the
 // words inside a phrase ("министром иностранных дел"). Stems are what is
 // compared; they are never shown (an alias is quoted as the text has it).
 var cyrEndings = [][]string{
-	{"ого", "его", "ому", "ему", "ыми", "ими", "ами", "ями", "ией", "иях", "иям", "еем", "ием", "ові", "еві", "ією", "ієї"},
+	{"ого", "его", "ому", "ему", "ыми", "ими", "ами", "ями", "ией", "иях", "иям", "еем", "ием", "ові", "еві", "ією", "ієі"},
 	{"ея", "ой", "ей", "ый", "ий", "ая", "яя", "ое", "ее", "ые", "ие", "ую", "юю", "ых", "их", "ым", "им", "ом", "ем",
-		"ою", "ею", "ью", "ия", "ии", "ию", "ам", "ям", "ах", "ях", "ов", "ев", "ів", "ій", "ої", "ія", "іі", "ію", "ім", "іх"},
+		"ою", "ею", "ью", "ия", "ии", "ию", "ам", "ям", "ах", "ях", "ов", "ев", "ів", "ій", "оі", "ія", "іі", "ію", "ім", "іх"},
 	{"а", "я", "о", "е", "ы", "и", "у", "ю", "ь", "й", "і", "є"},
 }
 
