@@ -213,6 +213,22 @@ func (fs *fieldScan) settle() {
 			}
 		}
 	}
+	// Korean writes spaces: a one-syllable name starts a word (미 국무장관)
+	// or follows another at a word start (한미), never the inside of one
+	// (방한한, "who visited Korea").
+	for i, h := range hits {
+		if drop[i] || !h.p.bound || fs.toks[h.t0].script != scHangul || h.b0 == 0 || !isWordByte(fs.f.text[h.b0-1]) {
+			continue
+		}
+		anchored := false
+		for j := i - 1; j >= 0 && hits[j].b1 >= h.b0-4; j-- {
+			if !drop[j] && hits[j].p.bound && hits[j].b1 == h.b0 {
+				anchored = true
+				break
+			}
+		}
+		drop[i] = !anchored
+	}
 	// A bound alias needs a name right after it: decided from the last
 	// hit back, so that 中美防长 keeps 中 (美 follows) and 美 (防长 follows).
 	for i := len(hits) - 1; i >= 0; i-- {
