@@ -200,6 +200,9 @@ type folder struct {
 	letters, upper, lower int
 	zw                    [4]int // offsets in dst of zero-width non-joiners in the word
 	nzw                   int
+	// scripts of the word's letters, one bit per script: a word of
+	// Latin letters alone (most words) needs no reading as a whole.
+	scripts uint16
 }
 
 // source notes the case of a source letter of the current word.
@@ -226,6 +229,7 @@ func (f *folder) rune(r rune, at int32) {
 	if f.word < 0 {
 		f.word = len(f.dst)
 	}
+	f.scripts |= 1 << scriptOf(r)
 	start := len(f.dst)
 	f.dst = utf8.AppendRune(f.dst, r)
 	if f.from != nil {
@@ -259,6 +263,9 @@ func (f *folder) ascii(c byte, at int32) {
 	if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
 		if f.word < 0 {
 			f.word = len(f.dst)
+		}
+		if c >= 'a' {
+			f.scripts |= 1 << scLatin
 		}
 		f.dst = append(f.dst, c)
 		if f.from != nil {
@@ -299,14 +306,14 @@ func (f *folder) ascii(c byte, at int32) {
 func (f *folder) endWord(stem bool) {
 	w := f.word
 	acronym := f.lower == 0 && f.upper > 0 && f.letters <= 4
-	nzw := f.nzw
-	f.word, f.letters, f.upper, f.lower, f.nzw = -1, 0, 0, 0, 0
-	if w < 0 || w >= len(f.dst) {
+	nzw, scripts := f.nzw, f.scripts
+	f.word, f.letters, f.upper, f.lower, f.nzw, f.scripts = -1, 0, 0, 0, 0, 0
+	if w < 0 || w >= len(f.dst) || scripts&(1<<scCyrillic|1<<scArabic) == 0 {
 		return
 	}
 	word := f.dst[w:]
 	var buf [64]byte
-	if len(word) <= 48 {
+	if scripts&(1<<scLatin) != 0 && len(word) <= 48 {
 		if m, ok := unmix(word, buf[:0]); ok {
 			f.replace(w, m)
 			word = f.dst[w:]
