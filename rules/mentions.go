@@ -167,7 +167,7 @@ func (s *Set) findHead(fs *fieldScan, h hit) (hit, bool) {
 // than t being the tail of a longer name that overlaps the one searching:
 // "Foreign Intelligence Service director").
 func (fs *fieldScan) agencyStartsAt(t int32) bool {
-	for _, h := range fs.hits {
+	for _, h := range hitsBetween(fs.hits, t, t) {
 		if h.t0 == t && h.p.kind == hAgency {
 			return true
 		}
@@ -179,7 +179,7 @@ func (fs *fieldScan) agencyStartsAt(t int32) bool {
 func (fs *fieldScan) headAt(t int32, starting bool) (hit, bool) {
 	var best hit
 	found := false
-	for _, h := range fs.heads {
+	for _, h := range hitsBetween(fs.heads, t-hitSpan, t) {
 		if starting && h.t0 == t || !starting && h.t1-1 == t {
 			if !found || h.t1-h.t0 > best.t1-best.t0 {
 				best, found = h, true
@@ -195,7 +195,7 @@ func (fs *fieldScan) headAt(t int32, starting bool) (hit, bool) {
 // minister", "former Russian spy chief").
 func (fs *fieldScan) voided(t0, t1 int32, reach int32) bool {
 	sent := fs.toks[t0].sent
-	for _, h := range fs.hits {
+	for _, h := range fs.hitsNear(t0, t1, reach+voidCountrySlack+1) {
 		if h.p.kind != hVoid || fs.toks[h.t0].sent != sent {
 			continue
 		}
@@ -247,7 +247,7 @@ func (fs *fieldScan) linkBetween(t0, t1 int32) bool {
 // countryEndingAt returns the country named by the words just before
 // token t0, if any.
 func (fs *fieldScan) countryEndingAt(t0 int32) (int32, bool) {
-	for _, h := range fs.hits {
+	for _, h := range fs.hitsNear(t0, t0, 0) {
 		if h.p.kind == hCountry && h.t1 == t0 && fs.toks[h.t0].sent == fs.toks[t0].sent {
 			return h.p.arg, true
 		}
@@ -269,7 +269,7 @@ func (fs *fieldScan) countryStartingAt(t1 int32) (int32, bool) {
 	if int(t1) >= len(fs.toks) {
 		return 0, false
 	}
-	for _, h := range fs.hits {
+	for _, h := range hitsBetween(fs.hits, t1, t1) {
 		if h.p.kind == hCountry && h.t0 == t1 && fs.toks[h.t0].sent == fs.toks[t1-1].sent {
 			return h.p.arg, true
 		}
@@ -285,7 +285,7 @@ func (fs *fieldScan) countryNear(t0, t1 int32) int32 {
 	sent := fs.toks[t0].sent
 	inside, before, after := noCountry, noCountry, noCountry
 	bestBefore, afterAt := int32(-1), int32(-1)
-	for _, h := range fs.hits {
+	for _, h := range fs.hitsNear(t0, t1, countryReach+1) {
 		if h.p.kind != hCountry || fs.toks[h.t0].sent != sent {
 			continue
 		}
@@ -332,7 +332,7 @@ func (fs *fieldScan) countryNear(t0, t1 int32) int32 {
 func (fs *fieldScan) groupNear(t0, t1 int32) bool {
 	sent := fs.toks[t0].sent
 	first := noCountry
-	for _, h := range fs.hits {
+	for _, h := range fs.hitsNear(t0, t1, groupReach) {
 		if fs.toks[h.t0].sent != sent || !fs.near(h, t0, t1, groupReach) {
 			continue
 		}
@@ -370,8 +370,9 @@ func (fs *fieldScan) near(h hit, t0, t1, reach int32) bool {
 func (fs *fieldScan) pairNear(t0, t1 int32) bool {
 	sent := fs.toks[t0].sent
 	var prev *hit
-	for i := range fs.hits {
-		h := &fs.hits[i]
+	near := fs.hitsNear(t0, t1, groupReach)
+	for i := range near {
+		h := &near[i]
 		if fs.toks[h.t0].sent != sent || !fs.near(*h, t0, t1, groupReach) {
 			continue
 		}
@@ -396,7 +397,7 @@ func (fs *fieldScan) pairNear(t0, t1 int32) bool {
 // within groupReach words of a plural office at [t0, t1), in its sentence.
 func (fs *fieldScan) countriesNear(out []int32, t0, t1 int32) []int32 {
 	sent := fs.toks[t0].sent
-	for _, h := range fs.hits {
+	for _, h := range fs.hitsNear(t0, t1, groupReach) {
 		if h.p.kind != hCountry || fs.toks[h.t0].sent != sent || !fs.near(h, t0, t1, groupReach) {
 			continue
 		}
@@ -461,7 +462,7 @@ const nameKinds = 1<<hName | 1<<hTitle | 1<<hAgency | 1<<hHead | 1<<hCountry | 1
 // coveredBy reports whether a hit of one of kinds (a bit set of hitKind)
 // covers token t.
 func (fs *fieldScan) coveredBy(t int32, kinds uint32) bool {
-	for _, h := range fs.hits {
+	for _, h := range fs.hitsNear(t, t, 0) {
 		if h.t0 <= t && t < h.t1 && kinds&(1<<h.p.kind) != 0 {
 			return true
 		}
@@ -531,7 +532,8 @@ var months = map[string]bool{
 
 func (s *Set) negatedAt(fs *fieldScan, c hit) bool {
 	sent := fs.toks[c.t0].sent
-	for _, h := range fs.hits {
+	reach := int32(max(s.negBefore, s.negAfter, s.denialReach))
+	for _, h := range fs.hitsNear(c.t0, c.t1, reach) {
 		before, after := int32(s.negBefore), int32(s.negAfter)
 		switch h.p.kind {
 		case hNegative:

@@ -121,6 +121,39 @@ func (s *Set) scan(fs *fieldScan, raw string) {
 	}
 }
 
+// hitSpan bounds how many tokens one hit spans: an alias is at most
+// maxAliasLen bytes, and a token with the space after it takes two.
+const hitSpan = maxAliasLen/2 + 2
+
+// hitsNear returns the hits that may lie within reach words of tokens
+// [t0, t1): hits are in order of their first token, so the ones starting
+// from t0 - 2·reach - hitSpan (a word is at most two tokens) to
+// t1 + 2·reach. Looking only there keeps the cost of reading an office
+// independent of how long the text is.
+func (fs *fieldScan) hitsNear(t0, t1, reach int32) []hit {
+	return hitsBetween(fs.hits, t0-2*reach-hitSpan, t1+2*reach)
+}
+
+// hitsBetween returns the hits of list (in order of t0) with lo <= t0 <= hi.
+func hitsBetween(list []hit, lo, hi int32) []hit {
+	i, j := firstFrom(list, lo), firstFrom(list, hi+1)
+	return list[i:j]
+}
+
+// firstFrom returns the index of the first hit of list with t0 >= t.
+func firstFrom(list []hit, t int32) int {
+	lo, hi := 0, len(list)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if list[m].t0 < t {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
 // boundary reports whether folded byte offset e ends a token.
 func (fs *fieldScan) boundary(e int) bool {
 	return e >= len(fs.f.text) || e == 0 || fs.tokOf[e] < 0 || fs.tokOf[e] != fs.tokOf[e-1]

@@ -60,8 +60,18 @@ func (s script) unspaced() bool { return s == scHan || s == scKana || s == scHan
 // scriptAt returns the script of the rune at text[i] and its size.
 func scriptAt(text []byte, i int) (script, int) {
 	c := text[i]
-	if c < utf8.RuneSelf {
+	switch {
+	case c < utf8.RuneSelf:
 		return scriptOf(rune(c)), 1
+	// Lead bytes of whole blocks (folded text holds only letters and
+	// digits, so these need no decoding): U+0400–U+04FF Cyrillic,
+	// U+0600–U+06FF Arabic, U+4000–U+9FFF Han.
+	case c >= 0xD0 && c <= 0xD3 && i+1 < len(text):
+		return scCyrillic, 2
+	case c >= 0xD8 && c <= 0xDB && i+1 < len(text):
+		return scArabic, 2
+	case c >= 0xE4 && c <= 0xE9 && i+2 < len(text):
+		return scHan, 3
 	}
 	r, size := utf8.DecodeRune(text[i:])
 	return scriptOf(r), size
@@ -92,6 +102,12 @@ func foldRune(r rune) (out rune, drop, ok bool) {
 		return '"', false, true
 	}
 	switch {
+	// The plain letters of Cyrillic, Arabic and Hebrew decompose to
+	// nothing: lower-case them here rather than through NFKD.
+	case r >= 'а' && r <= 'я', r >= 0x0621 && r <= 0x063A && (r < 0x0622 || r > 0x0626), r >= 0x0641 && r <= 0x064A, r >= 0x05D0 && r <= 0x05EA:
+		return r, false, true
+	case r >= 'А' && r <= 'Я':
+		return r + 'а' - 'А', false, true
 	case r >= '٠' && r <= '٩': // Arabic-Indic digits
 		return '0' + r - '٠', false, true
 	case r >= '۰' && r <= '۹': // Persian digits
@@ -109,9 +125,17 @@ func foldRune(r rune) (out rune, drop, ok bool) {
 // t2s maps a traditional Chinese or Japanese shinjitai character to its
 // simplified Chinese form (t2s_table.go, generated from OpenCC's tables).
 func t2s(r rune) rune {
-	i, ok := slices.BinarySearchFunc(t2sTable[:], r, func(e [2]rune, r rune) int { return int(e[0] - r) })
-	if ok {
-		return t2sTable[i][1]
+	lo, hi := 0, len(t2sTable)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		switch e := t2sTable[m][0]; {
+		case e < r:
+			lo = m + 1
+		case e > r:
+			hi = m
+		default:
+			return t2sTable[m][1]
+		}
 	}
 	return r
 }

@@ -205,17 +205,31 @@ type folder struct {
 	scripts uint16
 }
 
-// source notes the case of a source letter of the current word.
+// source notes the case of a source letter of the current word. Only
+// the alphabets with capitals up to Cyrillic are looked at: the count
+// serves to tell a Russian acronym, and Chinese or Arabic have no case.
 func (f *folder) source(r rune) {
-	if !unicode.IsLetter(r) {
-		return
-	}
-	f.letters++
 	switch {
-	case unicode.IsUpper(r):
-		f.upper++
-	case unicode.IsLower(r):
-		f.lower++
+	case r < utf8.RuneSelf:
+		switch {
+		case r >= 'A' && r <= 'Z':
+			f.letters++
+			f.upper++
+		case r >= 'a' && r <= 'z':
+			f.letters++
+			f.lower++
+		}
+	case r < 0x530:
+		switch {
+		case unicode.IsUpper(r):
+			f.letters++
+			f.upper++
+		case unicode.IsLower(r):
+			f.letters++
+			f.lower++
+		}
+	default:
+		f.letters++
 	}
 }
 
