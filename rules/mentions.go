@@ -130,6 +130,13 @@ func (fs *fieldScan) place(a *actor, plural, neutral bool, t0, t1 int32) (int32,
 // countries and other offices in between, in the same sentence.
 func (s *Set) findHead(fs *fieldScan, h hit) (hit, bool) {
 	sn := fs.sents[fs.toks[h.t0].sent]
+	// In Chinese and Korean the head word shares the agency's last
+	// character: 情报局 + 局长 is 情报局长, 정보총국 + 국장 is 정보총국장.
+	if last := h.t1 - 1; fs.toks[last].script.unspaced() && fs.flags[last]&fHeadStart != 0 {
+		if hd, ok := fs.headAt(last, true); ok && hd.t1 > h.t1 {
+			return hd, true
+		}
+	}
 	crossed := false // another agency stands between: "SVR, CIA heads"
 	for t := h.t1; t < sn.t1 && int(fs.dist(h.t1, t)) <= s.headSpan; t++ {
 		if fs.flags[t]&fHeadStart != 0 {
