@@ -141,7 +141,7 @@ func (s *Set) findHead(fs *fieldScan, h hit) (hit, bool) {
 	for t := h.t1; t < sn.t1 && int(fs.dist(h.t1, t)) <= s.headSpan; t++ {
 		if fs.flags[t]&fHeadStart != 0 {
 			if hd, ok := fs.headAt(t, true); ok {
-				if crossed && !hd.p.plural {
+				if crossed && !hd.p.plural && !hd.p.neutral {
 					// A singular head after another agency is that
 					// agency's: "talks between the CIA and Russian
 					// intelligence, CIA Director Ratcliffe said".
@@ -262,6 +262,21 @@ func (fs *fieldScan) countryEndingAt(t0 int32) (int32, bool) {
 	return 0, false
 }
 
+// conjoined reports whether the office starting at token t0 is written
+// with the conjunction و before it ("ورئيس").
+func (fs *fieldScan) conjoined(t0 int32) bool {
+	tk := fs.toks[t0]
+	if !hasAt(fs.f.text[tk.b0:tk.b1], 0, arWaw) {
+		return false
+	}
+	for _, h := range hitsBetween(fs.hits, t0, t0) {
+		if h.b0 == tk.b0+int32(len(arWaw)) {
+			return true
+		}
+	}
+	return false
+}
+
 // postposed reports whether the office starting at token t0 is written
 // in a script whose languages put the country adjective after the noun
 // (Arabic, Persian, Hebrew).
@@ -310,13 +325,19 @@ func (fs *fieldScan) countryNear(t0, t1 int32) int32 {
 	if fs.postposed(t0) {
 		// Arabic, Persian, Hebrew: "وزير الخارجية السعودي", "ראש
 		// המודיעין המצרי".
+		// A country before the office belongs to something else
+		// ("…پاکستان با دبیر شورای…"), unless the office is joined to
+		// the one before by و and has no country of its own: "وزير
+		// الخارجية التركي ورئيس جهاز الاستخبارات" is Turkey's too.
 		switch {
 		case inside != noCountry:
 			return inside
 		case after != noCountry:
 			return after
+		case fs.conjoined(t0):
+			return before
 		}
-		return before
+		return noCountry
 	}
 	switch {
 	case inside != noCountry:
