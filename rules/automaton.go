@@ -1,6 +1,9 @@
 package rules
 
-import "slices"
+import (
+	"slices"
+	"unicode/utf8"
+)
 
 // automaton is the one multi-pattern matcher of a Set: a trie of every
 // folded alias over byte classes.
@@ -35,6 +38,10 @@ type automaton struct {
 	// Patterns ending at state s: outs[outAt[s]:outAt[s+1]].
 	outAt []int32
 	outs  []int32
+	// firsts has a bit for every rune of the Basic Multilingual Plane
+	// that begins a pattern: in Chinese, Japanese and Korean every
+	// character is a start, and most begin no alias.
+	firsts [1 << 10]uint64
 }
 
 // newAutomaton builds the trie of patterns; pattern i is reported as i.
@@ -54,6 +61,9 @@ func newAutomaton(patterns []string) *automaton {
 	states := int32(1)
 	var ends [][2]int32 // (state, pattern)
 	for id, p := range patterns {
+		if r, _ := utf8.DecodeRuneInString(p); r < 1<<16 {
+			a.firsts[r>>6] |= 1 << (r & 63)
+		}
 		st := int32(0)
 		for i := 0; i < len(p); i++ {
 			k := uint64(st)<<8 | uint64(a.class[p[i]])
@@ -110,6 +120,11 @@ func newAutomaton(patterns []string) *automaton {
 		a.outAt[s] += a.outAt[s-1]
 	}
 	return a
+}
+
+// mayStart reports whether a pattern may begin with rune r.
+func (a *automaton) mayStart(r rune) bool {
+	return r >= 1<<16 || a.firsts[r>>6]&(1<<(r&63)) != 0
 }
 
 // step returns the state after class c from state st, or 0.

@@ -272,6 +272,7 @@ func compileHeads(b *builder, s *Set, h HeadSpec) {
 			continue
 		}
 		s.links[f] = true
+		s.maxLink = max(s.maxLink, len(f))
 	}
 	b.aliases("rules.heads.void", h.Void, payload{kind: hVoid})
 	s.headSpan = orDefault(h.Span, 6)

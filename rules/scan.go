@@ -88,7 +88,7 @@ func (s *Set) scan(fs *fieldScan, raw string) {
 	fs.flags = resize(fs.flags, len(fs.toks))
 	clear(fs.flags)
 	for i, t := range fs.toks {
-		if s.links[string(text[t.b0:t.b1])] {
+		if int(t.b1-t.b0) <= s.maxLink && s.links[string(text[t.b0:t.b1])] {
 			fs.flags[i] = fLink
 		}
 	}
@@ -103,6 +103,12 @@ func (s *Set) scan(fs *fieldScan, raw string) {
 	}
 	var starts [8]int
 	for _, t := range fs.toks {
+		if t.script.unspaced() {
+			// One character a token: most begin no alias.
+			if r, _ := utf8.DecodeRune(text[t.b0:t.b1]); !s.ac.mayStart(r) {
+				continue
+			}
+		}
 		emit(int(t.b0))
 		var more []int
 		switch t.script {

@@ -104,7 +104,8 @@ func foldRune(r rune) (out rune, drop, ok bool) {
 	switch {
 	// The plain letters of Cyrillic, Arabic and Hebrew decompose to
 	// nothing: lower-case them here rather than through NFKD.
-	case r >= 'а' && r <= 'я', r >= 0x0621 && r <= 0x063A && (r < 0x0622 || r > 0x0626), r >= 0x0641 && r <= 0x064A, r >= 0x05D0 && r <= 0x05EA:
+	case r >= 'а' && r <= 'я', r >= 0x0621 && r <= 0x063A && (r < 0x0622 || r > 0x0626), r >= 0x0641 && r <= 0x064A, r >= 0x05D0 && r <= 0x05EA,
+		r == 'پ', r == 'چ', r == 'ژ', r == 'گ':
 		return r, false, true
 	case r >= 'А' && r <= 'Я':
 		return r + 'а' - 'А', false, true
@@ -174,15 +175,29 @@ func cyrStem(w []byte) int {
 }
 
 func cutEnding(w []byte) int {
-	for _, list := range cyrEndings {
-		for _, e := range list {
-			if len(w)-len(e) >= 2*minCyrStem && string(w[len(w)-len(e):]) == e {
-				return len(w) - len(e)
-			}
+	for i, set := range cyrEndingSets {
+		n := 2 * (len(cyrEndingSets) - i) // bytes of the endings in set
+		if len(w)-n >= 2*minCyrStem && set[string(w[len(w)-n:])] {
+			return len(w) - n
 		}
 	}
 	return len(w)
 }
+
+// cyrEndingSets are cyrEndings as sets, three letters first.
+var cyrEndingSets = func() [3]map[string]bool {
+	var sets [3]map[string]bool
+	for i, list := range cyrEndings {
+		sets[i] = make(map[string]bool, len(list))
+		for _, e := range list {
+			if len(e) != 2*(3-i) {
+				panic("rules: Cyrillic ending " + e + " in the wrong list")
+			}
+			sets[i][e] = true
+		}
+	}
+	return sets
+}()
 
 // Latin letters that look like Cyrillic ones, folded to lower case. A word
 // mixing the two scripts ("Нарышкин" typed with a Latin "а") is read in

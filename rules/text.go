@@ -219,6 +219,14 @@ func (f *folder) source(r rune) {
 			f.letters++
 			f.lower++
 		}
+	case r >= 0x400 && r < 0x460:
+		// Cyrillic: Ѐ–Я capitals, а–џ small.
+		f.letters++
+		if r < 0x430 {
+			f.upper++
+		} else {
+			f.lower++
+		}
 	case r < 0x530:
 		switch {
 		case unicode.IsUpper(r):
