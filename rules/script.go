@@ -123,6 +123,8 @@ func foldRune(r rune) (out rune, drop, ok bool) {
 	return 0, false, false
 }
 
+//go:generate go run gen_t2s.go
+
 // t2s maps a traditional Chinese or Japanese shinjitai character to its
 // simplified Chinese form (t2s_table.go, generated from OpenCC's tables).
 func t2s(r rune) rune {
