@@ -32,7 +32,7 @@ func TestCheckExampleConfig(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("check exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
-	want := fmt.Sprintf("config.example.toml: ok (7 feeds, %d actors, %d rules)\n", len(builtin.Actors), len(builtin.Rules))
+	want := fmt.Sprintf("config.example.toml: ok (18 feeds, %d actors, %d rules)\n", len(builtin.Actors), len(builtin.Rules))
 	if out != want {
 		t.Errorf("stdout = %q, want %q", out, want)
 	}
