@@ -7,7 +7,8 @@
 // _txlock=immediate, so writers queue in Go rather than meeting SQLITE_BUSY
 // half-way through a transaction; reads go through a small pool of
 // read-only connections, which WAL lets run beside the writer. Every method
-// is one transaction.
+// is one transaction, except that feed states are written behind, many in
+// one transaction (QueueFeedState, in feeds.go).
 //
 // De-duplication is enforced by unique indexes in the schema (see
 // migrations/0001_init.sql and articles.go), not only by this code.

@@ -410,13 +410,18 @@ func (db *DB) SaveFeedState(ctx context.Context, feedID int64, st model.FeedStat
 	if batch == nil {
 		batch = map[int64]model.FeedState{}
 	}
+	old, hadOld := batch[feedID]
 	batch[feedID] = st
 	if err := db.writeStates(ctx, batch, feedID); err != nil {
 		return fmt.Errorf("db: save state of feed %d: %w", feedID, err)
 	}
-	q.mu.Lock()
-	delete(q.pending, feedID) // superseded by st, now written
-	q.mu.Unlock()
+	if hadOld { // superseded by st, now written, unless queued again since
+		q.mu.Lock()
+		if cur, ok := q.pending[feedID]; ok && cur == old {
+			delete(q.pending, feedID)
+		}
+		q.mu.Unlock()
+	}
 	return nil
 }
 

@@ -239,6 +239,25 @@ func TestQueuedFeedStates(t *testing.T) {
 	if got := states(other); got[a] != wantA || pending != 0 {
 		t.Fatalf("second flush: %+v, %d still queued", got[a], pending)
 	}
+
+	// Writing one state at once takes the queued ones along.
+	stA.ETag, wantA.ETag = `"a2"`, `"a2"`
+	stB.Failures = 2
+	if err := db.QueueFeedState(a, stA); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueueFeedState(b, model.FeedState{Status: "older"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SaveFeedState(ctx, b, stB); err != nil {
+		t.Fatal(err)
+	}
+	db.states.mu.Lock()
+	pending = len(db.states.pending)
+	db.states.mu.Unlock()
+	if got := states(other); got[a] != wantA || got[b] != stB || pending != 0 {
+		t.Fatalf("after SaveFeedState the file has %+v, %d still queued", got, pending)
+	}
 }
 
 func TestQueuedFeedStatesFlushedInBackgroundAndAtClose(t *testing.T) {
