@@ -8,9 +8,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/robfig/cron/v3"
-
 	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/schedule"
 )
 
 // Validate returns every problem with cfg, each naming its key.
@@ -124,16 +123,14 @@ func checkDuration(ps *Problems, key string, d Duration, zeroOK bool) {
 	}
 }
 
-// checkSchedule uses the same parser as the scheduler (robfig/cron's
-// standard parser, which accepts descriptors such as "@every 5m").
+// checkSchedule is the scheduler's own check (package schedule), so that
+// check refuses what run could not honour.
 func checkSchedule(spec string) error {
-	if strings.TrimSpace(spec) == "" {
-		return errors.New("must not be empty")
+	_, err := schedule.Parse(spec)
+	if se := (*schedule.Error)(nil); errors.As(err, &se) {
+		return errors.New(se.Msg) // the problem's key says where; no package prefix
 	}
-	if _, err := cron.ParseStandard(spec); err != nil {
-		return fmt.Errorf("invalid cron spec %q: %w", spec, err)
-	}
-	return nil
+	return err
 }
 
 func checkHTTPURL(raw string) error {
