@@ -13,6 +13,7 @@ import (
 	"github.com/backchannel/backchannel/config"
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/stories"
 )
 
 // maxMatchLine bounds one input line of `match`; a longer line is reported
@@ -40,6 +41,10 @@ type matchOutput struct {
 	ID      *string      `json:"id"`
 	Matched bool         `json:"matched"`
 	Alerts  []matchAlert `json:"alerts"`
+	// With -stories, on matched lines: the story (one contact event) the
+	// line reports, and why it joined that story or began it.
+	Story       string `json:"story,omitempty"`
+	StoryReason string `json:"story_reason,omitempty"`
 }
 
 type matchError struct {
@@ -48,9 +53,13 @@ type matchError struct {
 }
 
 // cmdMatch reads articles as JSON Lines and writes one verdict per line, in
-// order. It touches neither the network nor the database.
+// order. It touches neither the network nor the database. With -stories
+// the lines are a news stream in publication order and each matched line
+// is put in a story by the same grouping the bot uses, over an in-memory
+// index.
 func cmdMatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, env config.Env) error {
 	fs, path := newFlags("match", stdout)
+	withStories := fs.Bool("stories", false, "read the lines as a stream in publication order and give each matched line its story id")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -58,10 +67,29 @@ func cmdMatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	return matchStream(ctx, cfg.Defaults, stdin, stdout)
+	set := cfg.Defaults
+	m := &matcher{set: set}
+	if *withStories {
+		lex, err := stories.NewLexicon(set.Spec())
+		if err != nil {
+			return err
+		}
+		m.stories = stories.NewGrouper(lex, stories.NewMemIndex())
+		m.refs = map[string]int{}
+	}
+	return m.stream(ctx, stdin, stdout)
 }
 
-func matchStream(ctx context.Context, set *rules.Set, stdin io.Reader, stdout io.Writer) error {
+// matcher answers `match` line by line; with stories it also remembers the
+// stream: the stories so far, the ids used, the last publication time.
+type matcher struct {
+	set     *rules.Set
+	stories *stories.Grouper // nil without -stories
+	refs    map[string]int   // line ids seen, so a repeated id still names one report
+	clock   time.Time        // the latest publication time read, for lines without one
+}
+
+func (m *matcher) stream(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	in := bufio.NewReaderSize(stdin, 64<<10)
 	out := bufio.NewWriter(stdout)
 	enc := json.NewEncoder(out)
@@ -84,7 +112,9 @@ func matchStream(ctx context.Context, set *rules.Set, stdin io.Reader, stdout io
 			if strings.TrimSpace(string(line)) == "" {
 				continue
 			}
-			v = matchLine(set, line)
+			if v, err = m.line(ctx, line); err != nil {
+				return err
+			}
 		}
 		if err := enc.Encode(v); err != nil {
 			return fmt.Errorf("write stdout: %w", err)
@@ -93,18 +123,18 @@ func matchStream(ctx context.Context, set *rules.Set, stdin io.Reader, stdout io
 	return out.Flush()
 }
 
-func matchLine(set *rules.Set, line []byte) any {
+func (m *matcher) line(ctx context.Context, line []byte) (any, error) {
 	var in matchInput
 	if err := json.Unmarshal(line, &in); err != nil {
-		return matchError{Error: "invalid JSON: " + err.Error()}
+		return matchError{Error: "invalid JSON: " + err.Error()}, nil
 	}
 	switch {
 	case in.ID == nil:
-		return matchError{Error: `missing required field "id"`}
+		return matchError{Error: `missing required field "id"`}, nil
 	case in.Title == nil:
 		// INTERFACE.md: a malformed line has "id": null; the error names the id.
 		b, _ := json.Marshal(*in.ID)
-		return matchError{Error: `missing required field "title" in the line with id ` + string(b)}
+		return matchError{Error: `missing required field "title" in the line with id ` + string(b)}, nil
 	}
 	a := model.Article{GUID: *in.ID, Title: *in.Title, Summary: in.Summary, Content: in.Content, Link: in.Link, Feed: in.Feed}
 	if in.Published != "" {
@@ -113,11 +143,37 @@ func matchLine(set *rules.Set, line []byte) any {
 		}
 	}
 	out := matchOutput{ID: in.ID, Alerts: []matchAlert{}}
-	for _, m := range set.Match(a) {
-		out.Alerts = append(out.Alerts, toMatchAlert(m))
+	ms := m.set.Match(a)
+	for _, mt := range ms {
+		out.Alerts = append(out.Alerts, toMatchAlert(mt))
 	}
 	out.Matched = len(out.Alerts) > 0
-	return out
+	if m.stories != nil && out.Matched {
+		d, err := m.story(ctx, a, ms)
+		if err != nil {
+			return nil, err
+		}
+		out.Story, out.StoryReason = d.Story.ID, d.Reason
+	}
+	return out, nil
+}
+
+// story puts a matched line in its story. A line without a publication
+// time is taken to be as recent as the latest line before it (the stream
+// is in publication order); a repeated id gets a suffix, so it is still a
+// report of its own.
+func (m *matcher) story(ctx context.Context, a model.Article, ms []model.Match) (stories.Decision, error) {
+	if a.Published.IsZero() {
+		a.Fetched = m.clock
+	} else if a.Published.After(m.clock) {
+		m.clock = a.Published
+	}
+	ref := a.GUID
+	if n := m.refs[a.GUID]; n > 0 {
+		ref = fmt.Sprintf("%s~%d", a.GUID, n+1)
+	}
+	m.refs[a.GUID]++
+	return m.stories.Assign(ctx, stories.Report{Ref: ref, Article: a, Matches: ms})
 }
 
 func toMatchAlert(m model.Match) matchAlert {

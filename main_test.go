@@ -31,7 +31,7 @@ func TestCheckExampleConfig(t *testing.T) {
 		t.Fatalf("check exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 	// The example has no token: run needs one unless it runs dry.
-	want := fmt.Sprintf("config.example.toml: ok (7 feeds, %d actors, %d rules)\n", len(builtin.Actors), len(builtin.Rules)) +
+	want := fmt.Sprintf("config.example.toml: ok (18 feeds, %d actors, %d rules)\n", len(builtin.Actors), len(builtin.Rules)) +
 		"config.example.toml: warning: discord.token is not set: set DISCORD_TOKEN (or BACKCHANNEL_DISCORD_TOKEN, or discord.token in the file), or use -dry-run\n"
 	if out != want {
 		t.Errorf("stdout = %q, want %q", out, want)
@@ -233,5 +233,148 @@ func TestMatchHugeLineDoesNotStopTheStream(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[0], `"error"`) || !strings.Contains(lines[1], `"id":"n"`) {
 		t.Fatalf("output:\n%.300s", out)
+	}
+}
+
+// storyLine is an output line of `match -stories`.
+type storyLine struct {
+	ID          *string `json:"id"`
+	Matched     bool    `json:"matched"`
+	Story       *string `json:"story"`
+	StoryReason string  `json:"story_reason"`
+	Error       string  `json:"error"`
+}
+
+func runStories(t *testing.T, input string, args ...string) []storyLine {
+	t.Helper()
+	code, out, errOut := runCLI(t, input, append([]string{"match"}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var lines []storyLine
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var v storyLine
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("output line %q: %v", l, err)
+		}
+		lines = append(lines, v)
+	}
+	return lines
+}
+
+func TestMatchStories(t *testing.T) {
+	input := strings.Join([]string{
+		`{"id": "a1", "title": "CIA Director Burns meets Russian intelligence chief Naryshkin in Ankara", "published": "2022-11-14T12:10:00+03:00", "feed": "Wire One"}`,
+		`{"id": "a2", "title": "US and Russian spy chiefs held talks in Ankara, Kremlin confirms", "published": "2022-11-14T14:30:00+03:00", "feed": "Moscow Desk"}`,
+		`{"id": "x", "title": "Apple unveils a new phone", "published": "2022-11-14T14:40:00+03:00"}`,
+		`not json`,
+		`{"id": "a3", "title": "White House confirms CIA director met Russian intelligence head in Turkey", "published": "2022-11-14T09:45:00-05:00", "feed": "Capital Report"}`,
+		`{"id": "a4", "title": "What Burns told Naryshkin in Monday's meeting", "feed": "Security Weekly"}`,
+		`{"id": "c1", "title": "Burns and Naryshkin speak by phone about a prisoner swap", "published": "2022-12-01T12:00:00+03:00", "feed": "Moscow Desk"}`,
+		`{"id": "b1", "title": "Blinken and Wang Yi meet in Bali", "published": "2022-11-14T16:00:00+08:00", "feed": "Asia Desk"}`,
+		`{"id": "c1", "title": "Naryshkin confirms phone call with Burns", "published": "2022-12-01T14:00:00+03:00", "feed": "Capital Report"}`,
+	}, "\n")
+	lines := runStories(t, input, "-stories", "-config", "config.example.toml")
+	if len(lines) != 9 {
+		t.Fatalf("want 9 output lines, got %d", len(lines))
+	}
+	story := func(i int) string {
+		t.Helper()
+		l := lines[i]
+		if !l.Matched || l.Story == nil || *l.Story == "" || l.StoryReason == "" {
+			t.Fatalf("line %d: %+v; want a matched line with a story and its reason", i, l)
+		}
+		return *l.Story
+	}
+	ankara := story(0)
+	if ankara != "a1" {
+		t.Errorf("the first report names its story: got %q", ankara)
+	}
+	for _, i := range []int{1, 4, 5} {
+		if s := story(i); s != ankara {
+			t.Errorf("line %d (%s): story %s, want %s (same meeting): %s", i, *lines[i].ID, s, ankara, lines[i].StoryReason)
+		}
+	}
+	if l := lines[2]; l.Matched || l.Story != nil {
+		t.Errorf("unmatched line carries a story: %+v", l)
+	}
+	if l := lines[3]; l.ID != nil || l.Error == "" || l.Story != nil {
+		t.Errorf("malformed line: %+v", l)
+	}
+	call, bali := story(6), story(7)
+	if call == ankara || bali == ankara || call == bali {
+		t.Errorf("a later call of the same pair (%s) and a contact of another pair (%s) must be stories of their own, apart from %s", call, bali, ankara)
+	}
+	// A repeated id is still a report of its own, and joins its story.
+	if s := story(8); s != call {
+		t.Errorf("second c1: story %s, want %s: %s", s, call, lines[8].StoryReason)
+	}
+
+	// Without -stories the output is as before: no story.
+	for _, l := range runStories(t, input, "-config", "config.example.toml") {
+		if l.Story != nil {
+			t.Fatalf("match without -stories gave a story: %+v", l)
+		}
+	}
+}
+
+// TestMatchStoriesDevStream runs the labelled dev stream through the
+// command and scores its grouping as score_stories.py does (B-cubed over
+// the gold contact reports that matched).
+func TestMatchStoriesDevStream(t *testing.T) {
+	data, err := os.ReadFile("stories/testdata/dev_stories.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := runStories(t, string(data), "-stories", "-config", "config.example.toml")
+	var gold []struct {
+		ID    string  `json:"id"`
+		Story *string `json:"story"`
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var g struct {
+			ID    string  `json:"id"`
+			Story *string `json:"story"`
+		}
+		if err := json.Unmarshal([]byte(l), &g); err != nil {
+			t.Fatal(err)
+		}
+		gold = append(gold, g)
+	}
+	if len(gold) != len(lines) {
+		t.Fatalf("%d output lines for %d input lines", len(lines), len(gold))
+	}
+	var items []int
+	for i, g := range gold {
+		if g.Story != nil && lines[i].Matched {
+			if lines[i].Story == nil {
+				t.Fatalf("%s: matched without a story", g.ID)
+			}
+			items = append(items, i)
+		}
+	}
+	var p, r float64
+	for _, i := range items {
+		inPred, inGold, both := 0, 0, 0
+		for _, j := range items {
+			sp, sg := *lines[j].Story == *lines[i].Story, *gold[j].Story == *gold[i].Story
+			if sp {
+				inPred++
+			}
+			if sg {
+				inGold++
+			}
+			if sp && sg {
+				both++
+			}
+		}
+		p += float64(both) / float64(inPred)
+		r += float64(both) / float64(inGold)
+	}
+	p, r = p/float64(len(items)), r/float64(len(items))
+	f := 2 * p * r / (p + r)
+	t.Logf("match -stories on the dev stream: %d scored reports, B3 P=%.3f R=%.3f F1=%.3f", len(items), p, r, f)
+	if f < 0.97 {
+		t.Errorf("B3 F1 %.3f below its floor 0.97", f)
 	}
 }

@@ -1,7 +1,7 @@
 package bot
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"
+
+	"github.com/backchannel/backchannel/bot/ratelimit"
 )
 
 // Discord JSON error codes that mean the bot cannot post in a channel, so
@@ -20,31 +22,47 @@ const (
 	discordCodeMissingPermissions = 50013
 )
 
-// PostError is a failed post to a channel, classified for the outbox: retry
-// or not, when, and whether the channel is unusable.
+// discordCodeUnknownMessage: the message to edit was deleted.
+const discordCodeUnknownMessage = 10008
+
+// PostError is a failed post to a channel, or edit of a message,
+// classified for the outbox: retry or not, when, whether the channel is
+// unusable, whether the message is gone.
 //
 // The outbox does not import this package; it reads the classification
-// through the methods Temporary, RetryDelay, ChannelUnusable and
-// InvalidRequest.
+// through the methods Temporary, RetryDelay, ChannelUnusable,
+// InvalidRequest and MessageGone.
 type PostError struct {
 	ChannelID string
+	MessageID string // the message edited; empty for a post
 	Status    int    // HTTP status; 0 when no answer arrived
 	Code      int    // Discord JSON error code, 0 if none
 	Message   string // Discord's message, if any
-	// Retry: the same post may succeed later (5xx, 429, network, 401).
+	// Retry: the same request may succeed later (5xx, 429, network, 401).
 	Retry bool
-	// RetryAfter: Discord asked to wait this long (429), zero otherwise.
+	// RetryAfter: Discord asked to wait this long (429), or the rate-limit
+	// window that kept the request from being sent lasts this long; zero
+	// otherwise.
 	RetryAfter time.Duration
-	// Global: the 429 was the global limit, not this channel's.
+	// Global: the rate limit was the global one, not this channel's.
 	Global bool
+	// Scope is a 429's X-RateLimit-Scope: "user", "global" or "shared"
+	// (the resource's limit, shared with others).
+	Scope string
 	// DisableChannel: the bot cannot post here (Missing Access, Missing
 	// Permissions, Unknown Channel); the subscription should be disabled.
 	DisableChannel bool
-	Err            error
+	// Gone: the edited message no longer exists (deleted in Discord); the
+	// edit is to be dropped, never retried nor reposted.
+	Gone bool
+	Err  error
 }
 
 func (e *PostError) Error() string {
 	msg := "bot: post to channel " + e.ChannelID + ": "
+	if e.MessageID != "" {
+		msg = "bot: edit message " + e.MessageID + " in channel " + e.ChannelID + ": "
+	}
 	switch {
 	case e.Status == 0:
 		msg += "no answer"
@@ -65,7 +83,7 @@ func (e *PostError) Error() string {
 
 func (e *PostError) Unwrap() error { return e.Err }
 
-// Temporary reports whether retrying the same post may succeed.
+// Temporary reports whether retrying the same request may succeed.
 func (e *PostError) Temporary() bool { return e.Retry }
 
 // RetryDelay is the wait Discord asked for, zero when it asked none.
@@ -74,74 +92,72 @@ func (e *PostError) RetryDelay() time.Duration { return e.RetryAfter }
 // ChannelUnusable reports whether the bot can no longer post in the channel.
 func (e *PostError) ChannelUnusable() bool { return e.DisableChannel }
 
+// MessageGone reports whether the edited message was deleted: the edit
+// can never succeed, and posting the alert again would be a repost.
+func (e *PostError) MessageGone() bool { return e.Gone }
+
 // InvalidRequest reports whether Discord counts this answer against the
 // bot's invalid-request limit (401, 403, 429: 10,000 in 10 minutes gets the
-// bot banned for an hour), so callers can stop sending for a while.
+// bot banned for an hour), so callers can stop sending for a while. A 429
+// of the "shared" scope is a resource's limit, not the bot's doing, and
+// Discord does not count it.
 func (e *PostError) InvalidRequest() bool {
 	switch e.Status {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
+	case http.StatusUnauthorized, http.StatusForbidden:
 		return true
+	case http.StatusTooManyRequests:
+		return e.Scope != "shared"
 	}
 	return false
 }
 
-// classifyPostError turns what discordgo returned into a *PostError. status
-// and header are what the transport saw last (discordgo reports some
-// answers, such as 502, as plain errors without the status).
-func classifyPostError(channelID string, err error, status int, header http.Header) *PostError {
-	pe := &PostError{ChannelID: channelID, Status: status, Err: err}
-	var rl *discordgo.RateLimitError
-	var rest *discordgo.RESTError
-	switch {
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		// Our own deadline or shutdown: the post may or may not have
-		// arrived; the nonce makes the retry safe.
-		pe.Status, pe.Retry = 0, true
-		return pe
-	case errors.As(err, &rl):
-		pe.Status = http.StatusTooManyRequests
-		if rl.TooManyRequests != nil {
-			pe.RetryAfter = rl.RetryAfter
-			pe.Message = rl.Message
-		}
-	case errors.As(err, &rest):
-		if rest.Response != nil {
-			pe.Status = rest.Response.StatusCode
-		}
-		if rest.Message != nil {
-			pe.Code, pe.Message = rest.Message.Code, rest.Message.Message
-		}
+// classifyTransportError classifies a request that got no usable answer:
+// our context ended, the rate limiter refused to wait that long, or the
+// connection failed. Whether a message was created is unknown; the nonce
+// makes the retry safe.
+func classifyTransportError(channelID, messageID string, err error) *PostError {
+	pe := &PostError{ChannelID: channelID, MessageID: messageID, Retry: true, Err: err}
+	var we *ratelimit.WaitError
+	if errors.As(err, &we) {
+		pe.RetryAfter, pe.Global = we.Wait, we.Global
 	}
-	if pe.Status == http.StatusTooManyRequests && header != nil {
-		pe.Global = header.Get("X-RateLimit-Global") != ""
-		if pe.RetryAfter == 0 {
-			if secs, perr := strconv.ParseFloat(header.Get("Retry-After"), 64); perr == nil {
-				pe.RetryAfter = time.Duration(secs * float64(time.Second))
-			}
-		}
+	return pe
+}
+
+// classifyAnswer classifies a non-2xx answer from its status, headers and
+// JSON body.
+func classifyAnswer(channelID, messageID string, status int, header http.Header, body []byte) *PostError {
+	pe := &PostError{ChannelID: channelID, MessageID: messageID, Status: status}
+	var de struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+		Global  bool   `json:"global"`
+	}
+	if json.Unmarshal(body, &de) == nil {
+		pe.Code, pe.Message = de.Code, de.Message
+	} else if len(body) > 0 {
+		// A proxy's HTML page: keep a little of it for the log.
+		pe.Err = fmt.Errorf("answer: %.80q", body)
 	}
 	switch {
-	case pe.Status == 0:
-		// No HTTP answer: connection refused, reset, timeout. Whether the
-		// message was created is unknown; the nonce makes a retry safe.
+	case status == http.StatusTooManyRequests:
 		pe.Retry = true
-	case pe.Status == http.StatusTooManyRequests:
+		pe.RetryAfter = ratelimit.RetryAfter(header, body)
+		pe.Scope = header.Get("X-RateLimit-Scope")
+		pe.Global = de.Global || header.Get("X-RateLimit-Global") != "" || pe.Scope == "global"
+	case status >= 500:
 		pe.Retry = true
-	case pe.Status >= 500:
-		pe.Retry = true
-	case pe.Status == http.StatusUnauthorized:
+	case status == http.StatusUnauthorized:
 		// A wrong or revoked token fails every post alike; retrying keeps
 		// the queue for when the token is fixed (the outbox's breaker stops
 		// the request storm meanwhile).
 		pe.Retry = true
-	case pe.Status == http.StatusRequestTimeout:
+	case status == http.StatusRequestTimeout:
 		pe.Retry = true
 	case pe.Code == discordCodeMissingPermissions || pe.Code == discordCodeMissingAccess || pe.Code == discordCodeUnknownChannel:
 		pe.DisableChannel = true
-	case pe.Status < 300:
-		// 2xx with an unreadable body: the message exists; retrying with
-		// the same nonce returns it.
-		pe.Retry = true
+	case messageID != "" && (pe.Code == discordCodeUnknownMessage || status == http.StatusNotFound):
+		pe.Gone = true
 	}
 	return pe
 }

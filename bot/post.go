@@ -1,39 +1,38 @@
 package bot
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
 	"golang.org/x/time/rate"
 
+	"github.com/backchannel/backchannel/bot/ratelimit"
 	"github.com/backchannel/backchannel/model"
 )
 
-// Poster posts alert deliveries to Discord channels. It is safe for
-// concurrent use.
+// Poster posts alert deliveries to Discord channels and edits them. It is
+// safe for concurrent use by many goroutines: every request is paced by
+// the session's rate limiter (the global limit, the channel's bucket as
+// Discord's answers describe it, 429s waited out exactly), so requests to
+// different channels go out in parallel and no channel's wait holds
+// another's.
 type Poster struct {
 	session *discordgo.Session
+	client  *http.Client // paced
 	logger  *slog.Logger
 	cfg     posterConfig
 
 	mu       sync.Mutex
-	channels map[string]*posterChannel // channel id -> pacing state
-	// globalUntil: a global 429 stops every post until then.
-	globalUntil time.Time
-}
-
-// posterChannel is one channel's pacing. The map of them grows with the
-// number of subscribed channels, which is small.
-type posterChannel struct {
-	limiter *rate.Limiter
-	until   time.Time // the channel's bucket is exhausted until then
+	channels map[string]*rate.Limiter // channel id -> pacing, with PosterChannelPacing only
 }
 
 type posterConfig struct {
@@ -47,35 +46,37 @@ type posterConfig struct {
 // PosterOption configures a Poster.
 type PosterOption func(*posterConfig)
 
-// PosterGlobalLimiter makes every post also wait on l. Sessions from
-// NewSession already pace all their requests (SessionConfig.Limiter); this
-// is for sessions built otherwise, or for a stricter limit on posts alone.
+// PosterGlobalLimiter makes every request of the Poster also wait on l.
+// Sessions from NewSession already pace all their requests
+// (SessionConfig.Limiter); this is for a stricter limit on posts alone.
 func PosterGlobalLimiter(l *rate.Limiter) PosterOption {
 	return func(c *posterConfig) { c.global = l }
 }
 
-// PosterChannelPacing spaces posts to one channel: at most burst at once,
-// then one per every. Discord allows about 5 messages per 5 s per channel.
+// PosterChannelPacing spaces requests to one channel: at most burst at
+// once, then one per every. The buckets Discord announces already pace
+// each channel; this is a fixed limit on top of them, off by default.
 func PosterChannelPacing(every time.Duration, burst int) PosterOption {
 	return func(c *posterConfig) {
 		c.channelEvery, c.channelBurst = every, max(burst, 1)
 	}
 }
 
-// PosterRateLimitRetries sets how many 429 answers one Post waits out
-// before giving up, and the longest retry_after it waits for itself;
-// longer waits are returned to the caller as a retryable PostError.
+// PosterRateLimitRetries sets how many 429 answers one Post or Edit waits
+// out before giving up, and the longest rate-limit wait it takes on
+// itself; a longer one is returned to the caller as a retryable PostError
+// (without sending, when the window was known beforehand).
 func PosterRateLimitRetries(n int, maxWait time.Duration) PosterOption {
 	return func(c *posterConfig) {
 		c.maxRateLimits, c.maxWait = max(n, 0), maxWait
 	}
 }
 
-// NewPoster returns a Poster using session (see NewSession).
+// NewPoster returns a Poster using session (see NewSession). A session
+// built otherwise gets a rate limiter of the Poster's own, pacing the
+// Poster's requests only.
 func NewPoster(session *discordgo.Session, logger *slog.Logger, opts ...PosterOption) *Poster {
 	cfg := posterConfig{
-		channelEvery:  time.Second,
-		channelBurst:  5,
 		maxRateLimits: 3,
 		maxWait:       30 * time.Second,
 	}
@@ -85,12 +86,33 @@ func NewPoster(session *discordgo.Session, logger *slog.Logger, opts ...PosterOp
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Poster{session: session, logger: logger, cfg: cfg, channels: map[string]*posterChannel{}}
+	client := session.Client
+	if client == nil {
+		client = &http.Client{}
+	}
+	if _, paced := client.Transport.(*sessionAPIRewriter); !paced {
+		var next http.RoundTripper = http.DefaultTransport
+		if client.Transport != nil {
+			next = client.Transport
+		}
+		if client.Timeout > 0 {
+			// Started after the limiter's wait, as in NewSession.
+			next = sessionTimeout{next: next, d: client.Timeout}
+		}
+		client = &http.Client{
+			Transport: &sessionAPIRewriter{
+				from: discordgo.EndpointAPI, to: discordgo.EndpointAPI, next: next,
+				limiter: ratelimit.New(rate.NewLimiter(DefaultRequestLimit, DefaultRequestBurst)),
+			},
+			Jar:           client.Jar,
+			CheckRedirect: client.CheckRedirect,
+		}
+	}
+	return &Poster{session: session, client: client, logger: logger, cfg: cfg, channels: map[string]*rate.Limiter{}}
 }
 
 // postAlertRequest is the JSON body of the message. discordgo's
-// MessageSend has no nonce, so the body is sent through
-// RequestWithBucketID.
+// MessageSend has no nonce.
 type postAlertRequest struct {
 	Embeds          []*discordgo.MessageEmbed         `json:"embeds"`
 	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions"`
@@ -98,8 +120,25 @@ type postAlertRequest struct {
 	EnforceNonce    bool                              `json:"enforce_nonce"`
 }
 
+// editAlertRequest is the JSON body of an edit: the embed is replaced,
+// and nothing in it may ping anyone.
+type editAlertRequest struct {
+	Embeds          []*discordgo.MessageEmbed         `json:"embeds"`
+	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions"`
+}
+
 // postMaxNonce is Discord's nonce length limit.
 const postMaxNonce = 25
+
+// postAnswerMax bounds how much of an answer is read; a message is a few
+// kilobytes.
+const postAnswerMax = 1 << 20
+
+// noMentions is allowed_mentions with an empty, non-nil parse list:
+// "parse": [] lets nothing ping.
+func noMentions() *discordgo.MessageAllowedMentions {
+	return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
+}
 
 // Post sends the delivery's alert to its channel and returns the message
 // id. The nonce is enforced, so after a lost reply the retry returns the
@@ -110,164 +149,118 @@ func (p *Poster) Post(ctx context.Context, d model.Delivery) (string, error) {
 		return "", &PostError{ChannelID: d.ChannelID, Err: fmt.Errorf("delivery %d has channel %q and nonce %q (1 to %d characters needed)", d.ID, d.ChannelID, d.Nonce, postMaxNonce)}
 	}
 	body := postAlertRequest{
-		Embeds: []*discordgo.MessageEmbed{Embed(d.Alert)},
-		// An empty, non-nil Parse: "parse": [] lets nothing ping.
-		AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
+		Embeds:          []*discordgo.MessageEmbed{Embed(d.Alert)},
+		AllowedMentions: noMentions(),
 		Nonce:           d.Nonce,
 		EnforceNonce:    true,
 	}
-	endpoint := discordgo.EndpointChannelMessages(d.ChannelID)
-	ch := p.channel(d.ChannelID)
+	answer, status, err := p.send(ctx, http.MethodPost, discordgo.EndpointChannelMessages(d.ChannelID), body, d.ChannelID, "", d.ID)
+	if err != nil {
+		return "", err
+	}
+	var m discordgo.Message
+	if uerr := json.Unmarshal(answer, &m); uerr != nil || m.ID == "" {
+		// The message exists; retrying with the same nonce returns it.
+		return "", &PostError{ChannelID: d.ChannelID, Status: status, Retry: true,
+			Err: fmt.Errorf("decode created message: %w", errors.Join(uerr, errors.New("no message id")))}
+	}
+	return m.ID, nil
+}
 
+// Edit replaces the embed of the message d.MessageID in d.ChannelID with
+// the delivery's alert, pinging no one. Errors are *PostError; a message
+// deleted in Discord gives one whose MessageGone reports true, and editing
+// it again can never succeed.
+func (p *Poster) Edit(ctx context.Context, d model.Delivery) error {
+	if d.ChannelID == "" || d.MessageID == "" {
+		return &PostError{ChannelID: d.ChannelID, MessageID: d.MessageID, Err: fmt.Errorf("delivery %d has channel %q and message %q (both needed)", d.ID, d.ChannelID, d.MessageID)}
+	}
+	body := editAlertRequest{
+		Embeds:          []*discordgo.MessageEmbed{Embed(d.Alert)},
+		AllowedMentions: noMentions(),
+	}
+	_, _, err := p.send(ctx, http.MethodPatch, discordgo.EndpointChannelMessage(d.ChannelID, d.MessageID), body, d.ChannelID, d.MessageID, d.ID)
+	return err
+}
+
+// send makes one request, waiting out up to maxRateLimits 429s, and
+// returns the body and status of a 2xx answer. Errors are *PostError.
+func (p *Poster) send(ctx context.Context, method, endpoint string, payload any, channelID, messageID string, delivery int64) ([]byte, int, error) {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return nil, 0, &PostError{ChannelID: channelID, MessageID: messageID, Err: fmt.Errorf("encode: %w", err)}
+	}
 	for rateLimited := 0; ; {
 		if err := ctx.Err(); err != nil {
-			return "", classifyPostError(d.ChannelID, err, 0, nil)
+			return nil, 0, classifyTransportError(channelID, messageID, err)
 		}
-		if err := p.waitTurn(ctx, d.ChannelID, ch); err != nil {
-			return "", err
+		if err := p.pace(ctx, channelID); err != nil {
+			return nil, 0, classifyTransportError(channelID, messageID, err)
 		}
-		rec := &postResponseRecorder{next: p.session.Client.Transport}
-		client := &http.Client{Transport: rec, Timeout: p.session.Client.Timeout}
-		resp, err := p.session.RequestWithBucketID(http.MethodPost, endpoint, body, endpoint,
-			discordgo.WithContext(ctx),
-			discordgo.WithClient(client),
-			// discordgo would retry 429s forever with a sleep that ignores
-			// the context; Post waits them out itself, boundedly.
-			discordgo.WithRetryOnRatelimit(false),
-			// A 502 may have created the message; the outbox retries with
-			// backoff and the nonce.
-			discordgo.WithRestRetries(0),
-		)
-		status, header := rec.last()
-		p.observe(ch, status, header)
-		if err == nil {
-			var m discordgo.Message
-			if uerr := discordgo.Unmarshal(resp, &m); uerr != nil || m.ID == "" {
-				return "", classifyPostError(d.ChannelID, fmt.Errorf("decode created message: %w", errors.Join(uerr, errors.New("no message id"))), status, header)
-			}
-			return m.ID, nil
+		status, header, answer, err := p.do(ctx, method, endpoint, body)
+		if err != nil {
+			return nil, status, classifyTransportError(channelID, messageID, err)
 		}
-		pe := classifyPostError(d.ChannelID, err, status, header)
+		if status >= 200 && status < 300 {
+			return answer, status, nil
+		}
+		pe := classifyAnswer(channelID, messageID, status, header, answer)
 		if pe.Status != http.StatusTooManyRequests || rateLimited >= p.cfg.maxRateLimits || pe.RetryAfter > p.cfg.maxWait {
-			return "", pe
+			return nil, status, pe
 		}
 		rateLimited++
-		p.logger.Debug("discord 429, waiting", "channel", d.ChannelID, "retry_after", pe.RetryAfter, "global", pe.Global, "delivery", d.ID)
-		// observe recorded the pause; waitTurn waits it out.
+		// The limiter learned the window from the answer; the next
+		// request waits it out.
+		p.logger.Debug("discord 429, waiting", "channel", channelID, "retry_after", pe.RetryAfter, "scope", pe.Scope, "global", pe.Global, "delivery", delivery)
 	}
 }
 
-func (p *Poster) channel(id string) *posterChannel {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	ch, ok := p.channels[id]
-	if !ok {
-		ch = &posterChannel{limiter: rate.NewLimiter(rate.Every(p.cfg.channelEvery), p.cfg.channelBurst)}
-		p.channels[id] = ch
-	}
-	return ch
-}
-
-// waitTurn waits, bounded by ctx and maxWait, until a known rate-limit
-// window is over and the limiters allow a request. A window longer than
-// maxWait is returned as a retryable 429-class error without sending, so
-// no invalid request is spent on it. Waiting here also keeps discordgo's
-// bucket sleep (which ignores the context) at zero.
-func (p *Poster) waitTurn(ctx context.Context, channelID string, ch *posterChannel) error {
-	p.mu.Lock()
-	until := ch.until
-	global := p.globalUntil.After(until)
-	if global {
-		until = p.globalUntil
-	}
-	p.mu.Unlock()
-	if wait := time.Until(until); wait > 0 {
-		if wait > p.cfg.maxWait {
-			return &PostError{ChannelID: channelID, Status: 0, Retry: true, RetryAfter: wait, Global: global,
-				Err: errors.New("rate limited: not sending before the limit resets")}
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return classifyPostError(channelID, ctx.Err(), 0, nil)
-		case <-t.C:
+// pace applies the optional limits of PosterGlobalLimiter and
+// PosterChannelPacing.
+func (p *Poster) pace(ctx context.Context, channelID string) error {
+	if p.cfg.channelEvery > 0 {
+		if err := p.channel(channelID).Wait(ctx); err != nil {
+			return fmt.Errorf("channel pacing: %w", errors.Join(err, ctx.Err()))
 		}
 	}
-	if err := ch.limiter.Wait(ctx); err != nil {
-		return classifyPostError(channelID, fmt.Errorf("channel pacing: %w", errors.Join(err, ctx.Err())), 0, nil)
-	}
-	if p.cfg.global == nil {
-		return nil
-	}
-	if err := p.cfg.global.Wait(ctx); err != nil {
-		return classifyPostError(channelID, fmt.Errorf("global limit: %w", errors.Join(err, ctx.Err())), 0, nil)
+	if p.cfg.global != nil {
+		if err := p.cfg.global.Wait(ctx); err != nil {
+			return fmt.Errorf("global limit: %w", errors.Join(err, ctx.Err()))
+		}
 	}
 	return nil
 }
 
-// observe records rate-limit windows from an answer's headers: an
-// exhausted bucket pauses its channel, a global limit pauses everything.
-func (p *Poster) observe(ch *posterChannel, status int, h http.Header) {
-	if h == nil {
-		return
-	}
-	var wait time.Duration
-	if secs, err := strconv.ParseFloat(h.Get("X-RateLimit-Reset-After"), 64); err == nil && secs > 0 {
-		wait = time.Duration(secs * float64(time.Second))
-	}
-	if status == http.StatusTooManyRequests {
-		if secs, err := strconv.ParseFloat(h.Get("Retry-After"), 64); err == nil && wait == 0 {
-			wait = time.Duration(secs * float64(time.Second))
-		}
-	} else if h.Get("X-RateLimit-Remaining") != "0" {
-		return
-	}
-	if wait <= 0 {
-		return
-	}
-	until := time.Now().Add(wait)
+func (p *Poster) channel(id string) *rate.Limiter {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if h.Get("X-RateLimit-Global") != "" {
-		if until.After(p.globalUntil) {
-			p.globalUntil = until
-		}
-		return
+	l, ok := p.channels[id]
+	if !ok {
+		l = rate.NewLimiter(rate.Every(p.cfg.channelEvery), p.cfg.channelBurst)
+		p.channels[id] = l
 	}
-	if until.After(ch.until) {
-		ch.until = until
-	}
+	return l
 }
 
-// postResponseRecorder remembers the status and headers of the last
-// answer, because discordgo reports some (502, after its retries) as plain
-// errors.
-type postResponseRecorder struct {
-	next   http.RoundTripper
-	mu     sync.Mutex
-	status int
-	header http.Header
-}
-
-func (r *postResponseRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	next := r.next
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	resp, err := next.RoundTrip(req)
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// do sends one request through the paced client. A known rate-limit window
+// longer than maxWait fails it unsent (ratelimit.WaitError). The status is
+// that of the answer, 0 when none arrived.
+func (p *Poster) do(ctx context.Context, method, endpoint string, body []byte) (int, http.Header, []byte, error) {
+	req, err := http.NewRequestWithContext(ratelimit.WithMaxWait(ctx, p.cfg.maxWait), method, endpoint, bytes.NewReader(body))
 	if err != nil {
-		r.status, r.header = 0, nil
-		return nil, err
+		return 0, nil, nil, err
 	}
-	r.status, r.header = resp.StatusCode, resp.Header.Clone()
-	return resp, nil
-}
-
-func (r *postResponseRecorder) last() (int, http.Header) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.status, r.header
+	req.Header.Set("Authorization", p.session.Token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", p.session.UserAgent)
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, postAnswerMax))
+	if err != nil {
+		return resp.StatusCode, resp.Header, nil, fmt.Errorf("read the answer (HTTP %d): %w", resp.StatusCode, err)
+	}
+	return resp.StatusCode, resp.Header, answer, nil
 }

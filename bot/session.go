@@ -1,8 +1,10 @@
 package bot
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,6 +15,8 @@ import (
 	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
+
+	"github.com/backchannel/backchannel/bot/ratelimit"
 )
 
 // SessionConfig says how to reach Discord.
@@ -31,15 +35,25 @@ type SessionConfig struct {
 	// HTTPTimeout bounds every REST request and the websocket handshake;
 	// zero means 15 seconds.
 	HTTPTimeout time.Duration
-	// Limiter paces every REST request of the session (posts, interaction
-	// answers, command registration), so the whole process stays below
-	// Discord's 50 requests per second. Nil: DefaultRequestLimit.
+	// Limiter paces every REST request of the session that Discord counts
+	// toward the bot's global limit of 50 a second (posts, edits, command
+	// registration; interaction endpoints are not counted, so they are
+	// not paced). Nil: DefaultRequestLimit with DefaultRequestBurst.
+	//
+	// Besides it, every request of the session goes through the
+	// session's rate limiter (package ratelimit): per-route buckets
+	// learned from Discord's answers, and 429s waited out.
 	Limiter *rate.Limiter
 }
 
-// DefaultRequestLimit is the default process-wide REST request rate, below
-// Discord's global limit of 50 per second.
-const DefaultRequestLimit = rate.Limit(40)
+// DefaultRequestLimit and DefaultRequestBurst are the default global
+// pacing: 45 a second, at most 2 at once, so that no window of one second
+// sees more than about 47 of Discord's 50, with a margin for requests that
+// arrive bunched up.
+const (
+	DefaultRequestLimit = rate.Limit(45)
+	DefaultRequestBurst = 2
+)
 
 // DefaultAPIURL is Discord's REST base URL.
 const DefaultAPIURL = "https://discord.com/api/v10"
@@ -91,18 +105,24 @@ func NewSession(cfg SessionConfig) (*discordgo.Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bot: new session: %w", err)
 	}
-	limiter := cfg.Limiter
-	if limiter == nil {
-		limiter = rate.NewLimiter(DefaultRequestLimit, 10)
+	global := cfg.Limiter
+	if global == nil {
+		global = rate.NewLimiter(DefaultRequestLimit, DefaultRequestBurst)
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// Parallel delivery keeps several requests in flight; over HTTP/1.1
+	// each needs a connection, and the default of 2 idle ones would make
+	// most of them dial anew.
+	transport.MaxIdleConnsPerHost = sessionIdleConns
+	// No Client.Timeout: it would also run while a request waits for the
+	// rate limiter (behind a fan-out, or a 429's retry_after), and cut
+	// the waits short. The timeout starts when the request is sent.
 	s.Client = &http.Client{
-		Timeout: timeout,
 		Transport: &sessionAPIRewriter{
 			from:    discordgo.EndpointAPI,
 			to:      base.String() + "/",
-			next:    transport,
-			limiter: limiter,
+			next:    sessionTimeout{next: transport, d: timeout},
+			limiter: ratelimit.New(global),
 		},
 	}
 	s.Dialer = &websocket.Dialer{
@@ -132,22 +152,19 @@ func NewSession(cfg SessionConfig) (*discordgo.Session, error) {
 	return s, nil
 }
 
+// sessionIdleConns is how many idle connections to the API are kept.
+const sessionIdleConns = 32
+
 // sessionAPIRewriter sends requests for discordgo's built-in API URL to the
-// configured one, after the process-wide limiter allows them. Requests
-// elsewhere (CDN, attachments) pass unchanged.
+// configured one, when the session's rate limiter allows them. Requests
+// elsewhere (CDN, attachments) pass unchanged and unpaced.
 type sessionAPIRewriter struct {
 	from, to string
 	next     http.RoundTripper
-	limiter  *rate.Limiter
+	limiter  *ratelimit.Limiter
 }
 
 func (rw *sessionAPIRewriter) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := rw.limiter.Wait(r.Context()); err != nil {
-		if r.Body != nil {
-			_ = r.Body.Close()
-		}
-		return nil, fmt.Errorf("bot: request limiter: %w", errors.Join(err, r.Context().Err()))
-	}
 	rest, ok := strings.CutPrefix(r.URL.String(), rw.from)
 	if !ok {
 		return rw.next.RoundTrip(r)
@@ -159,11 +176,49 @@ func (rw *sessionAPIRewriter) RoundTrip(r *http.Request) (*http.Response, error)
 		}
 		return nil, fmt.Errorf("bot: rewrite %s: %w", redactDiscordURL(r.URL.String()), err)
 	}
+	// The route is read from discordgo's URL, whatever prefix the
+	// configured API URL has.
+	route := ratelimit.RouteOf(r.Method, "/"+rest)
 	// RoundTrippers must not modify the caller's request.
 	r2 := r.Clone(r.Context())
 	r2.URL = u
 	r2.Host = ""
-	return rw.next.RoundTrip(r2)
+	resp, err := rw.limiter.RoundTrip(r2, route, rw.next)
+	if err != nil {
+		// The route key has no ids nor tokens in it.
+		return nil, fmt.Errorf("bot: %s: %w", route.Key, err)
+	}
+	return resp, nil
+}
+
+// sessionTimeout bounds one request from when it is sent to the end of
+// its body, as http.Client.Timeout does.
+type sessionTimeout struct {
+	next http.RoundTripper
+	d    time.Duration
+}
+
+func (st sessionTimeout) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeoutCause(r.Context(), st.d, fmt.Errorf("bot: no complete answer within %v", st.d))
+	resp, err := st.next.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose releases a request's timer when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // discordURLSecrets matches the interaction and webhook tokens that

@@ -9,11 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/robfig/cron/v3"
-
 	"github.com/backchannel/backchannel/dedup"
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/schedule"
 )
 
 // Check validates cfg as `run` needs it and compiles its rules. It returns
@@ -157,16 +156,14 @@ func checkDuration(ps *Problems, key string, d Duration, zeroOK bool) {
 	}
 }
 
-// checkSchedule uses the same parser as the scheduler (robfig/cron's
-// standard parser, which accepts descriptors such as "@every 5m").
+// checkSchedule is the scheduler's own check (package schedule), so that
+// check refuses what run could not honour.
 func checkSchedule(spec string) error {
-	if strings.TrimSpace(spec) == "" {
-		return errors.New("must not be empty")
+	_, err := schedule.Parse(spec)
+	if se := (*schedule.Error)(nil); errors.As(err, &se) {
+		return errors.New(se.Msg) // the problem's key says where; no package prefix
 	}
-	if _, err := cron.ParseStandard(spec); err != nil {
-		return fmt.Errorf("invalid cron spec %q: %w", spec, err)
-	}
-	return nil
+	return err
 }
 
 // checkHTTPURL accepts an absolute http(s) URL. The URL is quoted

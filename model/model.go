@@ -65,12 +65,34 @@ type Match struct {
 
 // Alert is an article matched by a guild's rules. GuildID is empty for the
 // configured default rules when no guild is involved (dry run).
+//
+// Reports of one contact event from many outlets are one story: every
+// alert carries its story, and the alert that began the story is the one
+// a channel's message shows (footer id and rule), edited as Sources grow.
 type Alert struct {
 	ID      int64     `json:"id"`
 	GuildID string    `json:"guild_id"`
 	Article Article   `json:"article"`
 	Matches []Match   `json:"matches"` // Matches[0] is the rule named in the footer
 	Created time.Time `json:"created"`
+	// Story is the id of the contact event this report belongs to; empty
+	// when the alert has none (stored before stories existed).
+	Story string `json:"story,omitempty"`
+	// StoryReason says why the report joined its story or began one.
+	StoryReason string `json:"story_reason,omitempty"`
+	// Sources are the story's reports, the first report first, each feed
+	// once. Stores fill it where a caller shows the story (a delivery,
+	// /latest, /explain); elsewhere it may be empty.
+	Sources []Source `json:"sources,omitempty"`
+}
+
+// Source is one outlet's report of a story.
+type Source struct {
+	AlertID   int64     `json:"alert_id"`
+	Feed      string    `json:"feed"` // the feed's name
+	Title     string    `json:"title"`
+	Link      string    `json:"link"`
+	Published time.Time `json:"published"`
 }
 
 // Rule returns the name of the rule that fired first.
@@ -83,11 +105,14 @@ func (a Alert) Rule() string {
 
 // Subscription routes a guild's alerts (all, or one rule's) to a channel.
 type Subscription struct {
-	GuildID   string    `json:"guild_id"`
-	ChannelID string    `json:"channel_id"`
-	Rule      string    `json:"rule,omitempty"`     // empty: every rule
-	Disabled  string    `json:"disabled,omitempty"` // non-empty: why posting stopped (e.g. Missing Access)
-	Created   time.Time `json:"created"`
+	GuildID   string `json:"guild_id"`
+	ChannelID string `json:"channel_id"`
+	Rule      string `json:"rule,omitempty"`     // empty: every rule
+	Disabled  string `json:"disabled,omitempty"` // non-empty: why posting stopped (e.g. Missing Access)
+	// MinSources holds a story back from this channel until that many
+	// different feeds reported it (1, or 0 meaning 1: post the first report).
+	MinSources int       `json:"min_sources,omitempty"`
+	Created    time.Time `json:"created"`
 }
 
 // Matches reports whether an alert fired by rule should go through s.
@@ -95,11 +120,15 @@ func (s Subscription) Matches(rule string) bool {
 	return s.Disabled == "" && (s.Rule == "" || s.Rule == rule)
 }
 
-// Delivery is one alert owed to one channel: a row of the outbox.
+// Delivery is one story owed to one channel: a row of the outbox. Alert
+// is the story's first alert with Sources filled as they are when the
+// delivery is sent, so a post made late (min_sources) or an edit shows
+// every report so far.
 type Delivery struct {
 	ID          int64
 	Alert       Alert
 	ChannelID   string
+	MessageID   string // the message to edit; empty for a post
 	Nonce       string // at most 25 characters, stable for this alert and channel
 	Attempts    int
 	NextAttempt time.Time

@@ -39,6 +39,10 @@ const (
 	UnknownChannel
 	// Unauthorized answers 401, as for a wrong token.
 	Unauthorized
+	// SharedRateLimited answers 429 with X-RateLimit-Scope: shared: the
+	// resource's own limit, which Discord does not count as the bot's
+	// invalid request.
+	SharedRateLimited
 )
 
 // Always, as the count given to Fail, makes the fault permanent.
@@ -76,6 +80,8 @@ func (k FaultKind) String() string {
 		return "404 Unknown Channel"
 	case Unauthorized:
 		return "401 Unauthorized"
+	case SharedRateLimited:
+		return "rate limited (shared)"
 	}
 	return "fault(" + strconv.Itoa(int(k)) + ")"
 }
@@ -92,6 +98,18 @@ func AnyRequest(string, string) bool { return true }
 func Route(method, prefix string) Matcher {
 	return func(m, p string) bool {
 		return (method == "" || m == method) && strings.HasPrefix(p, prefix)
+	}
+}
+
+// EditMessage matches edits of channel messages: of one message in one
+// channel, or any ("" for either).
+func EditMessage(channelID, messageID string) Matcher {
+	return func(m, p string) bool {
+		ch, ok := messageRoute(m, p)
+		if !ok || m != http.MethodPatch {
+			return false
+		}
+		return (channelID == "" || ch == channelID) && (messageID == "" || strings.HasSuffix(p, "/messages/"+messageID))
 	}
 }
 
@@ -171,20 +189,26 @@ func (s *Server) takeFault(method, path string) *fault {
 // serveFault writes the fault's answer (or drops the connection).
 func (s *Server) serveFault(w http.ResponseWriter, f *fault) {
 	switch f.kind {
-	case RateLimited, GlobalRateLimited:
+	case RateLimited, GlobalRateLimited, SharedRateLimited:
 		global := f.kind == GlobalRateLimited
 		secs := f.retryAfter.Seconds()
 		h := w.Header()
 		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(secs))))
-		h.Set("X-RateLimit-Limit", "5")
+		if h.Get("X-RateLimit-Bucket") == "" {
+			// No enforced limit named the route's bucket.
+			h.Set("X-RateLimit-Bucket", "fake-limited")
+			h.Set("X-RateLimit-Limit", "5")
+		}
 		h.Set("X-RateLimit-Remaining", "0")
 		h.Set("X-RateLimit-Reset-After", strconv.FormatFloat(secs, 'f', 3, 64))
 		h.Set("X-RateLimit-Reset", strconv.FormatFloat(float64(time.Now().Add(f.retryAfter).UnixMilli())/1000, 'f', 3, 64))
-		h.Set("X-RateLimit-Bucket", "fake-limited")
 		scope := "user"
-		if global {
+		switch {
+		case global:
 			h.Set("X-RateLimit-Global", "true")
 			scope = "global"
+		case f.kind == SharedRateLimited:
+			scope = "shared"
 		}
 		h.Set("X-RateLimit-Scope", scope)
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{

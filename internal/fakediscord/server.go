@@ -8,6 +8,11 @@
 // Everything the fake receives is recorded and can be inspected; faults
 // (429s, 5xx before or after a message was created, dropped connections,
 // Missing Permissions, Unknown Channel, 401) can be injected per route.
+// Discord's rate limits (the global limit, the per-channel message bucket
+// shared by creating and editing) can be enforced with SetLimits, and a
+// latency added with SetLatency, for throughput tests; LimitStats reports
+// the 429s and the request rate. Channel messages can be edited (PATCH,
+// with their history kept) and deleted (DeleteMessage).
 //
 // It is a test-only package: import it from _test.go files only.
 package fakediscord
@@ -57,7 +62,9 @@ type Server struct {
 	nextID               int64
 	token                string
 	messages             map[string][]Message                       // channel id -> messages in order
-	nonces               map[string]map[string]int                  // channel id -> nonce -> index in messages
+	nonces               map[string]map[string]string               // channel id -> enforced nonce -> message id
+	history              map[string][]Message                       // message id -> versions (as created, after each edit)
+	deleted              map[string]Message                         // message id -> deleted channel message
 	commands             []CommandOverwrite                         // every bulk overwrite, in order
 	current              map[string][]*discordgo.ApplicationCommand // guild ("" global) -> registered
 	interactionResponses []InteractionResponse
@@ -69,6 +76,16 @@ type Server struct {
 	requests             []Request
 	faults               []*fault
 	gateway              gatewayState
+
+	// Rate limits and latency (limits.go).
+	limits         Limits
+	latency        []latencyRule
+	global         window
+	messageWindows map[string]*window // channel id -> message bucket window
+	tooMany        map[string]int     // bucket -> 429s answered by enforced limits
+	arrivals       []time.Time        // arrival of each request counted toward the global limit
+	inFlight       int
+	maxInFlight    int
 }
 
 // Message is a message the fake accepted, as the bot sent it.
@@ -84,6 +101,10 @@ type Message struct {
 	// Token is the interaction token for interaction responses and
 	// follow-ups; empty for channel messages.
 	Token string
+	// Edits counts the PATCHes applied to a channel message; Raw and the
+	// other fields then show it as the last one left it (MessageHistory
+	// has every version).
+	Edits int
 	// Loading is set on the original response of a deferred response
 	// (type 5) until an edit or a follow-up completes it: users see the
 	// "is thinking..." placeholder, publicly unless the deferral was
@@ -143,7 +164,10 @@ type Request struct {
 	Method string
 	Path   string // relative to APIPrefix, e.g. /channels/1/messages
 	Status int
-	Time   time.Time
+	Time   time.Time // when it was answered
+	// Received is when the request arrived: rate limits count it then,
+	// and a latency set with SetLatency runs from then to Time.
+	Received time.Time
 }
 
 // New starts a fake Discord on a loopback port and registers its shutdown
@@ -156,7 +180,11 @@ func New(tb testing.TB) *Server {
 		nextID:           200000000000000000,
 		token:            DefaultToken,
 		messages:         map[string][]Message{},
-		nonces:           map[string]map[string]int{},
+		nonces:           map[string]map[string]string{},
+		history:          map[string][]Message{},
+		deleted:          map[string]Message{},
+		messageWindows:   map[string]*window{},
+		tooMany:          map[string]int{},
 		current:          map[string][]*discordgo.ApplicationCommand{},
 		webhookMessages:  map[string]*Message{},
 		deletedOriginals: map[string]bool{},
@@ -473,9 +501,19 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, body []byte) (statu
 func (s *Server) route(auth bool, h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rel := strings.TrimPrefix(r.URL.Path, APIPrefix)
+		s.mu.Lock()
+		received := time.Now()
+		lim := s.arriveLocked(r.Method, rel, received)
+		delay := s.latencyLocked(r.Method, rel)
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			s.inFlight--
+			s.mu.Unlock()
+		}()
 		rec := &recorder{ResponseWriter: w, log: func(status int) {
 			s.mu.Lock()
-			s.requests = append(s.requests, Request{Method: r.Method, Path: rel, Status: status, Time: time.Now()})
+			s.requests = append(s.requests, Request{Method: r.Method, Path: rel, Status: status, Time: time.Now(), Received: received})
 			s.notifyLocked()
 			s.mu.Unlock()
 		}}
@@ -486,9 +524,25 @@ func (s *Server) route(auth bool, h apiHandler) http.HandlerFunc {
 			writeJSON(rec, http.StatusBadRequest, apiError(0, "unreadable body"))
 			return
 		}
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
 		if auth && r.Header.Get("Authorization") != "Bot "+s.Token() {
 			writeJSON(rec, http.StatusUnauthorized, apiError(0, "401: Unauthorized"))
 			return
+		}
+		if lim.tooMany {
+			serveLimited(rec, lim)
+			return
+		}
+		for k, v := range lim.header {
+			rec.Header()[k] = v
 		}
 		f := s.takeFault(r.Method, rel)
 		if f != nil && !f.kind.after() {
@@ -517,8 +571,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	// Bucket headers on every answer keep discordgo's limiter in its normal
-	// state (plenty remaining, immediate reset).
-	if w.Header().Get("X-RateLimit-Limit") == "" {
+	// state (plenty remaining, immediate reset), unless an enforced limit
+	// set them. A global 429 names no bucket, as on Discord.
+	if w.Header().Get("X-RateLimit-Limit") == "" && w.Header().Get("X-RateLimit-Global") == "" {
 		w.Header().Set("X-RateLimit-Limit", "50")
 		w.Header().Set("X-RateLimit-Remaining", "49")
 		w.Header().Set("X-RateLimit-Reset-After", "0.001")
@@ -542,6 +597,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+p+"/users/@me", s.route(true, s.handleMe))
 	mux.HandleFunc("POST "+p+"/channels/{channel}/messages", s.route(true, s.handleCreateMessage))
 	mux.HandleFunc("GET "+p+"/channels/{channel}/messages", s.route(true, s.handleListMessages))
+	mux.HandleFunc("PATCH "+p+"/channels/{channel}/messages/{message}", s.route(true, s.handleEditMessage))
 	mux.HandleFunc("PUT "+p+"/applications/{app}/commands", s.route(true, s.handleBulkOverwrite))
 	mux.HandleFunc("PUT "+p+"/applications/{app}/guilds/{guild}/commands", s.route(true, s.handleBulkOverwrite))
 	mux.HandleFunc("GET "+p+"/applications/{app}/commands", s.route(true, s.handleListCommands))
@@ -744,8 +800,13 @@ func (s *Server) handleCreateMessage(_ http.ResponseWriter, r *http.Request, bod
 	if req.EnforceNonce && nonce != "" {
 		// Discord keeps enforced nonces for a few minutes; the fake keeps
 		// them for its lifetime, which is longer than any test.
-		if i, ok := s.nonces[channel][nonce]; ok {
-			return http.StatusOK, messageJSON(s.messages[channel][i])
+		if id, ok := s.nonces[channel][nonce]; ok {
+			if i := s.messageIndexLocked(channel, id); i >= 0 {
+				return http.StatusOK, messageJSON(s.messages[channel][i])
+			}
+			// Deleted since: Discord still answers with the message the
+			// nonce created, and creates nothing.
+			return http.StatusOK, messageJSON(s.deleted[id])
 		}
 	}
 	m := Message{
@@ -762,14 +823,115 @@ func (s *Server) handleCreateMessage(_ http.ResponseWriter, r *http.Request, bod
 		m.Content = *req.Content
 	}
 	s.messages[channel] = append(s.messages[channel], m)
+	s.history[m.ID] = []Message{m}
 	if req.EnforceNonce && nonce != "" {
 		if s.nonces[channel] == nil {
-			s.nonces[channel] = map[string]int{}
+			s.nonces[channel] = map[string]string{}
 		}
-		s.nonces[channel][nonce] = len(s.messages[channel]) - 1
+		s.nonces[channel][nonce] = m.ID
 	}
 	s.notifyLocked()
 	return http.StatusOK, messageJSON(m)
+}
+
+// messageIndexLocked returns the index of a message in its channel, -1
+// when there is none (or it was deleted).
+func (s *Server) messageIndexLocked(channel, id string) int {
+	for i, m := range s.messages[channel] {
+		if m.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// handleEditMessage is PATCH /channels/{channel}/messages/{message}: the
+// fields present replace the message's, validated as a create is.
+func (s *Server) handleEditMessage(_ http.ResponseWriter, r *http.Request, body []byte) (int, any) {
+	channel, id := r.PathValue("channel"), r.PathValue("message")
+	var req messageRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return http.StatusBadRequest, apiError(50109, "The request body contains invalid JSON.")
+	}
+	if e := validateMessage(req, false); e != nil {
+		return http.StatusBadRequest, *e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.messageIndexLocked(channel, id)
+	if i < 0 {
+		return http.StatusNotFound, apiError(10008, "Unknown Message")
+	}
+	m := s.messages[channel][i]
+	applyEdit(&m, req)
+	if m.Content == "" && len(m.Embeds) == 0 {
+		return http.StatusBadRequest, apiError(50006, "Cannot send an empty message")
+	}
+	m.Edits++
+	m.Raw = append(json.RawMessage(nil), body...)
+	s.messages[channel][i] = m
+	s.history[id] = append(s.history[id], m)
+	s.notifyLocked()
+	return http.StatusOK, messageJSON(m)
+}
+
+// ChannelMessage returns a message of a channel as it now reads (after any
+// edits); false when there is none or it was deleted.
+func (s *Server) ChannelMessage(channelID, messageID string) (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := s.messageIndexLocked(channelID, messageID); i >= 0 {
+		return s.messages[channelID][i], true
+	}
+	return Message{}, false
+}
+
+// MessageHistory returns every version of a channel message, oldest
+// first: as created, then as each PATCH left it (Raw is that request's
+// body). A deleted message keeps its history.
+func (s *Server) MessageHistory(channelID, messageID string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, m := range s.history[messageID] {
+		if m.ChannelID == channelID {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// WaitMessageEdits waits until a channel message received at least n
+// edits and returns it as it then reads; it fails the test after timeout
+// or when the message does not exist.
+func (s *Server) WaitMessageEdits(tb testing.TB, channelID, messageID string, n int, timeout time.Duration) Message {
+	tb.Helper()
+	ok := s.waitFor(timeout, func() bool {
+		i := s.messageIndexLocked(channelID, messageID)
+		return i >= 0 && s.messages[channelID][i].Edits >= n
+	})
+	m, found := s.ChannelMessage(channelID, messageID)
+	if !ok {
+		tb.Fatalf("fakediscord: message %s in channel %s has %d edits after %v (exists: %v), want at least %d", messageID, channelID, m.Edits, timeout, found, n)
+	}
+	return m
+}
+
+// DeleteMessage deletes a channel message, as a moderator would in
+// Discord: it leaves Messages, and editing it answers 404 Unknown Message
+// (code 10008). It reports whether the message existed.
+func (s *Server) DeleteMessage(channelID, messageID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.messageIndexLocked(channelID, messageID)
+	if i < 0 {
+		return false
+	}
+	msgs := s.messages[channelID]
+	s.deleted[messageID] = msgs[i]
+	s.messages[channelID] = append(msgs[:i:i], msgs[i+1:]...)
+	s.notifyLocked()
+	return true
 }
 
 func (s *Server) handleListMessages(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any) {

@@ -1,0 +1,178 @@
+package stories
+
+// Words that date a contact or call it a repeat, in the languages the
+// matcher reads (English, French, Spanish, German, Italian, Portuguese,
+// Dutch, Polish, Turkish, Russian, Ukrainian, Chinese, Japanese, Korean,
+// Arabic, Persian, Hebrew). They are written like matcher aliases (see
+// rules.Spec): folded before use, a trailing "*" lets a word continue, a
+// leading capital must be a capital in the text. Words that are also
+// common words of another language are left out or written in a longer,
+// unambiguous form ("в среду", not "среда", which is also "environment").
+
+// weekdayWords[d] name time.Weekday(d).
+var weekdayWords = [7][]string{
+	{"Sunday", "dimanche", "domingo", "Sonntag", "domenica", "zondag", "niedziela", "niedzielę",
+		"pazar günü", "воскресенье", "воскресенья", "неділя", "неділю", "неділі", "星期日", "星期天", "周日",
+		"週日", "礼拜天", "日曜日", "일요일*", "الأحد", "یکشنبه", "یک شنبه", "יום ראשון", "ביום ראשון"},
+	{"Monday", "lundi", "lunes", "Montag", "lunedì", "segunda-feira", "maandag", "poniedziałek",
+		"poniedziałku", "pazartesi", "понедельник", "понедельника", "понеділок", "понеділка", "星期一", "周一",
+		"週一", "礼拜一", "月曜日", "월요일*", "الاثنين", "الإثنين", "دوشنبه", "دو شنبه", "יום שני", "ביום שני"},
+	{"Tuesday", "mardi", "martes", "Dienstag", "martedì", "terça-feira", "dinsdag", "wtorek",
+		"wtorku", "salı", "вторник", "вторника", "вівторок", "вівторка", "星期二", "周二", "週二", "礼拜二",
+		"火曜日", "화요일*", "الثلاثاء", "سه‌شنبه", "سه شنبه", "سه‌ شنبه", "יום שלישי", "ביום שלישי"},
+	{"Wednesday", "mercredi", "miércoles", "Mittwoch", "mercoledì", "quarta-feira", "woensdag",
+		"środa", "środę", "środy", "çarşamba", "среду", "середа", "середу", "星期三", "周三", "週三", "水曜日",
+		"수요일*", "الأربعاء", "چهارشنبه", "چهار شنبه", "יום רביעי", "ביום רביעי"},
+	{"Thursday", "jeudi", "jueves", "Donnerstag", "giovedì", "quinta-feira", "donderdag",
+		"czwartek", "czwartku", "perşembe", "четверг", "четверга", "четвер", "星期四", "周四", "週四",
+		"木曜日", "목요일*", "الخميس", "پنجشنبه", "پنج شنبه", "יום חמישי", "ביום חמישי"},
+	{"Friday", "vendredi", "viernes", "Freitag", "venerdì", "sexta-feira", "vrijdag", "piątek",
+		"piątku", "cuma", "пятница", "пятницу", "пятницы", "п'ятниця", "п'ятницю", "п'ятниці", "星期五",
+		"周五", "週五", "金曜日", "금요일*", "الجمعة", "جمعه", "יום שישי", "ביום שישי"},
+	{"Saturday", "samedi", "sábado", "Samstag", "Sonnabend", "sabato", "zaterdag", "sobota",
+		"sobotę", "soboty", "cumartesi", "суббота", "субботу", "субботы", "субота", "суботу", "суботи",
+		"星期六", "周六", "週六", "土曜日", "토요일*", "السبت", "شنبه", "בשבת", "יום שבת"},
+}
+
+// monthWords[m-1] name time.Month(m). Short and ambiguous forms ("Mar",
+// "mart", "ekim", "aralık") count only next to a day number.
+var monthWords = [12][]string{
+	{"January", "janvier", "enero", "Januar", "Jänner", "gennaio", "janeiro", "januari", "styczeń",
+		"stycznia", "январь", "января", "январе", "січень", "січня", "يناير", "كانون الثاني", "ژانویه", "ינואר", "בינואר"},
+	{"February", "février", "febrero", "Februar", "febbraio", "fevereiro", "februari", "luty", "lutego",
+		"февраль", "февраля", "феврале", "лютий", "лютого", "فبراير", "شباط", "فوریه", "פברואר", "בפברואר"},
+	{"March", "mars", "marzo", "März", "março", "maart", "marzec", "март", "марта", "марте", "березень",
+		"березня", "مارس", "آذار", "מרץ", "במרץ"},
+	{"April", "avril", "abril", "aprile", "kwiecień", "kwietnia", "апрель", "апреля", "апреле", "квітень",
+		"квітня", "أبريل", "إبريل", "نيسان", "آوریل", "אפריל", "באפריל"},
+	{"May", "mayo", "Mai", "maggio", "maio", "mayıs", "май", "мая", "травень", "травня", "مايو", "أيار", "מאי", "במאי"},
+	{"June", "juin", "junio", "Juni", "giugno", "junho", "czerwiec", "czerwca", "haziran", "июнь", "июня",
+		"июне", "червень", "червня", "يونيو", "يونيه", "حزيران", "ژوئن", "יוני", "ביוני"},
+	{"July", "juillet", "julio", "Juli", "luglio", "julho", "lipiec", "lipca", "temmuz", "июль", "июля",
+		"июле", "липень", "липня", "يوليو", "يوليه", "تموز", "ژوئیه", "יולי", "ביולי"},
+	{"August", "août", "agosto", "augustus", "sierpień", "sierpnia", "ağustos", "август", "августа",
+		"августе", "серпень", "серпня", "أغسطس", "آب", "אוגוסט", "באוגוסט"},
+	{"September", "septembre", "septiembre", "setiembre", "settembre", "setembro", "wrzesień", "września",
+		"eylül", "сентябрь", "сентября", "сентябре", "вересень", "вересня", "سبتمبر", "أيلول", "سپتامبر", "ספטמבר", "בספטמבר"},
+	{"October", "octobre", "octubre", "Oktober", "ottobre", "outubro", "październik", "października",
+		"октябрь", "октября", "октябре", "жовтень", "жовтня", "أكتوبر", "تشرين الأول", "اکتبر", "אוקטובר", "באוקטובר"},
+	{"November", "novembre", "noviembre", "novembro", "listopad", "listopada", "kasım", "ноябрь", "ноября",
+		"ноябре", "листопад", "листопада", "نوفمبر", "تشرين الثاني", "نوامبر", "נובמבר", "בנובמבר"},
+	{"December", "décembre", "diciembre", "Dezember", "dicembre", "dezembro", "grudzień", "grudnia",
+		"декабрь", "декабря", "декабре", "грудень", "грудня", "ديسمبر", "كانون الأول", "دسامبر", "דצמבר", "בדצמבר"},
+}
+
+// monthShort are forms that count only next to a day number.
+var monthShort = [12][]string{
+	{"Jan", "ocak"}, {"Feb", "şubat"}, {"Mar", "mart"}, {"Apr", "nisan"}, {"mei", "maj", "maja", "мае", "مه"},
+	{"Jun", "juni"}, {"Jul", "juli"}, {"Aug"}, {"Sep", "Sept", "september"}, {"Oct", "oktober", "ekim"},
+	{"Nov", "november"}, {"Dec", "december", "aralık"},
+}
+
+// Relative cues, by what they say about the day of the contact.
+const (
+	relYesterday int32 = iota
+	relThisWeek
+	relLastWeek
+	relRecently
+)
+
+var relativeWords = map[int32][]string{
+	relYesterday: {"yesterday", "ayer", "gestern", "ieri", "ontem", "gisteren", "wczoraj", "dün", "вчера",
+		"вчора", "昨天", "昨日", "어제", "أمس", "امس", "دیروز", "אתמול"},
+	relThisWeek: {"this week", "earlier this week", "cette semaine", "esta semana", "diese Woche", "dieser Woche",
+		"questa settimana", "deze week", "w tym tygodniu", "bu hafta", "на этой неделе", "на цьому тижні",
+		"цього тижня", "本周", "这周", "本週", "今週", "이번 주", "هذا الأسبوع", "این هفته", "השבוע"},
+	relLastWeek: {"last week", "la semaine dernière", "la semana pasada", "letzte Woche", "vergangene Woche",
+		"vergangenen Woche", "letzten Woche", "la settimana scorsa", "semana passada", "vorige week",
+		"afgelopen week", "w zeszłym tygodniu", "w ubiegłym tygodniu", "geçen hafta", "на прошлой неделе",
+		"минулого тижня", "на минулому тижні", "上周", "上週", "先週", "지난주", "지난 주", "الأسبوع الماضي",
+		"هفته گذشته", "هفته پیش", "בשבוע שעבר"},
+	relRecently: {"recently", "récemment", "recientemente", "kürzlich", "di recente", "recentemente",
+		"onlangs", "niedawno", "geçenlerde", "недавно", "нещодавно", "最近", "近日", "최근", "مؤخرا", "مؤخراً",
+		"اخیرا", "اخیراً", "לאחרונה"},
+}
+
+// againWords say the contact happened once more ("talk again"). They count
+// just after a contact term or just before it.
+var againWords = []string{
+	"again", "once again", "once more", "anew", "à nouveau", "de nouveau", "encore une fois", "de nuevo",
+	"otra vez", "nuevamente", "erneut", "nochmals", "noch einmal", "di nuovo", "nuovamente", "novamente",
+	"de novo", "outra vez", "opnieuw", "ponownie", "znowu", "znów", "yeniden", "tekrar", "снова", "вновь",
+	"опять", "повторно", "знову", "вдруге", "再次", "再度", "再び", "다시", "재차", "مجددا", "مجدداً",
+	"مرة أخرى", "مرة ثانية", "دوباره", "بار دیگر", "שוב", "מחדש",
+}
+
+// anotherWords call the contact itself a new one ("a new call", "another
+// meeting"). They count a few words before a contact term. Ordinals
+// ("second meeting") are left out: they say where the contact stands in a
+// series, which every report of it may say.
+var anotherWords = []string{
+	"new", "another", "fresh", "renewed", "follow-up", "nouvel", "nouvelle", "nouveau", "nouvelles",
+	"nuevo", "nueva", "nuevas", "nuevos", "otra", "otro", "neue", "neuen", "neues", "neuer", "erneute",
+	"erneuten", "weitere", "weiteren", "nuovo", "nuova", "nuovi", "nuove", "novo", "nova", "novas", "novos",
+	"outra", "outro", "nieuwe", "nowa", "nowe", "nowy", "nowej", "kolejna", "kolejne", "kolejny", "kolejnej",
+	"yeni", "новый", "новая", "новое", "новой", "новом", "новую", "нового", "новые", "новых", "очередной",
+	"очередная", "очередную", "очередные", "новий", "нову", "новій", "новому", "нові", "чергова", "чергову",
+	"新一轮", "新的", "새로운", "جديدة", "جديد", "أخرى", "جدید", "חדשה", "חדש", "נוספת", "נוסף",
+}
+
+// futureWords announce a contact ("will meet on Tuesday", "to host talks
+// on Tuesday"): only then may a weekday be the next one rather than the
+// last one, and an undated contact lie in the coming week.
+var futureWords = []string{
+	"will", "to host", "to hold", "to meet", "due to", "set to", "is to", "are to", "plans to", "expected to",
+	"scheduled", "upcoming", "next week", "va", "vont", "doit", "doivent", "devrait", "prochain", "prochaine",
+	"se rendra", "va a", "van a", "próximo", "próxima", "viajará", "wird", "werden", "soll", "sollen",
+	"kommenden", "nächste", "nächsten", "prossimo", "prossima", "vai", "vão", "zal", "zullen", "volgende",
+	"przyszłym", "następnym", "önümüzdeki", "gelecek hafta", "будет", "будут", "состоится", "предстоящ*",
+	"следующ*", "буде", "будуть", "відбудеться", "наступн*", "将", "将于", "即将", "下周", "予定", "예정",
+	"سوف", "المقبل", "المقبلة", "خواهد", "آینده", "יתקיים", "הבא", "הבאה",
+}
+
+// sidelinesWords place a contact on the margins of a larger gathering: a
+// bilateral meeting there is not the gathering itself.
+var sidelinesWords = []string{
+	"sidelines", "margins", "on the margin", "en marge", "al margen", "en los márgenes", "am Rande",
+	"a margine", "à margem", "à margem", "aan de zijlijn", "w kuluarach", "marjında", "kulislerinde",
+	"на полях", "в кулуарах", "на полях", "у кулуарах", "期间会见", "间隙", "会议期间", "の際に", "계기에",
+	"على هامش", "في هامش", "در حاشیه", "בשולי",
+}
+
+// remoteWords say a contact was at a distance: a phone or video call. The
+// matcher's call words also hold "spoke" and "talked", which describe a
+// conversation in a room as well; these do not. notRemote are the phrases
+// where "call" is no call ("call for", "calls on").
+var remoteWords = []string{
+	"phone", "phoned", "telephone", "telephoned", "by phone", "phone call", "call", "video call", "video link",
+	"videolink", "video conference", "videoconference", "teleconference", "dialled", "dialed",
+	"téléphon*", "appel", "visioconférence", "par vidéo", "llamada", "telefónic*", "telefoneó", "por teléfono",
+	"videollamada", "videoconferencia", "Telefon*", "telefonier*", "Videoschalte", "Videokonferenz",
+	"Videogespräch", "telefon*", "videochiamata", "videoconferenza", "videochamada", "videoconferência",
+	"telefoongesprek", "belde", "videogesprek", "zadzwonił", "zadzwoniła", "wideokonferencj*",
+	"video konferans", "телефон*", "звонок", "звонка", "звонке", "созвони*", "позвонил*", "видеосвяз*",
+	"видеоконференц*", "дзвінок", "дзвінка", "зателефонував*", "відеоконференц*", "电话", "通话", "视频会谈",
+	"视频会议", "电話", "通話", "電話", "オンライン会談", "テレビ会議", "통화", "전화", "화상", "هاتف*",
+	"هاتفي*", "مكالمة", "عبر الفيديو", "تلفن*", "تماس تلفنی", "ویدئوکنفرانس", "טלפון*", "שיחת טלפון",
+	"טלפונית", "שיחת וידאו",
+}
+
+var notRemote = []string{
+	"call for", "calls for", "call on", "calls on", "call to", "appel à", "appel au", "appel aux", "appel de",
+	"llamada a", "wake-up call",
+}
+
+// sayWords before a date make it the day something was said, which may be
+// the day after the contact ("the Kremlin said on Wednesday").
+var sayWords = []string{
+	"said", "says", "announced", "confirmed", "reported", "told", "stated", "added", "a déclaré", "a annoncé",
+	"a confirmé", "a indiqué", "dijo", "anunció", "confirmó", "informó", "sagte", "erklärte", "bestätigte",
+	"ha detto", "ha annunciato", "disse", "anunciou", "zei", "powiedział", "açıkladı", "dedi", "заявил*",
+	"сообщил*", "сказал*", "подтвердил*", "повідомив*", "заявив*", "表示", "宣布", "称", "発表", "밝혔다",
+	"قال", "أعلن", "صرح", "گفت", "اعلام کرد", "אמר", "הודיע",
+}
+
+// dateFillers may stand between a day number and its month ("18th of
+// February", "18 de febrero", "18-го февраля", "1er mars").
+var dateFillers = map[string]bool{"th": true, "st": true, "nd": true, "rd": true, "of": true, "de": true,
+	"del": true, "di": true, "er": true, "го": true, "e": true, "den": true, "am": true}

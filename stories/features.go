@@ -1,0 +1,610 @@
+package stories
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/backchannel/backchannel/model"
+)
+
+// Report is one matched article as the grouper sees it.
+type Report struct {
+	// Ref identifies the report: an alert id in the bot, the line id in
+	// `match -stories`. A story is named after the Ref of its first report.
+	Ref     string
+	Article model.Article
+	// Matches are the rules that fired on the article (set.Match). One
+	// article is one report, however many rules fired.
+	Matches []model.Match
+}
+
+// Mode says how the participants were in contact, when the report says it
+// plainly: only phone or video words (remote) or only meeting, visit or
+// appearance words (in person). Anything else, "talks" alone or both kinds of words,
+// is unknown and agrees with either.
+type Mode uint8
+
+const (
+	ModeUnknown Mode = iota
+	ModeRemote
+	ModeInPerson
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeRemote:
+		return "call"
+	case ModeInPerson:
+		return "meeting"
+	}
+	return "contact"
+}
+
+// Office is one office taking part in a contact.
+type Office struct {
+	Country string `json:"country"`
+	ID      string `json:"id"`
+	Kind    string `json:"kind,omitempty"`
+	// Generic: named by its role ("Egypt's intelligence chief") or as a
+	// counterpart, so it may be any office of its kind in its country.
+	Generic bool `json:"generic,omitempty"`
+}
+
+// Holder is a person named as the holder of an office.
+type Holder struct {
+	Office string `json:"office"` // actor id
+	Name   string `json:"name"`
+}
+
+// Features are what the grouper knows of a report: who (countries,
+// offices, holders), how (mode), when (days), and whether it is a
+// multilateral contact or a repeat.
+type Features struct {
+	Ref       string    `json:"ref"`
+	Published time.Time `json:"published"`
+	// Parties: the countries taking part, sorted: those of the matched
+	// offices, those named next to a plural office ("US and Russian spy
+	// chiefs"), and those of office holders named in the report.
+	Parties []string `json:"parties"`
+	Offices []Office `json:"offices,omitempty"`
+	Holders []Holder `json:"holders,omitempty"`
+	Mode    Mode     `json:"mode,omitempty"`
+	// When: the days the contact may have taken place on.
+	When []Span `json:"when"`
+	// Dated: When comes from a date in the text (a weekday, a date,
+	// "yesterday"), not from the publication time alone.
+	Dated bool `json:"dated,omitempty"`
+	// Group: a plural office of at least three countries ("ASEAN defence
+	// ministers meet"): a multilateral contact.
+	Group bool `json:"group,omitempty"`
+	// Bilateral: two named offices of exactly two countries.
+	Bilateral bool `json:"bilateral,omitempty"`
+	// Plural: the countries named around a plural office ("US and
+	// Russian spy chiefs"); PluralGroup: a group word qualifies it ("G20
+	// foreign ministers", "defence ministers of the ASEAN members").
+	Plural      []string `json:"plural,omitempty"`
+	PluralGroup bool     `json:"plural_group,omitempty"`
+	// Sidelines: the report places the contact on the margins of a larger
+	// gathering ("on the sidelines of the G20").
+	Sidelines bool `json:"sidelines,omitempty"`
+	// Contact: some match names offices in contact (a keyword rule alone
+	// does not); a report without one is a story of its own.
+	Contact bool `json:"contact,omitempty"`
+	// Repeat: the report calls the contact another one ("talk again", "a
+	// new call", "second round of talks").
+	Repeat bool `json:"repeat,omitempty"`
+}
+
+var eastAsia = time.FixedZone("UTC+9", 9*3600)
+
+// Approximate windows, in days, for reports that do not date their
+// contact: a report is about a contact of the last days; an announced one
+// may be a week ahead; "recently" reaches two weeks back.
+const (
+	pastDays      = 2
+	plannedDays   = 7
+	recentDays    = 14
+	cueReach      = 1000 // distance of a cue in a sentence without a contact term
+	maxCueYears   = 400  // days: a date further from publication is background
+	againAfter    = 5    // "spoke to CIA's Ratcliffe again"
+	againBefore   = 2    // "again met"
+	anotherReach  = 4    // "second round of Russia-Ukraine talks": words between
+	monthReach    = 2    // "the February meeting", "February's talks"
+	sayReach      = 2    // "said on Wednesday", "заявил в среду"
+	datelineReach = 4    // "MOSCOW, March 12 (Reuters) -" opens a lead
+)
+
+// Extract reads a report. It is a pure function of the report and the
+// lexicon.
+func (lx *Lexicon) Extract(r Report) Features {
+	a := r.Article
+	pub := a.Published
+	if pub.IsZero() {
+		pub = a.Fetched
+	}
+	f := Features{Ref: r.Ref, Published: pub}
+
+	var toks []tok
+	var sent int32
+	toks, sent = tokenize(toks, a.Title, 0, sent)
+	toks, sent = tokenize(toks, a.Summary, 1, sent)
+	toks, _ = tokenize(toks, truncate(a.Content, maxContent), 2, sent)
+
+	parties := map[string]bool{}
+	offices := map[Office]bool{}
+	holders := map[Holder]bool{}
+	addHolder := func(p person) {
+		holders[Holder{Office: p.actor, Name: p.name}] = true
+		offices[Office{Country: p.country, ID: p.actor, Kind: p.kind}] = true
+		parties[p.country] = true
+	}
+	holdersIn := func(toks []tok, actor string) []person {
+		var out []person
+		for _, h := range lx.holders.find(toks) {
+			for _, v := range h.vals {
+				if p := lx.people[v]; p.covers(pub) && (actor == "" || p.actor == actor) {
+					out = append(out, p)
+				}
+			}
+		}
+		return out
+	}
+	for _, p := range holdersIn(toks, "") {
+		addHolder(p)
+	}
+
+	multi, bilateral := false, len(r.Matches) > 0
+	var textCountries []string // countries the text names, places left out; read once
+	kinds := map[string]bool{}
+	for _, m := range r.Matches {
+		if m.ContactKind != "" {
+			kinds[m.ContactKind] = true
+		}
+		ev, _ := tokenize(nil, m.Evidence, 3, 0)
+		named := 0
+		f.Contact = f.Contact || len(m.Actors) > 0
+		for _, h := range m.Actors {
+			switch {
+			case strings.HasPrefix(h.ID, "multi-"):
+				// A plural office ("US and Russian spy chiefs", "G20
+				// foreign ministers"): its countries are those named
+				// around it; the report's parties are all the countries
+				// it names.
+				multi = true
+				if textCountries == nil {
+					textCountries = lx.countriesIn(toks, 0, len(toks))
+				}
+				for _, cc := range textCountries {
+					parties[cc] = true
+				}
+				near, group := lx.aroundPlural(ev, h.Alias)
+				f.Plural = union(f.Plural, near, strings.Compare)
+				f.PluralGroup = f.PluralGroup || group
+			case h.Country != "":
+				named++
+				parties[h.Country] = true
+				offices[Office{Country: h.Country, ID: h.ID, Kind: h.Kind, Generic: lx.generic(h.ID, h.Country)}] = true
+				al, _ := tokenize(nil, h.Alias, 3, 0)
+				for _, p := range holdersIn(al, h.ID) {
+					addHolder(p)
+				}
+			}
+		}
+		if named < 2 {
+			bilateral = false
+		}
+	}
+	f.Parties = sortedSet(parties)
+	f.Group = multi && (len(f.Plural) >= 3 || f.PluralGroup && len(f.Plural) != 2)
+	f.Bilateral = bilateral && !multi && len(f.Parties) == 2
+	f.Offices = sortedOffices(offices)
+	f.Holders = sortedHolders(holders)
+
+	contacts := lx.contacts.find(toks)
+	planned := false
+	for _, c := range contacts {
+		k := lx.kinds[c.val]
+		kinds[k] = true
+		planned = planned || k == "planned"
+	}
+	planned = planned || kinds["planned"] || len(lx.future.find(toks)) > 0
+	remote := false
+	for _, h := range lx.remote.find(toks) {
+		remote = remote || h.val == 1
+	}
+	inPerson := kinds["meeting"] || kinds["visit"] || kinds["appearance"]
+	switch {
+	case remote && !inPerson:
+		f.Mode = ModeRemote
+	case inPerson && !remote:
+		f.Mode = ModeInPerson
+	}
+
+	f.Repeat = lx.repeated(toks, contacts, lx.future.find(toks))
+	f.Sidelines = len(lx.sidelines.find(toks)) > 0
+	f.When, f.Dated = lx.when(toks, contacts, pub, planned)
+	return f
+}
+
+// Around a plural office the words that say whose offices they are stand
+// close: "US and Russian spy chiefs", "Turkish, Egyptian intelligence
+// chiefs and Qatar's prime minister", "G20 foreign ministers", "defence
+// ministers of the ASEAN members".
+const (
+	pluralBefore      = 5
+	pluralAfter       = 6
+	pluralGroupBefore = 4
+	pluralGroupAfter  = 3
+)
+
+// aroundPlural returns the countries named around the plural office alias
+// in the evidence, and whether a group word ("G20", "Nordic") qualifies it.
+func (lx *Lexicon) aroundPlural(ev []tok, alias string) (countries []string, group bool) {
+	at, _ := tokenize(nil, alias, 3, 0)
+	i, j := 0, len(ev)
+	for k := 0; len(at) > 0 && k+len(at) <= len(ev); k++ {
+		same := true
+		for n := range at {
+			same = same && ev[k+n].f == at[n].f
+		}
+		if same {
+			i, j = k, k+len(at)
+			break
+		}
+	}
+	if i < j && j-i < len(ev) {
+		countries = lx.countriesIn(ev, i-pluralBefore, j+pluralAfter)
+		for _, g := range lx.groups.find(ev) {
+			if g.j > i-pluralGroupBefore && g.i < j+pluralGroupAfter {
+				group = true
+			}
+		}
+		return countries, group
+	}
+	return lx.countriesIn(ev, 0, len(ev)), len(lx.groups.find(ev)) > 0
+}
+
+// locatives are the words that make a country the place of a contact
+// rather than a party to it ("talks in Turkey", "à Ankara", "в Турции",
+// "Türkiye'de").
+var locatives = map[string]bool{"in": true, "at": true, "a": true, "en": true, "au": true, "aux": true,
+	"im": true, "em": true, "na": true, "no": true, "w": true, "we": true, "в": true, "во": true, "у": true,
+	"في": true, "در": true, "在": true, "于": true}
+
+var locativeAfter = map[string]bool{"de": true, "da": true, "te": true, "ta": true, "で": true}
+
+// countriesIn returns the countries named in toks[from:to] (clamped),
+// sorted, leaving out those named as a place.
+func (lx *Lexicon) countriesIn(toks []tok, from, to int) []string {
+	from, to = max(from, 0), min(to, len(toks))
+	set := map[string]bool{}
+	for _, c := range lx.countries.find(toks[from:to]) {
+		i, j := from+c.i, from+c.j
+		if i > 0 && locatives[toks[i-1].f] && toks[i-1].sent == toks[i].sent {
+			continue
+		}
+		if j < len(toks) && locativeAfter[toks[j].f] && toks[j].sent == toks[i].sent {
+			continue
+		}
+		set[lx.codes[c.val]] = true
+	}
+	return sortedSet(set)
+}
+
+// repeated reports whether a contact term is called a repeat: "again" just
+// after or before it, or "new", "second", "another" a few words before it.
+// A sentence that announces a contact ("agreed to meet again") speaks of
+// a later one, not of this one.
+func (lx *Lexicon) repeated(toks []tok, contacts, future []hit) bool {
+	announced := func(sent int32) bool {
+		for _, h := range future {
+			if toks[h.i].sent == sent {
+				return true
+			}
+		}
+		for _, c := range contacts {
+			if toks[c.i].sent == sent && lx.kinds[c.val] == "planned" {
+				return true
+			}
+		}
+		return false
+	}
+	for _, a := range lx.again.find(toks) {
+		for _, c := range contacts {
+			sent := toks[a.i].sent
+			if sent == toks[c.i].sent && (a.i >= c.j && a.i-c.j < againAfter || a.j <= c.i && c.i-a.j < againBefore) && !announced(sent) {
+				return true
+			}
+		}
+	}
+	for _, a := range lx.another.find(toks) {
+		for _, c := range contacts {
+			sent := toks[a.i].sent
+			if sent == toks[c.i].sent && a.j <= c.i && c.i-a.j <= anotherReach && !announced(sent) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// dayCue is a date found in the text: the days it may stand for and how
+// far it stands from the nearest contact term of its sentence.
+type dayCue struct {
+	days []Span
+	dist int
+	at   int
+}
+
+// when dates the contact. A weekday, a date or "yesterday" gives its day
+// (a weekday other than today's is the last one, or also the next one when
+// the report announces a contact); "this
+// week", "last week" and "recently" give a range; without them the contact
+// is of the last days before publication, or of the next week when it is
+// announced. A month next to a contact term ("the February meeting") adds
+// that month, so a look back finds its story.
+func (lx *Lexicon) when(toks []tok, contacts []hit, pub time.Time, planned bool) ([]Span, bool) {
+	p := DayOf(pub)
+	// The contact may be on a later calendar day than the report: a
+	// meeting on Friday morning in Kuala Lumpur is reported on Thursday
+	// evening in New York. pHi is the date in East Asia at publication.
+	pHi := max(p, DayOf(pub.In(eastAsia)))
+	dist := func(i int) int {
+		best := cueReach + i
+		for _, c := range contacts {
+			if toks[c.i].sent != toks[i].sent {
+				continue
+			}
+			d := c.i - i
+			if i >= c.j {
+				d = i - c.j + 1
+			}
+			best = min(best, max(d, 0))
+		}
+		return best
+	}
+	says := lx.say.find(toks)
+	saidBefore := func(i int) bool {
+		for _, h := range says {
+			if h.j <= i && i-h.j < sayReach && toks[h.i].sent == toks[i].sent {
+				return true
+			}
+		}
+		return false
+	}
+	var cues []dayCue
+	add := func(i int, days ...Span) {
+		c := dayCue{days: days, dist: dist(i), at: i}
+		if c.dist >= cueReach || saidBefore(i) {
+			// A day away from any contact term, or the day something
+			// was said: the contact may have been the day before.
+			for k := range c.days {
+				c.days[k].From--
+			}
+		}
+		cues = append(cues, c)
+	}
+	for _, h := range lx.weekdays.find(toks) {
+		back := Day((int(p.Weekday()) - int(h.val) + 7) % 7)
+		switch {
+		case back == 0:
+			add(h.i, Span{p, p})
+		case planned || back == 6 && pHi > p:
+			add(h.i, Span{p - back, p - back}, Span{p - back + 7, p - back + 7})
+		default:
+			add(h.i, Span{p - back, p - back})
+		}
+	}
+	for _, d := range lx.dates(toks, pub) {
+		if t := toks[d.at]; t.field != 0 && t.pos < datelineReach {
+			// "MOSCOW, March 12 (Reuters) -": the dateline of the lead,
+			// the day of the report; the contact may be the day before.
+			add(d.at, Span{d.day - 1, d.day})
+			continue
+		}
+		add(d.at, Span{d.day, d.day})
+	}
+	var weeks []dayCue
+	recent := false
+	monday := p - Day((int(p.Weekday())+6)%7)
+	for _, h := range lx.relative.find(toks) {
+		switch h.val {
+		case relYesterday:
+			add(h.i, Span{p - 1, p - 1})
+		case relThisWeek:
+			weeks = append(weeks, dayCue{days: []Span{{monday, p}}, dist: dist(h.i), at: h.i})
+		case relLastWeek:
+			weeks = append(weeks, dayCue{days: []Span{{monday - 7, monday - 1}}, dist: dist(h.i), at: h.i})
+		case relRecently:
+			recent = true
+		}
+	}
+	if c, ok := nearest(cues); ok {
+		return normalize(c.days), true
+	}
+	if c, ok := nearest(weeks); ok {
+		return normalize(c.days), true
+	}
+	approx := Span{p - pastDays, pHi}
+	switch {
+	case recent:
+		approx.From = p - recentDays
+	case planned:
+		approx.To = p + plannedDays
+	}
+	spans := []Span{approx}
+	for _, h := range lx.months.find(toks) {
+		if dist(h.i) > monthReach {
+			continue
+		}
+		y, m, _ := pub.Date()
+		month := time.Month(h.val)
+		if month > m {
+			y--
+		}
+		first := DayOf(time.Date(y, month, 1, 0, 0, 0, 0, time.UTC))
+		last := DayOf(time.Date(y, month+1, 0, 0, 0, 0, 0, time.UTC))
+		spans = append(spans, Span{first, last})
+	}
+	return normalize(spans), false
+}
+
+// nearest returns the cue closest to a contact term; on a tie the later
+// one, which in "confirmed on Wednesday that they met on Monday" is the
+// day of the contact.
+func nearest(cues []dayCue) (dayCue, bool) {
+	if len(cues) == 0 {
+		return dayCue{}, false
+	}
+	best := cues[0]
+	for _, c := range cues[1:] {
+		if c.dist < best.dist || c.dist == best.dist && c.at > best.at {
+			best = c
+		}
+	}
+	return best, true
+}
+
+type dateHit struct {
+	day Day
+	at  int
+}
+
+// dates finds written dates: "18 February", "February 18", "18 de
+// febrero", "18-го февраля", "9月9日", "9월 9일", with an optional year. A
+// date without a year is put in the year that brings it closest to the
+// publication; a date far from it is background and ignored.
+func (lx *Lexicon) dates(toks []tok, pub time.Time) []dateHit {
+	var out []dateHit
+	p := DayOf(pub)
+	addDate := func(at, day, month, year int) {
+		if day < 1 || day > 31 || month < 1 || month > 12 {
+			return
+		}
+		best, found := Day(0), false
+		years := []int{year}
+		if year == 0 {
+			years = []int{pub.Year() - 1, pub.Year(), pub.Year() + 1}
+		}
+		for _, y := range years {
+			t := time.Date(y, time.Month(month), day, 0, 0, 0, 0, time.UTC)
+			if t.Day() != day {
+				continue // 31 June
+			}
+			d := DayOf(t)
+			if !found || abs(int(d-p)) < abs(int(best-p)) {
+				best, found = d, true
+			}
+		}
+		if found && abs(int(best-p)) <= maxCueYears {
+			out = append(out, dateHit{day: best, at: at})
+		}
+	}
+	yearAt := func(i int) int {
+		if i < len(toks) && toks[i].num >= 1900 && toks[i].num <= 2200 {
+			return toks[i].num
+		}
+		return 0
+	}
+	months := append(lx.months.find(toks), lx.monthsShort.find(toks)...)
+	for _, m := range months {
+		// Day before the month: "18 February", "18th of February".
+		i := m.i - 1
+		for i >= 0 && m.i-i <= 3 && dateFillers[toks[i].f] {
+			i--
+		}
+		if i >= 0 && toks[i].num > 0 && toks[i].field == toks[m.i].field {
+			addDate(i, toks[i].num, int(m.val), yearAt(m.j))
+			continue
+		}
+		// Day after the month: "February 18, 2025".
+		if m.j < len(toks) && toks[m.j].num > 0 && toks[m.j].num <= 31 && toks[m.j].field == toks[m.i].field {
+			addDate(m.i, toks[m.j].num, int(m.val), yearAt(m.j+1))
+		}
+	}
+	// Numeric months: "9月9日", "9월 9일" (the year, "2025年", before).
+	for i := 0; i+3 < len(toks); i++ {
+		if toks[i].num <= 0 || toks[i+2].num <= 0 {
+			continue
+		}
+		if lx.numMonth[toks[i+1].f] && lx.numDay[toks[i+3].f] {
+			year := 0
+			if i >= 2 && lx.numYear[toks[i-1].f] {
+				year = yearAt(i - 2)
+			}
+			addDate(i, toks[i+2].num, toks[i].num, year)
+		}
+	}
+	return out
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sortedOffices(m map[Office]bool) []Office {
+	out := make([]Office, 0, len(m))
+	for o := range m {
+		out = append(out, o)
+	}
+	slices.SortFunc(out, compareOffice)
+	return out
+}
+
+func compareOffice(a, b Office) int {
+	if c := strings.Compare(a.Country, b.Country); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.ID, b.ID); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	switch {
+	case a.Generic == b.Generic:
+		return 0
+	case a.Generic:
+		return 1
+	}
+	return -1
+}
+
+func sortedHolders(m map[Holder]bool) []Holder {
+	out := make([]Holder, 0, len(m))
+	for h := range m {
+		out = append(out, h)
+	}
+	slices.SortFunc(out, compareHolder)
+	return out
+}
+
+func compareHolder(a, b Holder) int {
+	if c := strings.Compare(a.Office, b.Office); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
+}

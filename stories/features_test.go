@@ -1,0 +1,187 @@
+package stories
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/rules"
+)
+
+// rep is a report of a contact between the US and Russian foreign
+// ministers, the match as the matcher gives it, the text as given.
+func rep(pub, title, summary string) Report {
+	t, err := time.Parse(time.RFC3339, pub)
+	if err != nil {
+		panic(err)
+	}
+	return Report{Ref: "r", Article: model.Article{Title: title, Summary: summary, Published: t},
+		Matches: []model.Match{{Rule: "diplomatic-heads", Evidence: title, Actors: []model.ActorHit{
+			{ID: "us-fm", Country: "US", Kind: "diplomatic", Office: "Secretary of State", Alias: "secretary of state"},
+			{ID: "ru-fm", Country: "RU", Kind: "diplomatic", Office: "Foreign Minister", Alias: "foreign minister"},
+		}}}}
+}
+
+func days(spans ...[2]string) []Span {
+	var out []Span
+	for _, s := range spans {
+		from, _ := time.Parse(time.DateOnly, s[0])
+		to, _ := time.Parse(time.DateOnly, s[1])
+		out = append(out, Span{DayOf(from), DayOf(to)})
+	}
+	return out
+}
+
+func TestWhen(t *testing.T) {
+	lex := newEnv(t).lex
+	// 2025-03-12 is a Wednesday.
+	const wed = "2025-03-12T12:00:00+03:00"
+	for _, tc := range []struct {
+		name           string
+		pub, title, tx string
+		want           []Span
+		dated          bool
+	}{
+		{"undated: the last two days", wed, "Rubio and Lavrov met in Riyadh", "", days([2]string{"2025-03-10", "2025-03-12"}), false},
+		{"announced: the coming week too", wed, "Rubio and Lavrov will meet in Riyadh", "", days([2]string{"2025-03-10", "2025-03-19"}), false},
+		{"recently", wed, "Rubio and Lavrov recently met", "", days([2]string{"2025-02-26", "2025-03-12"}), false},
+		{"last weekday", wed, "Rubio and Lavrov met on Monday", "", days([2]string{"2025-03-10", "2025-03-10"}), true},
+		{"possessive weekday", wed, "Inside Monday's meeting of Rubio and Lavrov", "", days([2]string{"2025-03-10", "2025-03-10"}), true},
+		{"today's weekday", wed, "Rubio and Lavrov meet on Wednesday", "", days([2]string{"2025-03-12", "2025-03-12"}), true},
+		{"announced weekday: last or next", wed, "Rubio and Lavrov will meet on Monday", "", days([2]string{"2025-03-10", "2025-03-10"}, [2]string{"2025-03-17", "2025-03-17"}), true},
+		{"weekday nearest the contact", wed, "The Kremlin confirmed on Wednesday that Lavrov and Rubio met on Monday", "", days([2]string{"2025-03-10", "2025-03-10"}), true},
+		{"the day it was said", wed, "Rubio and Lavrov, the ministry said on Tuesday", "they talked about Ukraine", days([2]string{"2025-03-10", "2025-03-11"}), true},
+		{"dateline", wed, "Rubio and Lavrov hold talks", "RIYADH, March 12 (Reuters) - Rubio and Lavrov held talks in Riyadh, officials said.", days([2]string{"2025-03-11", "2025-03-12"}), true},
+		{"written date", wed, "Rubio and Lavrov met on 18 February", "", days([2]string{"2025-02-18", "2025-02-18"}), true},
+		{"month first", wed, "Rubio and Lavrov met on February 18, 2025", "", days([2]string{"2025-02-18", "2025-02-18"}), true},
+		{"French weekday", wed, "Rubio et Lavrov se sont rencontrés lundi", "", days([2]string{"2025-03-10", "2025-03-10"}), true},
+		{"yesterday", wed, "Rubio and Lavrov met yesterday", "", days([2]string{"2025-03-11", "2025-03-11"}), true},
+		{"earlier this week", wed, "Rubio and Lavrov talks earlier this week", "", days([2]string{"2025-03-10", "2025-03-12"}), true},
+		{"a date of another year is background", wed, "Rubio and Lavrov met, the first meeting since 12 November 2022", "", days([2]string{"2025-03-10", "2025-03-12"}), false},
+		{"month next to the contact: a look back", "2025-12-22T08:00:00-05:00", "The February meeting of Rubio and Lavrov, ten months on", "",
+			days([2]string{"2025-02-01", "2025-02-28"}, [2]string{"2025-12-20", "2025-12-22"}), false},
+		{"time zone of the report", "2025-03-11T22:00:00-04:00", "Rubio and Lavrov met on Tuesday", "", days([2]string{"2025-03-11", "2025-03-11"}), true},
+		// Thursday evening in New York is Friday in Kuala Lumpur.
+		{"a day ahead in Asia", "2025-07-10T22:00:00-04:00", "Rubio and Lavrov met on Friday in Kuala Lumpur", "", days([2]string{"2025-07-04", "2025-07-04"}, [2]string{"2025-07-11", "2025-07-11"}), true},
+		{"undated, a day ahead in Asia", "2025-07-10T22:00:00-04:00", "Rubio and Lavrov met in Kuala Lumpur", "", days([2]string{"2025-07-08", "2025-07-11"}), false},
+	} {
+		f := lex.Extract(rep(tc.pub, tc.title, tc.tx))
+		if !slices.Equal(f.When, tc.want) || f.Dated != tc.dated {
+			t.Errorf("%s: When %s dated %v, want %s dated %v", tc.name, spansString(f.When), f.Dated, spansString(tc.want), tc.dated)
+		}
+	}
+}
+
+// TestWhenOtherScripts reads dates in scripts whose contact words the
+// rules may not know yet: the contact term is given, as the rules will find
+// it once they read the language.
+func TestWhenOtherScripts(t *testing.T) {
+	lex := newEnv(t).lex
+	pub, _ := time.Parse(time.RFC3339, "2025-03-12T12:00:00+03:00")
+	for _, tc := range []struct {
+		name, text, contact string
+		want                []Span
+	}{
+		{"Russian date", "Лавров и Рубио встретились 18 февраля", "встретились", days([2]string{"2025-02-18", "2025-02-18"})},
+		{"Russian weekday", "Лавров и Рубио встретились во вторник", "встретились", days([2]string{"2025-03-11", "2025-03-11"})},
+		{"Ukrainian weekday", "Сибіга і Рубіо зустрілися у понеділок", "зустрілися", days([2]string{"2025-03-10", "2025-03-10"})},
+		{"Chinese date", "王毅3月11日同鲁比奥通电话", "通", days([2]string{"2025-03-11", "2025-03-11"})},
+		{"Chinese weekday", "王毅星期一同鲁比奥通电话", "通", days([2]string{"2025-03-10", "2025-03-10"})},
+		{"Korean date", "외교장관 3월 11일 회담", "회담", days([2]string{"2025-03-11", "2025-03-11"})},
+		{"Arabic weekday", "التقى لافروف وروبيو يوم الثلاثاء", "التقى", days([2]string{"2025-03-11", "2025-03-11"})},
+		{"Persian weekday", "عراقچی و لاوروف سه‌شنبه دیدار کردند", "دیدار", days([2]string{"2025-03-11", "2025-03-11"})},
+		{"Hebrew weekday", "השרים נפגשו ביום שני", "נפגשו", days([2]string{"2025-03-10", "2025-03-10"})},
+		{"German date", "Rubio und Lawrow trafen sich am 18. Februar", "trafen", days([2]string{"2025-02-18", "2025-02-18"})},
+		{"Spanish date", "Rubio y Lavrov se reunieron el 18 de febrero", "reunieron", days([2]string{"2025-02-18", "2025-02-18"})},
+	} {
+		toks, _ := tokenize(nil, tc.text, 0, 0)
+		var contacts []hit
+		for i, tk := range toks {
+			if tk.f == rules.Fold(tc.contact) {
+				contacts = append(contacts, hit{i: i, j: i + 1})
+			}
+		}
+		if len(contacts) == 0 {
+			t.Fatalf("%s: no token %q in %q", tc.name, tc.contact, tc.text)
+		}
+		got, dated := lex.when(toks, contacts, pub, false)
+		if !slices.Equal(got, tc.want) || !dated {
+			t.Errorf("%s: %s (dated %v), want %s", tc.name, spansString(got), dated, spansString(tc.want))
+		}
+	}
+}
+
+func TestModeRepeatSidelines(t *testing.T) {
+	lex := newEnv(t).lex
+	const pub = "2025-03-12T12:00:00Z"
+	for _, tc := range []struct {
+		title, summary string
+		mode           Mode
+		repeat         bool
+		sidelines      bool
+	}{
+		{"Rubio and Lavrov hold phone call", "", ModeRemote, false, false},
+		{"Rubio and Lavrov spoke by video link", "", ModeRemote, false, false},
+		{"Лавров и Рубио провели телефонный разговор", "", ModeRemote, false, false},
+		{"Rubio and Lavrov met in Riyadh", "", ModeInPerson, false, false},
+		{"Rubio spoke with Lavrov in Riyadh", "", ModeUnknown, false, false},
+		{"Rubio and Lavrov discuss summit preparations by phone", "", ModeUnknown, false, false},
+		{"Rubio calls for talks with Lavrov", "", ModeUnknown, false, false},
+		{"Rubio and Lavrov talk again", "", ModeUnknown, true, false},
+		{"Lavrov says he had a new call with Rubio", "", ModeRemote, true, false},
+		{"New round of US-Russia talks opens", "", ModeUnknown, true, false},
+		{"Second round of US-Russia talks opens", "", ModeUnknown, false, false},
+		{"Rubio and Lavrov met and agreed to meet again", "", ModeInPerson, false, false},
+		{"Rubio says Lavrov floated a new idea", "after their meeting", ModeInPerson, false, false},
+		{"Rubio and Lavrov meet on the sidelines of the G20", "", ModeInPerson, false, true},
+	} {
+		f := lex.Extract(rep(pub, tc.title, tc.summary))
+		if f.Mode != tc.mode || f.Repeat != tc.repeat || f.Sidelines != tc.sidelines {
+			t.Errorf("%q: mode %v repeat %v sidelines %v, want %v %v %v", tc.title, f.Mode, f.Repeat, f.Sidelines, tc.mode, tc.repeat, tc.sidelines)
+		}
+	}
+}
+
+func TestWhoTookPart(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		pub, title   string
+		parties      []string
+		plural       []string
+		holders      []string
+		group, bilat bool
+	}{
+		{"2022-11-14T12:00:00Z", "CIA Director Burns meets Russian intelligence chief Naryshkin in Ankara",
+			[]string{"RU", "US"}, nil, []string{"Sergei Naryshkin", "William Burns"}, false, true},
+		// Burns' term ended in January 2025; Ratcliffe the CIA director, not the DNI he was in 2020.
+		{"2025-03-12T12:00:00Z", "Ratcliffe and Naryshkin speak by phone; Burns' channel revived",
+			[]string{"RU", "US"}, nil, []string{"John Ratcliffe", "Sergei Naryshkin"}, false, true},
+		{"2025-03-12T12:00:00Z", "Russian and US spy chiefs speak by phone",
+			[]string{"RU", "US"}, []string{"RU", "US"}, nil, false, false},
+		{"2022-11-14T12:00:00Z", "US and Russian spy chiefs held talks in Turkey",
+			[]string{"RU", "US"}, []string{"RU", "US"}, nil, false, false},
+		{"2025-10-08T12:00:00Z", "Turkish, Egyptian intelligence chiefs and Qatar's prime minister meet in Sharm el-Sheikh",
+			[]string{"EG", "QA", "TR"}, []string{"EG", "QA", "TR"}, nil, true, false},
+		{"2025-02-20T12:00:00Z", "G20 foreign ministers meet in Johannesburg",
+			[]string{}, nil, nil, true, false},
+	} {
+		a := model.Article{Title: tc.title}
+		a.Published, _ = time.Parse(time.RFC3339, tc.pub)
+		ms := e.set.Match(a)
+		if len(ms) == 0 {
+			t.Errorf("%q: not matched", tc.title)
+			continue
+		}
+		f := e.lex.Extract(Report{Ref: "r", Article: a, Matches: ms})
+		var names []string
+		for _, h := range f.Holders {
+			names = append(names, h.Name)
+		}
+		slices.Sort(names)
+		if !slices.Equal(f.Parties, tc.parties) || !slices.Equal(f.Plural, tc.plural) || !slices.Equal(names, tc.holders) || f.Group != tc.group || f.Bilateral != tc.bilat {
+			t.Errorf("%q:\n got parties %v plural %v holders %v group %v bilateral %v\nwant parties %v plural %v holders %v group %v bilateral %v",
+				tc.title, f.Parties, f.Plural, names, f.Group, f.Bilateral, tc.parties, tc.plural, tc.holders, tc.group, tc.bilat)
+		}
+	}
+}
