@@ -230,12 +230,12 @@ func (p *Poller) Poll(ctx context.Context, feed model.Feed) (model.FeedState, er
 		err := p.store.SaveFeedState(saveCtx, feed.ID, st)
 		cancel()
 		if err != nil {
-			pollErr = errors.Join(pollErr, fmt.Errorf("feeds: save state of %s: %w", feed.URL, err))
+			pollErr = errors.Join(pollErr, fmt.Errorf("feeds: save state of %s: %w", feed.RedactedURL(), err))
 		}
 		queue = err != nil // then the queue tries again
 	}
 	if err := p.end(feed.ID, poll, st, true, queue); err != nil {
-		pollErr = errors.Join(pollErr, fmt.Errorf("feeds: save state of %s: %w", feed.URL, err))
+		pollErr = errors.Join(pollErr, fmt.Errorf("feeds: save state of %s: %w", feed.RedactedURL(), err))
 	}
 	p.logResult(ctx, feed, prev, st, pollErr)
 	return st, pollErr
@@ -253,7 +253,7 @@ func (p *Poller) logResult(ctx context.Context, feed model.Feed, prev, st model.
 		return
 	}
 	if err != nil {
-		p.logger.Log(ctx, level, "poll failed", "feed", feed.Name, "url", feed.URL, "err", err,
+		p.logger.Log(ctx, level, "poll failed", "feed", feed.Name, "url", feed.RedactedURL(), "err", err,
 			"failures", st.Failures, "next_poll", st.NextPoll)
 		return
 	}
@@ -265,7 +265,7 @@ func (p *Poller) parse(ctx context.Context, body []byte, feedURL string, now tim
 	case p.parseSlots <- struct{}{}:
 		defer func() { <-p.parseSlots }()
 	case <-ctx.Done():
-		return nil, fmt.Errorf("feeds: parse %s: %w", feedURL, context.Cause(ctx))
+		return nil, fmt.Errorf("feeds: parse %s: %w", model.RedactURL(feedURL), context.Cause(ctx))
 	}
 	return Parse(body, feedURL, now)
 }
@@ -323,7 +323,7 @@ func (p *Poller) poll(ctx context.Context, feed model.Feed, prev model.FeedState
 	}
 	fresh, err := p.store.StoreArticles(ctx, feed.ID, items)
 	if err != nil {
-		return fail(fmt.Errorf("feeds: store articles of %s: %w", feed.URL, err))
+		return fail(fmt.Errorf("feeds: store articles of %s: %w", feed.RedactedURL(), err))
 	}
 	ok(model.StatusOK)
 	st.ItemsSeen += int64(len(fresh))
@@ -339,7 +339,7 @@ func (p *Poller) poll(ctx context.Context, feed model.Feed, prev model.FeedState
 		// backoff: the feed is not at fault.
 		st.Status = model.StatusError
 		st.Error = fmt.Sprintf("handling %d new articles: %v", len(fresh), err)
-		return st, resultError, fmt.Errorf("feeds: handle new articles of %s: %w", feed.URL, err)
+		return st, resultError, fmt.Errorf("feeds: handle new articles of %s: %w", feed.RedactedURL(), err)
 	}
 	return st, resultOK, nil
 }
