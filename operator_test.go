@@ -67,8 +67,9 @@ func waitFor(t *testing.T, out, logs *syncBuffer, limit time.Duration, want ...s
 }
 
 // TestCheckRefusesWhatRunRefuses: each configuration here used to pass
-// `check` and then stop `run` (or leave a feed unpolled); now both refuse
-// it with the same words, check naming the key and line.
+// `check` and then stop `run`, make every poll fail or leave a feed
+// unpolled; now both refuse it with the same words, check naming the key
+// and line.
 func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 	feed := func(name, url string) string {
 		return "[[feeds]]\nname = \"" + name + "\"\nurl = \"" + url + "\"\n"
@@ -81,6 +82,8 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 			"feeds[1].url (line 6): the same feed as feeds[0].url"},
 		{"max_bytes overflows", "[poll]\nmax_bytes = 9223372036854775807\n", "poll.max_bytes (line 2): must be between 1024 and"},
 		{"log level", "[log]\nlevel = \"loud\"\n", "log.level (line 2): must be debug, info, warn or error"},
+		{"sub-second schedule", "[poll]\nschedule = \"@every 500ms\"\n", "poll.schedule (line 2): invalid cron spec \"@every 500ms\": interval 500ms is under one second"},
+		{"sub-second feed schedule", feed("a", "https://a.example/rss") + "schedule = \"@every 100ms\"\n", "feeds[0].schedule (line 4): invalid cron spec \"@every 100ms\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
