@@ -26,7 +26,8 @@ commands:
   run    [-config FILE] [-dry-run] [-log-format text|json]
                                     run the bot (scheduler, pollers, matcher, store, delivery, HTTP)
   check  [-config FILE]             validate the configuration and rules
-  match  [-config FILE]             match JSON Lines articles on stdin, verdicts on stdout
+  match  [-config FILE] [-stories]  match JSON Lines articles on stdin, verdicts on stdout
+                                    (-stories: read them as a news stream, give each its story id)
   health [-config FILE] [-ready] [-url URL]
                                     ask a running bot's /livez (or /readyz); exit 0 when healthy
   version                           print the version
