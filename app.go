@@ -24,7 +24,6 @@ import (
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/outbox"
 	"github.com/backchannel/backchannel/rulebook"
-	"github.com/backchannel/backchannel/rules"
 )
 
 // appOptions are what `run` adds to the configuration.
@@ -153,9 +152,10 @@ func (a *App) openStore(ctx context.Context) error {
 }
 
 func (a *App) openMatcher(context.Context) error {
-	defaults, err := rules.Compile(a.cfg.Rules)
+	// Loading the configuration compiled the rules already.
+	defaults, err := a.cfg.RuleSet()
 	if err != nil {
-		return fmt.Errorf("rules: %w", err)
+		return err
 	}
 	a.book = rulebook.NewBook(defaults, a.store, a.logger)
 	return nil

@@ -67,7 +67,7 @@ func cmdMatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	set, err := rules.Compile(cfg.Rules)
+	set, err := cfg.RuleSet()
 	if err != nil {
 		return err
 	}

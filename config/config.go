@@ -22,6 +22,9 @@ type Config struct {
 	Log      Log        `toml:"log"`
 	Feeds    []Feed     `toml:"feeds"`
 	Rules    rules.Spec `toml:"rules"`
+
+	// ruleSet is Rules compiled, kept by Load and Parse: see RuleSet.
+	ruleSet *rules.Set
 }
 
 // Database configures the SQLite store.
