@@ -13,7 +13,8 @@ import (
 // built in code, or whose Rules changed since it was loaded, has them
 // compiled now.
 func (c Config) RuleSet() (*rules.Set, error) {
-	// Comparing costs well under a millisecond, against tens for compiling.
+	// The comparison takes microseconds (the loaded set shares its lists
+	// with Rules), compiling tens of milliseconds.
 	if c.ruleSet != nil && reflect.DeepEqual(c.ruleSet.Spec(), c.Rules) {
 		return c.ruleSet, nil
 	}

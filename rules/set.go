@@ -14,7 +14,8 @@ import (
 // aliases. It is the costly part to build and to keep (megabytes, tens of
 // milliseconds), and it is immutable, so every Set built on it shares it:
 // a guild that changes a rule gets a Set of its own rules over the
-// defaults' Vocabulary (Set.WithOverrides), not a new automaton.
+// defaults' Vocabulary (Set.WithOverrides), not a new automaton. A
+// Vocabulary comes from Set.Vocabulary; its zero value is not usable.
 type Vocabulary struct {
 	spec Spec // without its Rules, which belong to each Set
 
@@ -122,9 +123,9 @@ func (s *Set) Rule(name string) (model.RuleSpec, bool) {
 	return model.RuleSpec{}, false
 }
 
-// Spec returns the Spec the set was compiled from. Its rule list is the
-// set's own; the rest is shared with every set of the same Vocabulary:
-// treat it as read-only.
+// Spec returns the Spec the set was compiled from. Its rule list is a
+// copy; the rest is shared with every set of the same Vocabulary: treat
+// it as read-only.
 func (s *Set) Spec() Spec {
 	out := s.vocab.spec
 	if len(s.rules) > 0 {
@@ -150,8 +151,8 @@ func (v *Vocabulary) ActorIDs() []string {
 	return ids
 }
 
-// knownActor reports whether id names an actor of the vocabulary: a configured
-// id, or "<country>-<role id>".
+// knownActor reports whether id names an actor of the vocabulary: a
+// configured id, or "<country>-<role id>".
 func (v *Vocabulary) knownActor(id string) bool {
 	if _, ok := v.actorIDs[id]; ok {
 		return true
