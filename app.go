@@ -24,6 +24,7 @@ import (
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/outbox"
 	"github.com/backchannel/backchannel/rulebook"
+	"github.com/backchannel/backchannel/rules"
 )
 
 // appOptions are what `run` adds to the configuration.
@@ -152,10 +153,9 @@ func (a *App) openStore(ctx context.Context) error {
 }
 
 func (a *App) openMatcher(context.Context) error {
-	// Loading the configuration compiled the rules already.
-	defaults, err := a.cfg.RuleSet()
+	defaults, err := rules.Compile(a.cfg.Rules)
 	if err != nil {
-		return err
+		return fmt.Errorf("rules: %w", err)
 	}
 	a.book = rulebook.NewBook(defaults, a.store, a.logger)
 	return nil

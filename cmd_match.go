@@ -67,7 +67,7 @@ func cmdMatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	set, err := cfg.RuleSet()
+	set, err := rules.Compile(cfg.Rules)
 	if err != nil {
 		return err
 	}

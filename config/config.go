@@ -22,9 +22,6 @@ type Config struct {
 	Log      Log        `toml:"log"`
 	Feeds    []Feed     `toml:"feeds"`
 	Rules    rules.Spec `toml:"rules"`
-
-	// ruleSet is Rules compiled, kept by Load and Parse: see RuleSet.
-	ruleSet *rules.Set
 }
 
 // Database configures the SQLite store.

@@ -99,9 +99,7 @@ func Parse(data []byte, env LookupEnv) (Config, error) {
 		def.Rules = builtin
 		probs = append(probs, applyEnv(&cfg, env, def)...)
 	}
-	vps, set := validate(cfg)
-	cfg.ruleSet = set
-	for _, p := range vps {
+	for _, p := range Validate(cfg) {
 		// Rule problems are found in the merged rules; name them as the
 		// file wrote them, so that they get the file's line.
 		p.Key = keys.Source(p.Key)

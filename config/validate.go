@@ -14,13 +14,6 @@ import (
 
 // Validate returns every problem with cfg, each naming its key.
 func Validate(cfg Config) Problems {
-	ps, _ := validate(cfg)
-	return ps
-}
-
-// validate is Validate that also returns the rules it compiled, nil when
-// they have problems.
-func validate(cfg Config) (Problems, *rules.Set) {
 	var ps Problems
 	add := func(key, format string, args ...any) {
 		ps = append(ps, Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
@@ -101,11 +94,10 @@ func validate(cfg Config) (Problems, *rules.Set) {
 		}
 	}
 
-	set, err := rules.Compile(cfg.Rules)
-	if err != nil {
+	if _, err := rules.Compile(cfg.Rules); err != nil {
 		ps = append(ps, ruleProblems(err)...)
 	}
-	return ps, set
+	return ps
 }
 
 // ruleProblems turns a rules compile error into problems; the rules
