@@ -202,7 +202,7 @@ func (h *Handler) checkRule(ctx context.Context, guildID string, r model.RuleSpe
 	// The guild's whole set must still compile with the rule in it: that is
 	// where unknown actor ids, limits and conflicts with the rest are found.
 	rr := r
-	if _, err := rules.Compile(set.Spec().WithOverrides([]model.Override{{Name: r.Name, Rule: &rr}})); err != nil {
+	if _, err := set.WithOverrides([]model.Override{{Name: r.Name, Rule: &rr}}); err != nil {
 		return optErrorf("%s", plaintext.Truncate(plaintext.OneLine(err.Error()), 1500))
 	}
 	return nil

@@ -124,8 +124,10 @@ func (d *Dispatcher) Dispatch(ctx context.Context, feed model.Feed, articles []m
 			a.Feed = feed.Name
 		}
 		failed := false
-		// Guilds on the default rules share one *Set: match once per set.
-		cache := map[*rules.Set][]model.Match{}
+		// Guilds on the default rules share one *Set, and guilds with rules
+		// of their own share its vocabulary: the batch reads the article
+		// once and matches each set once.
+		batch := rules.NewBatch(a)
 		for _, g := range guilds {
 			set, err := d.sets.ForGuild(ctx, g)
 			if err != nil {
@@ -133,11 +135,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, feed model.Feed, articles []m
 				failed = true
 				continue
 			}
-			ms, ok := cache[set]
-			if !ok {
-				ms = set.Match(a)
-				cache[set] = ms
-			}
+			ms := batch.Match(set)
 			if len(ms) == 0 {
 				continue
 			}
@@ -154,6 +152,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, feed model.Feed, articles []m
 				d.opts.Logger.Info("alert", "id", alert.ID, "guild", g, "rule", alert.Rule(), "title", a.Title, "channels", len(channels))
 			}
 		}
+		batch.Close()
 		if !failed {
 			done = append(done, a)
 		}

@@ -1,6 +1,8 @@
 // Package rulebook hands out each guild's compiled rule set: the defaults,
-// or the defaults with the guild's own changes, compiled once and cached
-// until the guild edits them again.
+// or the defaults with the guild's own changes, built once and cached
+// until the guild edits them again. A guild's set shares the defaults'
+// vocabulary (rules.Vocabulary, the automaton of every alias): only the
+// rules the guild changed are compiled and kept for it.
 package rulebook
 
 import (
@@ -19,9 +21,10 @@ type OverrideStore interface {
 }
 
 // Book hands out each guild's compiled rule set. A guild without overrides
-// shares the default set; a guild with overrides gets its own, compiled
-// once and replaced as a whole when Invalidate is called after an edit, so
-// a poll in progress keeps matching against a consistent set.
+// shares the default set; a guild with overrides gets its own over the
+// defaults' vocabulary, built once and replaced as a whole when Invalidate
+// is called after an edit, so a poll in progress keeps matching against a
+// consistent set.
 type Book struct {
 	defaults *rules.Set
 	store    OverrideStore
@@ -61,7 +64,7 @@ func (b *Book) ForGuild(ctx context.Context, guildID string) (*rules.Set, error)
 	}
 	s = b.defaults
 	if len(ov) > 0 {
-		compiled, err := rules.Compile(b.defaults.Spec().WithOverrides(ov))
+		compiled, err := b.defaults.WithOverrides(ov)
 		if err != nil {
 			// Stored overrides were valid when saved; they can stop compiling
 			// only if the configured actors changed under them. Keep alerting
@@ -79,7 +82,7 @@ func (b *Book) ForGuild(ctx context.Context, guildID string) (*rules.Set, error)
 	return s, nil
 }
 
-// Invalidate drops guildID's cached set; the next ForGuild recompiles it
+// Invalidate drops guildID's cached set; the next ForGuild builds it again
 // from the store.
 func (b *Book) Invalidate(guildID string) {
 	b.mu.Lock()

@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -200,11 +201,57 @@ func (b *builder) aliases(key string, list []string, p payload) {
 // SpecErrors listing every problem with its key path.
 func Compile(spec Spec) (*Set, error) {
 	b := &builder{index: map[string]int{}}
-	s := &Set{spec: spec, actorIDs: map[string]int{}}
+	v := compileVocabulary(b, spec)
+	// The rules are checked against the vocabulary even when it has
+	// problems of its own, so that one run reports them all.
+	rs := compileRules(&b.problems, v, spec.Rules, nil)
+	if err := b.err(); err != nil {
+		return nil, err
+	}
+	v.finish(b)
+	return &Set{vocab: v, rules: rs}, nil
+}
 
-	s.countries = compileCountries(b, spec.Countries)
+// WithRules returns a Set of the rules rs over v, which it shares; only the
+// rules are compiled. The error, when not nil, is a SpecErrors with the
+// keys Compile gives the same rules ("rules.rule[2].actors[0]").
+func (v *Vocabulary) WithRules(rs []model.RuleSpec) (*Set, error) {
+	return v.withRules(rs, nil)
+}
+
+// WithOverrides returns s with a guild's overrides applied, as
+// Compile(s.Spec().WithOverrides(ov)) would, but over s's Vocabulary:
+// only the rules the overrides add or change are compiled, the others are
+// shared with s. The error is Compile's for that Spec.
+func (s *Set) WithOverrides(ov []model.Override) (*Set, error) {
+	specs := Spec{Rules: s.Rules()}.WithOverrides(ov).Rules
+	return s.vocab.withRules(specs, func(r model.RuleSpec) (rule, bool) {
+		for _, cr := range s.rules {
+			if cr.spec.Name == r.Name && reflect.DeepEqual(cr.spec, r) {
+				return cr, true
+			}
+		}
+		return rule{}, false
+	})
+}
+
+func (v *Vocabulary) withRules(rs []model.RuleSpec, compiled func(model.RuleSpec) (rule, bool)) (*Set, error) {
+	var p problems
+	list := compileRules(&p, v, rs, compiled)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return &Set{vocab: v, rules: list}, nil
+}
+
+// compileVocabulary checks and compiles everything of spec but its rules,
+// adding the problems to b; finish completes it once there are none.
+func compileVocabulary(b *builder, spec Spec) *Vocabulary {
+	v := &Vocabulary{spec: spec, actorIDs: map[string]int{}}
+	v.spec.Rules = nil
+	v.countries = compileCountries(b, spec.Countries)
 	countryIndex := func(code string) int32 {
-		i, ok := slices.BinarySearch(s.countries, code)
+		i, ok := slices.BinarySearch(v.countries, code)
 		if !ok {
 			return noCountry
 		}
@@ -213,31 +260,45 @@ func Compile(spec Spec) (*Set, error) {
 	b.aliases("rules.groups", spec.Groups, payload{kind: hGroup})
 	b.aliases("rules.counterparts", spec.Counterparts, payload{kind: hCounterpart})
 	b.aliases("rules.blocks", spec.Blocks, payload{kind: hBlock})
-	compileHeads(b, s, spec.Heads)
-	compileContact(b, s, spec.Contact)
+	compileHeads(b, v, spec.Heads)
+	compileContact(b, v, spec.Contact)
 	for i, a := range spec.Actors {
-		compileActor(b, s, fmt.Sprintf("rules.actor[%d]", i), a, countryIndex)
+		compileActor(b, v, fmt.Sprintf("rules.actor[%d]", i), a, countryIndex)
 	}
+	return v
+}
+
+// finish builds the automaton of the aliases b collected.
+func (v *Vocabulary) finish(b *builder) {
+	if len(b.patterns) > 0 {
+		v.ac = newAutomaton(b.patterns)
+	}
+	v.payloads = b.payloads
+	v.scratch.New = func() any { return new(scratch) }
+}
+
+// compileRules checks and compiles rs against v. compiled, when not nil,
+// gives a rule already compiled against v, which is taken as it is.
+func compileRules(p *problems, v *Vocabulary, rs []model.RuleSpec, compiled func(model.RuleSpec) (rule, bool)) []rule {
+	out := make([]rule, 0, len(rs))
 	names := map[string]int{}
-	for i, r := range spec.Rules {
+	for i, r := range rs {
 		key := fmt.Sprintf("rules.rule[%d]", i)
 		if j, dup := names[r.Name]; dup && r.Name != "" {
-			b.add(key+".name", "duplicate rule name %q (also rules.rule[%d])", r.Name, j)
+			p.add(key+".name", "duplicate rule name %q (also rules.rule[%d])", r.Name, j)
 		}
 		names[r.Name] = i
-		if cr, ok := compileRule(&b.problems, s, key, r); ok {
-			s.rules = append(s.rules, cr)
+		if compiled != nil {
+			if cr, ok := compiled(r); ok {
+				out = append(out, cr)
+				continue
+			}
+		}
+		if cr, ok := compileRule(p, v, key, r); ok {
+			out = append(out, cr)
 		}
 	}
-	if err := b.err(); err != nil {
-		return nil, err
-	}
-	if len(b.patterns) > 0 {
-		s.ac = newAutomaton(b.patterns)
-	}
-	s.payloads = b.payloads
-	s.scratch.New = func() any { return new(scratch) }
-	return s, nil
+	return out
 }
 
 func compileCountries(b *builder, m map[string][]string) []string {
@@ -259,27 +320,27 @@ func compileCountries(b *builder, m map[string][]string) []string {
 	return codes
 }
 
-func compileHeads(b *builder, s *Set, h HeadSpec) {
+func compileHeads(b *builder, v *Vocabulary, h HeadSpec) {
 	b.aliases("rules.heads.words", h.Words, payload{kind: hHead})
 	b.aliases("rules.heads.plural", h.Plural, payload{kind: hHead, plural: true})
 	// Links are short and frequent ("of", "de", "y"); searching for them
 	// would flood the automaton with hits, so they are looked up per word.
-	s.links = map[string]bool{}
+	v.links = map[string]bool{}
 	for i, l := range h.Links {
 		f := Fold(l)
 		if f == "" || strings.ContainsAny(f, " '\n") {
 			b.add(fmt.Sprintf("rules.heads.links[%d]", i), "link %q must be one word", l)
 			continue
 		}
-		s.links[f] = true
-		s.maxLink = max(s.maxLink, len(f))
+		v.links[f] = true
+		v.maxLink = max(v.maxLink, len(f))
 	}
 	b.aliases("rules.heads.void", h.Void, payload{kind: hVoid})
-	s.headSpan = orDefault(h.Span, 6)
+	v.headSpan = orDefault(h.Span, 6)
 	checkRange(&b.problems, "rules.heads.span", h.Span, 0, maxSpan)
 }
 
-func compileContact(b *builder, s *Set, c ContactSpec) {
+func compileContact(b *builder, v *Vocabulary, c ContactSpec) {
 	kinds := make([]string, 0, len(c.Terms))
 	for k := range c.Terms {
 		kinds = append(kinds, k)
@@ -298,19 +359,19 @@ func compileContact(b *builder, s *Set, c ContactSpec) {
 	b.aliases("rules.contact.denial", c.Denial, payload{kind: hDenial})
 	b.aliases("rules.contact.background", c.Background, payload{kind: hDenial})
 	b.aliases("rules.contact.veto", c.Veto, payload{kind: hVeto})
-	s.pastYears = c.PastYears
+	v.pastYears = c.PastYears
 	checkRange(&b.problems, "rules.contact.window", c.Window, 0, maxWindow)
 	checkRange(&b.problems, "rules.contact.negative_before", c.NegativeBefore, 0, maxNegReach)
 	checkRange(&b.problems, "rules.contact.negative_after", c.NegativeAfter, 0, maxNegReach)
-	s.window = orDefault(c.Window, 30)
-	s.negBefore = orDefault(c.NegativeBefore, 5)
-	s.negAfter = orDefault(c.NegativeAfter, 4)
+	v.window = orDefault(c.Window, 30)
+	v.negBefore = orDefault(c.NegativeBefore, 5)
+	v.negAfter = orDefault(c.NegativeAfter, 4)
 	checkRange(&b.problems, "rules.contact.denial_reach", c.DenialReach, 0, maxNegReach)
-	s.denialReach = orDefault(c.DenialReach, 12)
+	v.denialReach = orDefault(c.DenialReach, 12)
 }
 
-func compileActor(b *builder, s *Set, key string, a ActorSpec, countryIndex func(string) int32) {
-	idx := int32(len(s.actors))
+func compileActor(b *builder, v *Vocabulary, key string, a ActorSpec, countryIndex func(string) int32) {
+	idx := int32(len(v.actors))
 	ac := actor{id: a.ID, office: a.Office, country: noCountry}
 	switch {
 	case a.ID == "":
@@ -318,10 +379,10 @@ func compileActor(b *builder, s *Set, key string, a ActorSpec, countryIndex func
 	case !actorIDRE.MatchString(a.ID):
 		b.add(key+".id", "actor id %q must be lower-case letters, digits and hyphens", a.ID)
 	default:
-		if j, dup := s.actorIDs[a.ID]; dup {
+		if j, dup := v.actorIDs[a.ID]; dup {
 			b.add(key+".id", "duplicate actor id %q (also rules.actor[%d])", a.ID, j)
 		}
-		s.actorIDs[a.ID] = int(idx)
+		v.actorIDs[a.ID] = int(idx)
 	}
 	if a.Country != "" {
 		ac.country = countryIndex(a.Country)
@@ -355,7 +416,7 @@ func compileActor(b *builder, s *Set, key string, a ActorSpec, countryIndex func
 		b.add(key+".holders", "holders need the actor's country; a role (no country) cannot have holders")
 	}
 	for j, h := range a.Holders {
-		hk := fmt.Sprintf("%s.holders[%d]", key, j)
+		hk := fmt.Sprintf("%v.holders[%d]", key, j)
 		if strings.TrimSpace(h.Name) == "" {
 			b.add(hk+".name", "missing name")
 		}
@@ -364,7 +425,7 @@ func compileActor(b *builder, s *Set, key string, a ActorSpec, countryIndex func
 		b.aliases(hk+".aliases", h.Aliases, p)
 		ac.terms = append(ac.terms, compilePeriod(&b.problems, hk, h))
 	}
-	s.actors = append(s.actors, ac)
+	v.actors = append(v.actors, ac)
 }
 
 // compilePeriod parses a holder's term. Until is inclusive: "2025-01" runs
@@ -410,7 +471,7 @@ func parsePeriod(s string, end bool) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func compileRule(p *problems, s *Set, key string, r model.RuleSpec) (rule, bool) {
+func compileRule(p *problems, v *Vocabulary, key string, r model.RuleSpec) (rule, bool) {
 	before := len(p.list)
 	cr := rule{spec: r, kinds: kindAny}
 	if err := CheckRuleName(r.Name); err != nil {
@@ -425,8 +486,8 @@ func compileRule(p *problems, s *Set, key string, r model.RuleSpec) (rule, bool)
 		cr.actors = map[string]bool{}
 	}
 	for i, id := range r.Actors {
-		if !s.knownActor(id) {
-			p.add(fmt.Sprintf("%s.actors[%d]", key, i), "unknown actor %q", id)
+		if !v.knownActor(id) {
+			p.add(fmt.Sprintf("%v.actors[%d]", key, i), "unknown actor %q", id)
 		}
 		cr.actors[id] = true
 	}
@@ -443,21 +504,21 @@ func compileRule(p *problems, s *Set, key string, r model.RuleSpec) (rule, bool)
 		for i, k := range r.ContactKinds {
 			j := slices.Index(contactKinds, k)
 			if j < 0 {
-				p.add(fmt.Sprintf("%s.contact_kinds[%d]", key, i), "unknown contact kind %q (want one of %s)", k, strings.Join(contactKinds, ", "))
+				p.add(fmt.Sprintf("%v.contact_kinds[%d]", key, i), "unknown contact kind %q (want one of %s)", k, strings.Join(contactKinds, ", "))
 				continue
 			}
 			cr.contactKinds |= 1 << j
 		}
 	}
 	checkRange(p, key+".window", r.Window, 0, maxWindow)
-	cr.window = orDefault(r.Window, s.window)
+	cr.window = orDefault(r.Window, v.window)
 	cr.fields = 1<<len(fieldNames) - 1
 	if len(r.Fields) > 0 {
 		cr.fields = 0
 		for i, f := range r.Fields {
 			j := slices.Index(fieldNames, f)
 			if j < 0 {
-				p.add(fmt.Sprintf("%s.fields[%d]", key, i), "unknown field %q (want title, summary or content)", f)
+				p.add(fmt.Sprintf("%v.fields[%d]", key, i), "unknown field %q (want title, summary or content)", f)
 				continue
 			}
 			cr.fields |= 1 << j

@@ -34,4 +34,11 @@
 // decodes them, and Spec.Merge applies a configuration's [rules] table (an
 // Overlay) over them. Compile validates a Spec and returns an immutable
 // *Set, safe for concurrent use; every problem comes back as a SpecErrors.
+//
+// A Set is a Vocabulary — steps 1 to 3: everything of the Spec but its
+// rules, the automaton above all — and the rules of step 4 compiled over
+// it. The Vocabulary is the costly part and is shared: Set.WithOverrides
+// gives a guild its own rules over the defaults' Vocabulary, compiling
+// only the rules the guild changed, and a Batch reads an article once for
+// every Set of one Vocabulary.
 package rules

@@ -10,17 +10,17 @@ import (
 // fields, none of the exclude patterns, and when actor ids are given, at
 // least one of those actors found in the item.
 
-func (s *Set) matchKeywords(sc *scratch, r *rule) (model.Match, bool) {
-	kw, field, ev := s.keywordHits(sc, r)
-	if len(kw) == 0 || s.excluded(sc, r) {
+func (v *Vocabulary) matchKeywords(sc *scratch, r *rule) (model.Match, bool) {
+	kw, field, ev := v.keywordHits(sc, r)
+	if len(kw) == 0 || v.excluded(sc, r) {
 		return model.Match{}, false
 	}
 	m := model.Match{Keywords: kw, Field: fieldNames[field], Evidence: strings.ToValidUTF8(ev, "\uFFFD")}
 	if r.actors != nil {
 		for i := range sc.mentions {
 			mn := &sc.mentions[i]
-			if s.actorWanted(r, mn) {
-				m.Actors = append(m.Actors, s.actorHit(sc, mn, nil))
+			if v.actorWanted(r, mn) {
+				m.Actors = append(m.Actors, v.actorHit(sc, mn, nil))
 			}
 		}
 		if len(m.Actors) == 0 {
@@ -32,7 +32,7 @@ func (s *Set) matchKeywords(sc *scratch, r *rule) (model.Match, bool) {
 
 // keywordHits returns the rule's keyword patterns that match its fields,
 // the field of the first hit and the sentence around it.
-func (s *Set) keywordHits(sc *scratch, r *rule) (kw []string, field int, evidence string) {
+func (v *Vocabulary) keywordHits(sc *scratch, r *rule) (kw []string, field int, evidence string) {
 	for i, re := range r.keywords {
 		for fi := range sc.fields {
 			if r.fields&(1<<fi) == 0 {
@@ -54,7 +54,7 @@ func (s *Set) keywordHits(sc *scratch, r *rule) (kw []string, field int, evidenc
 }
 
 // excluded reports whether any exclude pattern matches the rule's fields.
-func (s *Set) excluded(sc *scratch, r *rule) bool {
+func (v *Vocabulary) excluded(sc *scratch, r *rule) bool {
 	for _, re := range r.exclude {
 		for fi := range sc.fields {
 			if r.fields&(1<<fi) != 0 && re.MatchString(sc.fields[fi].f.src) {

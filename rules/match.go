@@ -38,16 +38,23 @@ type part struct {
 // Match runs every rule of the set over a and returns the rules that fire,
 // in rule order, each at most once.
 func (s *Set) Match(a model.Article) []model.Match {
-	sc := s.scratch.Get().(*scratch)
-	defer s.scratch.Put(sc)
+	sc := s.vocab.read(a)
+	defer s.vocab.scratch.Put(sc)
+	return s.vocab.evaluate(sc, s.rules)
+}
 
+// read scans a into working memory from the pool and finds its offices and
+// contact terms: everything the rules read, which depends on the
+// vocabulary alone. The caller puts sc back into v.scratch.
+func (v *Vocabulary) read(a model.Article) *scratch {
+	sc := v.scratch.Get().(*scratch)
 	texts := [3]string{truncate(a.Title, maxTitle), truncate(a.Summary, maxSummary), truncate(a.Content, maxContent)}
 	veto := false
-	sc.collided = resize(sc.collided, len(s.actors))
+	sc.collided = resize(sc.collided, len(v.actors))
 	clear(sc.collided)
 	for i := range sc.fields {
 		fs := &sc.fields[i]
-		s.scan(fs, texts[i])
+		v.scan(fs, texts[i])
 		for _, h := range fs.hits {
 			switch h.p.kind {
 			case hVeto:
@@ -59,22 +66,28 @@ func (s *Set) Match(a model.Article) []model.Match {
 	}
 	sc.mentions, sc.contacts = sc.mentions[:0], sc.contacts[:0]
 	for i := range sc.fields {
-		sc.mentions = s.mentions(sc.mentions, &sc.fields[i], uint8(i), a.Published, sc.collided)
-		sc.contacts = s.contacts(sc.contacts, &sc.fields[i], uint8(i), veto, a.Published)
+		sc.mentions = v.mentions(sc.mentions, &sc.fields[i], uint8(i), a.Published, sc.collided)
+		sc.contacts = v.contacts(sc.contacts, &sc.fields[i], uint8(i), veto, a.Published)
 	}
 
-	s.settleDeferred(sc)
+	v.settleDeferred(sc)
 	sc.hedged = titleHedged(&sc.fields[0], sc.contacts)
+	return sc
+}
 
+// evaluate runs rules over an article read into sc. It changes only the
+// per-rule working memory of sc (units, sides), so several rule lists can
+// be evaluated over one reading.
+func (v *Vocabulary) evaluate(sc *scratch, rules []rule) []model.Match {
 	var out []model.Match
-	for i := range s.rules {
-		r := &s.rules[i]
+	for i := range rules {
+		r := &rules[i]
 		var m model.Match
 		var ok bool
 		if r.spec.Contact {
-			m, ok = s.matchContact(sc, r)
+			m, ok = v.matchContact(sc, r)
 		} else {
-			m, ok = s.matchKeywords(sc, r)
+			m, ok = v.matchKeywords(sc, r)
 		}
 		if ok {
 			m.Rule = r.spec.Name
@@ -87,14 +100,14 @@ func (s *Set) Match(a model.Article) []model.Match {
 // matchContact looks for a contact the rule accepts: first within one
 // sentence, then between the title and one sentence of the summary (or of
 // the content when there is no summary), which reads them together.
-func (s *Set) matchContact(sc *scratch, r *rule) (model.Match, bool) {
+func (v *Vocabulary) matchContact(sc *scratch, r *rule) (model.Match, bool) {
 	if len(sc.contacts) == 0 || len(sc.mentions) == 0 {
 		return model.Match{}, false
 	}
 	var found model.Match
 	ok := false
 	try := func(parts ...part) bool {
-		m, hit := s.contactIn(sc, r, parts)
+		m, hit := v.contactIn(sc, r, parts)
 		if hit {
 			found, ok = m, true
 		}
@@ -103,10 +116,10 @@ func (s *Set) matchContact(sc *scratch, r *rule) (model.Match, bool) {
 	for fi := range sc.fields {
 		for si, sn := range sc.fields[fi].sents {
 			if try(part{uint8(fi), int32(si)}) {
-				return s.finishContact(sc, r, found)
+				return v.finishContact(sc, r, found)
 			}
 			if sn.joined && try(part{uint8(fi), int32(si - 1)}, part{uint8(fi), int32(si)}) {
-				return s.finishContact(sc, r, found)
+				return v.finishContact(sc, r, found)
 			}
 		}
 	}
@@ -123,10 +136,10 @@ func (s *Set) matchContact(sc *scratch, r *rule) (model.Match, bool) {
 				continue
 			}
 			if try(part{0, -1}, part{other, int32(si)}) {
-				return s.finishContact(sc, r, found)
+				return v.finishContact(sc, r, found)
 			}
 			if sn.joined && try(part{0, -1}, part{other, int32(si - 1)}, part{other, int32(si)}) {
-				return s.finishContact(sc, r, found)
+				return v.finishContact(sc, r, found)
 			}
 		}
 	}
@@ -135,7 +148,7 @@ func (s *Set) matchContact(sc *scratch, r *rule) (model.Match, bool) {
 	// in Istanbul") and a summary that says who sat on each side, in two
 	// sentences one after the other. Both officials must serve countries
 	// the title names.
-	if sides := s.delegations(sc); len(sides) >= 2 {
+	if sides := v.delegations(sc); len(sides) >= 2 {
 		sc.only = sides
 		defer func() { sc.only = nil }()
 		sents := sc.fields[other].sents
@@ -144,7 +157,7 @@ func (s *Set) matchContact(sc *scratch, r *rule) (model.Match, bool) {
 				continue
 			}
 			if try(part{0, -1}, part{other, int32(si - 1)}, part{other, int32(si)}) {
-				return s.finishContact(sc, r, found)
+				return v.finishContact(sc, r, found)
 			}
 		}
 	}
@@ -154,7 +167,7 @@ func (s *Set) matchContact(sc *scratch, r *rule) (model.Match, bool) {
 // delegations returns the countries a title names when it reports talks
 // without naming any office: an unhedged contact term, no office, two or
 // more countries. Otherwise nil.
-func (s *Set) delegations(sc *scratch) []int32 {
+func (v *Vocabulary) delegations(sc *scratch) []int32 {
 	if sc.hedged || len(sc.fields[0].sents) == 0 {
 		return nil
 	}
@@ -185,12 +198,12 @@ func (s *Set) delegations(sc *scratch) []int32 {
 // finishContact applies the rule's keyword and exclude patterns to a
 // contact that was found; they are checked last because they cost more
 // than the scan.
-func (s *Set) finishContact(sc *scratch, r *rule, m model.Match) (model.Match, bool) {
-	if s.excluded(sc, r) {
+func (v *Vocabulary) finishContact(sc *scratch, r *rule, m model.Match) (model.Match, bool) {
+	if v.excluded(sc, r) {
 		return model.Match{}, false
 	}
 	if len(r.keywords) > 0 {
-		kw, _, _ := s.keywordHits(sc, r)
+		kw, _, _ := v.keywordHits(sc, r)
 		if len(kw) == 0 {
 			return model.Match{}, false
 		}
@@ -200,7 +213,7 @@ func (s *Set) finishContact(sc *scratch, r *rule, m model.Match) (model.Match, b
 }
 
 // contactIn finds a contact within the unit made of parts.
-func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (model.Match, bool) {
+func (v *Vocabulary) contactIn(sc *scratch, r *rule, parts []part) (model.Match, bool) {
 	in := func(field uint8, sent int32) bool {
 		for _, p := range parts {
 			if p.field == field && (p.sent < 0 || p.sent == sent) {
@@ -235,8 +248,8 @@ func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (model.Match, bool) 
 			if late && a.field == 0 && a.country == groupCountry {
 				continue
 			}
-			if a.country == groupCountry && r.kindsOK(a.kind, a.kind) && within(r, c, a, a) && s.actorsOK(r, a, a) {
-				return s.contactMatch(sc, parts, c, a, nil), true
+			if a.country == groupCountry && r.kindsOK(a.kind, a.kind) && within(r, c, a, a) && v.actorsOK(r, a, a) {
+				return v.contactMatch(sc, parts, c, a, nil), true
 			}
 		}
 		for i := range ms {
@@ -262,8 +275,8 @@ func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (model.Match, bool) 
 				if b.actor < 0 {
 					kb = ka
 				}
-				if r.kindsOK(ka, kb) && within(r, c, a, b) && s.actorsOK(r, a, b) {
-					return s.contactMatch(sc, parts, c, a, b), true
+				if r.kindsOK(ka, kb) && within(r, c, a, b) && v.actorsOK(r, a, b) {
+					return v.contactMatch(sc, parts, c, a, b), true
 				}
 			}
 		}
@@ -274,10 +287,10 @@ func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (model.Match, bool) 
 // settleDeferred gives each deferring role (see ActorSpec.Defer) the kind
 // of the offices the item names for its country, or for the countries of
 // its group, when they are all of one kind.
-func (s *Set) settleDeferred(sc *scratch) {
+func (v *Vocabulary) settleDeferred(sc *scratch) {
 	for i := range sc.mentions {
 		m := &sc.mentions[i]
-		if m.actor < 0 || !s.actors[m.actor].deferKind {
+		if m.actor < 0 || !v.actors[m.actor].deferKind {
 			continue
 		}
 		var buf [8]int32
@@ -291,12 +304,12 @@ func (s *Set) settleDeferred(sc *scratch) {
 		var kinds uint8
 		for j := range sc.mentions {
 			n := &sc.mentions[j]
-			if n.actor < 0 || s.actors[n.actor].country == noCountry {
+			if n.actor < 0 || v.actors[n.actor].country == noCountry {
 				continue
 			}
 			for _, c := range countries {
 				if n.country == c {
-					kinds |= s.actors[n.actor].kind
+					kinds |= v.actors[n.actor].kind
 				}
 			}
 		}
@@ -381,35 +394,35 @@ func within(r *rule, c contactHit, a, b *mention) bool {
 	return true
 }
 
-func (s *Set) actorsOK(r *rule, a, b *mention) bool {
+func (v *Vocabulary) actorsOK(r *rule, a, b *mention) bool {
 	if r.actors == nil {
 		return true
 	}
-	return s.actorWanted(r, a) || s.actorWanted(r, b)
+	return v.actorWanted(r, a) || v.actorWanted(r, b)
 }
 
-func (s *Set) actorWanted(r *rule, m *mention) bool {
+func (v *Vocabulary) actorWanted(r *rule, m *mention) bool {
 	if m.actor < 0 {
 		return false
 	}
-	ac := &s.actors[m.actor]
+	ac := &v.actors[m.actor]
 	if r.actors[ac.id] {
 		return true
 	}
-	return m.country >= 0 && ac.country == noCountry && r.actors[roleID(s.countries[m.country], ac.id)]
+	return m.country >= 0 && ac.country == noCountry && r.actors[roleID(v.countries[m.country], ac.id)]
 }
 
 // contactMatch explains a contact: the actors as written, the contact term
 // and the sentences it was read from.
-func (s *Set) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mention) model.Match {
+func (v *Vocabulary) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mention) model.Match {
 	m := model.Match{
 		ContactKind: contactKinds[c.kind],
 		ContactTerm: strings.ToValidUTF8(sc.fields[c.field].f.quote(int(c.b0), int(c.b1)), "\uFFFD"),
 		Field:       fieldNames[c.field],
 	}
-	m.Actors = append(m.Actors, s.actorHit(sc, a, b))
+	m.Actors = append(m.Actors, v.actorHit(sc, a, b))
 	if b != nil {
-		m.Actors = append(m.Actors, s.actorHit(sc, b, a))
+		m.Actors = append(m.Actors, v.actorHit(sc, b, a))
 	}
 	var ev []string
 	for _, p := range parts {
@@ -425,11 +438,11 @@ func (s *Set) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mentio
 }
 
 // actorHit describes mention m; partner gives a counterpart its kind.
-func (s *Set) actorHit(sc *scratch, m, partner *mention) model.ActorHit {
+func (v *Vocabulary) actorHit(sc *scratch, m, partner *mention) model.ActorHit {
 	h := model.ActorHit{Alias: strings.ToValidUTF8(sc.fields[m.field].f.quote(int(m.b0), int(m.b1)), "\uFFFD")}
 	cc := ""
 	if m.country >= 0 {
-		cc = s.countries[m.country]
+		cc = v.countries[m.country]
 	}
 	h.Country = cc
 	if m.actor < 0 {
@@ -442,7 +455,7 @@ func (s *Set) actorHit(sc *scratch, m, partner *mention) model.ActorHit {
 		}
 		return h
 	}
-	a := &s.actors[m.actor]
+	a := &v.actors[m.actor]
 	h.Kind, h.Office, h.ID, h.Role = kindName(m.kind), a.office, a.id, a.country == noCountry
 	switch {
 	case m.country == groupCountry:

@@ -42,7 +42,7 @@ const groupReach = 6
 const countryReach = 4
 
 // mentions appends the offices found in field fi.
-func (s *Set) mentions(out []mention, fs *fieldScan, fi uint8, published time.Time, collided []bool) []mention {
+func (v *Vocabulary) mentions(out []mention, fs *fieldScan, fi uint8, published time.Time, collided []bool) []mention {
 	for _, h := range fs.hits {
 		p := h.p
 		m := mention{actor: p.actor, field: fi, t0: h.t0, t1: h.t1, b0: h.b0, b1: h.b1}
@@ -56,7 +56,7 @@ func (s *Set) mentions(out []mention, fs *fieldScan, fi uint8, published time.Ti
 			if collided[p.actor] {
 				continue
 			}
-			head, ok := s.findHead(fs, h)
+			head, ok := v.findHead(fs, h)
 			if !ok {
 				continue
 			}
@@ -66,7 +66,7 @@ func (s *Set) mentions(out []mention, fs *fieldScan, fi uint8, published time.Ti
 				continue
 			}
 		case hName:
-			a := &s.actors[p.actor]
+			a := &v.actors[p.actor]
 			if collided[p.actor] || !a.terms[p.holder].covers(published) || fs.voided(h.t0, h.t1, nameReach) {
 				continue
 			}
@@ -82,7 +82,7 @@ func (s *Set) mentions(out []mention, fs *fieldScan, fi uint8, published time.Ti
 		default:
 			continue
 		}
-		a := &s.actors[p.actor]
+		a := &v.actors[p.actor]
 		m.kind = a.kind
 		m.sent = fs.toks[m.t0].sent
 		c, ok := fs.place(a, plural, neutral, m.t0, m.t1)
@@ -128,7 +128,7 @@ func (fs *fieldScan) place(a *actor, plural, neutral bool, t0, t1 int32) (int32,
 // ("CIA chief", "CIA, Mossad and Egyptian spy chiefs") or before it ("head
 // of Iraq's intelligence service", "Chef der CIA"), with only links,
 // countries and other offices in between, in the same sentence.
-func (s *Set) findHead(fs *fieldScan, h hit) (hit, bool) {
+func (v *Vocabulary) findHead(fs *fieldScan, h hit) (hit, bool) {
 	sn := fs.sents[fs.toks[h.t0].sent]
 	// In Chinese and Korean the head word shares the agency's last
 	// character: 情报局 + 局长 is 情报局长, 정보총국 + 국장 is 정보총국장.
@@ -138,7 +138,7 @@ func (s *Set) findHead(fs *fieldScan, h hit) (hit, bool) {
 		}
 	}
 	crossed := false // another agency stands between: "SVR, CIA heads"
-	for t := h.t1; t < sn.t1 && int(fs.dist(h.t1, t)) <= s.headSpan; t++ {
+	for t := h.t1; t < sn.t1 && int(fs.dist(h.t1, t)) <= v.headSpan; t++ {
 		if fs.flags[t]&fHeadStart != 0 {
 			if hd, ok := fs.headAt(t, true); ok {
 				if crossed && !hd.p.plural && !hd.p.neutral {
@@ -157,7 +157,7 @@ func (s *Set) findHead(fs *fieldScan, h hit) (hit, bool) {
 			crossed = true
 		}
 	}
-	for t := h.t0 - 1; t >= sn.t0 && int(fs.dist(t+1, h.t0)) <= s.headSpan; t-- {
+	for t := h.t0 - 1; t >= sn.t0 && int(fs.dist(t+1, h.t0)) <= v.headSpan; t-- {
 		if fs.flags[t]&fHeadEnd != 0 {
 			if hd, ok := fs.headAt(t, false); ok {
 				return hd, true
@@ -440,15 +440,15 @@ func (fs *fieldScan) countriesNear(out []int32, t0, t1 int32) []int32 {
 // a negative cue close by in the same sentence, a denial or background cue
 // within denial reach in it, a question, a past year next to it (summary and content),
 // or a veto cue anywhere in the item.
-func (s *Set) contacts(out []contactHit, fs *fieldScan, fi uint8, veto bool, published time.Time) []contactHit {
+func (v *Vocabulary) contacts(out []contactHit, fs *fieldScan, fi uint8, veto bool, published time.Time) []contactHit {
 	for _, h := range fs.hits {
 		if h.p.kind != hContact {
 			continue
 		}
 		sent := fs.toks[h.t0].sent
 		c := contactHit{kind: uint8(h.p.arg), field: fi, sent: sent, t0: h.t0, t1: h.t1, b0: h.b0, b1: h.b1}
-		c.negated = veto || fs.sents[sent].question || s.negatedAt(fs, h) || fs.noBefore(h.t0) ||
-			s.pastYears && fi > 0 && !published.IsZero() && fs.pastYearNear(h.t0, h.t1, published.Year())
+		c.negated = veto || fs.sents[sent].question || v.negatedAt(fs, h) || fs.noBefore(h.t0) ||
+			v.pastYears && fi > 0 && !published.IsZero() && fs.pastYearNear(h.t0, h.t1, published.Year())
 		out = append(out, c)
 	}
 	return out
@@ -558,15 +558,15 @@ var months = map[string]bool{
 	"januar": true, "februar": true, "marz": true, "juni": true, "juli": true, "oktober": true, "dezember": true,
 }
 
-func (s *Set) negatedAt(fs *fieldScan, c hit) bool {
+func (v *Vocabulary) negatedAt(fs *fieldScan, c hit) bool {
 	sent := fs.toks[c.t0].sent
-	reach := int32(max(s.negBefore, s.negAfter, s.denialReach))
+	reach := int32(max(v.negBefore, v.negAfter, v.denialReach))
 	for _, h := range fs.hitsNear(c.t0, c.t1, reach) {
-		before, after := int32(s.negBefore), int32(s.negAfter)
+		before, after := int32(v.negBefore), int32(v.negAfter)
 		switch h.p.kind {
 		case hNegative:
 		case hDenial:
-			before, after = int32(s.denialReach), int32(s.denialReach)
+			before, after = int32(v.denialReach), int32(v.denialReach)
 		default:
 			continue
 		}

@@ -60,7 +60,7 @@ type fieldScan struct {
 // In Arabic-script and Hebrew words the automaton also starts after each
 // clitic prefix ("والمخابرات", "השב"כ"); in Chinese, Japanese and Korean,
 // whose characters are tokens, it starts at every character.
-func (s *Set) scan(fs *fieldScan, raw string) {
+func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 	fs.f.src = cleanText(raw)
 	if fs.f.from == nil {
 		fs.f.from = make([]int32, 0, 256) // fold tracks offsets only into a non-nil slice
@@ -88,24 +88,24 @@ func (s *Set) scan(fs *fieldScan, raw string) {
 	fs.flags = resize(fs.flags, len(fs.toks))
 	clear(fs.flags)
 	for i, t := range fs.toks {
-		if int(t.b1-t.b0) <= s.maxLink && s.links[string(text[t.b0:t.b1])] {
+		if int(t.b1-t.b0) <= v.maxLink && v.links[string(text[t.b0:t.b1])] {
 			fs.flags[i] = fLink
 		}
 	}
 	fs.hits, fs.heads = fs.hits[:0], fs.heads[:0]
-	if s.ac == nil {
+	if v.ac == nil {
 		return
 	}
 	emit := func(start int) {
-		s.ac.walk(text, start, func(pattern int32, end int) {
-			s.keep(fs, start, end, pattern)
+		v.ac.walk(text, start, func(pattern int32, end int) {
+			v.keep(fs, start, end, pattern)
 		})
 	}
 	var starts [8]int
 	for _, t := range fs.toks {
 		if t.script.unspaced() {
 			// One character a token: most begin no alias.
-			if r, _ := utf8.DecodeRune(text[t.b0:t.b1]); !s.ac.mayStart(r) {
+			if r, _ := utf8.DecodeRune(text[t.b0:t.b1]); !v.ac.mayStart(r) {
 				continue
 			}
 		}
@@ -169,9 +169,9 @@ func (fs *fieldScan) boundary(e int) bool {
 // that end on a word boundary (or may continue, for "word*" aliases, or
 // with an ending their script allows) and satisfy their capital-letter
 // constraint.
-func (s *Set) keep(fs *fieldScan, start, end int, pattern int32) {
+func (v *Vocabulary) keep(fs *fieldScan, start, end int, pattern int32) {
 	text := fs.f.text
-	list := s.payloads[pattern]
+	list := v.payloads[pattern]
 	for i := range list {
 		p := &list[i]
 		e := end

@@ -9,11 +9,15 @@ import (
 	"github.com/backchannel/backchannel/model"
 )
 
-// Set is a compiled rule set. It is immutable after Compile, so one Set is
-// shared by every goroutine and guild that uses it; an edit compiles a new
-// Set and the caller swaps the pointer.
-type Set struct {
-	spec Spec
+// Vocabulary is everything of a compiled Spec but its rules: countries,
+// actors, head words, contact terms, cues, and the automaton of all their
+// aliases. It is the costly part to build and to keep (megabytes, tens of
+// milliseconds), and it is immutable, so every Set built on it shares it:
+// a guild that changes a rule gets a Set of its own rules over the
+// defaults' Vocabulary (Set.WithOverrides), not a new automaton. A
+// Vocabulary comes from Set.Vocabulary; its zero value is not usable.
+type Vocabulary struct {
+	spec Spec // without its Rules, which belong to each Set
 
 	// One automaton holds every alias, head word, cue and contact term, so
 	// scanning an item costs one pass whatever the number of aliases.
@@ -25,7 +29,6 @@ type Set struct {
 	actorIDs  map[string]int  // configured id → index
 	links     map[string]bool // folded link words (rules.heads.links)
 	maxLink   int             // bytes of the longest link word
-	rules     []rule
 
 	window, negBefore, negAfter, headSpan int
 	denialReach                           int
@@ -34,10 +37,19 @@ type Set struct {
 	scratch sync.Pool // *scratch, per-call working memory
 }
 
+// Set is a compiled rule set: a shared Vocabulary and the rules matched
+// over it. It is immutable after Compile, so one Set is shared by every
+// goroutine and guild that uses it; an edit builds a new Set and the
+// caller swaps the pointer.
+type Set struct {
+	vocab *Vocabulary
+	rules []rule
+}
+
 // actor is an ActorSpec ready for matching.
 type actor struct {
 	id, office string
-	country    int32 // index in Set.countries; noCountry for a role
+	country    int32 // index in Vocabulary.countries; noCountry for a role
 	kind       uint8 // kindIntel or kindDiplomatic
 	deferKind  bool  // a role that takes the kind of the named office of its country
 	terms      []period
@@ -111,37 +123,46 @@ func (s *Set) Rule(name string) (model.RuleSpec, bool) {
 	return model.RuleSpec{}, false
 }
 
-// Spec returns the Spec the set was compiled from, for WithOverrides. Its
-// rule list is a copy; treat the rest as read-only.
+// Spec returns the Spec the set was compiled from. Its rule list is a
+// copy; the rest is shared with every set of the same Vocabulary: treat
+// it as read-only.
 func (s *Set) Spec() Spec {
-	out := s.spec
-	out.Rules = slices.Clone(s.spec.Rules)
+	out := s.vocab.spec
+	if len(s.rules) > 0 {
+		out.Rules = s.Rules()
+	}
 	return out
 }
 
+// Vocabulary returns the vocabulary the set's rules are matched over.
+func (s *Set) Vocabulary() *Vocabulary { return s.vocab }
+
 // ActorIDs returns the configured actor ids, sorted. A role id (an actor
 // without a country) also stands for its per-country forms ("eg-intel").
-func (s *Set) ActorIDs() []string {
-	ids := make([]string, 0, len(s.actors))
-	for _, a := range s.actors {
+func (s *Set) ActorIDs() []string { return s.vocab.ActorIDs() }
+
+// ActorIDs returns the configured actor ids, sorted (see Set.ActorIDs).
+func (v *Vocabulary) ActorIDs() []string {
+	ids := make([]string, 0, len(v.actors))
+	for _, a := range v.actors {
 		ids = append(ids, a.id)
 	}
 	slices.Sort(ids)
 	return ids
 }
 
-// knownActor reports whether id names an actor of this set: a configured
-// id, or "<country>-<role id>".
-func (s *Set) knownActor(id string) bool {
-	if _, ok := s.actorIDs[id]; ok {
+// knownActor reports whether id names an actor of the vocabulary: a
+// configured id, or "<country>-<role id>".
+func (v *Vocabulary) knownActor(id string) bool {
+	if _, ok := v.actorIDs[id]; ok {
 		return true
 	}
-	for i, a := range s.actors {
+	for i, a := range v.actors {
 		if a.country != noCountry {
 			continue
 		}
-		for _, cc := range s.countries {
-			if id == roleID(cc, s.actors[i].id) {
+		for _, cc := range v.countries {
+			if id == roleID(cc, v.actors[i].id) {
 				return true
 			}
 		}
