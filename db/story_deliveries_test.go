@@ -133,7 +133,7 @@ func TestStoryDeliveries(t *testing.T) {
 		{name: "everything shown: nothing due",
 			advance: time.Hour},
 		{name: "another guild's report of the story is not this guild's source",
-			do: func() { e.report("h", "s", "E", "", []model.Subscription{{ChannelID: "h1"}}) },
+			do:   func() { e.report("h", "s", "E", "", []model.Subscription{{ChannelID: "h1"}}) },
 			want: []want{{"h1", "", "E"}}, send: true},
 		{name: "a deleted message's edit is failed and never owed again",
 			do: func() {
