@@ -80,8 +80,8 @@ type Options struct {
 	// EditDelay is how long a story's message waits for more reports
 	// before it is edited: the reports of a burst are one edit [5s].
 	EditDelay time.Duration
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 // Dispatcher matches new articles and records alerts.
