@@ -461,10 +461,20 @@ func TestBreakerPausesAfterInvalidAnswers(t *testing.T) {
 	if err := h.ob.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	for i := int64(4); i <= 20; i++ {
-		if r := h.store.row(i); r.state != delivered {
+	// The three refused ones wait for their retry; all the others went.
+	retried, sent := 0, 0
+	for i := int64(1); i <= 20; i++ {
+		switch r := h.store.row(i); {
+		case r.state == delivered:
+			sent++
+		case r.state == pending && len(r.retries) == 1:
+			retried++
+		default:
 			t.Errorf("delivery %d after the pause: %+v", i, r)
 		}
+	}
+	if retried != 3 || sent != 17 {
+		t.Errorf("after the pause: %d delivered, %d waiting for a retry; want 17 and 3", sent, retried)
 	}
 }
 
