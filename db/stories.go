@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/stories"
@@ -23,15 +23,23 @@ func StoryRef(articleID int64) string { return "a" + strconv.FormatInt(articleID
 // through postings keyed by (key, first day) — see 0004_stories.sql — so
 // that a report's candidates are a range lookup among the stories of its
 // countries around its days, not a scan.
-type StoryIndex struct{ db *DB }
+type StoryIndex struct {
+	db *DB
 
-var _ stories.Index = StoryIndex{}
+	// lookup is the candidates query, prepared once: preparing it costs
+	// more than running it.
+	prepare sync.Once
+	lookup  *sql.Stmt
+	err     error
+}
 
-// StoryIndex returns the store's story index.
-func (db *DB) StoryIndex() StoryIndex { return StoryIndex{db} }
+var _ stories.Index = (*StoryIndex)(nil)
+
+// StoryIndex returns an index over the store's stories.
+func (db *DB) StoryIndex() *StoryIndex { return &StoryIndex{db: db} }
 
 // Put implements stories.Index.
-func (x StoryIndex) Put(ctx context.Context, s stories.Story) error {
+func (x *StoryIndex) Put(ctx context.Context, s stories.Story) error {
 	err := x.db.write(ctx, func(tx *sql.Tx) error { return putStory(ctx, tx, s, 0, x.db.clock().UnixMilli()) })
 	if err != nil {
 		return fmt.Errorf("db: put story %s: %w", s.ID, err)
@@ -109,63 +117,56 @@ func covered(spans []stories.Span, sp stories.Span) bool {
 	return false
 }
 
-// Candidates implements stories.Index: for each key and span, the postings
-// under the key that start at most the key's longest span before the
-// span and no later than its end, then the stories they name, each once.
-func (x StoryIndex) Candidates(ctx context.Context, q stories.Query) ([]stories.Story, error) {
+// candidatesQuery: the postings under key ?1 that start at most the key's
+// longest span before the days [?2, ?3] and no later than ?3, and end on
+// or after ?2, with their stories.
+const candidatesQuery = `SELECT s.id, s.state FROM story_keys k
+	JOIN story_postings p ON p.key = k.key AND p.day_from BETWEEN ?2 - k.max_len AND ?3
+	JOIN stories s ON s.id = p.story
+	WHERE k.key = ?1 AND p.day_to >= ?2`
+
+// Candidates implements stories.Index: for each key and span, the stories
+// posted under the key over those days, each once.
+func (x *StoryIndex) Candidates(ctx context.Context, q stories.Query) ([]stories.Story, error) {
+	x.prepare.Do(func() { x.lookup, x.err = x.db.reader.PrepareContext(ctx, candidatesQuery) })
+	if x.err != nil {
+		return nil, fmt.Errorf("db: story candidates: %w", x.err)
+	}
 	var out []stories.Story
-	err := x.db.read(ctx, func(tx *sql.Tx) error {
-		var ids []string
-		for _, key := range q.Keys {
-			for _, w := range q.When {
-				rows, err := tx.QueryContext(ctx, `SELECT p.story FROM story_keys k
-					JOIN story_postings p ON p.key = k.key AND p.day_from BETWEEN ?2 - k.max_len AND ?3
-					WHERE k.key = ?1 AND p.day_to >= ?2`, key, w.From, w.To)
-				if err != nil {
-					return err
-				}
-				for rows.Next() {
-					var id string
-					if err := rows.Scan(&id); err != nil {
-						rows.Close()
-						return err
-					}
-					ids = append(ids, id)
-				}
-				rows.Close()
-				if err := rows.Err(); err != nil {
-					return err
-				}
+	seen := map[string]bool{}
+	for _, key := range q.Keys {
+		for _, w := range q.When {
+			if err := x.candidates(ctx, key, w, seen, &out); err != nil {
+				return nil, fmt.Errorf("db: story candidates under %s: %w", key, err)
 			}
 		}
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-		out = make([]stories.Story, 0, len(ids))
-		for _, id := range ids {
-			s, err := storyState(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			out = append(out, s)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("db: story candidates: %w", err)
 	}
 	return out, nil
 }
 
-func storyState(ctx context.Context, tx *sql.Tx, id string) (stories.Story, error) {
-	var state string
-	if err := tx.QueryRowContext(ctx, `SELECT state FROM stories WHERE id = ?`, id).Scan(&state); err != nil {
-		return stories.Story{}, fmt.Errorf("story %s: %w", id, err)
+func (x *StoryIndex) candidates(ctx context.Context, key string, w stories.Span, seen map[string]bool, out *[]stories.Story) error {
+	rows, err := x.lookup.QueryContext(ctx, key, w.From, w.To)
+	if err != nil {
+		return err
 	}
-	var s stories.Story
-	if err := json.Unmarshal([]byte(state), &s); err != nil {
-		return stories.Story{}, fmt.Errorf("story %s: decode: %w", id, err)
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var state []byte
+		if err := rows.Scan(&id, &state); err != nil {
+			return err
+		}
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		var s stories.Story
+		if err := json.Unmarshal(state, &s); err != nil {
+			return fmt.Errorf("story %s: decode: %w", id, err)
+		}
+		*out = append(*out, s)
 	}
-	return s, nil
+	return rows.Err()
 }
 
 // ArticleStory returns the story an article was put in and why; found is
