@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -316,5 +318,41 @@ func TestStoryMessages(t *testing.T) {
 	}
 	if n := fd.CountRequests(fakediscord.CreateMessage(deleted)); n != 3 {
 		t.Errorf("%d posts to the channel whose message was deleted, want 3 (no repost)", n)
+	}
+}
+
+// TestDryRunPrintsALaterReportAsAJoin: in a dry run the first report of a
+// story is a block of its own, a later one a short block naming the alert
+// it joins and the story's source count.
+func TestDryRunPrintsALaterReportAsAJoin(t *testing.T) {
+	sf := newStoryFeeds(t)
+	cfg := config.Default()
+	cfg.Database.Path = filepath.Join(t.TempDir(), "dry.db")
+	cfg.Discord.APIURL = "http://127.0.0.1:1/api/v10" // never contacted
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Poll.Schedule = "@every 1s"
+	cfg.Poll.MaxAge = config.Duration{D: 10 * 365 * 24 * time.Hour}
+	cfg.Feeds = sf.feeds("wire", "moscow")
+	cfg.Rules = builtinRules(t)
+	var out syncBuffer
+	sf.add("wire", ankara1)
+	_, stop := startApp(t, cfg, appOptions{DryRun: true, Stdout: &out})
+	waitFor(t, 30*time.Second, "the story's block", func() bool { return strings.Contains(out.String(), "== "+ankara1.Title) })
+	sf.add("moscow", ankara2)
+	waitFor(t, 30*time.Second, "the later report's block", func() bool { return strings.Contains(out.String(), "++ "+ankara2.Title) })
+	stop()
+	got := out.String()
+	id := regexp.MustCompile(`(?m)^   Alert:\s+(\d+)$`).FindStringSubmatch(got)
+	if id == nil {
+		t.Fatalf("no alert id in the story's block:\n%s", got)
+	}
+	join := got[strings.Index(got, "++ "+ankara2.Title):]
+	for _, want := range []string{"Joins:     alert " + id[1] + " (" + ankara1.Title + ")", "Feed:      moscow", "Sources:   2 sources"} {
+		if !strings.Contains(join, want) {
+			t.Errorf("the later report's block lacks %q:\n%s", want, join)
+		}
+	}
+	if n := strings.Count(got, "== "); n != 1 {
+		t.Errorf("%d full blocks, want 1:\n%s", n, got)
 	}
 }
