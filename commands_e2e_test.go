@@ -401,25 +401,32 @@ func refused(t *testing.T, a answer, why ...string) {
 var itemSeq atomic.Int64
 
 // dipItem is a fresh item that the default diplomatic-heads rule matches;
-// topic makes its title unique (and searchable).
+// topic makes its title unique (and searchable). Each item is another
+// contact, a call on another day of the week (callDay), so a story of its
+// own, posted as a new message rather than editing the last one's.
 func dipItem(topic string) feedItem {
 	n := itemSeq.Add(1)
 	return feedItem{
 		GUID: fmt.Sprintf("dip-%d", n), Title: "Lavrov and Rubio hold phone call on " + topic,
-		Link: fmt.Sprintf("https://wire.example/dip/%d", n), Summary: "The foreign ministers spoke by phone.",
+		Link: fmt.Sprintf("https://wire.example/dip/%d", n), Summary: "The foreign ministers spoke by phone on " + callDay(n) + ".",
 		Published: time.Now().UTC().Add(-10 * time.Minute),
 	}
 }
 
-// intelItem is a fresh item that the default intel-heads rule matches.
+// intelItem is a fresh item that the default intel-heads rule matches, a
+// story of its own as dipItem's are.
 func intelItem(topic string) feedItem {
 	n := itemSeq.Add(1)
 	return feedItem{
 		GUID: fmt.Sprintf("intel-%d", n), Title: "CIA Director Ratcliffe and SVR chief Naryshkin hold phone call on " + topic,
-		Link: fmt.Sprintf("https://wire.example/intel/%d", n), Summary: "The spy chiefs spoke by phone.",
+		Link: fmt.Sprintf("https://wire.example/intel/%d", n), Summary: "The spy chiefs spoke by phone on " + callDay(n) + ".",
 		Published: time.Now().UTC().Add(-10 * time.Minute),
 	}
 }
+
+// callDay names the day of the week of item n's call: seven items in a
+// row are seven contacts.
+func callDay(n int64) string { return time.Weekday(n % 7).String() }
 
 // plainItem is a fresh item no default rule matches.
 func plainItem(title string) feedItem {
