@@ -101,7 +101,8 @@ func actorKeys(ms []model.Match) (ids, text string) {
 //     the story gets one, a post, once at least MinSources different feeds
 //     reported the story in the guild; until then it is held back;
 //   - every delivery of the story whose message shows fewer sources than
-//     the story now has becomes due for an edit, editDelay from now: the
+//     the story now has (in a channel not disabled) becomes due for an
+//     edit, editDelay from now: the
 //     reports that arrive meanwhile are one edit, rendered when it is sent.
 //     A delivery still waiting for its post or edit is left as it is: it
 //     renders the latest sources when sent.
@@ -182,8 +183,12 @@ func (db *DB) CreateAlert(ctx context.Context, a model.Alert, routes []model.Sub
 				return fmt.Errorf("delivery to %s: %w", r.ChannelID, err)
 			}
 		}
+		// Not to a channel Discord refused (DisableChannel): the edit
+		// would only earn another 403.
 		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', next_attempt = ?, attempts = 0, last_error = ''
-			WHERE alert_id = ? AND status = 'delivered' AND message_id != '' AND rendered < ?`,
+			WHERE alert_id = ? AND status = 'delivered' AND message_id != '' AND rendered < ?
+			AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.guild_id = deliveries.guild_id
+				AND s.channel_id = deliveries.channel_id AND s.disabled != '')`,
 			toMillis(now.Add(editDelay)), first, n); err != nil {
 			return fmt.Errorf("edits: %w", err)
 		}

@@ -84,7 +84,12 @@ const editDelay = 5 * time.Second
 func TestStoryDeliveries(t *testing.T) {
 	ctx := context.Background()
 	e := newStoryEnv(t)
-	routes := []model.Subscription{{ChannelID: "c1"}, {ChannelID: "c2", MinSources: 2}}
+	routes := []model.Subscription{{GuildID: "g", ChannelID: "c1"}, {GuildID: "g", ChannelID: "c2", MinSources: 2}}
+	for _, r := range routes {
+		if _, err := e.db.Subscribe(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
 	msgs := map[string]string{}
 	deliver := func(d model.Delivery) {
 		t.Helper()
@@ -148,6 +153,23 @@ func TestStoryDeliveries(t *testing.T) {
 				e.clock.advance(editDelay)
 			},
 			want: []want{{"c2", "m-c2", "A,B,C,D,F,G"}}, send: true},
+		{name: "a channel Discord refused gets no edit, until subscribed again",
+			do: func() {
+				if err := e.db.DisableChannel(ctx, "g", "c2", "Missing Access"); err != nil {
+					t.Fatal(err)
+				}
+				e.report("g", "s", "H", "", routes)
+				e.clock.advance(editDelay)
+				if due := e.due(); len(due) != 0 {
+					t.Fatalf("due to a disabled channel: %+v", due)
+				}
+				if _, err := e.db.Subscribe(ctx, model.Subscription{GuildID: "g", ChannelID: "c2", MinSources: 2}); err != nil {
+					t.Fatal(err)
+				}
+				e.report("g", "s", "I", "", routes)
+				e.clock.advance(editDelay)
+			},
+			want: []want{{"c2", "m-c2", "A,B,C,D,F,G,H,I"}}, send: true},
 	} {
 		if step.do != nil {
 			step.do()
