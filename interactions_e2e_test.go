@@ -234,7 +234,7 @@ func TestCommandsRegisteredAtStart(t *testing.T) {
 		"rules [-] list show( name! ) add( name! keywords! exclude actors description ) remove( name! ) test( text! ) edit( name! )",
 		"search [-] query! count",
 		"status [-]",
-		"subscribe [0x10] channel rule",
+		"subscribe [0x10] channel rule min_sources",
 		"subscriptions [-]",
 		"unsubscribe [0x10] channel rule",
 	}

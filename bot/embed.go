@@ -10,6 +10,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/backchannel/backchannel/commands"
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/plaintext"
 )
@@ -26,7 +27,13 @@ const (
 	// embedSummaryRunes keeps the summary short: the alert is a pointer to
 	// the article, not a copy of it.
 	embedSummaryRunes = 500
+	// embedSourceNameRunes caps one outlet's name in the Sources field, so
+	// that one long feed name cannot crowd out the others.
+	embedSourceNameRunes = 80
 )
+
+// embedSourcesField names the field that lists a story's reports.
+const embedSourcesField = "Sources"
 
 // Embed colours by the kind of contact.
 const (
@@ -39,6 +46,11 @@ const (
 // its source, a short summary, who met whom and how, the feed, the
 // publication time, and the footer "alert <ID> · rule <NAME>" that /explain
 // refers to. It is a pure function of the alert.
+//
+// An alert is the first report of its story: when the story has two or
+// more Sources, a Sources field lists each outlet linked to its report and
+// says how many there are. The same alert is rendered again, with more
+// Sources, when its message is edited.
 //
 // Feed text is untrusted: mentions in it are neutralised here as well as by
 // the allowed_mentions of the message, and every part is truncated to
@@ -77,8 +89,47 @@ func Embed(a model.Alert) *discordgo.MessageEmbed {
 	if feed := embedClean(art.Feed); feed != "" {
 		e.Fields = append(e.Fields, embedField("Source", feed, true))
 	}
-	embedFitTotal(e)
+	if len(a.Sources) < 2 {
+		embedFitTotal(e, 0)
+		return e
+	}
+	// The sources are the point of an edit, so the other text gives way to
+	// them; were that not enough, fewer sources are listed.
+	sources := embedSources(a.Sources, embedLimitFieldValue)
+	embedFitTotal(e, embedRunes(embedSourcesField)+embedRunes(sources))
+	if room := embedLimitTotal - embedTotal(e) - embedRunes(embedSourcesField); embedRunes(sources) > room {
+		sources = embedSources(a.Sources, room)
+	}
+	e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: embedSourcesField, Value: sources})
 	return e
+}
+
+// embedSources is the Sources field's value: "N sources", then one line
+// per outlet, its feed name linked to its report, as many as fit in limit
+// characters, then "… and N more".
+func embedSources(srcs []model.Source, limit int) string {
+	lines := make([]string, 0, len(srcs))
+	for _, s := range srcs {
+		lines = append(lines, embedSourceLine(s))
+	}
+	count := strconv.Itoa(len(srcs)) + " sources"
+	return count + "\n" + commands.FitLines(lines, limit-len(count)-1)
+}
+
+// embedSourceLine is one outlet: its feed name (or, lacking one, the
+// report's host) linked to its report, markdown escaped and mentions
+// neutralised.
+func embedSourceLine(s model.Source) string {
+	name := plaintext.OneLine(s.Feed)
+	if name == "" {
+		if u, err := url.Parse(strings.TrimSpace(s.Link)); err == nil {
+			name = plaintext.OneLine(u.Hostname())
+		}
+	}
+	if name == "" {
+		name = "unnamed feed"
+	}
+	return embedNeutralize(commands.MarkdownLink(plaintext.Truncate(name, embedSourceNameRunes), s.Link))
 }
 
 // EmbedFooter is the footer text, "alert <ID> · rule <NAME>".
@@ -178,11 +229,12 @@ func embedTotal(e *discordgo.MessageEmbed) int {
 	return n
 }
 
-// embedFitTotal keeps the whole embed within Discord's 6000-character
-// limit, shortening the least important text first: the summary, then the
-// fields from the last one.
-func embedFitTotal(e *discordgo.MessageEmbed) {
-	over := embedTotal(e) - embedLimitTotal
+// embedFitTotal keeps the whole embed, with reserve characters still to be
+// added, within Discord's 6000-character limit, shortening the least
+// important text first: the summary, then the fields from the last one.
+func embedFitTotal(e *discordgo.MessageEmbed, reserve int) {
+	limit := embedLimitTotal - reserve
+	over := embedTotal(e) - limit
 	if over <= 0 {
 		return
 	}
@@ -191,11 +243,11 @@ func embedFitTotal(e *discordgo.MessageEmbed) {
 		if e.Description == "…" {
 			e.Description = ""
 		}
-		over = embedTotal(e) - embedLimitTotal
+		over = embedTotal(e) - limit
 	}
 	for i := len(e.Fields) - 1; i >= 0 && over > 0; i-- {
 		v := embedRunes(e.Fields[i].Value)
 		e.Fields[i].Value = plaintext.Truncate(e.Fields[i].Value, max(v-over, 1))
-		over = embedTotal(e) - embedLimitTotal
+		over = embedTotal(e) - limit
 	}
 }

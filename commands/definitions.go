@@ -23,6 +23,7 @@ const (
 	maxFeedNameLen  = 64
 	maxCount        = 10
 	defaultCount    = 5
+	maxMinSources   = 10 // /subscribe min_sources: 1 (post the first report) to 10
 	maxAutocomplete = 25
 )
 
@@ -56,6 +57,7 @@ func Definitions() []*discordgo.ApplicationCommand {
 		cmd("subscribe", "Post this server's matching alerts to a channel", &manageChannels,
 			channelOpt("channel", "Channel to post alerts in (default: this one)"),
 			ruleOpt("rule", "Only alerts of this rule (default: every rule)", false),
+			intOpt("min_sources", "Post a story once this many different feeds reported it (1-10, default 1)", 1, maxMinSources),
 		),
 		cmd("unsubscribe", "Stop posting alerts to a channel", &manageChannels,
 			channelOpt("channel", "Channel to stop posting in (default: this one)"),
@@ -140,12 +142,16 @@ func channelOpt(name, desc string) *discordgo.ApplicationCommandOption {
 }
 
 func countOpt() *discordgo.ApplicationCommandOption {
-	lo := 1.0
+	return intOpt("count", "How many (1-10, default 5)", 1, maxCount)
+}
+
+func intOpt(name, desc string, lo, hi int) *discordgo.ApplicationCommandOption {
+	low := float64(lo)
 	return &discordgo.ApplicationCommandOption{
 		Type:        discordgo.ApplicationCommandOptionInteger,
-		Name:        "count",
-		Description: "How many (1-10, default 5)",
-		MinValue:    &lo,
-		MaxValue:    maxCount,
+		Name:        name,
+		Description: desc,
+		MinValue:    &low,
+		MaxValue:    float64(hi),
 	}
 }

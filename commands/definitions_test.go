@@ -16,7 +16,7 @@ func TestDefinitions(t *testing.T) {
 	defs := Definitions()
 	// command (or "command sub") -> options, required ones marked with "!".
 	want := map[string][]string{
-		"subscribe":     {"channel", "rule"},
+		"subscribe":     {"channel", "rule", "min_sources"},
 		"unsubscribe":   {"channel", "rule"},
 		"subscriptions": nil,
 		"latest":        {"count", "actor"},
@@ -96,6 +96,24 @@ func TestDefinitions(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("%d commands and subcommands, want %d", len(got), len(want))
+	}
+	// Integer options carry their range, so Discord's client refuses what
+	// the handler would.
+	ranges := map[string][2]float64{"subscribe min_sources": {1, 10}, "latest count": {1, 10}, "search count": {1, 10}}
+	for _, c := range defs {
+		for _, o := range c.Options {
+			r, ok := ranges[c.Name+" "+o.Name]
+			if !ok {
+				continue
+			}
+			delete(ranges, c.Name+" "+o.Name)
+			if o.Type != discordgo.ApplicationCommandOptionInteger || o.MinValue == nil || *o.MinValue != r[0] || o.MaxValue != r[1] {
+				t.Errorf("%s %s: type %v, range %v-%v, want integer %v-%v", c.Name, o.Name, o.Type, o.MinValue, o.MaxValue, r[0], r[1])
+			}
+		}
+	}
+	for k := range ranges {
+		t.Errorf("no integer option %s", k)
 	}
 	// Every command the table handles is defined, and vice versa.
 	for name := range (&Handler{}).commandTable() {

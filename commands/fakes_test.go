@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,10 @@ import (
 	"github.com/backchannel/backchannel/rules"
 )
 
-// store is an in-memory stand-in for *db.DB, with the same guild scoping.
+// store is an in-memory stand-in for *db.DB, with the same guild scoping
+// and the same stories: an alert's story is its Story (or the alert alone
+// when that is empty), its first alert is the one with the lowest id, and
+// its Sources are its reports in id order, each feed once.
 type store struct {
 	mu        sync.Mutex
 	subs      []model.Subscription
@@ -43,7 +47,12 @@ func (s *store) Subscribe(_ context.Context, sub model.Subscription) (bool, erro
 	defer s.mu.Unlock()
 	for i, x := range s.subs {
 		if x.GuildID == sub.GuildID && x.ChannelID == sub.ChannelID && x.Rule == sub.Rule {
+			// Subscribing again re-enables and takes the new min_sources.
 			s.subs[i].Disabled = ""
+			if x.MinSources != sub.MinSources {
+				s.subs[i].MinSources = sub.MinSources
+				s.writes++
+			}
 			return false, nil
 		}
 	}
@@ -77,23 +86,70 @@ func (s *store) Subscriptions(_ context.Context, guildID string) ([]model.Subscr
 	return out, nil
 }
 
+// LatestAlerts returns one entry per story of guildID, newest story first:
+// the story's first alert with Sources filled. With actor, only stories
+// with a report naming that actor id.
 func (s *store) LatestAlerts(_ context.Context, guildID, actor string, n int) ([]model.Alert, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []model.Alert
-	for i := len(s.alerts) - 1; i >= 0 && len(out) < n; i-- {
-		a := s.alerts[i]
-		if a.GuildID != guildID {
-			continue
+	firsts := map[string]model.Alert{}
+	named := map[string]bool{}
+	var order []string
+	for _, a := range s.sortedAlerts(guildID) {
+		k := storyKey(a)
+		if _, ok := firsts[k]; !ok {
+			firsts[k] = a
+			order = append(order, k)
 		}
-		if actor != "" && !slices.ContainsFunc(a.Matches, func(m model.Match) bool {
+		if actor == "" || slices.ContainsFunc(a.Matches, func(m model.Match) bool {
 			return slices.ContainsFunc(m.Actors, func(h model.ActorHit) bool { return h.ID == actor })
 		}) {
-			continue
+			named[k] = true
 		}
-		out = append(out, a)
+	}
+	var out []model.Alert
+	for i := len(order) - 1; i >= 0 && len(out) < n; i-- {
+		if named[order[i]] {
+			a := firsts[order[i]]
+			a.Sources = s.sources(guildID, order[i])
+			out = append(out, a)
+		}
 	}
 	return out, nil
+}
+
+// sortedAlerts is guildID's alerts in id order.
+func (s *store) sortedAlerts(guildID string) []model.Alert {
+	var out []model.Alert
+	for _, a := range s.alerts {
+		if a.GuildID == guildID {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b model.Alert) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+func storyKey(a model.Alert) string {
+	if a.Story == "" {
+		return fmt.Sprintf("alert-%d", a.ID)
+	}
+	return a.Story
+}
+
+// sources are the reports of a story, first report first, each feed once.
+func (s *store) sources(guildID, key string) []model.Source {
+	var out []model.Source
+	seen := map[string]bool{}
+	for _, a := range s.sortedAlerts(guildID) {
+		if storyKey(a) != key || seen[a.Article.Feed] {
+			continue
+		}
+		seen[a.Article.Feed] = true
+		out = append(out, model.Source{AlertID: a.ID, Feed: a.Article.Feed, Title: a.Article.Title,
+			Link: a.Article.Link, Published: a.Article.Published})
+	}
+	return out
 }
 
 func (s *store) SearchAlerts(_ context.Context, guildID, query string, n int) ([]model.Alert, error) {
@@ -114,10 +170,11 @@ func (s *store) Alert(_ context.Context, guildID string, id int64) (model.Alert,
 	defer s.mu.Unlock()
 	for _, a := range s.alerts {
 		if a.ID == id && a.GuildID == guildID {
+			a.Sources = s.sources(guildID, storyKey(a))
 			return a, nil
 		}
 	}
-	return model.Alert{}, model.ErrNotFound
+	return model.Alert{}, fmt.Errorf("fake: alert %d: %w", id, model.ErrNotFound)
 }
 
 func (s *store) GuildOverrides(_ context.Context, guildID string) ([]model.Override, error) {
@@ -450,11 +507,21 @@ func newEnv(t testing.TB) *env {
 	}
 	e.sched.next[1] = e.now.Add(4 * time.Minute)
 	e.sched.next[2] = e.now.Add(4 * time.Minute)
+	// Guild A has one story, reported three times by two feeds; guild B
+	// an alert stored before stories existed.
 	e.store.alerts = []model.Alert{
-		{ID: 7, GuildID: guildA, Created: e.now, Article: model.Article{Title: "Spy chiefs hold secret summit", Link: "https://wire.example/a", Feed: "wire"},
+		{ID: 7, GuildID: guildA, Created: e.now, Story: "s-ankara", StoryReason: "new story: no RU–US meeting story on Mon 14 Nov",
+			Article: model.Article{Title: "Spy chiefs hold secret summit", Link: "https://wire.example/a", Feed: "wire", Published: e.now.Add(-3 * time.Hour)},
 			Matches: []model.Match{{Rule: "summits", Actors: []model.ActorHit{{ID: "ru-svr", Office: "SVR Director", Country: "RU", Alias: "Naryshkin"}},
 				ContactKind: "meeting", ContactTerm: "met", Field: "title", Evidence: "Naryshkin met Burns"}}},
 		{ID: 8, GuildID: guildB, Created: e.now, Article: model.Article{Title: "Guild B only summit story", Link: "https://wire.example/b"},
+			Matches: []model.Match{{Rule: "summits"}}},
+		{ID: 9, GuildID: guildA, Created: e.now, Story: "s-ankara", StoryReason: "joins s-ankara (1 report): RU–US meeting on Mon 14 Nov",
+			Article: model.Article{Title: "Naryshkin and Burns held talks in Ankara", Link: "https://tass.example/9", Feed: "TASS", Published: e.now.Add(-2 * time.Hour)},
+			Matches: []model.Match{{Rule: "summits", Actors: []model.ActorHit{{ID: "ru-svr", Office: "SVR Director", Country: "RU", Alias: "Naryshkin"}},
+				ContactKind: "talks", ContactTerm: "held talks", Field: "title", Evidence: "Naryshkin and Burns held talks"}}},
+		{ID: 10, GuildID: guildA, Created: e.now, Story: "s-ankara", StoryReason: "joins s-ankara (2 reports): RU–US meeting on Mon 14 Nov",
+			Article: model.Article{Title: "Update: Ankara meeting confirmed", Link: "https://wire.example/c", Feed: "wire", Published: e.now.Add(-time.Hour)},
 			Matches: []model.Match{{Rule: "summits"}}},
 	}
 	e.h = New(Deps{

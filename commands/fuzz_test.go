@@ -43,7 +43,7 @@ func TestMalformedInteractions(t *testing.T) {
 				return &discordgo.ApplicationCommandInteractionDataOption{Name: name, Type: typ, Value: v}
 			}
 			for _, name := range []string{"subscribe", "unsubscribe", "latest", "search", "explain"} {
-				cases = append(cases, slash(adminA, name, o("channel"), o("rule"), o("count"), o("actor"), o("query"), o("alert")))
+				cases = append(cases, slash(adminA, name, o("channel"), o("rule"), o("min_sources"), o("count"), o("actor"), o("query"), o("alert")))
 			}
 			for _, s := range []string{"list", "show", "add", "remove", "test", "edit"} {
 				cases = append(cases, slash(adminA, "rules", sub(s, o("name"), o("keywords"), o("exclude"), o("actors"), o("text"), o("description"))))

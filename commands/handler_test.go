@@ -19,7 +19,16 @@ func TestCommands(t *testing.T) {
 		ephemeral bool
 		changes   int // store writes expected
 	}{
-		{"subscribe here", slash(mcA, "subscribe"), []string{"Subscribed <#" + chanA + ">", "every rule"}, false, 1},
+		{"subscribe here", slash(mcA, "subscribe"), []string{"Subscribed <#" + chanA + ">", "every rule", "posted at its first report"}, false, 1},
+		{"subscribe min_sources", slash(mcA, "subscribe", num("min_sources", 3)), []string{"Subscribed <#" + chanA + ">", "once 3 different feeds have reported it", "`min_sources` 3"}, false, 1},
+		{"subscribe min_sources 10", slash(mcA, "subscribe", num("min_sources", 10)), []string{"Subscribed <#" + chanA + ">", "`min_sources` 10"}, false, 1},
+		{"subscribe min_sources 1", slash(mcA, "subscribe", num("min_sources", 1)), []string{"Subscribed <#" + chanA + ">", "posted at its first report"}, false, 1},
+		{"subscribe min_sources 0", slash(mcA, "subscribe", num("min_sources", 0)), []string{"`min_sources` must be between 1 and 10", "Nothing was changed"}, true, 0},
+		{"subscribe min_sources 11", slash(mcA, "subscribe", num("min_sources", 11)), []string{"`min_sources` must be between 1 and 10", "Nothing was changed"}, true, 0},
+		{"subscribe min_sources -3", slash(mcA, "subscribe", num("min_sources", -3)), []string{"`min_sources` must be between 1 and 10", "Nothing was changed"}, true, 0},
+		{"subscribe min_sources 2.5", slash(mcA, "subscribe", num("min_sources", 2.5)), []string{"`min_sources` should be a whole number", "Nothing was changed"}, true, 0},
+		{"subscribe min_sources text", slash(mcA, "subscribe", str("min_sources", "3")), []string{"`min_sources` should be a whole number", "Nothing was changed"}, true, 0},
+		{"subscribe min_sources out of range, bad rule", slash(mcA, "subscribe", str("rule", "nope"), num("min_sources", 11)), []string{"Nothing was changed"}, true, 0},
 		{"subscribe channel and rule", withChannel(slash(mcA, "subscribe", chanOpt("channel", chanA2), str("rule", "summits")), chanA2, discordgo.ChannelTypeGuildText),
 			[]string{"Subscribed <#" + chanA2 + ">", "rule `summits`"}, false, 1},
 		{"subscribe unknown rule", slash(mcA, "subscribe", str("rule", "nope")), []string{"no rule named `nope`", "Nothing was changed"}, true, 0},
@@ -33,7 +42,7 @@ func TestCommands(t *testing.T) {
 			[]string{"text or announcement"}, true, 0},
 		{"unsubscribe nothing", slash(mcA, "unsubscribe"), []string{"no subscription"}, true, 0},
 		{"subscriptions empty", slash(memberA, "subscriptions"), []string{"no subscriptions"}, false, 0},
-		{"latest", slash(memberA, "latest"), []string{"Spy chiefs hold secret summit", "https://wire.example/a", "alert 7 · rule summits"}, false, 0},
+		{"latest", slash(memberA, "latest"), []string{"Latest stories", "Spy chiefs hold secret summit", "https://wire.example/a", "2 sources", "alert 7 · rule summits"}, false, 0},
 		{"latest other guild's alerts hidden", slash(memberA, "latest", num("count", 10)), nil, false, 0},
 		{"latest by actor none", slash(memberA, "latest", str("actor", "us-cia")), []string{"No alerts naming"}, false, 0},
 		{"latest count 0", slash(memberA, "latest", num("count", 0)), []string{"between 1 and 10"}, true, 0},
@@ -42,7 +51,13 @@ func TestCommands(t *testing.T) {
 		{"search no hit", slash(memberA, "search", str("query", "zebra")), []string{"No alerts"}, false, 0},
 		{"search missing query", slash(memberA, "search"), []string{"`query` is required"}, true, 0},
 		{"search 5000 chars", slash(memberA, "search", str("query", long)), []string{"too long"}, true, 0},
-		{"explain", slash(memberA, "explain", str("alert", "7")), []string{"summits", "SVR Director", "Naryshkin", "meeting", "met", "Naryshkin met Burns", "alert 7 · rule summits"}, false, 0},
+		{"explain", slash(memberA, "explain", str("alert", "7")), []string{"summits", "SVR Director", "Naryshkin", "meeting", "met", "Naryshkin met Burns", "alert 7 · rule summits",
+			"Story: 2 reports", "Story `s-ankara`: new story: no RU–US meeting story on Mon 14 Nov",
+			"1. **wire** — [Spy chiefs hold secret summit](https://wire.example/a) · alert 7 · <t:", "← this alert",
+			"2. **TASS** — [Naryshkin and Burns held talks in Ankara](https://tass.example/9) · alert 9 · <t:"}, false, 0},
+		{"explain a later report", slash(memberA, "explain", str("alert", "9")), []string{"Alert 9: Naryshkin and Burns held talks in Ankara", "held talks", "Naryshkin and Burns held talks",
+			"alert 9 · rule summits", "Story `s-ankara`: joins s-ankara (1 report)", "1. **wire** — [Spy chiefs hold secret summit](https://wire.example/a) · alert 7",
+			"2. **TASS** — [Naryshkin and Burns held talks in Ankara](https://tass.example/9) · alert 9 · <t:1772359200:R> ← this alert"}, false, 0},
 		{"explain footer words", slash(memberA, "explain", str("alert", "alert 7")), []string{"Naryshkin met Burns"}, false, 0},
 		{"explain other guild's alert", slash(memberA, "explain", str("alert", "8")), []string{"no alert 8"}, true, 0},
 		{"explain not an id", slash(memberA, "explain", str("alert", "x'; drop")), []string{"not an alert id"}, true, 0},
@@ -103,6 +118,9 @@ func TestCommands(t *testing.T) {
 			if strings.Contains(got, "Guild B only") {
 				t.Errorf("guild A was shown guild B's alert:\n%s", got)
 			}
+			if strings.Contains(got, "Update: Ankara") {
+				t.Errorf("a story's second report by the same feed was listed as a source:\n%s", got)
+			}
 		})
 	}
 }
@@ -118,6 +136,8 @@ func TestPermissions(t *testing.T) {
 		allowed map[string]bool
 	}{
 		{"subscribe", func(w who) *discordgo.Interaction { return slash(w, "subscribe") },
+			map[string]bool{"manage channels": true, "manage guild": true, "administrator": true}},
+		{"subscribe min_sources", func(w who) *discordgo.Interaction { return slash(w, "subscribe", num("min_sources", 3)) },
 			map[string]bool{"manage channels": true, "manage guild": true, "administrator": true}},
 		{"unsubscribe", func(w who) *discordgo.Interaction { return slash(w, "unsubscribe") },
 			map[string]bool{"manage channels": true, "manage guild": true, "administrator": true}},

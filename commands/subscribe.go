@@ -87,9 +87,21 @@ func ruleWords(rule string) string {
 	return "rule `" + inline(rule) + "`"
 }
 
+// postingWords says when a subscription with min_sources n posts a story.
+func postingWords(n int) string {
+	if n <= 1 {
+		return "each story is posted at its first report, and later reports from other feeds are added to that message"
+	}
+	return fmt.Sprintf("each story is posted once %d different feeds have reported it (`min_sources` %d), with all its sources so far", n, n)
+}
+
 func (h *Handler) subscribe(ctx context.Context, c *call) reply {
 	if h.d.Subscriptions == nil {
 		return unavailable("Subscribing")
+	}
+	minSources, err := c.opts.integer("min_sources", 1, 1, maxMinSources)
+	if err != nil {
+		return optionProblem(err)
 	}
 	ch, rp := targetChannel(c, true)
 	if rp != nil {
@@ -99,16 +111,19 @@ func (h *Handler) subscribe(ctx context.Context, c *call) reply {
 	if rp != nil {
 		return *rp
 	}
+	// An existing subscription takes the new min_sources: subscribing
+	// again is how it is changed.
 	created, err := h.d.Subscriptions.Subscribe(ctx, model.Subscription{
-		GuildID: c.guildID, ChannelID: ch, Rule: rule, Created: h.d.Now(),
+		GuildID: c.guildID, ChannelID: ch, Rule: rule, MinSources: minSources, Created: h.d.Now(),
 	})
 	if err != nil {
 		return h.failed(c, "subscribing", fmt.Errorf("subscribe %s/%s: %w", c.guildID, ch, err))
 	}
 	if !created {
-		return reply{content: fmt.Sprintf("<#%s> was already subscribed to alerts of %s (re-enabled if it had been disabled).", ch, ruleWords(rule))}
+		return reply{content: fmt.Sprintf("<#%s> was already subscribed to alerts of %s (re-enabled if it had been disabled); from now on %s.",
+			ch, ruleWords(rule), postingWords(minSources))}
 	}
-	return reply{content: fmt.Sprintf("Subscribed <#%s> to this server's alerts of %s.", ch, ruleWords(rule))}
+	return reply{content: fmt.Sprintf("Subscribed <#%s> to this server's alerts of %s: %s.", ch, ruleWords(rule), postingWords(minSources))}
 }
 
 func (h *Handler) unsubscribe(ctx context.Context, c *call) reply {
@@ -155,6 +170,9 @@ func (h *Handler) subscriptions(ctx context.Context, c *call) reply {
 	lines := make([]string, 0, len(subs))
 	for _, s := range subs {
 		l := fmt.Sprintf("<#%s> — %s", s.ChannelID, ruleWords(s.Rule))
+		if s.MinSources > 1 {
+			l += fmt.Sprintf(" — `min_sources` %d", s.MinSources)
+		}
 		if s.Disabled != "" {
 			l += " — **disabled**: " + inline(s.Disabled)
 		}
