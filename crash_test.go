@@ -30,17 +30,23 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// slowProxy forwards to the fake Discord and holds each message post and
-// edit for a while, so kills land in the middle of deliveries.
-func slowProxy(t *testing.T, target string, delay time.Duration) string {
+// slowProxy forwards to the fake Discord and holds each message post for
+// delay and each edit for editDelay, so kills land in the middle of
+// deliveries. A request held when the bot dies still reaches the fake (its
+// body unread, the proxy does not notice the client left), as a request
+// already on its way to Discord would.
+func slowProxy(t *testing.T, target string, delay, editDelay time.Duration) string {
 	u, err := url.Parse(target)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if (r.Method == http.MethodPost || r.Method == http.MethodPatch) && strings.Contains(r.URL.Path, "/messages") {
+		switch {
+		case r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/messages"):
 			time.Sleep(delay)
+		case r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/messages"):
+			time.Sleep(editDelay)
 		}
 		rp.ServeHTTP(w, r)
 	}))
@@ -111,7 +117,7 @@ url = %q
 [[rules.rule]]
 name = "crash-stories"
 keywords = ["crash story"]
-`, dbPath, fd.Token(), slowProxy(t, fd.URL(), 40*time.Millisecond), fs.URL+"/rss")
+`, dbPath, fd.Token(), slowProxy(t, fd.URL(), 40*time.Millisecond, 400*time.Millisecond), fs.URL+"/rss")
 	for _, f := range sf.feeds(storyFeedNames...) {
 		doc += fmt.Sprintf("[[feeds]]\nname = %q\nurl = %q\n", f.Name, f.URL)
 	}
@@ -197,6 +203,18 @@ keywords = ["crash story"]
 		if m.Edits > reports[story]-1 {
 			t.Errorf("story %d (%s): %d edits, want at most %d", story, m.Embeds[0].URL, m.Edits, reports[story]-1)
 		}
+		// Each edit shows more sources than the version before it: none
+		// was sent again after a restart.
+		prev := ""
+		for i, v := range fd.MessageHistory(channel, m.ID) {
+			if got := sourcesField(v); i > 0 && got == prev {
+				t.Errorf("story %d: version %d repeats version %d (Sources %q)", story, i, i-1, got)
+			}
+			prev = sourcesField(v)
+		}
+		if got, want := sourcesField(m), fmt.Sprintf("%d sources", reports[story]); !strings.HasPrefix(got, want+"\n") {
+			t.Errorf("story %d: Sources field %q, want %q first", story, got, want)
+		}
 		t.Logf("story %d: one message, %d edits for %d reports", story, m.Edits, reports[story])
 	}
 	for story := range reports {
@@ -204,7 +222,8 @@ keywords = ["crash story"]
 			t.Errorf("story %d: %d messages, want exactly 1", story, messages[story])
 		}
 	}
-	t.Logf("%d kills; %d messages", kills, len(fd.Messages(channel)))
+	t.Logf("%d kills; %d messages; %d edits checked before being sent again", kills, len(fd.Messages(channel)),
+		fd.CountRequests(fakediscord.Route(http.MethodGet, "/channels/")))
 }
 
 // storiesShown reports whether the channel's messages of the three crash

@@ -177,6 +177,44 @@ func onlyMessage(t *testing.T, fd *fakediscord.Server, channel string) fakedisco
 	return msgs[0]
 }
 
+// sourcesField returns the value of a message's Sources field, "" when it
+// has none (a story of one source).
+func sourcesField(m fakediscord.Message) string {
+	if len(m.Embeds) != 1 {
+		return ""
+	}
+	for _, f := range m.Embeds[0].Fields {
+		if f.Name == "Sources" {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// checkSources checks that a message's Sources field counts the reports
+// and links each outlet, by feed name, to its report, the first report
+// first (the others in the order they arrived, which polls running side
+// by side do not fix).
+func checkSources(t *testing.T, what string, m fakediscord.Message, feeds []string, reports ...feedItem) {
+	t.Helper()
+	got := strings.Split(sourcesField(m), "\n")
+	want := []string{fmt.Sprintf("%d sources", len(reports))}
+	for i, r := range reports {
+		want = append(want, "["+feeds[i]+"]("+r.Link+")")
+	}
+	same := len(got) == len(want) && got[0] == want[0] && got[1] == want[1]
+	if same {
+		rest := slices.Clone(got[2:])
+		slices.Sort(rest)
+		wantRest := slices.Clone(want[2:])
+		slices.Sort(wantRest)
+		same = slices.Equal(rest, wantRest)
+	}
+	if !same {
+		t.Errorf("%s: Sources field %q, want %q", what, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // checkEdits checks every version of a message: one embed, linking the
 // story's first report, pinging no one.
 func checkEdits(t *testing.T, fd *fakediscord.Server, channel string, m fakediscord.Message, link string) {
@@ -218,6 +256,13 @@ func TestStoryOneMessageEditedAcrossRestart(t *testing.T) {
 	fd.WaitMessages(t, patient, 1, 30*time.Second)
 	shown(t, cfg.Database.Path, patient, 2)
 	shown(t, cfg.Database.Path, eager, 2)
+	first := onlyMessage(t, fd, patient)
+	checkSources(t, "the patient channel's post", fd.MessageHistory(patient, first.ID)[0], []string{"wire", "moscow"}, ankara1, ankara2)
+	eagerMsg := onlyMessage(t, fd, eager)
+	if h := fd.MessageHistory(eager, eagerMsg.ID); sourcesField(h[0]) != "" || len(h) < 2 {
+		t.Errorf("the eager channel's post should show one source, then an edit two: %d versions, first Sources %q", len(h), sourcesField(h[0]))
+	}
+	checkSources(t, "the eager channel's edit", eagerMsg, []string{"wire", "moscow"}, ankara1, ankara2)
 	stop()
 
 	// After a restart, the other two reports edit the messages posted
@@ -235,6 +280,7 @@ func TestStoryOneMessageEditedAcrossRestart(t *testing.T) {
 			t.Errorf("%s: message never edited", ch)
 		}
 		checkEdits(t, fd, ch, m, ankara1.Link)
+		checkSources(t, ch+" after the restart", m, []string{"wire", "moscow", "capital", "quotidien"}, ankara1, ankara2, ankara3, ankara4)
 		if n := fd.CountRequests(fakediscord.CreateMessage(ch)); n != 1 {
 			t.Errorf("%s: %d posts, want 1", ch, n)
 		}
@@ -293,6 +339,8 @@ func TestStoryMessages(t *testing.T) {
 	}
 	if m := onlyMessage(t, fd, kept); m.Edits != 1 {
 		t.Errorf("kept channel: %d edits, want 1 (the 429s waited out, not repeated)", m.Edits)
+	} else {
+		checkSources(t, "the edit answered 429 twice", m, []string{"wire", "moscow"}, ankara1, ankara2)
 	}
 
 	// New contacts are new messages, also where the story's message was

@@ -375,6 +375,13 @@ func (s *dlvStore) MarkDelivered(_ context.Context, d model.Delivery, messageID 
 	return nil
 }
 
+func (s *dlvStore) MarkSending(_ context.Context, id int64, _ time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rows[id].LastError = "sending"
+	return nil
+}
+
 func (s *dlvStore) MarkRetry(_ context.Context, id int64, next time.Time, reason string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

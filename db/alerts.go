@@ -369,6 +369,28 @@ func (db *DB) MarkDelivered(ctx context.Context, d model.Delivery, messageID str
 	return nil
 }
 
+// sendingNote is the last_error of an edit sent whose outcome is not yet
+// recorded: found on a pending delivery, the bot stopped meanwhile.
+const sendingNote = "edit sent; its outcome not recorded"
+
+// MarkSending notes, before an edit is sent, that its outcome is unknown
+// until MarkDelivered, MarkRetry or MarkFailed records it: should the bot
+// stop first, the delivery comes back from DueDeliveries at settled (by
+// when the edit has reached Discord or never will) with that LastError,
+// so the outbox checks the message before editing it again. A delivery
+// no longer pending is left alone.
+func (db *DB) MarkSending(ctx context.Context, id int64, settled time.Time) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET last_error = ?, next_attempt = ? WHERE id = ? AND status = 'pending'`,
+			sendingNote, toMillis(settled), id)
+		return pendingAffected(ctx, tx, id, res, err)
+	})
+	if err != nil {
+		return fmt.Errorf("db: mark delivery %d sending: %w", id, err)
+	}
+	return nil
+}
+
 // MarkRetry counts a failed attempt and schedules the next one. A delivery
 // no longer pending (delivered, or failed by DisableChannel meanwhile) is
 // left alone.

@@ -289,3 +289,46 @@ func TestLatestAlertsAreStories(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkSending: an edit noted as sent comes back, once settled, with
+// that note until its outcome is recorded (the note is the store's, so
+// also after a restart).
+func TestMarkSending(t *testing.T) {
+	ctx := context.Background()
+	e := newStoryEnv(t)
+	c := []model.Subscription{{ChannelID: "c"}}
+	e.report("g", "s", "A", "", c)
+	post := e.due()["c"]
+	if err := e.db.MarkDelivered(ctx, post, "m"); err != nil {
+		t.Fatal(err)
+	}
+	e.report("g", "s", "B", "", c)
+	e.clock.advance(editDelay)
+	edit := e.due()["c"]
+	if edit.MessageID != "m" || edit.LastError != "" {
+		t.Fatalf("edit %+v", edit)
+	}
+	for _, step := range []struct {
+		name string
+		do   func() error
+		want string // LastError of the due edit; "-": none due
+	}{
+		{"noted: not due before it settled", func() error { return e.db.MarkSending(ctx, edit.ID, e.clock.now().Add(time.Minute)) }, "-"},
+		{"then due, with the note", func() error { e.clock.advance(time.Minute); return nil }, sendingNote},
+		{"retried", func() error { return e.db.MarkRetry(ctx, edit.ID, e.clock.now(), "502") }, "502"},
+		{"noted again", func() error { return e.db.MarkSending(ctx, edit.ID, e.clock.now()) }, sendingNote},
+		{"delivered", func() error { return e.db.MarkDelivered(ctx, edit, "m") }, "-"},
+		{"a delivered one is left alone", func() error { return e.db.MarkSending(ctx, edit.ID, e.clock.now()) }, "-"},
+	} {
+		if err := step.do(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		got := "-"
+		if d, ok := e.due()["c"]; ok {
+			got = d.LastError
+		}
+		if got != step.want {
+			t.Errorf("%s: last error %q, want %q", step.name, got, step.want)
+		}
+	}
+}

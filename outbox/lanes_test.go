@@ -240,3 +240,67 @@ func TestEdits(t *testing.T) {
 		})
 	}
 }
+
+// checkingPoster is a posterFunc that can also tell whether a message
+// shows a delivery (outbox.Checker).
+type checkingPoster struct {
+	*posterFunc
+	shows  func(d model.Delivery) (bool, error)
+	checks int
+}
+
+func (p *checkingPoster) Shows(_ context.Context, d model.Delivery) (bool, error) {
+	p.mu.Lock()
+	p.checks++
+	p.mu.Unlock()
+	return p.shows(d)
+}
+
+// TestEditWithUnknownOutcomeIsCheckedFirst: an edit whose last attempt's
+// outcome is unknown (the bot stopped while it was in flight, or it
+// failed) is not sent again when the message already shows it; an edit
+// about to be sent is noted first, so a crash leaves it unknown.
+func TestEditWithUnknownOutcomeIsCheckedFirst(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		attempts   int
+		lastError  string
+		shows      bool
+		showsErr   error
+		wantChecks int
+		wantEdits  int
+		wantState  rowState
+	}{
+		{name: "a fresh edit is sent, unchecked", wantEdits: 1, wantState: delivered},
+		{name: "sent before a crash, and shown: not sent again", lastError: "edit sent; its outcome not recorded", shows: true, wantChecks: 1, wantState: delivered},
+		{name: "sent before a crash, not shown: sent", lastError: "edit sent; its outcome not recorded", wantChecks: 1, wantEdits: 1, wantState: delivered},
+		{name: "failed before, and shown", attempts: 1, lastError: "attempt 1: 502", shows: true, wantChecks: 1, wantState: delivered},
+		{name: "deleted meanwhile: dropped", attempts: 1, lastError: "x", showsErr: postErr{gone: true}, wantChecks: 1, wantState: failed},
+		{name: "the check fails: retried later", attempts: 1, lastError: "x", showsErr: postErr{retry: true}, wantChecks: 1, wantState: pending},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := delivery(1, "c1")
+			d.MessageID, d.Attempts, d.LastError = "m-posted", tc.attempts, tc.lastError
+			var h *harness
+			h = newHarness(t, outbox.Options{}, func(_ context.Context, d model.Delivery, _ int) (string, error) {
+				if r := h.store.row(d.ID); r.sending != 1 {
+					t.Errorf("edit sent with %d notes of it, want 1 before", r.sending)
+				}
+				return "", nil
+			}, d)
+			cp := &checkingPoster{posterFunc: h.poster, shows: func(model.Delivery) (bool, error) { return tc.shows, tc.showsErr }}
+			ob := outbox.New(h.store, cp, nil, nil, outbox.Options{Now: h.clock.Now, Jitter: -1})
+			if err := ob.Flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			r := h.store.row(1)
+			if cp.checks != tc.wantChecks || h.poster.count() != tc.wantEdits || r.state != tc.wantState {
+				t.Errorf("%d checks, %d edits, state %d; want %d, %d, %d", cp.checks, h.poster.count(), r.state, tc.wantChecks, tc.wantEdits, tc.wantState)
+			}
+			if tc.wantState == delivered && r.msgID != "m-posted" {
+				t.Errorf("delivered as %q", r.msgID)
+			}
+		})
+	}
+}

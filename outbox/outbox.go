@@ -37,9 +37,13 @@ import (
 // Store is what the outbox needs of the database (*db.DB satisfies it).
 // DueDeliveries pages through the due deliveries in id order (after: the
 // last id of the previous page). MarkDelivered records what d rendered.
+// MarkSending notes, before an edit is sent, that its outcome is unknown
+// until recorded: should the bot stop first, the delivery comes back at
+// settled with a LastError.
 type Store interface {
 	DueDeliveries(ctx context.Context, now time.Time, after int64, limit int) ([]model.Delivery, error)
 	MarkDelivered(ctx context.Context, d model.Delivery, messageID string) error
+	MarkSending(ctx context.Context, id int64, settled time.Time) error
 	MarkRetry(ctx context.Context, id int64, next time.Time, reason string) error
 	MarkFailed(ctx context.Context, id int64, reason string) error
 	DisableChannel(ctx context.Context, guildID, channelID, reason string) error
@@ -51,6 +55,15 @@ type Store interface {
 type Poster interface {
 	Post(ctx context.Context, d model.Delivery) (messageID string, err error)
 	Edit(ctx context.Context, d model.Delivery) error
+}
+
+// Checker is a Poster that can tell whether a message already shows a
+// delivery (bot.Poster). An edit whose last attempt's outcome is unknown —
+// the bot died while it was in flight, or it failed after Discord may
+// have applied it — is checked first, and not sent again when the message
+// shows it: a retry never edits a message twice to the same state.
+type Checker interface {
+	Shows(ctx context.Context, d model.Delivery) (bool, error)
 }
 
 // Outcome is what the outbox does with a failed post.
@@ -120,9 +133,15 @@ type Options struct {
 	// worker; the others wait for that one's answer, at most ProbeWait
 	// (an unanswered request says nothing about the next) [5s].
 	ProbeWait time.Duration
-	Now       func() time.Time    // [time.Now]
-	Classify  func(error) Outcome // [Classify]
-	Rand      func() float64      // jitter source in [0,1) [math/rand/v2]
+	// EditSettle: an edit the bot stopped sending (a crash, a shutdown
+	// grace run out) is checked and sent again no sooner than this after
+	// it was sent, by when it has reached Discord or never will; checked
+	// earlier, an edit still on its way would look missing and be sent
+	// twice [15s, the session's request timeout].
+	EditSettle time.Duration
+	Now        func() time.Time    // [time.Now]
+	Classify   func(error) Outcome // [Classify]
+	Rand       func() float64      // jitter source in [0,1) [math/rand/v2]
 }
 
 func (o *Options) defaults() {
@@ -166,6 +185,9 @@ func (o *Options) defaults() {
 	}
 	if o.ProbeWait <= 0 {
 		o.ProbeWait = 5 * time.Second
+	}
+	if o.EditSettle <= 0 {
+		o.EditSettle = 15 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -522,7 +544,11 @@ func (o *Outbox) deliver(ctx context.Context, d model.Delivery, disabled *disabl
 	}
 	// release after the answer is counted, so that the request waiting
 	// for it sees the breaker it may have opened.
-	msgID, err := o.send(gctx, d)
+	msgID, err, serr := o.send(gctx, d)
+	if serr != nil {
+		release()
+		return false, serr
+	}
 	if err == nil {
 		o.recordValid()
 		release()
@@ -585,16 +611,28 @@ func (o *Outbox) deliver(ctx context.Context, d model.Delivery, disabled *disabl
 }
 
 // send posts d, or edits its message when it has one, and returns the
-// message's id.
-func (o *Outbox) send(ctx context.Context, d model.Delivery) (string, error) {
-	if d.MessageID != "" {
-		return d.MessageID, o.poster.Edit(ctx, d)
+// message's id and the Poster's error; storeErr is a store error, which
+// stops the flush. An edit whose last attempt's outcome is unknown is
+// checked first (Checker); an edit about to be sent is noted (MarkSending)
+// so that a crash before its outcome is recorded leaves it unknown.
+func (o *Outbox) send(ctx context.Context, d model.Delivery) (msgID string, err, storeErr error) {
+	if d.MessageID == "" {
+		msgID, err := o.poster.Post(ctx, d)
+		if err == nil && msgID == "" {
+			err = errors.New("poster returned no message id")
+		}
+		return msgID, err, nil
 	}
-	msgID, err := o.poster.Post(ctx, d)
-	if err == nil && msgID == "" {
-		err = errors.New("poster returned no message id")
+	if c, ok := o.poster.(Checker); ok && (d.Attempts > 0 || d.LastError != "") {
+		shown, err := c.Shows(ctx, d)
+		if err != nil || shown {
+			return d.MessageID, err, nil
+		}
 	}
-	return msgID, err
+	if err := o.store.MarkSending(ctx, d.ID, o.opts.Now().Add(o.opts.EditSettle)); err != nil {
+		return "", nil, fmt.Errorf("outbox: mark delivery %d sending: %w", d.ID, err)
+	}
+	return d.MessageID, o.poster.Edit(ctx, d), nil
 }
 
 // Backoff is the delay before retry number attempt (1 = first retry):

@@ -32,6 +32,7 @@ type row struct {
 	msgID   string
 	reason  string
 	retries []time.Time
+	sending int // MarkSending calls
 }
 
 // memStore is an in-memory outbox.Store with the semantics of the SQLite
@@ -99,6 +100,18 @@ func (s *memStore) MarkDelivered(_ context.Context, d model.Delivery, messageID 
 		return err
 	}
 	r.state, r.msgID = delivered, messageID
+	return nil
+}
+
+func (s *memStore) MarkSending(_ context.Context, id int64, _ time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.get(id)
+	if err != nil {
+		return err
+	}
+	r.d.LastError = "sending"
+	r.sending++
 	return nil
 }
 
