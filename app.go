@@ -24,7 +24,6 @@ import (
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/outbox"
 	"github.com/backchannel/backchannel/rulebook"
-	"github.com/backchannel/backchannel/rules"
 	"github.com/backchannel/backchannel/stories"
 )
 
@@ -60,7 +59,7 @@ const dispatchRetryInterval = 5 * time.Minute
 
 // runApp runs the bot until ctx ends, then closes it. Tests drive the bot
 // through it exactly as `run` does.
-func runApp(ctx context.Context, cfg config.Config, opts appOptions) error {
+func runApp(ctx context.Context, cfg config.Loaded, opts appOptions) error {
 	app := newApp(cfg, opts)
 	if err := app.Run(ctx); err != nil {
 		return errors.Join(err, app.Close())
@@ -75,7 +74,7 @@ func runApp(ctx context.Context, cfg config.Config, opts appOptions) error {
 // they run; Close stops them in the one order that loses nothing and may
 // be called after a failed Run, closing only what was opened.
 type App struct {
-	cfg    config.Config
+	cfg    config.Loaded // checked, with the compiled default rules
 	opts   appOptions
 	logger *slog.Logger
 
@@ -102,7 +101,7 @@ type App struct {
 	closeErr  error
 }
 
-func newApp(cfg config.Config, opts appOptions) *App {
+func newApp(cfg config.Loaded, opts appOptions) *App {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -156,15 +155,12 @@ func (a *App) openStore(ctx context.Context) error {
 		}
 		return float64(n)
 	})
+	a.registry.MustRegister(metrics.BuildInfo(version))
 	return nil
 }
 
 func (a *App) openMatcher(context.Context) error {
-	defaults, err := rules.Compile(a.cfg.Rules)
-	if err != nil {
-		return fmt.Errorf("rules: %w", err)
-	}
-	a.book = rulebook.NewBook(defaults, a.store, a.logger)
+	a.book = rulebook.NewBook(a.cfg.Defaults, a.store, a.logger)
 	return nil
 }
 
@@ -284,7 +280,9 @@ func (a *App) openHTTP(ctx context.Context) error {
 	if a.cfg.HTTP.Listen == "" {
 		return nil
 	}
-	interactions := bot.InteractionsHandler(a.cfg.Discord.PublicKey, a.commands, a.session, a.logger)
+	interactions := bot.InteractionsHandler(a.cfg.Discord.PublicKey, a.commands, a.session, a.logger, func(reason string) {
+		a.metrics.InteractionsRejected.WithLabelValues(reason).Inc()
+	})
 	srv, err := listenHTTP(ctx, a.cfg.HTTP.Listen, newMux(health{ping: a.store.Ping, connected: a.connected}, a.registry, interactions), a.logger)
 	if err != nil {
 		return err

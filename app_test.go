@@ -27,7 +27,7 @@ func TestAppCloseAfterFailedStart(t *testing.T) {
 	cfg := dryRunConfig(t, fs)
 	cfg.HTTP.Listen = taken.Addr().String()
 
-	app := newApp(cfg, appOptions{DryRun: true, Stdout: &strings.Builder{}, Logger: testLogger(t)})
+	app := newApp(checked(t, cfg), appOptions{DryRun: true, Stdout: &strings.Builder{}, Logger: testLogger(t)})
 	err = app.Run(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "http.listen") {
 		t.Fatalf("Run = %v; want the http.listen error", err)
@@ -48,7 +48,7 @@ func TestAppCloseAfterFailedStart(t *testing.T) {
 
 // TestAppCloseBeforeRun: Close on an app that never ran has nothing to do.
 func TestAppCloseBeforeRun(t *testing.T) {
-	app := newApp(dryRunConfig(t, newFeedServer(t)), appOptions{})
+	app := newApp(checked(t, dryRunConfig(t, newFeedServer(t))), appOptions{})
 	if err := app.Close(); err != nil {
 		t.Fatalf("Close = %v", err)
 	}

@@ -8,10 +8,12 @@ import (
 	"github.com/backchannel/backchannel/config"
 )
 
-// cmdCheck validates the configuration and rules and prints every problem,
-// or what the configuration amounts to: its feeds, and the actors and rules
-// that result from merging its [rules] over the built-in ones.
-func cmdCheck(args []string, stdout io.Writer, env config.LookupEnv) error {
+// cmdCheck validates the configuration and rules exactly as `run` does
+// (config.Load, and run's own requirements) and prints every problem, or
+// what the configuration amounts to: its feeds, and the actors and rules
+// that result from merging its [rules] over the built-in ones, then its
+// warnings.
+func cmdCheck(args []string, stdout io.Writer, env config.Env) error {
 	fs, path := newFlags("check", stdout)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -27,15 +29,14 @@ func cmdCheck(args []string, stdout io.Writer, env config.LookupEnv) error {
 	if err != nil {
 		return err
 	}
-	actors, rules := len(cfg.Rules.Actors), len(cfg.Rules.Rules)
-	fmt.Fprintf(stdout, "%s: ok (%d feeds, %d actors, %d rules)\n", *path, len(cfg.Feeds), actors, rules)
-	// Valid, but a bot that can match nothing: say so, without failing, as
-	// a file may mean it (a staging bot, rules added per guild).
-	if rules == 0 {
-		fmt.Fprintf(stdout, "%s: warning: no rules: nothing will be matched until a guild adds one with /rules add\n", *path)
+	fmt.Fprintf(stdout, "%s: ok (%d feeds, %d actors, %d rules)\n", *path, len(cfg.Feeds), len(cfg.Rules.Actors), len(cfg.Rules.Rules))
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(stdout, "%s: warning: %s\n", *path, w)
 	}
-	if actors == 0 {
-		fmt.Fprintf(stdout, "%s: warning: no actors: contact rules cannot fire, only keyword rules\n", *path)
+	// Whether the bot will run dry is not known here: a missing token is
+	// what `run` refuses, unless it is a dry run.
+	if err := requireToken(cfg.Config, false); err != nil {
+		fmt.Fprintf(stdout, "%s: warning: %v\n", *path, err)
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ const healthTimeout = 5 * time.Second
 // cmdHealth asks a running bot's HTTP server whether it is alive (/livez:
 // the database answers) or, with -ready, ready (/readyz: Discord too). It
 // exits 0 only on a 200, so a distroless image can health-check itself.
-func cmdHealth(ctx context.Context, args []string, stdout io.Writer, env config.LookupEnv) error {
+func cmdHealth(ctx context.Context, args []string, stdout io.Writer, env config.Env) error {
 	fs, path := newFlags("health", stdout)
 	ready := fs.Bool("ready", false, "ask /readyz (database and Discord gateway) instead of /livez (database only)")
 	rawURL := fs.String("url", "", "URL to ask (default: /livez or /readyz on http.listen of the configuration)")

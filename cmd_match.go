@@ -57,7 +57,7 @@ type matchError struct {
 // the lines are a news stream in publication order and each matched line
 // is put in a story by the same grouping the bot uses, over an in-memory
 // index.
-func cmdMatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, env config.LookupEnv) error {
+func cmdMatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, env config.Env) error {
 	fs, path := newFlags("match", stdout)
 	withStories := fs.Bool("stories", false, "read the lines as a stream in publication order and give each matched line its story id")
 	if err := parseFlags(fs, args); err != nil {
@@ -67,10 +67,7 @@ func cmdMatch(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	set, err := rules.Compile(cfg.Rules)
-	if err != nil {
-		return err
-	}
+	set := cfg.Defaults
 	m := &matcher{set: set}
 	if *withStories {
 		lex, err := stories.NewLexicon(set.Spec())

@@ -85,6 +85,12 @@ var interactionSeq atomic.Int64
 // a fresh feed server; tweak may change the configuration first.
 func startCmdApp(t *testing.T, tweak func(*config.Config)) *cmdEnv {
 	t.Helper()
+	return startCmdAppWith(t, tweak, appOptions{})
+}
+
+// startCmdAppWith is startCmdApp with the app's options (a logger to read).
+func startCmdAppWith(t *testing.T, tweak func(*config.Config), opts appOptions) *cmdEnv {
+	t.Helper()
 	fd := fakediscord.New(t)
 	fs := newFeedServer(t)
 	pub, priv, err := ed25519.GenerateKey(nil)
@@ -98,7 +104,7 @@ func startCmdApp(t *testing.T, tweak func(*config.Config)) *cmdEnv {
 		tweak(&cfg)
 	}
 	e := &cmdEnv{t: t, fd: fd, fs: fs, cfg: cfg, priv: priv}
-	e.addr, e.stop = startApp(t, cfg, appOptions{})
+	e.addr, e.stop = startApp(t, cfg, opts)
 	fd.WaitGatewayConnected(t, cmdWait)
 	return e
 }

@@ -154,7 +154,7 @@ keywords = ["crash story"]
 	// A last, orderly run delivers whatever is left and exits 0 on SIGTERM.
 	cmd := start()
 	fd.WaitMessages(t, channel, want, 60*time.Second)
-	waitFor(t, 60*time.Second, "every story's message showing all its feeds", func() bool { return storiesShown(t, dbPath, channel) })
+	waitUntil(t, 60*time.Second, "every story's message showing all its feeds", func() bool { return storiesShown(t, dbPath, channel) })
 	time.Sleep(2 * time.Second) // a couple more polls: nothing may be reposted
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	exited := make(chan error, 1)

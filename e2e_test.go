@@ -115,6 +115,17 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// checked is cfg as `run` gets it: through config.Check, which validates
+// it and compiles its rules.
+func checked(t *testing.T, cfg config.Config) config.Loaded {
+	t.Helper()
+	loaded, probs := config.Check(cfg)
+	if len(probs) > 0 {
+		t.Fatalf("test configuration: %v", probs)
+	}
+	return loaded
+}
+
 // startApp runs the whole bot in process and returns its HTTP address and
 // a stop function that asserts a clean exit within 10 seconds.
 func startApp(t *testing.T, cfg config.Config, opts appOptions) (addr string, stop func()) {
@@ -126,7 +137,8 @@ func startApp(t *testing.T, cfg config.Config, opts appOptions) (addr string, st
 	if opts.Logger == nil {
 		opts.Logger = testLogger(t)
 	}
-	go func() { done <- runApp(ctx, cfg, opts) }()
+	loaded := checked(t, cfg)
+	go func() { done <- runApp(ctx, loaded, opts) }()
 	select {
 	case addr = <-addrs:
 	case err := <-done:
@@ -366,7 +378,8 @@ func TestRefusedTokenStopsWithAClearError(t *testing.T) {
 	cfg := e2eConfig(t, fd, fs)
 	cfg.Discord.Token = "not-the-token"
 	done := make(chan error, 1)
-	go func() { done <- runApp(context.Background(), cfg, appOptions{Logger: testLogger(t)}) }()
+	loaded := checked(t, cfg)
+	go func() { done <- runApp(context.Background(), loaded, appOptions{Logger: testLogger(t)}) }()
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "token") {

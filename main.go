@@ -26,7 +26,8 @@ commands:
   run    [-config FILE] [-dry-run] [-log-format text|json]
                                     run the bot (scheduler, pollers, matcher, store, delivery, HTTP)
   check  [-config FILE]             validate the configuration and rules
-  match  [-config FILE]             match JSON Lines articles on stdin, verdicts on stdout
+  match  [-config FILE] [-stories]  match JSON Lines articles on stdin, verdicts on stdout
+                                    (-stories: read them as a news stream, give each its story id)
   health [-config FILE] [-ready] [-url URL]
                                     ask a running bot's /livez (or /readyz); exit 0 when healthy
   version                           print the version
@@ -36,14 +37,14 @@ The default configuration file is config.toml in the working directory.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.LookupEnv)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, config.OSEnv())
 	stop()
 	os.Exit(code)
 }
 
 // run is the whole program behind main, with its environment passed in so
 // tests can run any command in process.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env config.LookupEnv) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env config.Env) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2

@@ -13,13 +13,11 @@ import (
 	"github.com/backchannel/backchannel/rules"
 )
 
-func noEnv(string) (string, bool) { return "", false }
-
 // runCLI runs the program in process with the given stdin.
 func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb, noEnv)
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb, nil)
 	return code, out.String(), errb.String()
 }
 
@@ -32,7 +30,9 @@ func TestCheckExampleConfig(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("check exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
-	want := fmt.Sprintf("config.example.toml: ok (7 feeds, %d actors, %d rules)\n", len(builtin.Actors), len(builtin.Rules))
+	// The example has no token: run needs one unless it runs dry.
+	want := fmt.Sprintf("config.example.toml: ok (18 feeds, %d actors, %d rules)\n", len(builtin.Actors), len(builtin.Rules)) +
+		"config.example.toml: warning: discord.token is not set: set DISCORD_TOKEN (or BACKCHANNEL_DISCORD_TOKEN, or discord.token in the file), or use -dry-run\n"
 	if out != want {
 		t.Errorf("stdout = %q, want %q", out, want)
 	}
@@ -40,7 +40,7 @@ func TestCheckExampleConfig(t *testing.T) {
 
 // TestCheckCountsTheMergedRulesAndWarnsWhenEmpty: check says how many actors
 // and rules result from merging the file's [rules] over the built-in ones,
-// and warns, still passing, when either set is empty.
+// and warns, still passing, when either set or the feed list is empty.
 func TestCheckCountsTheMergedRulesAndWarnsWhenEmpty(t *testing.T) {
 	builtin, err := rules.Defaults()
 	if err != nil {
@@ -52,14 +52,14 @@ func TestCheckCountsTheMergedRulesAndWarnsWhenEmpty(t *testing.T) {
 		want      []string // lines after the path
 	}{
 		{"a scalar keeps the built-in rules", "[rules.contact]\nwindow = 40\n",
-			[]string{fmt.Sprintf("ok (0 feeds, %d actors, %d rules)", na, nr)}},
-		{"a rule added, one removed", "[[feeds]]\nname = \"a\"\nurl = \"https://a.example/rss\"\n" +
+			[]string{fmt.Sprintf("ok (0 feeds, %d actors, %d rules)", na, nr), "warning: feeds: no feeds"}},
+		{"a rule added, one removed", "[discord]\ntoken = \"t\"\n[[feeds]]\nname = \"a\"\nurl = \"https://a.example/rss\"\n" +
 			"[[rules.rule]]\nname = \"sanctions\"\nkeywords = [\"sanction\"]\n[[rules.rule]]\nname = \"intel-heads\"\nremove = true\n",
 			[]string{fmt.Sprintf("ok (1 feeds, %d actors, %d rules)", na, nr)}},
 		{"no defaults at all", "[rules]\ndefaults = false\n",
-			[]string{"ok (0 feeds, 0 actors, 0 rules)", "warning: no rules", "warning: no actors"}},
+			[]string{"ok (0 feeds, 0 actors, 0 rules)", "warning: feeds: no feeds", "warning: rules (line 1): no rules", "warning: rules.actor (line 1): no actors"}},
 		{"keyword rules only", "[rules]\ndefaults = false\n[[rules.rule]]\nname = \"k\"\nkeywords = [\"x\"]\n",
-			[]string{"ok (0 feeds, 0 actors, 1 rules)", "warning: no actors"}},
+			[]string{"ok (0 feeds, 0 actors, 1 rules)", "warning: feeds: no feeds", "warning: rules.actor (line 1): no actors"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,6 +70,9 @@ func TestCheckCountsTheMergedRulesAndWarnsWhenEmpty(t *testing.T) {
 			code, out, errOut := runCLI(t, "", "check", "-config", path)
 			if code != 0 {
 				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+			if !strings.Contains(tt.doc, "token") {
+				tt.want = append(tt.want, "warning: discord.token is not set")
 			}
 			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 			if len(lines) != len(tt.want) {

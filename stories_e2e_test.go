@@ -142,8 +142,8 @@ func deliveries(t *testing.T, path string) map[string][]deliveryRow {
 	return out
 }
 
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+// waitUntil polls cond until it holds, failing the test after timeout.
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -159,7 +159,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 func shown(t *testing.T, path, channel string, n int) deliveryRow {
 	t.Helper()
 	var got []deliveryRow
-	waitFor(t, 40*time.Second, fmt.Sprintf("%s showing %d sources", channel, n), func() bool {
+	waitUntil(t, 40*time.Second, fmt.Sprintf("%s showing %d sources", channel, n), func() bool {
 		got = deliveries(t, path)[channel]
 		return len(got) == 1 && got[0].status == "delivered" && got[0].rendered == n
 	})
@@ -316,7 +316,7 @@ func TestStoryMessages(t *testing.T) {
 
 	sf.add("moscow", ankara2)
 	shown(t, cfg.Database.Path, kept, 2)
-	waitFor(t, 30*time.Second, "the deleted message's edit dropped", func() bool {
+	waitUntil(t, 30*time.Second, "the deleted message's edit dropped", func() bool {
 		rows := deliveries(t, cfg.Database.Path)[deleted]
 		return len(rows) == 1 && rows[0].status == "failed"
 	})
@@ -385,9 +385,9 @@ func TestDryRunPrintsALaterReportAsAJoin(t *testing.T) {
 	var out syncBuffer
 	sf.add("wire", ankara1)
 	_, stop := startApp(t, cfg, appOptions{DryRun: true, Stdout: &out})
-	waitFor(t, 30*time.Second, "the story's block", func() bool { return strings.Contains(out.String(), "== "+ankara1.Title) })
+	waitUntil(t, 30*time.Second, "the story's block", func() bool { return strings.Contains(out.String(), "== "+ankara1.Title) })
 	sf.add("moscow", ankara2)
-	waitFor(t, 30*time.Second, "the later report's block", func() bool { return strings.Contains(out.String(), "++ "+ankara2.Title) })
+	waitUntil(t, 30*time.Second, "the later report's block", func() bool { return strings.Contains(out.String(), "++ "+ankara2.Title) })
 	stop()
 	got := out.String()
 	id := regexp.MustCompile(`(?m)^   Alert:\s+(\d+)$`).FindStringSubmatch(got)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/backchannel/backchannel/bot"
 	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/rules"
 )
 
 // Set BACKCHANNEL_UPDATE_GOLDEN=1 to rewrite golden files (an environment
@@ -89,6 +90,7 @@ func embedCases() map[string]model.Alert {
 		Matches: []model.Match{{Rule: "backchannel-words", Keywords: []string{`back ?channel`, `hotline`}}},
 	}
 	return map[string]model.Alert{
+		"roles":                rolesAlert(),
 		"sources-2":            embedWithSources(seed, 2),
 		"sources-4":            embedWithSources(seed, 4),
 		"sources-40":           embedWithSources(seed, 40),
@@ -100,6 +102,32 @@ func embedCases() map[string]model.Alert {
 		"keyword-no-actors":    keyword,
 		"empty-untitled-alert": {ID: 11},
 	}
+}
+
+// rolesAlert is what the built-in rules make of offices named by their
+// title alone: the Who line names each one's country ("Russia's
+// intelligence chief"), where it used to repeat the title ("intelligence
+// chief (intelligence) ↔ counterpart").
+func rolesAlert() model.Alert {
+	a := model.Alert{
+		ID: 13,
+		Article: model.Article{
+			Feed:      "Wire",
+			Title:     "Russia's intelligence chief met his Egyptian counterpart in Cairo",
+			Link:      "https://wire.example/cairo",
+			Published: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
+		},
+	}
+	spec, err := rules.Defaults()
+	if err != nil {
+		panic(err)
+	}
+	set, err := rules.Compile(spec)
+	if err != nil {
+		panic(err)
+	}
+	a.Matches = set.Match(a.Article)
+	return a
 }
 
 // embedOutlets are the reports of the Ankara meeting from the issue.

@@ -37,6 +37,10 @@ const (
 // follow-up that replace an automatic deferral; see interactionReply) goes
 // through the REST webhook routes of the session.
 type InteractionsServer struct {
+	// Rejected, when set (before serving), is told why each request was
+	// refused before the handler ran: one of the Reject* reasons.
+	Rejected func(reason string)
+
 	key     ed25519.PublicKey
 	h       InteractionHandler
 	session *discordgo.Session
@@ -49,6 +53,16 @@ type InteractionsServer struct {
 	mu   sync.Mutex
 	seen map[string]time.Time
 }
+
+// Why a request to the interactions endpoint was refused, as told to
+// InteractionsServer.Rejected (and counted by metrics).
+const (
+	RejectBadSignature   = "bad_signature"   // no signature, or not the application's
+	RejectStaleTimestamp = "stale_timestamp" // signed too long ago (or ahead)
+	RejectReplay         = "replay"          // an interaction id already received
+	RejectMalformed      = "malformed"       // unreadable body, or not an interaction
+	RejectTooLarge       = "too_large"       // body over interactionsMaxBody
+)
 
 // NewInteractionsServer returns the endpoint for the hex-encoded public key
 // shown in the Discord developer portal. session is used only for the
@@ -74,7 +88,8 @@ func NewInteractionsServer(publicKeyHex string, h InteractionHandler, session *d
 // InteractionsHandler is NewInteractionsServer for wiring: it returns nil
 // (serve no endpoint) when no public key is configured, and an endpoint
 // that refuses every request, logging why, when the key is invalid.
-func InteractionsHandler(publicKeyHex string, h InteractionHandler, session *discordgo.Session, logger *slog.Logger) http.Handler {
+// rejected, which may be nil, becomes the server's Rejected.
+func InteractionsHandler(publicKeyHex string, h InteractionHandler, session *discordgo.Session, logger *slog.Logger, rejected func(reason string)) http.Handler {
 	if strings.TrimSpace(publicKeyHex) == "" {
 		return nil
 	}
@@ -87,6 +102,7 @@ func InteractionsHandler(publicKeyHex string, h InteractionHandler, session *dis
 			http.Error(w, "interactions endpoint misconfigured", http.StatusServiceUnavailable)
 		})
 	}
+	srv.Rejected = rejected
 	return srv
 }
 
@@ -96,13 +112,15 @@ func (s *InteractionsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	body, status := s.verified(w, r)
+	body, status, reason := s.verified(w, r)
 	if status != http.StatusOK {
+		s.reject(reason)
 		http.Error(w, http.StatusText(status), status)
 		return
 	}
 	var i discordgo.Interaction
 	if err := json.Unmarshal(body, &i); err != nil {
+		s.reject(RejectMalformed)
 		http.Error(w, "malformed interaction", http.StatusBadRequest)
 		return
 	}
@@ -112,45 +130,52 @@ func (s *InteractionsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.replayed(i.ID) {
+		s.reject(RejectReplay)
 		http.Error(w, "interaction already received", http.StatusUnauthorized)
 		return
 	}
 	s.answer(w, r, &i)
 }
 
+func (s *InteractionsServer) reject(reason string) {
+	if s.Rejected != nil {
+		s.Rejected(reason)
+	}
+}
+
 // verified reads the body and checks the signature and its timestamp. It
-// returns the status to answer when they do not hold.
-func (s *InteractionsServer) verified(w http.ResponseWriter, r *http.Request) ([]byte, int) {
+// returns the status to answer, and the reason, when they do not hold.
+func (s *InteractionsServer) verified(w http.ResponseWriter, r *http.Request) ([]byte, int, string) {
 	sigHex := r.Header.Get("X-Signature-Ed25519")
 	ts := r.Header.Get("X-Signature-Timestamp")
 	if sigHex == "" || ts == "" {
-		return nil, http.StatusUnauthorized
+		return nil, http.StatusUnauthorized, RejectBadSignature
 	}
 	sig, err := hex.DecodeString(sigHex)
 	if err != nil || len(sig) != ed25519.SignatureSize {
-		return nil, http.StatusUnauthorized
+		return nil, http.StatusUnauthorized, RejectBadSignature
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return nil, http.StatusUnauthorized
+		return nil, http.StatusUnauthorized, RejectBadSignature
 	}
 	if skew := s.now().Sub(time.Unix(sec, 0)); skew > interactionsMaxSkew || skew < -interactionsMaxSkew {
-		return nil, http.StatusUnauthorized
+		return nil, http.StatusUnauthorized, RejectStaleTimestamp
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, interactionsMaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, http.StatusRequestEntityTooLarge
+			return nil, http.StatusRequestEntityTooLarge, RejectTooLarge
 		}
-		return nil, http.StatusBadRequest
+		return nil, http.StatusBadRequest, RejectMalformed
 	}
 	msg := make([]byte, 0, len(ts)+len(body))
 	msg = append(append(msg, ts...), body...)
 	if !ed25519.Verify(s.key, msg, sig) {
-		return nil, http.StatusUnauthorized
+		return nil, http.StatusUnauthorized, RejectBadSignature
 	}
-	return body, http.StatusOK
+	return body, http.StatusOK, ""
 }
 
 // replayed records id and reports whether it was already seen within the

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -142,6 +143,8 @@ func TestInteractionsRefused(t *testing.T) {
 		_ = r.Respond(ctx, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource, Data: &discordgo.InteractionResponseData{Content: "x"}})
 	})
 	srv := itxServer(t, k, h, nil)
+	var rejected []string
+	srv.Rejected = func(reason string) { rejected = append(rejected, reason) }
 	now := time.Now()
 	tests := []struct {
 		name   string
@@ -150,31 +153,36 @@ func TestInteractionsRefused(t *testing.T) {
 		body   []byte
 		tweak  func(*http.Request)
 		status int
+		reason string // told to Rejected; "" for none
 	}{
-		{"wrong key", other.priv, now, body, nil, 401},
-		{"missing signature", k.priv, now, body, func(r *http.Request) { r.Header.Del("X-Signature-Ed25519") }, 401},
-		{"missing timestamp", k.priv, now, body, func(r *http.Request) { r.Header.Del("X-Signature-Timestamp") }, 401},
-		{"missing both", k.priv, now, body, func(r *http.Request) { r.Header = http.Header{} }, 401},
-		{"signature not hex", k.priv, now, body, func(r *http.Request) { r.Header.Set("X-Signature-Ed25519", "zz") }, 401},
-		{"signature short", k.priv, now, body, func(r *http.Request) { r.Header.Set("X-Signature-Ed25519", "abcd") }, 401},
-		{"timestamp not a number", k.priv, now, body, func(r *http.Request) { r.Header.Set("X-Signature-Timestamp", "yesterday") }, 401},
-		{"stale timestamp", k.priv, now.Add(-6 * time.Minute), body, nil, 401},
-		{"future timestamp", k.priv, now.Add(6 * time.Minute), body, nil, 401},
+		{"wrong key", other.priv, now, body, nil, 401, RejectBadSignature},
+		{"missing signature", k.priv, now, body, func(r *http.Request) { r.Header.Del("X-Signature-Ed25519") }, 401, RejectBadSignature},
+		{"missing timestamp", k.priv, now, body, func(r *http.Request) { r.Header.Del("X-Signature-Timestamp") }, 401, RejectBadSignature},
+		{"missing both", k.priv, now, body, func(r *http.Request) { r.Header = http.Header{} }, 401, RejectBadSignature},
+		{"signature not hex", k.priv, now, body, func(r *http.Request) { r.Header.Set("X-Signature-Ed25519", "zz") }, 401, RejectBadSignature},
+		{"signature short", k.priv, now, body, func(r *http.Request) { r.Header.Set("X-Signature-Ed25519", "abcd") }, 401, RejectBadSignature},
+		{"timestamp not a number", k.priv, now, body, func(r *http.Request) { r.Header.Set("X-Signature-Timestamp", "yesterday") }, 401, RejectBadSignature},
+		{"stale timestamp", k.priv, now.Add(-6 * time.Minute), body, nil, 401, RejectStaleTimestamp},
+		{"future timestamp", k.priv, now.Add(6 * time.Minute), body, nil, 401, RejectStaleTimestamp},
 		{"timestamp changed after signing", k.priv, now, body, func(r *http.Request) {
 			r.Header.Set("X-Signature-Timestamp", strconv.FormatInt(now.Unix()+1, 10))
-		}, 401},
+		}, 401, RejectBadSignature},
 		{"body changed after signing", k.priv, now, body, func(r *http.Request) {
 			r.Body = io.NopCloser(bytes.NewReader(bytes.Replace(body, []byte(`"permissions":"0"`), []byte(`"permissions":"8"`), 1)))
-		}, 401},
-		{"too big", k.priv, now, bytes.Repeat([]byte(" "), interactionsMaxBody+1), nil, 413},
-		{"signed garbage", k.priv, now, []byte(`{"type":2,"data":[`), nil, 400},
-		{"GET", k.priv, now, body, func(r *http.Request) { r.Method = http.MethodGet }, 405},
+		}, 401, RejectBadSignature},
+		{"too big", k.priv, now, bytes.Repeat([]byte(" "), interactionsMaxBody+1), nil, 413, RejectTooLarge},
+		{"signed garbage", k.priv, now, []byte(`{"type":2,"data":[`), nil, 400, RejectMalformed},
+		{"GET", k.priv, now, body, func(r *http.Request) { r.Method = http.MethodGet }, 405, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			rejected = nil
 			w := itxPost(t, srv, tt.priv, tt.ts, tt.body, tt.tweak)
 			if w.Code != tt.status {
 				t.Errorf("status %d, want %d: %s", w.Code, tt.status, w.Body)
+			}
+			if want := []string{tt.reason}; tt.reason == "" && len(rejected) != 0 || tt.reason != "" && !slices.Equal(rejected, want) {
+				t.Errorf("rejected %q, want %q", rejected, tt.reason)
 			}
 		})
 	}
@@ -186,8 +194,9 @@ func TestInteractionsRefused(t *testing.T) {
 		t.Fatalf("first delivery: %d", w.Code)
 	}
 	called = false
-	if w := itxPost(t, srv, k.priv, now, body, nil); w.Code != 401 || called {
-		t.Errorf("replay: %d, handled=%v", w.Code, called)
+	rejected = nil
+	if w := itxPost(t, srv, k.priv, now, body, nil); w.Code != 401 || called || !slices.Equal(rejected, []string{RejectReplay}) {
+		t.Errorf("replay: %d, handled=%v, rejected %q", w.Code, called, rejected)
 	}
 }
 
@@ -287,10 +296,10 @@ func TestInteractionsSlowHandlerAutoDefers(t *testing.T) {
 }
 
 func TestInteractionsHandlerWiring(t *testing.T) {
-	if h := InteractionsHandler("", itxCommands(), nil, nil); h != nil {
+	if h := InteractionsHandler("", itxCommands(), nil, nil, nil); h != nil {
 		t.Error("no public key should serve no endpoint")
 	}
-	h := InteractionsHandler("not-hex", itxCommands(), nil, nil)
+	h := InteractionsHandler("not-hex", itxCommands(), nil, nil, nil)
 	if h == nil {
 		t.Fatal("invalid key: want a refusing endpoint")
 	}

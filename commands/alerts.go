@@ -122,11 +122,11 @@ func (h *Handler) explain(ctx context.Context, c *call) reply {
 	}
 	id, ok := parseAlertID(raw)
 	if !ok {
-		return ephemeralf("`%s` is not an alert id; it is the number after `alert` in an alert's footer.", inline(raw))
+		return refusedf("`%s` is not an alert id; it is the number after `alert` in an alert's footer.", inline(raw))
 	}
 	a, err := h.d.Alerts.Alert(ctx, c.guildID, id)
 	if errors.Is(err, model.ErrNotFound) {
-		return ephemeralf("This server has no alert %d.", id)
+		return refusedf("This server has no alert %d.", id)
 	}
 	if err != nil {
 		return h.failed(c, "reading the alert", fmt.Errorf("alert %d of %s: %w", id, c.guildID, err))

@@ -18,6 +18,9 @@ import (
 // longer than the fifteen minutes an interaction token lives.
 const probeTimeout = 60 * time.Second
 
+// feedsList lists the feeds. Feeds are shared by every guild and their URLs
+// may carry keys, so members see them redacted (model.RedactURL); an owner
+// sees them whole, in an answer only they can see.
 func (h *Handler) feedsList(ctx context.Context, c *call) reply {
 	if h.d.Feeds == nil {
 		return unavailable("The feed list")
@@ -29,9 +32,14 @@ func (h *Handler) feedsList(ctx context.Context, c *call) reply {
 	if len(feeds) == 0 {
 		return reply{content: "No feeds are configured."}
 	}
+	whole := h.owners[c.userID]
 	lines := make([]string, 0, len(feeds))
 	for _, f := range feeds {
-		l := fmt.Sprintf("%s — <%s>", plaintext.OneLine(f.Name), f.URL)
+		u := f.RedactedURL()
+		if whole {
+			u = f.URL
+		}
+		l := fmt.Sprintf("%s — <%s>", plaintext.OneLine(f.Name), u)
 		if f.Schedule != "" {
 			l += " · `" + strings.ReplaceAll(f.Schedule, "`", "'") + "`"
 		}
@@ -39,6 +47,9 @@ func (h *Handler) feedsList(ctx context.Context, c *call) reply {
 			l += " · added from Discord"
 		}
 		lines = append(lines, l)
+	}
+	if whole {
+		return reply{embeds: listEmbeds(fmt.Sprintf("Feeds (%d), full URLs: only you can see this", len(feeds)), lines), ephemeral: true}
 	}
 	return reply{embeds: listEmbeds(fmt.Sprintf("Feeds (%d)", len(feeds)), lines)}
 }
@@ -116,15 +127,15 @@ func (h *Handler) feedsAdd(ctx context.Context, c *call) reply {
 	title, items, err := h.d.Prober.Probe(pctx, u)
 	cancel()
 	if err != nil {
-		h.d.Logger.Info("commands: feed probe failed", "url", u, "err", err)
-		return ephemeralf("Could not add <%s>: %s. Nothing was saved.", u, plaintext.Truncate(plaintext.OneLine(err.Error()), 500))
+		h.d.Logger.Info("commands: feed probe failed", "url", model.RedactURL(u), "err", err)
+		return refusedf("Could not add <%s>: %s. Nothing was saved.", u, plaintext.Truncate(plaintext.OneLine(err.Error()), 500))
 	}
 	if name == "" {
 		name = feedNameFrom(title, u)
 	}
 	f, err := h.d.Feeds.AddFeed(ctx, model.Feed{Name: name, URL: u, Source: model.SourceAdmin})
 	if errors.Is(err, model.ErrDuplicate) {
-		return ephemeralf("A feed with the name `%s` or that URL already exists. Nothing was saved.", inline(name))
+		return refusedf("A feed with the name `%s` or that URL already exists. Nothing was saved.", inline(name))
 	}
 	if err != nil {
 		return h.failed(c, "saving the feed", fmt.Errorf("add feed %q: %w", name, err))
@@ -153,7 +164,7 @@ func (h *Handler) feedTaken(ctx context.Context, c *call, name, u string) *reply
 	}
 	for _, f := range feeds {
 		if f.URL == u || (name != "" && strings.EqualFold(f.Name, name)) {
-			rp := ephemeralf("The feed `%s` (<%s>) already exists. Nothing was changed.", inline(f.Name), f.URL)
+			rp := refusedf("The feed `%s` (<%s>) already exists. Nothing was changed.", inline(f.Name), f.URL)
 			return &rp
 		}
 	}
@@ -170,7 +181,7 @@ func (h *Handler) feedsRemove(ctx context.Context, c *call) reply {
 	}
 	f, err := h.d.Feeds.RemoveFeed(ctx, name)
 	if errors.Is(err, model.ErrNotFound) {
-		return ephemeralf("There is no feed named `%s`; see `/feeds list`. Nothing was changed.", inline(name))
+		return refusedf("There is no feed named `%s`; see `/feeds list`. Nothing was changed.", inline(name))
 	}
 	if err != nil {
 		return h.failed(c, "removing the feed", fmt.Errorf("remove feed %q: %w", name, err))

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -70,7 +71,9 @@ func (h *Handler) Handle(ctx context.Context, i *discordgo.Interaction, r Respon
 			if x.state == exchangeOpen || x.state == exchangeDeferred {
 				_ = x.send(ctx, ephemeralf("Something went wrong; nothing was changed."))
 			}
+			x.result = resultError
 		}
+		h.count(x)
 	}()
 
 	var err error
@@ -84,9 +87,11 @@ func (h *Handler) Handle(ctx context.Context, i *discordgo.Interaction, r Respon
 	case discordgo.InteractionModalSubmit:
 		err = h.handleModal(ctx, i, x)
 	default:
-		err = x.send(ctx, ephemeralf("This kind of interaction is not supported."))
+		x.command = "unknown"
+		err = x.send(ctx, refusedf("This kind of interaction is not supported."))
 	}
 	if err != nil {
+		x.result = resultError
 		h.d.Logger.Warn("commands: answering interaction failed", "interaction", i.ID, "type", int(i.Type), "err", err)
 	}
 }
@@ -140,31 +145,32 @@ func newCall(i *discordgo.Interaction, x *exchange) (*call, error) {
 	return c, nil
 }
 
-func (h *Handler) count(name string) {
-	if h.d.Metrics == nil || h.d.Metrics.Interactions == nil {
+// count counts a command or modal interaction by command and result; pings
+// and autocomplete, which run no command, are not counted.
+func (h *Handler) count(x *exchange) {
+	if x.command == "" || h.d.Metrics == nil || h.d.Metrics.Interactions == nil {
 		return
 	}
-	h.d.Metrics.Interactions.WithLabelValues(name).Inc()
+	h.d.Metrics.Interactions.WithLabelValues(x.command, cmp.Or(x.result, resultOK)).Inc()
 }
 
 func (h *Handler) handleCommand(ctx context.Context, i *discordgo.Interaction, x *exchange) error {
+	x.command = "unknown"
 	c, err := newCall(i, x)
 	if err != nil {
-		h.count("unknown")
-		return x.send(ctx, ephemeralf("%s", err.Error()))
+		return x.send(ctx, refusedf("%s", err.Error()))
 	}
 	cmd, ok := h.commandTable()[c.name]
 	if !ok {
 		// The label set stays bounded whatever names a payload carries.
-		h.count("unknown")
-		return x.send(ctx, ephemeralf("Unknown command."))
+		return x.send(ctx, refusedf("Unknown command."))
 	}
-	h.count(c.name)
+	x.command = c.name
 	if cmd.guild && c.guildID == "" {
-		return x.send(ctx, ephemeralf("`/%s` only works in a server, where it acts on that server's alerts and rules.", c.name))
+		return x.send(ctx, refusedf("`/%s` only works in a server, where it acts on that server's alerts and rules.", c.name))
 	}
 	if ok, why := h.allowed(c, cmd.access); !ok {
-		return x.send(ctx, ephemeralf("%s Nothing was changed.", sentence(why)))
+		return x.send(ctx, refusedf("%s Nothing was changed.", sentence(why)))
 	}
 	rp := cmd.run(ctx, c)
 	if x.state == exchangeResponded {
@@ -177,18 +183,20 @@ func (h *Handler) handleCommand(ctx context.Context, i *discordgo.Interaction, x
 // error text stays in the log, where paths and SQL belong.
 func (h *Handler) failed(c *call, what string, err error) reply {
 	h.d.Logger.Error("commands: "+what, "command", c.name, "guild", c.guildID, "err", err)
-	return ephemeralf("Sorry, %s failed; nothing was changed. Please try again later.", what)
+	rp := ephemeralf("Sorry, %s failed; nothing was changed. Please try again later.", what)
+	rp.result = resultError
+	return rp
 }
 
 // optionProblem turns a getter error into the reply shown to the user.
 func optionProblem(err error) reply {
 	var oe *optionError
 	if errors.As(err, &oe) {
-		return ephemeralf("%s Nothing was changed.", sentence(oe.msg))
+		return refusedf("%s Nothing was changed.", sentence(oe.msg))
 	}
-	return ephemeralf("The command's options could not be read. Nothing was changed.")
+	return refusedf("The command's options could not be read. Nothing was changed.")
 }
 
 func unavailable(what string) reply {
-	return ephemeralf("%s is not available on this bot.", what)
+	return refusedf("%s is not available on this bot.", what)
 }

@@ -1,6 +1,8 @@
 package commands
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -377,24 +379,62 @@ func TestAutocomplete(t *testing.T) {
 	}
 }
 
-func TestMetricsCountByCommand(t *testing.T) {
+// TestMetricsCountByCommandAndResult: each command interaction is counted
+// once, by command and by how it ended.
+func TestMetricsCountByCommandAndResult(t *testing.T) {
 	e := newEnv(t)
 	e.run(t, slash(memberA, "rules", sub("list")))
 	e.run(t, slash(memberA, "rules", sub("list")))
 	e.run(t, slash(memberA, "no-such-command"))
-	count := func(label string) float64 {
+	e.run(t, slash(memberA, "rules", sub("add", str("name", "x"), str("keywords", "y")))) // no permission
+	e.run(t, slash(ownerA, "feeds", sub("add", str("url", "ftp://x.example/"))))          // invalid option
+	e.run(t, slash(mgA, "rules", sub("remove", str("name", "no-such-rule"))))
+	e.run(t, slash(dm, "latest"))
+	// The transport fails: the answer never reached Discord.
+	e.h.Handle(context.Background(), slash(memberA, "status"), failingResponder{})
+	// Autocomplete runs no command and is not counted.
+	field := str("name", "")
+	field.Focused = true
+	ac := slash(memberA, "rules", sub("show", field))
+	ac.Type = discordgo.InteractionApplicationCommandAutocomplete
+	e.run(t, ac)
+
+	count := func(command, result string) float64 {
 		var m dto.Metric
-		if err := e.h.d.Metrics.Interactions.WithLabelValues(label).Write(&m); err != nil {
+		if err := e.h.d.Metrics.Interactions.WithLabelValues(command, result).Write(&m); err != nil {
 			t.Fatal(err)
 		}
 		return m.GetCounter().GetValue()
 	}
-	if got := count("rules list"); got != 2 {
-		t.Errorf("rules list counted %v", got)
+	for _, c := range []struct {
+		command, result string
+		want            float64
+	}{
+		{"rules list", "ok", 2},
+		{"unknown", "refused", 1},
+		{"rules add", "refused", 1},
+		{"feeds add", "refused", 1},
+		{"rules remove", "refused", 1},
+		{"latest", "refused", 1},
+		{"status", "error", 1},
+		{"status", "ok", 0},
+		{"rules show", "ok", 0},
+	} {
+		if got := count(c.command, c.result); got != c.want {
+			t.Errorf("%s %s counted %v, want %v", c.command, c.result, got, c.want)
+		}
 	}
-	if got := count("unknown"); got != 1 {
-		t.Errorf("unknown counted %v", got)
-	}
+}
+
+// failingResponder is a transport that cannot deliver anything.
+type failingResponder struct{}
+
+func (failingResponder) Respond(context.Context, *discordgo.InteractionResponse) error {
+	return errors.New("fake: connection reset")
+}
+
+func (failingResponder) EditResponse(context.Context, *discordgo.WebhookEdit) error {
+	return errors.New("fake: connection reset")
 }
 
 func TestSplitPatterns(t *testing.T) {
@@ -423,5 +463,44 @@ func TestListEmbedsFitLimits(t *testing.T) {
 	last := embeds[len(embeds)-1].Description
 	if !strings.Contains(last, "more") {
 		t.Errorf("overflow not counted: %q", last[max(0, len(last)-40):])
+	}
+}
+
+// TestFeedURLSecrets: feed URLs reach members without user info or secret
+// parameter values, in /feeds list and in the errors /status shows; an
+// owner's /feeds list shows them whole, to the owner alone.
+func TestFeedURLSecrets(t *testing.T) {
+	e := newEnv(t)
+	const secretURL = "http://alice:hunter2@host.example/feed.xml?api_key=SEKRET&lang=en"
+	e.store.feeds = append(e.store.feeds, model.Feed{ID: 3, Name: "keyed", URL: secretURL, Source: model.SourceConfig,
+		State: model.FeedState{LastPoll: e.now, Status: model.StatusError,
+			Error: `feeds: fetch ` + secretURL + `: Get "` + secretURL + `": dial tcp: connection refused`}})
+
+	for _, tt := range []struct {
+		name string
+		i    *discordgo.Interaction
+		want string
+	}{
+		{"feeds list", slash(memberA, "feeds", sub("list")), "keyed — <http://host.example/feed.xml?api_key=REDACTED&lang=en>"},
+		{"status", slash(memberA, "status"), `keyed — error: feeds: fetch http://host.example/feed.xml?api_key=REDACTED&lang=en: Get "http://host.example/feed.xml?api_key=REDACTED&lang=en"`},
+		{"status in a DM", slash(dm, "status"), "keyed — error:"},
+	} {
+		r := e.run(t, tt.i)
+		got := r.text()
+		if !strings.Contains(got, tt.want) {
+			t.Errorf("%s lacks %q:\n%s", tt.name, tt.want, got)
+		}
+		for _, secret := range []string{"hunter2", "alice", "SEKRET"} {
+			if strings.Contains(got, secret) {
+				t.Errorf("%s shows %q to a member:\n%s", tt.name, secret, got)
+			}
+		}
+		if r.ephemeral() {
+			t.Errorf("%s: a member's answer is ephemeral", tt.name)
+		}
+	}
+	r := e.run(t, slash(ownerA, "feeds", sub("list")))
+	if !strings.Contains(r.text(), "<"+secretURL+">") || !r.ephemeral() {
+		t.Errorf("owner's /feeds list: ephemeral %v, want the whole URL, ephemeral:\n%s", r.ephemeral(), r.text())
 	}
 }

@@ -43,7 +43,7 @@ func (h *Handler) rulesEdit(ctx context.Context, c *call) reply {
 	}
 	name := r.Name
 	if len([]rune(text)) > maxModalText {
-		return ephemeralf("Rule `%s` is too long to edit here (%d characters; a form holds %d). Remove it and add it again instead.",
+		return refusedf("Rule `%s` is too long to edit here (%d characters; a form holds %d). Remove it and add it again instead.",
 			inline(name), len([]rune(text)), maxModalText)
 	}
 	err := c.x.raw(ctx, &discordgo.InteractionResponse{
@@ -99,11 +99,11 @@ func textInputValue(components []discordgo.MessageComponent, id string) (string,
 
 func (h *Handler) handleModal(ctx context.Context, i *discordgo.Interaction, x *exchange) error {
 	data, ok := interactionData[discordgo.ModalSubmitInteractionData](i)
+	x.command = "unknown"
 	if !ok || !strings.HasPrefix(data.CustomID, ruleEditPrefix) {
-		h.count("unknown")
-		return x.send(ctx, ephemeralf("This form is not one of the bot's."))
+		return x.send(ctx, refusedf("This form is not one of the bot's."))
 	}
-	h.count("rules edit")
+	x.command = "rules edit"
 	// A modal submission is a new interaction: permissions are checked
 	// again, as they may have changed while the form was open.
 	c := &call{i: i, guildID: i.GuildID, name: "rules edit", x: x}
@@ -111,10 +111,10 @@ func (h *Handler) handleModal(ctx context.Context, i *discordgo.Interaction, x *
 		c.perms = i.Member.Permissions
 	}
 	if c.guildID == "" {
-		return x.send(ctx, ephemeralf("Rules can only be edited in a server."))
+		return x.send(ctx, refusedf("Rules can only be edited in a server."))
 	}
 	if ok, why := h.allowed(c, accessGuildAdmin); !ok {
-		return x.send(ctx, ephemeralf("%s Nothing was changed.", sentence(why)))
+		return x.send(ctx, refusedf("%s Nothing was changed.", sentence(why)))
 	}
 	if h.d.Rules == nil || h.d.Book == nil {
 		return x.send(ctx, unavailable("Changing rules"))
@@ -122,20 +122,20 @@ func (h *Handler) handleModal(ctx context.Context, i *discordgo.Interaction, x *
 	name := strings.TrimPrefix(data.CustomID, ruleEditPrefix)
 	text, ok := textInputValue(data.Components, ruleEditInput)
 	if !ok {
-		return x.send(ctx, ephemeralf("The form came back without the rule text. Nothing was changed."))
+		return x.send(ctx, refusedf("The form came back without the rule text. Nothing was changed."))
 	}
 	if n := len([]rune(text)); n > maxModalText {
-		return x.send(ctx, ephemeralf("The rule text is %d characters long; at most %d. Nothing was changed.", n, maxModalText))
+		return x.send(ctx, refusedf("The rule text is %d characters long; at most %d. Nothing was changed.", n, maxModalText))
 	}
 	r, err := parseRuleTOML(text)
 	if err != nil {
-		return x.send(ctx, ephemeralf("Rule `%s` refused: %s Nothing was changed.", inline(plaintext.Truncate(name, maxRuleNameLen)), sentence(err.Error())))
+		return x.send(ctx, refusedf("Rule `%s` refused: %s Nothing was changed.", inline(plaintext.Truncate(name, maxRuleNameLen)), sentence(err.Error())))
 	}
 	if r.Name == "" {
 		r.Name = name
 	}
 	if r.Name != name {
-		return x.send(ctx, ephemeralf("A rule cannot be renamed here (`%s` → `%s`): add it under the new name and remove the old one. Nothing was changed.",
+		return x.send(ctx, refusedf("A rule cannot be renamed here (`%s` → `%s`): add it under the new name and remove the old one. Nothing was changed.",
 			inline(plaintext.Truncate(name, maxRuleNameLen)), inline(plaintext.Truncate(r.Name, maxRuleNameLen))))
 	}
 	if rp := h.saveRule(ctx, c, r, true); rp != nil {

@@ -45,10 +45,29 @@ type reply struct {
 	content   string
 	embeds    []*discordgo.MessageEmbed
 	ephemeral bool
+	result    string // for metrics: "" (ok), resultRefused or resultError
 }
+
+// Interaction results, the result label of metrics.Interactions.
+const (
+	// resultOK: the command did what was asked (or answered the question).
+	resultOK = "ok"
+	// resultRefused: the bot answered but did nothing: no permission, an
+	// invalid option, a name that does not exist or already does.
+	resultRefused = "refused"
+	// resultError: the bot failed (store, transport, a panic).
+	resultError = "error"
+)
 
 func ephemeralf(format string, args ...any) reply {
 	return reply{content: fmt.Sprintf(format, args...), ephemeral: true}
+}
+
+// refusedf is ephemeralf for an answer that refuses the command.
+func refusedf(format string, args ...any) reply {
+	rp := ephemeralf(format, args...)
+	rp.result = resultRefused
+	return rp
 }
 
 // sentence ends s with a full stop unless it already ends a sentence, so
@@ -85,10 +104,13 @@ func (rp reply) webhookEdit() *discordgo.WebhookEdit {
 }
 
 // exchange wraps a Responder with what has been sent so far, so a command
-// can defer and then answer with the same call it would use otherwise.
+// can defer and then answer with the same call it would use otherwise. It
+// also keeps what the interaction was and how it ended, for metrics.
 type exchange struct {
-	r     Responder
-	state int
+	r       Responder
+	state   int
+	command string // metrics label: "rules add", "unknown", ""
+	result  string // result of the answer sent; resultOK when none says otherwise
 }
 
 const (
@@ -102,6 +124,7 @@ var errAlreadyAnswered = errors.New("commands: interaction already answered")
 // send delivers rp: as the initial response, or as the edit that completes
 // a deferred one.
 func (x *exchange) send(ctx context.Context, rp reply) error {
+	x.result = rp.result
 	switch x.state {
 	case exchangeOpen:
 		x.state = exchangeResponded

@@ -79,7 +79,7 @@ func (h *Handler) namedRule(ctx context.Context, c *call, doing string) (model.R
 	}
 	r, ok := set.Rule(name)
 	if !ok {
-		rp := ephemeralf("This server has no rule named `%s`; see `/rules list`.", inline(name))
+		rp := refusedf("This server has no rule named `%s`; see `/rules list`.", inline(name))
 		return model.RuleSpec{}, "", &rp
 	}
 	text, err := ruleTOML(r)
@@ -128,7 +128,7 @@ func (h *Handler) rulesAdd(ctx context.Context, c *call) reply {
 	}
 	r.Keywords, r.Exclude, r.Actors = splitPatterns(kw), splitPatterns(ex), splitList(actors)
 	if len(r.Keywords) == 0 {
-		return ephemeralf("Give at least one keyword pattern. Nothing was changed.")
+		return refusedf("Give at least one keyword pattern. Nothing was changed.")
 	}
 	if rp := h.saveRule(ctx, c, r, false); rp != nil {
 		return *rp
@@ -147,7 +147,7 @@ func (h *Handler) saveRule(ctx context.Context, c *call, r model.RuleSpec, repla
 	err := h.checkRule(ctx, c.guildID, r, replacing)
 	var oe *optionError
 	if errors.As(err, &oe) {
-		rp := ephemeralf("Rule `%s` refused: %s Nothing was changed.", inline(plaintext.Truncate(r.Name, maxRuleNameLen)), sentence(oe.msg))
+		rp := refusedf("Rule `%s` refused: %s Nothing was changed.", inline(plaintext.Truncate(r.Name, maxRuleNameLen)), sentence(oe.msg))
 		return &rp
 	}
 	if err != nil {
@@ -244,7 +244,7 @@ func (h *Handler) rulesRemove(ctx context.Context, c *call) reply {
 		return *rp
 	}
 	if _, ok := set.Rule(name); !ok {
-		return ephemeralf("This server has no rule named `%s`; see `/rules list`. Nothing was changed.", inline(name))
+		return refusedf("This server has no rule named `%s`; see `/rules list`. Nothing was changed.", inline(name))
 	}
 	if err := h.d.Rules.RemoveGuildRule(ctx, c.guildID, name); err != nil {
 		return h.failed(c, "removing the rule", fmt.Errorf("remove rule %q of %s: %w", name, c.guildID, err))

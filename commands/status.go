@@ -51,7 +51,9 @@ func (h *Handler) feedStatusLine(f model.Feed) string {
 	result := "ok"
 	switch {
 	case st.Status == model.StatusError:
-		result = "error: " + plaintext.Truncate(plaintext.OneLine(nonEmpty(st.Error, "unknown error")), 300)
+		// Anyone may ask: an error that quotes the feed's URL (one stored
+		// before errors were redacted where they are made) is redacted.
+		result = "error: " + plaintext.Truncate(plaintext.OneLine(model.RedactURLs(nonEmpty(st.Error, "unknown error"))), 300)
 	case st.LastPoll.IsZero():
 		result = "ok (not polled yet)"
 	}

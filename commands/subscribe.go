@@ -34,7 +34,7 @@ func targetChannel(c *call, subscribing bool) (string, *reply) {
 	}
 	if id == "" {
 		if !isSnowflake(c.i.ChannelID) {
-			rp := ephemeralf("Name the channel with the `channel` option. Nothing was changed.")
+			rp := refusedf("Name the channel with the `channel` option. Nothing was changed.")
 			return "", &rp
 		}
 		return c.i.ChannelID, nil
@@ -47,11 +47,11 @@ func targetChannel(c *call, subscribing bool) (string, *reply) {
 		ch = c.resolved.Channels[id]
 	}
 	if ch == nil || (ch.GuildID != "" && ch.GuildID != c.guildID) {
-		rp := ephemeralf("That channel is not one of this server's channels. Nothing was changed.")
+		rp := refusedf("That channel is not one of this server's channels. Nothing was changed.")
 		return "", &rp
 	}
 	if ch.Type != discordgo.ChannelTypeGuildText && ch.Type != discordgo.ChannelTypeGuildNews {
-		rp := ephemeralf("Alerts can only be posted in text or announcement channels. Nothing was changed.")
+		rp := refusedf("Alerts can only be posted in text or announcement channels. Nothing was changed.")
 		return "", &rp
 	}
 	return id, nil
@@ -74,7 +74,7 @@ func (h *Handler) ruleFilter(ctx context.Context, c *call, mustExist bool) (stri
 		return "", &rp
 	}
 	if _, ok := set.Rule(name); !ok {
-		rp := ephemeralf("This server has no rule named `%s`; see `/rules list`. Nothing was changed.", inline(name))
+		rp := refusedf("This server has no rule named `%s`; see `/rules list`. Nothing was changed.", inline(name))
 		return "", &rp
 	}
 	return name, nil
@@ -145,7 +145,7 @@ func (h *Handler) unsubscribe(ctx context.Context, c *call) reply {
 		return h.failed(c, "unsubscribing", fmt.Errorf("unsubscribe %s/%s: %w", c.guildID, ch, err))
 	}
 	if !removed {
-		return ephemeralf("There was no subscription of <#%s> to alerts of %s. Nothing was changed.", ch, ruleWords(rule))
+		return refusedf("There was no subscription of <#%s> to alerts of %s. Nothing was changed.", ch, ruleWords(rule))
 	}
 	return reply{content: fmt.Sprintf("Unsubscribed <#%s> from alerts of %s.", ch, ruleWords(rule))}
 }

@@ -2,16 +2,57 @@
 // then the file (decoded strictly: an unknown key is an error naming it and
 // its line), then BACKCHANNEL_SECTION_KEY environment overrides. The file's
 // [rules] table changes the built-in rules (rules/defaults.toml) rather than
-// replacing them: see rules.Spec.Merge. Validate lists every problem at once
-// so `backchannel check` can print them all.
+// replacing them: see rules.Spec.Merge.
+//
+// Check is the one validation of a configuration: Load and Parse end with
+// it, `check` prints what it finds and `run` starts only from what it
+// returns (a Loaded, holding the compiled rules), so `check` refuses
+// everything `run` would refuse, and nothing is validated twice. It lists
+// every problem at once, each with its key (and the file's line, or the
+// environment variable that set it), and warns of what is valid but
+// probably not meant.
 package config
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/backchannel/backchannel/rules"
 )
+
+// Loaded is a configuration that passed Check, with what checking it built.
+type Loaded struct {
+	Config
+	// Defaults is Config.Rules compiled: the rules every guild starts with.
+	Defaults *rules.Set
+	// Warnings are settings that are valid but probably not what was meant
+	// (no feeds, no rules, an unknown BACKCHANNEL_ variable): `check`
+	// prints them and `run` logs them; neither fails.
+	Warnings Problems
+}
+
+// Env is the process environment as the configuration reads it, name to
+// value. OSEnv reads the real one; tests write their own.
+type Env map[string]string
+
+// OSEnv returns the process environment.
+func OSEnv() Env {
+	env := Env{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// MaxBytesLimit is the largest poll.max_bytes: a feed is held in memory
+// while it is parsed, once per concurrent poll, and no feed is a gigabyte.
+const MaxBytesLimit = 1 << 30
 
 // Config is the whole configuration. Sections mirror the TOML tables.
 type Config struct {
@@ -57,11 +98,47 @@ type Poll struct {
 
 // Log configures structured logging.
 type Log struct {
-	Format string `toml:"format"`
-	Level  string `toml:"level"`
+	Format string `toml:"format"` // text or json, any case
+	Level  string `toml:"level"`  // debug, info, warn or error, any case
 }
 
-// Feed is a feed written in the file; such feeds are trusted.
+// Handler returns the slog handler writing to w that l describes. Check
+// uses the same parsing, so a level or format `run` cannot use is refused
+// by `check` first, in the same words. Empty means the default (info,
+// text).
+func (l Log) Handler(w io.Writer) (slog.Handler, error) {
+	level, json, probs := l.parse()
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if json {
+		return slog.NewJSONHandler(w, opts), nil
+	}
+	return slog.NewTextHandler(w, opts), nil
+}
+
+func (l Log) parse() (level slog.Level, json bool, probs Problems) {
+	switch lv := strings.ToLower(strings.TrimSpace(l.Level)); lv {
+	case "":
+	case "debug", "info", "warn", "error":
+		_ = level.UnmarshalText([]byte(lv))
+	default:
+		probs = append(probs, Problem{Key: "log.level", Msg: fmt.Sprintf("must be debug, info, warn or error (any case), got %q", l.Level)})
+	}
+	switch strings.ToLower(strings.TrimSpace(l.Format)) {
+	case "", "text":
+	case "json":
+		json = true
+	default:
+		probs = append(probs, Problem{Key: "log.format", Msg: fmt.Sprintf("must be \"text\" or \"json\", got %q", l.Format)})
+	}
+	return level, json, probs
+}
+
+// Feed is a feed written in the file; such feeds are trusted. Their URL may
+// also be a file: URL (file:///srv/feed.xml, or file:feed.xml relative to
+// the configuration file), which a feed added from Discord never may.
 type Feed struct {
 	Name     string `toml:"name"`
 	URL      string `toml:"url"`

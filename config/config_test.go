@@ -3,6 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,9 +18,7 @@ import (
 	"github.com/backchannel/backchannel/rules"
 )
 
-func env(m map[string]string) LookupEnv {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
+func env(m map[string]string) Env { return m }
 
 func TestExampleConfigIsValid(t *testing.T) {
 	cfg, err := Load(filepath.Join("..", "config.example.toml"), env(nil))
@@ -93,7 +94,20 @@ func TestProblems(t *testing.T) {
 		{"every problem at once", "[poll]\ntimeout = \"x\"\nmax_age = \"y\"\nconcurrency = 0\n[log]\nformat = \"xml\"\n", nil,
 			[]string{"poll.timeout (line 2)", "poll.max_age (line 3)", "poll.concurrency (line 4)", "log.format (line 6)"}},
 		{"bad feed url", "[[feeds]]\nname = \"a\"\nurl = \"ftp://a.example/rss\"\n", nil,
-			[]string{"feeds[0].url (line 3): must be an http:// or https:// URL"}},
+			[]string{"feeds[0].url (line 3): must be an http://, https:// or file: URL"}},
+		{"same feed URL twice", "[[feeds]]\nname = \"a\"\nurl = \"https://a.example/rss\"\n[[feeds]]\nname = \"b\"\nurl = \"HTTPS://A.example:443/rss?utm_source=x#top\"\n", nil,
+			[]string{"feeds[1].url (line 6): the same feed as feeds[0].url"}},
+		{"max_bytes overflows", "[poll]\nmax_bytes = 9223372036854775807\n", nil,
+			[]string{"poll.max_bytes (line 2): must be between 1024 and 1073741824"}},
+		{"unknown log level", "[log]\nlevel = \"verbose\"\n", nil, []string{"log.level (line 2): must be debug, info, warn or error"}},
+		{"file URL with a host", "[[feeds]]\nname = \"a\"\nurl = \"file://server/feed.xml\"\n", nil,
+			[]string{"feeds[0].url (line 3): a file: URL names no host"}},
+		{"env value refused by validation", "[poll]\nconcurrency = 4\n", map[string]string{"BACKCHANNEL_POLL_CONCURRENCY": "0"},
+			[]string{"BACKCHANNEL_POLL_CONCURRENCY: must be between 1 and 1000, got 0"}},
+		{"env list item", "", map[string]string{"BACKCHANNEL_DISCORD_OWNER_IDS": "1, abc"},
+			[]string{"BACKCHANNEL_DISCORD_OWNER_IDS[1]: must be a numeric Discord user id"}},
+		{"env schedule", "[poll]\nschedule = \"@every 1m\"\n", map[string]string{"BACKCHANNEL_POLL_SCHEDULE": "whenever"},
+			[]string{"BACKCHANNEL_POLL_SCHEDULE: invalid cron spec"}},
 		{"duplicate feed", "[[feeds]]\nname = \"a\"\nurl = \"https://a.example/1\"\n[[feeds]]\nname = \"a\"\nurl = \"https://a.example/2\"\n", nil,
 			[]string{"feeds[1].name (line 5): duplicate feed name"}},
 		{"wrong type", "[poll]\nconcurrency = \"eight\"\n", nil, []string{"poll.concurrency (line 2)"}},
@@ -248,7 +262,7 @@ VA = ["Vatican", "Holy See"]
 				t.Errorf("%d actors, %d rules; want %d, %d", len(cfg.Rules.Actors), len(cfg.Rules.Rules), tt.actors, tt.rules)
 			}
 			if tt.check != nil {
-				tt.check(t, cfg)
+				tt.check(t, cfg.Config)
 			}
 		})
 	}
@@ -432,5 +446,145 @@ func TestExampleRulesUncommented(t *testing.T) {
 		Published: time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC)})
 	if len(ms) != 1 || ms[0].Rule != "vatican-diplomacy" {
 		t.Errorf("matches %+v; want the example's rule", ms)
+	}
+}
+
+// TestEnvProblemsNeverPointIntoTheFile: a value the environment set is
+// named by its variable, without a line, even where the file writes the key.
+func TestEnvProblemsNeverPointIntoTheFile(t *testing.T) {
+	_, err := Parse([]byte("[poll]\ntimeout = \"5s\"\nconcurrency = 4\n"), env(map[string]string{
+		"BACKCHANNEL_POLL_TIMEOUT":     "soon",
+		"BACKCHANNEL_POLL_CONCURRENCY": "0",
+	}))
+	var probs Problems
+	if !errors.As(err, &probs) {
+		t.Fatalf("err = %v, want Problems", err)
+	}
+	want := Problems{
+		{Key: "BACKCHANNEL_POLL_TIMEOUT", Msg: `invalid duration "soon" (use e.g. "30s", "5m", "48h")`},
+		{Key: "BACKCHANNEL_POLL_CONCURRENCY", Msg: "must be between 1 and 1000, got 0"},
+	}
+	if !reflect.DeepEqual(probs, want) {
+		t.Errorf("problems\n%v\nwant\n%v", probs, want)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		env  map[string]string
+		want []string
+	}{
+		{"no feeds", "", nil, []string{"feeds: no feeds: nothing is polled until an owner adds one with /feeds add"}},
+		{"feeds, nothing to say", "[[feeds]]\nname = \"a\"\nurl = \"https://a.example/rss\"\n", nil, nil},
+		{"no rules at all", "[[feeds]]\nname = \"a\"\nurl = \"https://a.example/rss\"\n[rules]\ndefaults = false\n", nil,
+			[]string{"rules (line 4): no rules", "rules.actor (line 4): no actors"}},
+		{"unknown variables", "[[feeds]]\nname = \"a\"\nurl = \"https://a.example/rss\"\n", map[string]string{
+			"BACKCHANNEL_POLL_TIMOUT": "5s", "BACKCHANNEL_FROBNICATE": "1", "OTHER_POLL_TIMEOUT": "x", "BACKCHANNEL_POLL_TIMEOUT": "5s"},
+			[]string{"BACKCHANNEL_FROBNICATE: not a configuration variable; ignored",
+				"BACKCHANNEL_POLL_TIMOUT: not a configuration variable; ignored (did you mean BACKCHANNEL_POLL_TIMEOUT?)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(tt.doc), env(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range cfg.Warnings {
+				got = append(got, w.String())
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("warnings %q, want %q", got, tt.want)
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(got[i], w) {
+					t.Errorf("warning %d = %q, want %q…", i, got[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestLogSettingsAnyCase(t *testing.T) {
+	for _, tt := range []struct{ level, format string }{{"INFO", "text"}, {"Debug", "JSON"}, {"warn", "Text"}, {"ERROR", "json"}, {"", ""}} {
+		doc := fmt.Sprintf("[log]\nlevel = %q\nformat = %q\n", tt.level, tt.format)
+		cfg, err := Parse([]byte(doc), env(nil))
+		if err != nil {
+			t.Errorf("level %q, format %q: %v", tt.level, tt.format, err)
+			continue
+		}
+		if _, err := cfg.Log.Handler(io.Discard); err != nil {
+			t.Errorf("Handler: %v", err)
+		}
+	}
+	var buf strings.Builder
+	h, err := Log{Level: "WARN", Format: "JSON"}.Handler(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(h)
+	logger.Info("hidden")
+	logger.Warn("shown")
+	if out := buf.String(); strings.Contains(out, "hidden") || !strings.Contains(out, `"msg":"shown"`) {
+		t.Errorf("WARN/JSON wrote %q", out)
+	}
+}
+
+// TestFileURLs: a feed of the file may be a local file, named relative to
+// the configuration file; the URL Load returns is absolute.
+func TestFileURLs(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.toml")
+	doc := "[[feeds]]\nname = \"local\"\nurl = \"file:feeds/demo.xml\"\n[[feeds]]\nname = \"abs\"\nurl = \"file:///srv/x.xml\"\n"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(dir, "feeds", "demo.xml"))}).String()
+	if cfg.Feeds[0].URL != want || cfg.Feeds[1].URL != "file:///srv/x.xml" {
+		t.Errorf("urls %q, %q; want %q, file:///srv/x.xml", cfg.Feeds[0].URL, cfg.Feeds[1].URL, want)
+	}
+}
+
+// TestURLProblemsAreRedacted: a problem with a feed URL is printed and
+// logged, so it quotes the URL without its secrets.
+func TestURLProblemsAreRedacted(t *testing.T) {
+	doc := "[[feeds]]\nname = \"a\"\nurl = \"ftp://alice:hunter2@a.example/rss?api_key=SEKRET\"\n" +
+		"[[feeds]]\nname = \"b\"\nurl = \"https://b.example/rss?token=T0KEN\"\n[[feeds]]\nname = \"c\"\nurl = \"https://b.example/rss?token=T0KEN\"\n"
+	_, err := Parse([]byte(doc), env(nil))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, secret := range []string{"hunter2", "SEKRET", "T0KEN"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("%q in %v", secret, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "feeds[2].url") {
+		t.Errorf("the duplicate is not reported: %v", err)
+	}
+}
+
+// TestCheckCompilesTheRules: a Loaded carries the compiled rules, so run
+// does not compile them again; a configuration built in code goes through
+// the same Check.
+func TestCheckCompilesTheRules(t *testing.T) {
+	cfg, err := Parse(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Defaults == nil || len(cfg.Defaults.Rules()) != len(cfg.Rules.Rules) {
+		t.Fatalf("Defaults = %v; want the compiled %d rules", cfg.Defaults, len(cfg.Rules.Rules))
+	}
+	bad := cfg.Config
+	bad.Poll.MaxBytes = 1 << 62
+	bad.Feeds = []Feed{{Name: "a", URL: "https://a.example/"}, {Name: "b", URL: "https://A.example"}}
+	if _, probs := Check(bad); len(probs) != 2 {
+		t.Errorf("Check = %v; want max_bytes and the duplicate URL", probs)
 	}
 }

@@ -23,11 +23,10 @@ func FuzzParse(f *testing.F) {
 	f.Add("[[rules.actor]]\nid = \"us-cia\"\nremove = true\n[[rules.actor]]\nid = \"us-cia\"\n[[rules.rule]]\nname = \"nope\"\nremove = true\nkeywords = [\"x\"]\n", "")
 	f.Add("[rules]\ndefaults = false\ngroups = [\"G7\"]\n[[rules.rule]]\nname = \"intel-heads\"\nremove = true\n", "")
 	f.Fuzz(func(t *testing.T, doc, envValue string) {
-		env := func(k string) (string, bool) {
-			if k == "BACKCHANNEL_POLL_TIMEOUT" || k == "BACKCHANNEL_DISCORD_OWNER_IDS" {
-				return envValue, envValue != ""
-			}
-			return "", false
+		env := Env{}
+		if envValue != "" {
+			env["BACKCHANNEL_POLL_TIMEOUT"] = envValue
+			env["BACKCHANNEL_DISCORD_OWNER_IDS"] = envValue
 		}
 		_, err := Parse([]byte(doc), env)
 		if err == nil {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,21 +46,19 @@ func (ps Problems) Error() string {
 // ErrMissingFile is returned (wrapped) when the configuration file does not exist.
 var ErrMissingFile = errors.New("configuration file not found")
 
-// LookupEnv is os.LookupEnv's signature, injected so tests control the environment.
-type LookupEnv func(string) (string, bool)
-
 // Load reads path over the defaults, applies environment overrides and
-// validates the result. A missing file, a file that does not decode, and an
-// invalid configuration are errors; the last two are Problems.
-func Load(path string, env LookupEnv) (Config, error) {
+// checks the result (Check). A missing file, a file that does not decode,
+// and an invalid configuration are errors; the last two are Problems. A
+// feed's relative file: URL is taken relative to path's directory.
+func Load(path string, env Env) (Loaded, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return Config{}, fmt.Errorf("%w: %s (create it from config.example.toml, or pass -config FILE)", ErrMissingFile, path)
+		return Loaded{}, fmt.Errorf("%w: %s (create it from config.example.toml, or pass -config FILE)", ErrMissingFile, path)
 	}
 	if err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
+		return Loaded{}, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, env)
+	return parse(data, env, filepath.Dir(path))
 }
 
 // document is a configuration file as written: Config, except that its
@@ -67,13 +68,18 @@ type document struct {
 	Rules rules.Overlay `toml:"rules"`
 }
 
-// Parse is Load for a document already in memory. The file's [rules] table
-// is merged over the built-in rules (rules.Defaults); Config.Rules is the
+// Parse is Load for a document already in memory; relative file: URLs are
+// taken relative to the working directory. The file's [rules] table is
+// merged over the built-in rules (rules.Defaults); Config.Rules is the
 // result.
-func Parse(data []byte, env LookupEnv) (Config, error) {
+func Parse(data []byte, env Env) (Loaded, error) {
+	return parse(data, env, ".")
+}
+
+func parse(data []byte, env Env, dir string) (Loaded, error) {
 	builtin, err := rules.Defaults()
 	if err != nil {
-		return Config{}, fmt.Errorf("config: built-in rules: %w", err)
+		return Loaded{}, fmt.Errorf("config: built-in rules: %w", err)
 	}
 	doc := document{Config: Default()}
 	lines := keyLines(data)
@@ -84,25 +90,31 @@ func Parse(data []byte, env LookupEnv) (Config, error) {
 		// syntax or type error stops the decoder, and so stops here.
 		var unknown unknownKeys
 		if !errors.As(err, &unknown) {
-			return Config{}, withLines(redactSecrets(err, data), lines)
+			return Loaded{}, withLines(redactSecrets(err, data), lines)
 		}
 		probs = append(probs, unknown...)
 	}
 	cfg := doc.Config
+	resolveFileURLs(cfg.Feeds, dir)
 	spec, keys, err := builtin.Merge(doc.Rules)
 	if err != nil {
 		probs = append(probs, ruleProblems(err)...)
 	}
 	cfg.Rules = spec
-	if env != nil {
-		def := Default()
-		def.Rules = builtin
-		probs = append(probs, applyEnv(&cfg, env, def)...)
-	}
-	for _, p := range Validate(cfg) {
+	def := Default()
+	def.Rules = builtin
+	fromEnv, envProbs, envWarnings := applyEnv(&cfg, env, def)
+	probs = append(probs, envProbs...)
+	loaded, checked := Check(cfg)
+	for _, p := range checked {
 		// Rule problems are found in the merged rules; name them as the
-		// file wrote them, so that they get the file's line.
+		// file wrote them, so that they get the file's line. A value the
+		// environment set is named by its variable, which no line of the
+		// file writes.
 		p.Key = keys.Source(p.Key)
+		if v, ok := fromEnv.variable(p.Key); ok {
+			p.Key = v
+		}
 		probs = append(probs, p)
 	}
 	for i := range probs {
@@ -111,9 +123,36 @@ func Parse(data []byte, env LookupEnv) (Config, error) {
 		}
 	}
 	if len(probs) > 0 {
-		return cfg, probs
+		return Loaded{Config: cfg}, probs
 	}
-	return cfg, nil
+	for i, w := range loaded.Warnings {
+		if w.Line == 0 {
+			loaded.Warnings[i].Line = lines.find(w.Key)
+		}
+	}
+	loaded.Warnings = append(loaded.Warnings, envWarnings...)
+	return loaded, nil
+}
+
+// resolveFileURLs makes a feed's relative file: URL ("file:feed.xml")
+// absolute against dir, the configuration file's directory, so the file
+// is found whatever directory the bot was started in.
+func resolveFileURLs(feeds []Feed, dir string) {
+	for i, f := range feeds {
+		u, err := url.Parse(f.URL)
+		if err != nil || !strings.EqualFold(u.Scheme, "file") || u.Opaque == "" {
+			continue
+		}
+		p, err := url.PathUnescape(u.Opaque)
+		if err != nil {
+			continue // Check reports it as a file: URL without an absolute path
+		}
+		abs, err := filepath.Abs(filepath.Join(dir, filepath.FromSlash(p)))
+		if err != nil {
+			continue
+		}
+		feeds[i].URL = (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: u.RawQuery}).String()
+	}
 }
 
 func decode(data []byte, doc *document) error {
@@ -196,13 +235,20 @@ const envPrefix = "BACKCHANNEL_"
 // reflection, so a key added to Config is overridable without touching
 // this function. Lists are comma-separated; lists of tables (feeds, actors,
 // rules) and maps are not scalar and stay file-only.
-func applyEnv(cfg *Config, env LookupEnv, def Config) Problems {
+//
+// It returns which keys the environment set (so later problems name the
+// variable), the problems of values that do not parse, each named by its
+// variable, and a warning for every BACKCHANNEL_ variable that sets nothing.
+func applyEnv(cfg *Config, env Env, def Config) (envKeys, Problems, Problems) {
 	var probs Problems
-	if v, ok := env("DISCORD_TOKEN"); ok {
+	set := envKeys{}
+	known := map[string]bool{}
+	if v, ok := env["DISCORD_TOKEN"]; ok {
 		cfg.Discord.Token = Secret(v)
+		set["discord.token"] = "DISCORD_TOKEN"
 	}
-	var walk func(v, d reflect.Value, prefix string)
-	walk = func(v, d reflect.Value, prefix string) {
+	var walk func(v, d reflect.Value, prefix, keyPrefix string)
+	walk = func(v, d reflect.Value, prefix, keyPrefix string) {
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
@@ -210,23 +256,101 @@ func applyEnv(cfg *Config, env LookupEnv, def Config) Problems {
 				continue
 			}
 			name := prefix + "_" + strings.ToUpper(tomlName(f))
+			key := tomlName(f)
+			if keyPrefix != "" {
+				key = keyPrefix + "." + key
+			}
 			fv, dv := v.Field(i), d.Field(i)
 			switch {
 			case f.Type == durationType || isScalar(f.Type):
-				val, ok := env(name)
+				known[name] = true
+				val, ok := env[name]
 				if !ok {
 					continue
 				}
 				if err := setScalar(fv, dv, val); err != nil {
 					probs = append(probs, Problem{Key: name, Msg: err.Error()})
+					continue
 				}
+				set[key] = name
 			case f.Type.Kind() == reflect.Struct:
-				walk(fv, dv, name)
+				walk(fv, dv, name, key)
 			}
 		}
 	}
-	walk(reflect.ValueOf(cfg).Elem(), reflect.ValueOf(&def).Elem(), strings.TrimSuffix(envPrefix, "_"))
-	return probs
+	walk(reflect.ValueOf(cfg).Elem(), reflect.ValueOf(&def).Elem(), strings.TrimSuffix(envPrefix, "_"), "")
+	return set, probs, unknownVariables(env, known)
+}
+
+// envKeys maps a configuration key ("poll.timeout") to the environment
+// variable that set it.
+type envKeys map[string]string
+
+// variable returns the variable that set key, or the list or table key
+// belongs to ("discord.owner_ids[1]"), with key's index or subkey kept.
+func (e envKeys) variable(key string) (string, bool) {
+	for k := key; k != ""; {
+		if v, ok := e[k]; ok {
+			return v + key[len(k):], true
+		}
+		cut := strings.LastIndexAny(k, ".[")
+		if cut < 0 {
+			break
+		}
+		k = k[:cut]
+	}
+	return "", false
+}
+
+// unknownVariables warns of each BACKCHANNEL_ variable that is no setting,
+// most likely a typo, naming the closest one that is.
+func unknownVariables(env Env, known map[string]bool) Problems {
+	var ws Problems
+	for name := range env {
+		if !strings.HasPrefix(name, envPrefix) || known[name] {
+			continue
+		}
+		msg := "not a configuration variable; ignored"
+		if near := closest(name, known); near != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", near)
+		}
+		ws = append(ws, Problem{Key: name, Msg: msg})
+	}
+	slices.SortFunc(ws, func(a, b Problem) int { return strings.Compare(a.Key, b.Key) })
+	return ws
+}
+
+// closest returns the known name nearest to name by edit distance, if it
+// is near enough to be a typo of it.
+func closest(name string, known map[string]bool) string {
+	best, bestD := "", 4 // at most three edits
+	for k := range known {
+		if d := editDistance(name, k); d < bestD || (d == bestD && k < best) {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of two ASCII names.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // isScalar reports whether a field holds one value the environment can

@@ -6,15 +6,51 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
 
-	"github.com/robfig/cron/v3"
-
+	"github.com/backchannel/backchannel/dedup"
+	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/schedule"
 )
 
-// Validate returns every problem with cfg, each naming its key.
-func Validate(cfg Config) Problems {
+// Check validates cfg as `run` needs it and compiles its rules. It returns
+// every problem, each naming its key; when there is none, the Loaded holds
+// the compiled default rules and the warnings. Load and Parse end with it;
+// a configuration built in code (tests) goes through it too.
+func Check(cfg Config) (Loaded, Problems) {
+	ps := validate(cfg)
+	set, err := rules.Compile(cfg.Rules)
+	if err != nil {
+		ps = append(ps, ruleProblems(err)...)
+	}
+	if len(ps) > 0 {
+		return Loaded{Config: cfg}, ps
+	}
+	return Loaded{Config: cfg, Defaults: set, Warnings: warnings(cfg)}, nil
+}
+
+// warnings are what Check finds valid but probably not meant.
+func warnings(cfg Config) Problems {
+	var ws Problems
+	// Valid, but a bot that polls or matches nothing: say so without
+	// failing, as a file may mean it (a staging bot, feeds added from
+	// Discord, rules added per guild).
+	if len(cfg.Feeds) == 0 {
+		ws = append(ws, Problem{Key: "feeds", Msg: "no feeds: nothing is polled until an owner adds one with /feeds add"})
+	}
+	if len(cfg.Rules.Rules) == 0 {
+		ws = append(ws, Problem{Key: "rules", Msg: "no rules: nothing will be matched until a guild adds one with /rules add"})
+	}
+	if len(cfg.Rules.Actors) == 0 {
+		ws = append(ws, Problem{Key: "rules.actor", Msg: "no actors: contact rules cannot fire, only keyword rules"})
+	}
+	return ws
+}
+
+// validate returns every problem with cfg but those of its rules.
+func validate(cfg Config) Problems {
 	var ps Problems
 	add := func(key, format string, args ...any) {
 		ps = append(ps, Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
@@ -60,22 +96,16 @@ func Validate(cfg Config) Problems {
 	if cfg.Poll.Concurrency < 1 || cfg.Poll.Concurrency > 1000 {
 		add("poll.concurrency", "must be between 1 and 1000, got %d", cfg.Poll.Concurrency)
 	}
-	if cfg.Poll.MaxBytes < 1024 {
-		add("poll.max_bytes", "must be at least 1024, got %d", cfg.Poll.MaxBytes)
+	if n := cfg.Poll.MaxBytes; n < 1024 || n > MaxBytesLimit {
+		add("poll.max_bytes", "must be between 1024 and %d (1 GiB), got %d", MaxBytesLimit, n)
 	}
 
-	switch cfg.Log.Format {
-	case "text", "json":
-	default:
-		add("log.format", "must be \"text\" or \"json\", got %q", cfg.Log.Format)
-	}
-	switch cfg.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		add("log.level", "must be debug, info, warn or error, got %q", cfg.Log.Level)
+	if _, _, lp := cfg.Log.parse(); len(lp) > 0 {
+		ps = append(ps, lp...)
 	}
 
 	names := map[string]int{}
+	urls := map[string]int{} // dedup.NormalizeLink(url), the store's url_key
 	for i, f := range cfg.Feeds {
 		key := fmt.Sprintf("feeds[%d]", i)
 		if strings.TrimSpace(f.Name) == "" {
@@ -85,18 +115,20 @@ func Validate(cfg Config) Problems {
 		} else {
 			names[f.Name] = i
 		}
-		if err := checkHTTPURL(f.URL); err != nil {
+		if err := checkFeedURL(f.URL); err != nil {
 			add(key+".url", "%v", err)
+		} else if j, dup := urls[dedup.NormalizeLink(f.URL)]; dup {
+			// The store keys feeds by this form of the URL and would
+			// refuse the second at start-up.
+			add(key+".url", "the same feed as feeds[%d].url (%s): each feed once", j, model.RedactURL(f.URL))
+		} else {
+			urls[dedup.NormalizeLink(f.URL)] = i
 		}
 		if f.Schedule != "" {
 			if err := checkSchedule(f.Schedule); err != nil {
 				add(key+".schedule", "%v", err)
 			}
 		}
-	}
-
-	if _, err := rules.Compile(cfg.Rules); err != nil {
-		ps = append(ps, ruleProblems(err)...)
 	}
 	return ps
 }
@@ -124,25 +156,49 @@ func checkDuration(ps *Problems, key string, d Duration, zeroOK bool) {
 	}
 }
 
-// checkSchedule uses the same parser as the scheduler (robfig/cron's
-// standard parser, which accepts descriptors such as "@every 5m").
+// checkSchedule is the scheduler's own check (package schedule), so that
+// check refuses what run could not honour.
 func checkSchedule(spec string) error {
-	if strings.TrimSpace(spec) == "" {
-		return errors.New("must not be empty")
+	_, err := schedule.Parse(spec)
+	if se := (*schedule.Error)(nil); errors.As(err, &se) {
+		return errors.New(se.Msg) // the problem's key says where; no package prefix
 	}
-	if _, err := cron.ParseStandard(spec); err != nil {
-		return fmt.Errorf("invalid cron spec %q: %w", spec, err)
+	return err
+}
+
+// checkHTTPURL accepts an absolute http(s) URL. The URL is quoted
+// redacted: it may be a feed's, with a key in it, and problems are logged.
+func checkHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("invalid URL %q", model.RedactURL(raw))
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("must be an http:// or https:// URL, got %q", model.RedactURL(raw))
 	}
 	return nil
 }
 
-func checkHTTPURL(raw string) error {
+// checkFeedURL accepts what the fetcher fetches for a feed of the file: an
+// http(s) URL, or a file: URL of an absolute path (Load makes a relative
+// one absolute).
+func checkFeedURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("invalid URL %q: %w", raw, err)
+		return fmt.Errorf("invalid URL %q", model.RedactURL(raw))
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("must be an http:// or https:// URL, got %q", raw)
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		return checkHTTPURL(raw)
+	case "file":
+	default:
+		return fmt.Errorf("must be an http://, https:// or file: URL, got %q", model.RedactURL(raw))
+	}
+	if u.Opaque != "" || !filepath.IsAbs(filepath.FromSlash(u.Path)) {
+		return fmt.Errorf("a file: URL needs an absolute path (file:///srv/feed.xml), got %q", model.RedactURL(raw))
+	}
+	if u.Host != "" && u.Host != "localhost" {
+		return fmt.Errorf("a file: URL names no host (file:///path), got %q", model.RedactURL(raw))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -214,54 +215,87 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []model.Art
 		keys[i] = keysOf(it)
 	}
 
-	// Read pass: find the candidates on a reader connection, so that a
-	// re-fetch of known items never queues behind (or blocks) writers.
-	// It asks about the whole batch in a few IN queries rather than
-	// probing item by item.
-	var candidates []int
-	err := db.read(ctx, func(tx *sql.Tx) (err error) {
-		candidates, err = prefilter(ctx, tx, feedID, keys)
-		return err
-	})
+	candidates, lastID, err := db.readPass(ctx, feedID, keys)
 	if err != nil {
 		return nil, fmt.Errorf("db: store articles of feed %d: %w", feedID, err)
 	}
 	if len(candidates) == 0 {
 		return nil, nil
 	}
+	out, err := db.writePass(ctx, feedID, items, keys, candidates, lastID)
+	if err != nil {
+		return nil, fmt.Errorf("db: store articles of feed %d: %w", feedID, err)
+	}
+	return out, nil
+}
 
-	// Write pass: decide again inside the write transaction (another
-	// writer may have stored some of them since) and insert.
+// readPass finds the candidates on a reader connection, so that a re-fetch
+// of known items never queues behind (or blocks) writers. It asks about the
+// whole batch in a few IN queries rather than probing item by item. lastID
+// is the highest article id it saw (see lastArticleSQL).
+func (db *DB) readPass(ctx context.Context, feedID int64, keys []articleKeys) (candidates []candidate, lastID int64, err error) {
+	err = db.read(ctx, func(tx *sql.Tx) (err error) {
+		q := keyQueries{db.stmts.storedLinks, db.stmts.storedTitles, db.stmts.storedGUIDs}
+		if candidates, err = prefilter(ctx, tx, q, feedID, keys); err != nil || len(candidates) == 0 {
+			return err
+		}
+		return tx.QueryRowContext(ctx, lastArticleSQL).Scan(&lastID)
+	})
+	return candidates, lastID, err
+}
+
+// writePass inserts the candidates of the read pass. If another writer
+// stored articles since then, the batch queries run again first, in this
+// transaction. An item sharing a key with one inserted before it in this
+// batch is decided alone by classify, which sees that row.
+func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article, keys []articleKeys,
+	candidates []candidate, lastID int64) ([]model.Article, error) {
 	var out []model.Article
-	err = db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
 		out = nil
 		var feedName string
-		if err := tx.QueryRowContext(ctx, `SELECT name FROM feeds WHERE id = ?`, feedID).Scan(&feedName); err != nil {
+		var last int64
+		if err := tx.QueryRowContext(ctx, `SELECT name, (`+lastArticleSQL+`) FROM feeds WHERE id = ?`, feedID).
+			Scan(&feedName, &last); err != nil {
 			return notFound(err)
 		}
-		lookup, err := prepareLookups(ctx, tx)
-		if err != nil {
-			return err
-		}
-		defer lookup.close()
-		// ON CONFLICT DO NOTHING with no target covers every unique index:
-		// should classify ever miss a collision, the schema still refuses
-		// the row, and RETURNING then yields nothing.
-		insert, err := tx.PrepareContext(ctx, `INSERT INTO articles
-			(feed_id, feed, guid, guid_key, link, link_key, title, title_key, summary, content, published, fetched,
-			 dispatched, backlog)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
-			ON CONFLICT DO NOTHING RETURNING id`)
-		if err != nil {
-			return err
-		}
-		defer insert.Close()
-		now := db.clock()
-		for _, i := range candidates {
-			k := keys[i]
-			v, err := classify(ctx, lookup, feedID, k)
+		still := candidates
+		if last != lastID {
+			candKeys := make([]articleKeys, len(candidates))
+			for j, c := range candidates {
+				candKeys[j] = keys[c.i]
+			}
+			again, err := prefilter(ctx, tx, keyQueries{}, feedID, candKeys)
 			if err != nil {
 				return err
+			}
+			still = make([]candidate, len(again))
+			for j, c := range again {
+				still[j] = candidate{i: candidates[c.i].i, v: c.v}
+			}
+		}
+		var lookup *lookups
+		defer func() {
+			if lookup != nil {
+				lookup.close()
+			}
+		}()
+		insert := tx.StmtContext(ctx, db.stmts.insertArticle)
+		inBatch := map[int64]bool{} // keys of the items inserted so far, all three kinds
+		now := db.clock()
+		for _, c := range still {
+			k := keys[c.i]
+			v := c.v
+			if inBatch[k.link] || inBatch[k.title] || inBatch[k.guid] {
+				var err error
+				if lookup == nil {
+					if lookup, err = prepareLookups(ctx, tx); err != nil {
+						return err
+					}
+				}
+				if v, err = classify(ctx, lookup, feedID, k); err != nil {
+					return err
+				}
 			}
 			if !v.stores() {
 				continue
@@ -269,18 +303,30 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []model.Art
 			if v == isNewDropGUID {
 				k.guid = 0
 			}
-			a := items[i]
+			a := items[c.i]
 			if a.Fetched.IsZero() {
 				a.Fetched = now
 			}
-			err = insert.QueryRowContext(ctx, feedID, feedName, a.GUID, nullKey(k.guid), a.Link, nullKey(k.link),
+			res, err := insert.ExecContext(ctx, feedID, feedName, a.GUID, nullKey(k.guid), a.Link, nullKey(k.link),
 				a.Title, nullKey(k.title),
-				a.Summary, a.Content, toMillis(a.Published), toMillis(a.Fetched), boolInt(a.Backlog)).Scan(&a.ID)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
+				a.Summary, a.Content, toMillis(a.Published), toMillis(a.Fetched), boolInt(a.Backlog))
 			if err != nil {
 				return err
+			}
+			// ON CONFLICT DO NOTHING: no row when the schema refused it.
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			if a.ID, err = res.LastInsertId(); err != nil {
+				return err
+			}
+			for _, key := range []int64{k.link, k.title, k.guid} {
+				if key != 0 {
+					inBatch[key] = true
+				}
 			}
 			a.FeedID, a.Feed = feedID, feedName
 			out = append(out, a)
@@ -293,11 +339,23 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []model.Art
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("db: store articles of feed %d: %w", feedID, err)
-	}
-	return out, nil
+	return out, err
 }
+
+// lastArticleSQL is the highest article id. Articles are only ever
+// inserted, never deleted or given other keys, so an unchanged highest id
+// means that no article was stored in between, and verdicts taken then
+// still hold.
+const lastArticleSQL = `SELECT coalesce(max(id), 0) FROM articles`
+
+// insertArticleSQL inserts one article. ON CONFLICT DO NOTHING with no
+// target covers every unique index: should a verdict ever miss a
+// collision, the schema still refuses the row, and no row is inserted.
+const insertArticleSQL = `INSERT INTO articles
+	(feed_id, feed, guid, guid_key, link, link_key, title, title_key, summary, content, published, fetched,
+	 dispatched, backlog)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
+	ON CONFLICT DO NOTHING`
 
 // MarkDispatched records that the articles' alerts were recorded (or that
 // they had none), so UndispatchedArticles no longer returns them.
@@ -306,13 +364,17 @@ func (db *DB) MarkDispatched(ctx context.Context, ids []int64) error {
 		return nil
 	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `UPDATE articles SET dispatched = 1 WHERE id = ? AND dispatched = 0`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for _, id := range ids {
-			if _, err := st.ExecContext(ctx, id); err != nil {
+		// In chunks well below SQLite's limit on bound variables.
+		const chunk = 500
+		for rest := ids; len(rest) > 0; {
+			n := min(len(rest), chunk)
+			args := make([]any, n)
+			for i, id := range rest[:n] {
+				args[i] = id
+			}
+			rest = rest[n:]
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE articles SET dispatched = 1 WHERE dispatched = 0 AND id IN (?`+strings.Repeat(",?", n-1)+`)`, args...); err != nil {
 				return err
 			}
 		}
@@ -363,10 +425,18 @@ func (db *DB) ArticleCount(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// prefilter returns the indexes of the items that may be new, judging the
-// whole batch from a few IN queries (repeats within the batch are left to
-// the write pass).
-func prefilter(ctx context.Context, tx *sql.Tx, feedID int64, keys []articleKeys) ([]int, error) {
+// candidate is an item prefilter finds new, with classify's verdict on it
+// (isNew or isNewDropGUID).
+type candidate struct {
+	i int // index in the keys given to prefilter
+	v verdict
+}
+
+// prefilter returns the items that may be new, in order: all but those
+// whose link or title is stored, or whose GUID is stored and not
+// contradicted (see classify, which this applies to a whole batch at once;
+// repeats within the batch are left to the write pass).
+func prefilter(ctx context.Context, tx *sql.Tx, q keyQueries, feedID int64, keys []articleKeys) ([]candidate, error) {
 	pick := func(f func(articleKeys) int64) []int64 {
 		var out []int64
 		for _, k := range keys {
@@ -376,13 +446,11 @@ func prefilter(ctx context.Context, tx *sql.Tx, feedID int64, keys []articleKeys
 		}
 		return out
 	}
-	links, err := storedKeys(ctx, tx, `SELECT link_key, NULL, NULL FROM articles WHERE link_key IN `, nil,
-		pick(func(k articleKeys) int64 { return k.link }))
+	links, err := storedKeys(ctx, tx, q.links, storedLinksSQL, nil, pick(func(k articleKeys) int64 { return k.link }))
 	if err != nil {
 		return nil, err
 	}
-	titles, err := storedKeys(ctx, tx, `SELECT title_key, NULL, NULL FROM articles WHERE title_key IN `, nil,
-		pick(func(k articleKeys) int64 { return k.title }))
+	titles, err := storedKeys(ctx, tx, q.titles, storedTitlesSQL, nil, pick(func(k articleKeys) int64 { return k.title }))
 	if err != nil {
 		return nil, err
 	}
@@ -392,56 +460,73 @@ func prefilter(ctx context.Context, tx *sql.Tx, feedID int64, keys []articleKeys
 			unsettled = append(unsettled, k.guid)
 		}
 	}
-	guids, err := storedKeys(ctx, tx, `SELECT guid_key, link_key, title_key FROM articles WHERE feed_id = ? AND guid_key IN `,
-		[]any{feedID}, unsettled)
+	guids, err := storedKeys(ctx, tx, q.guids, storedGUIDsSQL, []any{feedID}, unsettled)
 	if err != nil {
 		return nil, err
 	}
-	var out []int
+	var out []candidate
 	for i, k := range keys {
 		h := held{link: k.link != 0 && links[k.link] != nil, title: k.title != 0 && titles[k.title] != nil}
 		if k.guid != 0 {
 			h.sameGUID = guids[k.guid]
 		}
-		if judge(k, h).stores() {
-			out = append(out, i)
+		if v := judge(k, h); v.stores() {
+			out = append(out, candidate{i, v})
 		}
 	}
 	return out, nil
 }
 
-// storedKeys runs query (which ends in "IN ") over keys, in chunks that stay
-// well below SQLite's limit on bound variables, and returns the rows found
-// by their first column.
-func storedKeys(ctx context.Context, tx *sql.Tx, query string, args []any, keys []int64) (map[int64]*articleKeys, error) {
+// prefilter's queries take their keys as one JSON array, so that each is
+// one statement whatever the batch size, compiled once (see keyQueries).
+const (
+	storedLinksSQL  = `SELECT link_key, NULL, NULL FROM articles WHERE link_key IN (SELECT value FROM json_each(?))`
+	storedTitlesSQL = `SELECT title_key, NULL, NULL FROM articles WHERE title_key IN (SELECT value FROM json_each(?))`
+	storedGUIDsSQL  = `SELECT guid_key, link_key, title_key FROM articles
+		WHERE feed_id = ? AND guid_key IN (SELECT value FROM json_each(?))`
+)
+
+// keyQueries are prefilter's statements prepared on the readers (see
+// stmts), or nil, in a write transaction, to compile them there.
+type keyQueries struct{ links, titles, guids *sql.Stmt }
+
+// storedKeys runs query (or st, its prepared form, when not nil) with args
+// and keys as a JSON array, and returns the rows found by their first
+// column.
+func storedKeys(ctx context.Context, tx *sql.Tx, st *sql.Stmt, query string, args []any, keys []int64) (map[int64]*articleKeys, error) {
 	found := map[int64]*articleKeys{}
-	const chunk = 500
-	for len(keys) > 0 {
-		n := min(len(keys), chunk)
-		a := append([]any(nil), args...)
-		for _, k := range keys[:n] {
-			a = append(a, k)
-		}
-		keys = keys[n:]
-		rows, err := tx.QueryContext(ctx, query+"(?"+strings.Repeat(",?", n-1)+")", a...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var key int64
-			var link, title sql.NullInt64
-			if err := rows.Scan(&key, &link, &title); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			found[key] = &articleKeys{link: link.Int64, title: title.Int64}
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+	if len(keys) == 0 {
+		return found, nil
 	}
-	return found, nil
+	list := make([]byte, 0, 1+21*len(keys))
+	for i, k := range keys {
+		if i == 0 {
+			list = append(list, '[')
+		} else {
+			list = append(list, ',')
+		}
+		list = strconv.AppendInt(list, k, 10)
+	}
+	list = append(list, ']')
+	args = append(args[:len(args):len(args)], string(list))
+	var rows *sql.Rows
+	var err error
+	if st != nil {
+		rows, err = tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	} else {
+		rows, err = tx.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key int64
+		var link, title sql.NullInt64
+		if err := rows.Scan(&key, &link, &title); err != nil {
+			return nil, err
+		}
+		found[key] = &articleKeys{link: link.Int64, title: title.Int64}
+	}
+	return found, rows.Err()
 }

@@ -7,7 +7,8 @@
 // _txlock=immediate, so writers queue in Go rather than meeting SQLITE_BUSY
 // half-way through a transaction; reads go through a small pool of
 // read-only connections, which WAL lets run beside the writer. Every method
-// is one transaction.
+// is one transaction, except that feed states are written behind, many in
+// one transaction (QueueFeedState, in feeds.go).
 //
 // De-duplication is enforced by unique indexes in the schema (see
 // migrations/0001_init.sql and articles.go), not only by this code.
@@ -51,6 +52,8 @@ type DB struct {
 	reader   *sql.DB // read-only pool
 	instance string  // random hex id of this database, for delivery nonces
 	now      atomic.Pointer[func() time.Time]
+	states   stateQueue // feed states written behind (feeds.go)
+	stmts    stmts      // prepared once (stmts.go)
 }
 
 // Open opens (creating if needed) the database at path and brings its
@@ -101,11 +104,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("db: open %s: reader: %w", abs, err)
 	}
+	if err := db.prepareStmts(ctx, true); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("db: open %s: reader: %w", abs, err)
+	}
 	return db, nil
 }
 
-// start checks the file, migrates it and loads the instance id, all on the
-// writer connection.
+// start checks the file, migrates it, loads the instance id and prepares
+// the statements of the hot paths, all on the writer connection.
 func (db *DB) start(ctx context.Context) error {
 	// Ping makes the driver open the file and apply the DSN pragmas; the
 	// journal_mode switch is the first thing that reads the header, so a
@@ -131,7 +138,7 @@ func (db *DB) start(ctx context.Context) error {
 		return explain(err)
 	}
 	db.instance = id
-	return nil
+	return db.prepareStmts(ctx, false)
 }
 
 // claimFile runs claim on an existing file through a read-only connection,
@@ -170,6 +177,10 @@ func dsn(path string, readOnly bool) string {
 		// and the de-duplication keys then absorb).
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")
+		// Checkpoint every ~40 MB of WAL rather than SQLite's 4 MB: a first
+		// poll of many feeds writes tens of MB, and each checkpoint syncs
+		// and copies pages that later commits would dirty again.
+		q.Add("_pragma", "wal_autocheckpoint(10000)")
 		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", journalLimit))
 		q.Set("_txlock", "immediate")
 	}
@@ -236,10 +247,16 @@ func (db *DB) instanceID(ctx context.Context) (string, error) {
 	return id, nil
 }
 
-// Close closes both connection pools. The writer is closed last so that its
-// close checkpoints the WAL into the main file.
+// Close writes the queued feed states (see QueueFeedState), then closes
+// both connection pools. The writer is closed last so that its close
+// checkpoints the WAL into the main file.
 func (db *DB) Close() error {
 	var errs []error
+	if db.writer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), stateFlushTimeout)
+		errs = append(errs, db.closeStates(ctx), db.stmts.close())
+		cancel()
+	}
 	if db.reader != nil {
 		errs = append(errs, db.reader.Close())
 	}

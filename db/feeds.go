@@ -5,6 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/backchannel/backchannel/model"
 )
@@ -37,7 +41,7 @@ func (db *DB) Feeds(ctx context.Context) ([]model.Feed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: feeds: %w", err)
 	}
-	return out, nil
+	return db.withQueued(out), nil
 }
 
 func listFeeds(ctx context.Context, tx *sql.Tx) ([]model.Feed, error) {
@@ -123,6 +127,13 @@ func (db *DB) SyncConfigFeeds(ctx context.Context, feeds []model.Feed) ([]model.
 		}
 		listed[f.Name] = true
 	}
+	// Queued states are written first, so none of them can land on a
+	// feed this sync resets or on a removed feed's reused id.
+	db.states.flushMu.Lock()
+	defer db.states.flushMu.Unlock()
+	if err := db.flushLocked(ctx); err != nil {
+		return nil, fmt.Errorf("db: sync feeds: %w", err)
+	}
 	var out []model.Feed
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		for _, f := range feeds {
@@ -152,7 +163,7 @@ func (db *DB) SyncConfigFeeds(ctx context.Context, feeds []model.Feed) ([]model.
 	if err != nil {
 		return nil, fmt.Errorf("db: sync feeds: %w", err)
 	}
-	return out, nil
+	return db.withQueued(out), nil
 }
 
 func (db *DB) syncFeed(ctx context.Context, tx *sql.Tx, f model.Feed, listed map[string]bool) error {
@@ -195,6 +206,8 @@ func (db *DB) AddFeed(ctx context.Context, f model.Feed) (model.Feed, error) {
 	if f.Source == "" {
 		f.Source = model.SourceAdmin
 	}
+	db.states.flushMu.Lock() // see stateQueue.flushMu
+	defer db.states.flushMu.Unlock()
 	var out model.Feed
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		id, err := db.insertFeed(ctx, tx, f)
@@ -210,12 +223,15 @@ func (db *DB) AddFeed(ctx context.Context, f model.Feed) (model.Feed, error) {
 	if err != nil {
 		return model.Feed{}, fmt.Errorf("db: add feed %q: %w", f.Name, err)
 	}
+	db.dropQueued(out.ID) // a removed feed's, if SQLite reused its id
 	return out, nil
 }
 
 // RemoveFeed removes the named feed and its state and returns what it was.
 // Its articles stay, so re-adding it does not post its items again.
 func (db *DB) RemoveFeed(ctx context.Context, name string) (model.Feed, error) {
+	db.states.flushMu.Lock() // see stateQueue.flushMu
+	defer db.states.flushMu.Unlock()
 	var out model.Feed
 	err := db.write(ctx, func(tx *sql.Tx) (err error) {
 		if out, err = feedByName(ctx, tx, name); err != nil {
@@ -227,32 +243,225 @@ func (db *DB) RemoveFeed(ctx context.Context, name string) (model.Feed, error) {
 	if err != nil {
 		return model.Feed{}, fmt.Errorf("db: remove feed %q: %w", name, err)
 	}
+	db.dropQueued(out.ID)
 	return out, nil
 }
 
-// SaveFeedState records the poller's state for a feed. ItemsSeen is not
-// taken from st: StoreArticles counts it, in the same transaction as the
-// items it stores, so it is exact whatever the caller does. A feed removed
-// meanwhile is model.ErrNotFound.
-func (db *DB) SaveFeedState(ctx context.Context, feedID int64, st model.FeedState) error {
+// Feed state is written behind. The poller hands over every feed's state
+// after every poll; most of those polls changed nothing but their times (a
+// 304), and a write transaction per poll was most of what an unchanged poll
+// cost. QueueFeedState keeps the state in memory, FlushFeedStates writes
+// every queued state in one transaction, which runs stateFlushInterval after
+// the first state queued and at Close; Feeds shows queued states meanwhile,
+// so /status is never behind. SaveFeedState writes at once (and takes the
+// queue along).
+//
+// A crash loses the states queued since the last flush; see feeds.Poller for
+// why that is safe. items_seen is not part of it: StoreArticles counts it in
+// the transaction that stores the items.
+const (
+	stateFlushInterval = 30 * time.Second
+	stateFlushTimeout  = 10 * time.Second
+)
+
+const updateStateSQL = `UPDATE feed_state SET last_poll = ?, last_success = ?, next_poll = ?, status = ?, error = ?,
+	etag = ?, last_modified = ?, failures = ? WHERE feed_id = ?`
+
+// stateQueue is the DB's write-behind buffer of feed states.
+type stateQueue struct {
+	// flushMu serialises flushes, and holds them off while a feed is added
+	// or removed: SQLite may give a removed feed's id to the next feed
+	// added, which must not then receive the removed feed's queued state.
+	flushMu sync.Mutex
+
+	mu      sync.Mutex
+	pending map[int64]model.FeedState
+	timer   *time.Timer   // armed while states are pending
+	every   time.Duration // stateFlushInterval; tests shorten it
+	err     error         // a background flush's failure, for the next QueueFeedState to report
+	closed  bool
+}
+
+// QueueFeedState records the poller's state for a feed, to be written with
+// the others by the next flush. It returns an error only to report that the
+// last background flush failed (the states stay queued and are tried again).
+// A feed removed meanwhile is skipped by the flush.
+func (db *DB) QueueFeedState(feedID int64, st model.FeedState) error {
+	q := &db.states
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return fmt.Errorf("db: queue state of feed %d: database closed", feedID)
+	}
+	if q.pending == nil {
+		q.pending = map[int64]model.FeedState{}
+	}
+	q.pending[feedID] = st
+	if q.timer == nil {
+		q.timer = time.AfterFunc(q.interval(), db.backgroundFlush)
+	}
+	err := q.err
+	q.err = nil
+	if err != nil {
+		return fmt.Errorf("db: queue state of feed %d: an earlier flush failed: %w", feedID, err)
+	}
+	return nil
+}
+
+// backgroundFlush is the timer's flush. It re-arms the timer if states
+// are still (or again) pending, which includes after a failure.
+func (db *DB) backgroundFlush() {
+	ctx, cancel := context.WithTimeout(context.Background(), stateFlushTimeout)
+	defer cancel()
+	err := db.FlushFeedStates(ctx)
+	q := &db.states
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.timer = nil
+	if err != nil {
+		q.err = err
+	}
+	if len(q.pending) > 0 && !q.closed {
+		q.timer = time.AfterFunc(q.interval(), db.backgroundFlush)
+	}
+}
+
+func (q *stateQueue) interval() time.Duration {
+	if q.every <= 0 {
+		return stateFlushInterval
+	}
+	return q.every
+}
+
+// FlushFeedStates writes every queued feed state in one transaction. A
+// state queued again while it ran stays queued.
+func (db *DB) FlushFeedStates(ctx context.Context) error {
+	db.states.flushMu.Lock()
+	defer db.states.flushMu.Unlock()
+	return db.flushLocked(ctx)
+}
+
+// flushLocked is FlushFeedStates with q.flushMu held.
+func (db *DB) flushLocked(ctx context.Context) error {
+	q := &db.states
+	q.mu.Lock()
+	batch := maps.Clone(q.pending)
+	q.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	if err := db.writeStates(ctx, batch, -1); err != nil {
+		return fmt.Errorf("db: flush %d feed states: %w", len(batch), err)
+	}
+	return nil
+}
+
+// writeStates writes batch in one transaction, and forgets the queued
+// states it wrote (those not queued again meanwhile). With must >= 0 the
+// state of feed must has to find its row (model.ErrNotFound otherwise);
+// others whose feed is gone are skipped. q.flushMu is held.
+func (db *DB) writeStates(ctx context.Context, batch map[int64]model.FeedState, must int64) error {
+	q := &db.states
+	ids := slices.Sorted(maps.Keys(batch)) // in key order: fewer pages touched
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			`UPDATE feed_state SET last_poll = ?, last_success = ?, next_poll = ?, status = ?, error = ?,
-			 etag = ?, last_modified = ?, failures = ? WHERE feed_id = ?`,
-			toMillis(st.LastPoll), toMillis(st.LastSuccess), toMillis(st.NextPoll), st.Status, st.Error,
-			st.ETag, st.LastModified, st.Failures, feedID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return model.ErrNotFound
+		update := tx.StmtContext(ctx, db.stmts.updateState)
+		for _, id := range ids {
+			st := batch[id]
+			res, err := update.ExecContext(ctx,
+				toMillis(st.LastPoll), toMillis(st.LastSuccess), toMillis(st.NextPoll), st.Status, st.Error,
+				st.ETag, st.LastModified, st.Failures, id)
+			if err != nil {
+				return err
+			}
+			if id == must {
+				if n, err := res.RowsAffected(); err != nil {
+					return err
+				} else if n == 0 {
+					return model.ErrNotFound
+				}
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("db: save state of feed %d: %w", feedID, err)
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for id, st := range batch {
+		if cur, ok := q.pending[id]; ok && cur == st {
+			delete(q.pending, id)
+		}
 	}
 	return nil
+}
+
+// SaveFeedState writes the poller's state for a feed now, together with
+// every queued state. ItemsSeen is not taken from st: StoreArticles counts
+// it, in the same transaction as the items it stores, so it is exact
+// whatever the caller does. A feed removed meanwhile is model.ErrNotFound.
+func (db *DB) SaveFeedState(ctx context.Context, feedID int64, st model.FeedState) error {
+	q := &db.states
+	q.flushMu.Lock()
+	defer q.flushMu.Unlock()
+	q.mu.Lock()
+	batch := maps.Clone(q.pending)
+	q.mu.Unlock()
+	if batch == nil {
+		batch = map[int64]model.FeedState{}
+	}
+	old, hadOld := batch[feedID]
+	batch[feedID] = st
+	if err := db.writeStates(ctx, batch, feedID); err != nil {
+		return fmt.Errorf("db: save state of feed %d: %w", feedID, err)
+	}
+	if hadOld { // superseded by st, now written, unless queued again since
+		q.mu.Lock()
+		if cur, ok := q.pending[feedID]; ok && cur == old {
+			delete(q.pending, feedID)
+		}
+		q.mu.Unlock()
+	}
+	return nil
+}
+
+// withQueued returns fs with the queued states in place of the stored
+// ones, except items_seen, which only the store counts.
+func (db *DB) withQueued(fs []model.Feed) []model.Feed {
+	q := &db.states
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending) == 0 {
+		return fs
+	}
+	for i := range fs {
+		if st, ok := q.pending[fs[i].ID]; ok {
+			st.ItemsSeen = fs[i].State.ItemsSeen
+			fs[i].State = st
+		}
+	}
+	return fs
+}
+
+// dropQueued forgets the queued state of a feed that was removed, added (it
+// may have a removed feed's id) or reset. q.flushMu is held, so no flush
+// is writing it at the same time.
+func (db *DB) dropQueued(feedID int64) {
+	q := &db.states
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.pending, feedID)
+}
+
+// closeStates flushes the queue and stops queueing: Close calls it before
+// closing the connections.
+func (db *DB) closeStates(ctx context.Context) error {
+	q := &db.states
+	q.mu.Lock()
+	q.closed = true
+	if q.timer != nil {
+		q.timer.Stop() // a flush already running finishes under flushMu
+	}
+	q.mu.Unlock()
+	return db.FlushFeedStates(ctx)
 }

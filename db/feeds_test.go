@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -173,4 +174,179 @@ func feedNamesString(fs []model.Feed) string {
 		out += n
 	}
 	return out + "]"
+}
+
+// TestQueuedFeedStates: a queued state is read back by Feeds at once (so
+// /status is current) but reaches the file only with a flush; the file
+// alone, which is what a crash leaves, has the last flushed state.
+func TestQueuedFeedStates(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "q.db")
+	db := mustOpenPath(t, path)
+	a, b := mustFeed(t, db, "a"), mustFeed(t, db, "b")
+	mustStore(t, db, a, art("1", "https://x.example/1", "One"))
+	other := mustOpenPath(t, path) // another process's view of the file
+
+	stA := model.FeedState{LastPoll: epoch, LastSuccess: epoch, Status: model.StatusNotModified, ETag: `"a1"`, ItemsSeen: 99}
+	stB := model.FeedState{LastPoll: epoch, Status: model.StatusError, Error: "HTTP 500", Failures: 1, NextPoll: epoch.Add(time.Minute)}
+	for id, st := range map[int64]model.FeedState{a: stA, b: stB} {
+		if err := db.QueueFeedState(id, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantA := stA
+	wantA.ItemsSeen = 1 // the store's count, not the caller's
+	states := func(d *DB) map[int64]model.FeedState {
+		t.Helper()
+		fs, err := d.Feeds(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]model.FeedState{}
+		for _, f := range fs {
+			out[f.ID] = f.State
+		}
+		return out
+	}
+	if got := states(db); got[a] != wantA || got[b] != stB {
+		t.Fatalf("Feeds before the flush: %+v", got)
+	}
+	if got := states(other); got[a] != (model.FeedState{ItemsSeen: 1}) || got[b] != (model.FeedState{}) {
+		t.Fatalf("queued states reached the file before a flush: %+v", got)
+	}
+
+	if err := db.FlushFeedStates(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := states(other); got[a] != wantA || got[b] != stB {
+		t.Fatalf("after the flush the file has %+v", got)
+	}
+	// A state queued again is written by the next flush; an empty queue
+	// writes nothing.
+	stA.LastPoll = epoch.Add(time.Minute)
+	wantA.LastPoll = stA.LastPoll
+	if err := db.QueueFeedState(a, stA); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := db.FlushFeedStates(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.states.mu.Lock()
+	pending := len(db.states.pending)
+	db.states.mu.Unlock()
+	if got := states(other); got[a] != wantA || pending != 0 {
+		t.Fatalf("second flush: %+v, %d still queued", got[a], pending)
+	}
+
+	// Writing one state at once takes the queued ones along.
+	stA.ETag, wantA.ETag = `"a2"`, `"a2"`
+	stB.Failures = 2
+	if err := db.QueueFeedState(a, stA); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueueFeedState(b, model.FeedState{Status: "older"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SaveFeedState(ctx, b, stB); err != nil {
+		t.Fatal(err)
+	}
+	db.states.mu.Lock()
+	pending = len(db.states.pending)
+	db.states.mu.Unlock()
+	if got := states(other); got[a] != wantA || got[b] != stB || pending != 0 {
+		t.Fatalf("after SaveFeedState the file has %+v, %d still queued", got, pending)
+	}
+}
+
+func TestQueuedFeedStatesFlushedInBackgroundAndAtClose(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "q.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.states.every = 20 * time.Millisecond
+	id := mustFeed(t, db, "a")
+	other := mustOpenPath(t, path)
+	etag := func() string {
+		fs, err := other.Feeds(ctx)
+		if err != nil || len(fs) != 1 {
+			t.Fatalf("%v, %v", fs, err)
+		}
+		return fs[0].State.ETag
+	}
+	if err := db.QueueFeedState(id, model.FeedState{ETag: `"1"`}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); etag() != `"1"`; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("queued state not flushed in the background within 5s")
+		}
+	}
+
+	db.states.mu.Lock()
+	db.states.every = time.Hour
+	db.states.mu.Unlock()
+	if err := db.QueueFeedState(id, model.FeedState{ETag: `"2"`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := etag(); got != `"2"` {
+		t.Fatalf("Close did not flush: etag %s", got)
+	}
+	if err := db.QueueFeedState(id, model.FeedState{ETag: `"3"`}); err == nil {
+		t.Fatal("queued a state on a closed database")
+	}
+}
+
+// TestQueuedStateOfRemovedFeed: a removed feed's queued state is skipped,
+// and never reaches a feed added later, even one that gets its id.
+func TestQueuedStateOfRemovedFeed(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	keep := mustFeed(t, db, "keep")
+	gone := mustFeed(t, db, "gone") // the highest id: SQLite gives it out again
+	if err := db.QueueFeedState(gone, model.FeedState{LastSuccess: epoch, ETag: `"old"`}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RemoveFeed(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	// Queued after the removal, as a poll in flight might.
+	if err := db.QueueFeedState(gone, model.FeedState{LastSuccess: epoch, ETag: `"old"`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueueFeedState(keep, model.FeedState{ETag: `"k"`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FlushFeedStates(ctx); err != nil {
+		t.Fatalf("flush with a removed feed's state: %v", err)
+	}
+	if err := db.QueueFeedState(gone, model.FeedState{LastSuccess: epoch, ETag: `"old"`}); err != nil {
+		t.Fatal(err)
+	}
+	added, err := db.AddFeed(ctx, model.Feed{Name: "new", URL: "https://new.example/feed"})
+	if err != nil || added.ID != gone {
+		t.Fatalf("added %+v (want the removed feed's id %d, to test its reuse), %v", added, gone, err)
+	}
+	if err := db.FlushFeedStates(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fs, _ := db.Feeds(ctx)
+	for _, f := range fs {
+		switch f.Name {
+		case "keep":
+			if f.State.ETag != `"k"` {
+				t.Errorf("keep: %+v", f.State)
+			}
+		case "new":
+			if f.State != (model.FeedState{}) {
+				t.Errorf("new feed (id %d, removed feed's was %d) has state %+v", added.ID, gone, f.State)
+			}
+		}
+	}
 }

@@ -8,7 +8,8 @@
 //	Poller.Poll     fetch → not modified? → parse → Store keeps only new
 //	                articles → Handler gets them; state and backoff recorded
 //	                (poller.go, backoff.go)
-//	Scheduler       robfig/cron entries, one per feed, spread over the
+//	Scheduler       robfig/cron entries, one per time slot (up to 12 per
+//	                schedule), each starting its feeds, spread over the
 //	                interval (scheduler.go)
 //
 // Nothing here keeps package-level mutable state: every limit, clock, store

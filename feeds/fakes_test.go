@@ -21,6 +21,9 @@ type memStore struct {
 	nextID   int64
 	storeN   int   // StoreArticles calls
 	storeErr error // returned by StoreArticles when set
+	saveN    int   // SaveFeedState calls (written at once)
+	queueN   int   // QueueFeedState calls
+	saveErr  error // returned by SaveFeedState when set
 }
 
 var _ Store = (*memStore)(nil)
@@ -57,8 +60,27 @@ func (s *memStore) StoreArticles(_ context.Context, feedID int64, items []model.
 func (s *memStore) SaveFeedState(_ context.Context, feedID int64, st model.FeedState) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.saveN++
+	if s.saveErr != nil {
+		return s.saveErr
+	}
 	s.states[feedID] = st
 	return nil
+}
+
+func (s *memStore) QueueFeedState(feedID int64, st model.FeedState) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queueN++
+	s.states[feedID] = st
+	return nil
+}
+
+// saves returns how many states were written at once and how many queued.
+func (s *memStore) saves() (saved, queued int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.saveN, s.queueN
 }
 
 func (s *memStore) state(feedID int64) model.FeedState {

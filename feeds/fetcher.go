@@ -7,9 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/backchannel/backchannel/model"
 )
 
 // Config holds the fetcher's limits. Zero fields take the defaults below,
@@ -127,14 +130,22 @@ func (f *Fetcher) newClient(trusted bool) *http.Client {
 		// Compression stays on: the transport asks for gzip and decompresses,
 		// and readLimited caps the decompressed bytes.
 	}
+	if trusted {
+		// Feeds of the configuration file may be local files (the offline
+		// demo, a feed another program writes). FileServer answers
+		// If-Modified-Since, so they are polled like any other feed.
+		// Untrusted feeds never get this transport, and checkURL refuses
+		// file: in redirects.
+		tr.RegisterProtocol("file", http.NewFileTransport(http.Dir("/")))
+	}
 	return &http.Client{
 		Transport: tr,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) > f.cfg.MaxRedirects {
 				return fmt.Errorf("%w: stopped after %d", ErrTooManyRedirects, f.cfg.MaxRedirects)
 			}
-			if _, err := checkURL(req.URL.String()); err != nil {
-				return fmt.Errorf("redirect to %s: %w", req.URL.Redacted(), err)
+			if _, err := checkURL(req.URL.String(), false); err != nil {
+				return fmt.Errorf("redirect to %s: %w", model.RedactURL(req.URL.String()), err)
 			}
 			return nil
 		},
@@ -144,23 +155,26 @@ func (f *Fetcher) newClient(trusted bool) *http.Client {
 // Fetch performs one conditional GET. It waits for a free slot for the
 // URL's host name and a global slot (in that order, so fetches queued behind
 // one slow host never hold slots other hosts could use), then applies
-// Config.Timeout to the whole exchange, body included. Errors name the URL.
+// Config.Timeout to the whole exchange, body included. Errors name the URL
+// redacted (model.RedactURL), also inside net/http's own errors: they are
+// logged, stored in the feed's state and shown in /status.
 func (f *Fetcher) Fetch(ctx context.Context, req Request) (Response, error) {
-	u, err := checkURL(req.URL)
+	shown := model.RedactURL(req.URL)
+	u, err := checkURL(req.URL, req.Trusted)
 	if err != nil {
-		return Response{}, fmt.Errorf("feeds: fetch %s: %w", req.URL, err)
+		return Response{}, fmt.Errorf("feeds: fetch %s: %w", shown, err)
 	}
 	host := strings.ToLower(u.Hostname())
 	release, err := f.hosts.acquire(ctx, host)
 	if err != nil {
-		return Response{}, fmt.Errorf("feeds: fetch %s: waiting for a slot: %w", req.URL, err)
+		return Response{}, fmt.Errorf("feeds: fetch %s: waiting for a slot: %w", shown, err)
 	}
 	defer release()
 	select {
 	case f.global <- struct{}{}:
 		defer func() { <-f.global }()
 	case <-ctx.Done():
-		return Response{}, fmt.Errorf("feeds: fetch %s: waiting for a slot: %w", req.URL, context.Cause(ctx))
+		return Response{}, fmt.Errorf("feeds: fetch %s: waiting for a slot: %w", shown, context.Cause(ctx))
 	}
 
 	ctx, cancel := context.WithTimeoutCause(ctx, f.cfg.Timeout,
@@ -168,7 +182,7 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (Response, error) {
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return Response{}, fmt.Errorf("feeds: fetch %s: %w", req.URL, err)
+		return Response{}, fmt.Errorf("feeds: fetch %s: %w", shown, redactURLError(err))
 	}
 	hreq.Header.Set("User-Agent", f.cfg.UserAgent)
 	hreq.Header.Set("Accept", acceptHeader)
@@ -184,13 +198,25 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (Response, error) {
 	}
 	resp, err := client.Do(hreq)
 	if err != nil {
-		return Response{}, fmt.Errorf("feeds: fetch %s: %w", req.URL, f.explain(ctx, err))
+		return Response{}, fmt.Errorf("feeds: fetch %s: %w", shown, redactURLError(f.explain(ctx, err)))
 	}
 	out, err := handleResponse(resp, req, f.cfg.MaxBytes)
 	if err != nil {
-		return out, fmt.Errorf("feeds: fetch %s: %w", req.URL, f.explain(ctx, err))
+		return out, fmt.Errorf("feeds: fetch %s: %w", shown, redactURLError(f.explain(ctx, err)))
 	}
 	return out, nil
+}
+
+// redactURLError redacts the URL net/http puts in its errors: a
+// *url.Error quotes the whole request URL, user name and query included
+// (only a password is stripped). The error is ours to change; errors.Is
+// and errors.As still see everything else.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = model.RedactURL(ue.URL)
+	}
+	return err
 }
 
 // explain replaces the transport's "context deadline exceeded" by the cause
@@ -207,15 +233,15 @@ func (f *Fetcher) explain(ctx context.Context, err error) error {
 
 // Probe fetches url once as an untrusted feed and checks that it parses as a
 // feed; /feeds add uses it before saving anything.
-func (f *Fetcher) Probe(ctx context.Context, url string) (title string, items int, err error) {
-	resp, err := f.Fetch(ctx, Request{URL: url})
+func (f *Fetcher) Probe(ctx context.Context, rawURL string) (title string, items int, err error) {
+	resp, err := f.Fetch(ctx, Request{URL: rawURL})
 	if err != nil {
 		return "", 0, err
 	}
 	if resp.NotModified { // cannot happen without validators; be explicit anyway
-		return "", 0, fmt.Errorf("feeds: probe %s: unexpected 304 Not Modified", url)
+		return "", 0, fmt.Errorf("feeds: probe %s: unexpected 304 Not Modified", model.RedactURL(rawURL))
 	}
-	doc, err := parseDocument(resp.Body, url, time.Now())
+	doc, err := parseDocument(resp.Body, rawURL, time.Now())
 	if err != nil {
 		return "", 0, err
 	}

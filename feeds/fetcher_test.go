@@ -5,7 +5,11 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -392,7 +396,9 @@ func TestFetchRefusesPrivateNetworks(t *testing.T) {
 	if hits.Load() != 0 {
 		t.Fatalf("server was reached %d times", hits.Load())
 	}
-	for _, u := range []string{"file:///etc/passwd", "ftp://example.org/feed", "gopher://x/", "http:///nohost"} {
+	// A trusted feed (of the configuration file) may be a local file: see
+	// TestFetchFile; an untrusted one never.
+	for _, u := range []string{"ftp://example.org/feed", "gopher://x/", "http:///nohost", "file:relative.xml"} {
 		if _, err := f.Fetch(t.Context(), Request{URL: u, Trusted: true}); err == nil {
 			t.Errorf("%s: fetched", u)
 		}
@@ -420,5 +426,103 @@ func TestFetchRefusesRedirectToOtherSchemes(t *testing.T) {
 	f := NewFetcher(Config{AllowPrivateNetworks: true}, testLogger(t))
 	if _, err := f.Fetch(t.Context(), Request{URL: redir.URL}); !errors.Is(err, ErrUnsupportedScheme) {
 		t.Fatalf("redirect to file: got %v", err)
+	}
+}
+
+// TestFetchRefusesRedirectToFileWhenTrusted: the trusted client can read
+// local files, for feeds of the configuration file, but a web server that
+// redirects there is refused all the same.
+func TestFetchRefusesRedirectToFileWhenTrusted(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret.xml")
+	if err := os.WriteFile(secret, makeRSS("secret", 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	redir := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "file://"+filepath.ToSlash(secret), http.StatusFound)
+	})
+	f := NewFetcher(Config{}, testLogger(t))
+	resp, err := f.Fetch(t.Context(), Request{URL: redir.URL, Trusted: true})
+	if !errors.Is(err, ErrUnsupportedScheme) || resp.Body != nil {
+		t.Fatalf("redirect to a local file: %d bytes, err %v", len(resp.Body), err)
+	}
+}
+
+// TestFetchFile: a trusted feed may be a local file, fetched with the same
+// conditional GET as a web feed; an untrusted one may not.
+func TestFetchFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "feed.xml")
+	body := makeRSS("local", 2)
+	if err := os.WriteFile(path, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
+	f := NewFetcher(Config{}, testLogger(t))
+	resp, err := f.Fetch(t.Context(), Request{URL: u, Trusted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != 200 || !bytes.Equal(resp.Body, body) || resp.LastModified == "" {
+		t.Fatalf("status %d, %d bytes, Last-Modified %q", resp.Status, len(resp.Body), resp.LastModified)
+	}
+	again, err := f.Fetch(t.Context(), Request{URL: u, LastModified: resp.LastModified, Trusted: true})
+	if err != nil || !again.NotModified {
+		t.Fatalf("conditional fetch of an unchanged file: %+v, %v", again, err)
+	}
+	if _, err := f.Fetch(t.Context(), Request{URL: u}); !errors.Is(err, ErrUnsupportedScheme) {
+		t.Errorf("untrusted file: URL: %v", err)
+	}
+	if _, err := f.Fetch(t.Context(), Request{URL: u + ".missing", Trusted: true}); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := f.Fetch(t.Context(), Request{URL: "file://host" + filepath.ToSlash(path), Trusted: true}); err == nil {
+		t.Error("a file: URL with a host was fetched")
+	}
+}
+
+// TestFetchErrorsRedactTheURL: errors are logged and shown in /status, so
+// neither the fetcher's words nor net/http's quote user info or secret
+// query values; the error chain is intact.
+func TestFetchErrorsRedactTheURL(t *testing.T) {
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/html":
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<!doctype html><html><body>not a feed</body></html>")
+		default:
+			http.Error(w, "nope", http.StatusForbidden)
+		}
+	})
+	closed := serve(t, func(http.ResponseWriter, *http.Request) {})
+	closed.Close() // connection refused from now on
+	withSecrets := func(base, path string) string {
+		u := mustURL(t, base)
+		u.User = url.UserPassword("alice", "hunter2")
+		u.Path = path
+		u.RawQuery = "api_key=SEKRET&page=2"
+		return u.String()
+	}
+	f := NewFetcher(Config{Timeout: 5 * time.Second}, testLogger(t))
+	var errs []error
+	for _, raw := range []string{withSecrets(srv.URL, "/forbidden"), withSecrets(closed.URL, "/feed"), "gopher://alice:hunter2@h/?token=SEKRET"} {
+		_, err := f.Fetch(t.Context(), Request{URL: raw, Trusted: true})
+		errs = append(errs, err)
+	}
+	_, _, err := f.Probe(t.Context(), withSecrets(srv.URL, "/html"))
+	errs = append(errs, err)
+	for i, err := range errs {
+		if err == nil {
+			t.Fatalf("fetch %d: no error", i)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "hunter2") || strings.Contains(msg, "alice") || strings.Contains(msg, "SEKRET") {
+			t.Errorf("fetch %d: error shows a secret: %s", i, msg)
+		}
+		if i < 2 && !strings.Contains(msg, "api_key=REDACTED&page=2") {
+			t.Errorf("fetch %d: error does not name the URL: %s", i, msg)
+		}
+	}
+	var ue *url.Error
+	if !errors.As(errs[1], &ue) || !strings.Contains(ue.URL, "REDACTED") {
+		t.Errorf("connection refused: want a *url.Error with the redacted URL in the chain, got %v", errs[1])
 	}
 }

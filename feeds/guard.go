@@ -14,7 +14,8 @@ import (
 // link-local, unspecified, multicast or otherwise reserved.
 var ErrForbiddenAddress = errors.New("address not allowed (private or reserved network)")
 
-// ErrUnsupportedScheme is returned when a feed URL is not http or https.
+// ErrUnsupportedScheme is returned when a feed URL is not http or https (or,
+// for a feed of the configuration file, file).
 var ErrUnsupportedScheme = errors.New("only http and https URLs are allowed")
 
 // reservedPrefixes are ranges netip's predicates do not cover but that still
@@ -81,14 +82,30 @@ func guardControl(network, address string, _ syscall.RawConn) error {
 }
 
 // checkURL refuses URLs the fetcher never requests: other schemes (file:,
-// gopher:, ...), missing hosts.
-func checkURL(raw string) (*url.URL, error) {
+// gopher:, ...), missing hosts. allowFile admits a file: URL of an
+// absolute path, for a trusted feed (one of the configuration file) only;
+// a redirect never gets it, so no web server can point the bot at a local
+// file.
+func checkURL(raw string, allowFile bool) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		// url.Parse quotes the URL; the caller names it, redacted.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("invalid URL: %w", err)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "http", "https":
+	case "file":
+		if !allowFile {
+			return nil, fmt.Errorf("%w (got %q)", ErrUnsupportedScheme, u.Scheme)
+		}
+		if u.Opaque != "" || !strings.HasPrefix(u.Path, "/") || (u.Host != "" && u.Host != "localhost") {
+			return nil, errors.New("invalid URL: a file: URL needs an absolute path and no host (file:///path)")
+		}
+		return u, nil
 	default:
 		return nil, fmt.Errorf("%w (got %q)", ErrUnsupportedScheme, u.Scheme)
 	}

@@ -59,16 +59,16 @@ func parseDocument(body []byte, feedURL string, now time.Time) (document, error)
 	if err != nil {
 		if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
 			if looksLikeHTML(body) {
-				return document{}, fmt.Errorf("feeds: parse %s: %w: got an HTML page", feedURL, ErrNotFeed)
+				return document{}, fmt.Errorf("feeds: parse %s: %w: got an HTML page", model.RedactURL(feedURL), ErrNotFeed)
 			}
-			return document{}, fmt.Errorf("feeds: parse %s: %w", feedURL, ErrNotFeed)
+			return document{}, fmt.Errorf("feeds: parse %s: %w", model.RedactURL(feedURL), ErrNotFeed)
 		}
-		return document{}, fmt.Errorf("feeds: parse %s: malformed feed: %w", feedURL, err)
+		return document{}, fmt.Errorf("feeds: parse %s: malformed feed: %w", model.RedactURL(feedURL), err)
 	}
 	// gofeed takes any JSON object for a JSON Feed; a real one says so in
 	// its version (https://jsonfeed.org/version/1.1).
 	if feed.FeedType == "json" && !strings.HasPrefix(feed.FeedVersion, "https://jsonfeed.org/version/") {
-		return document{}, fmt.Errorf("feeds: parse %s: %w: JSON without a JSON Feed version", feedURL, ErrNotFeed)
+		return document{}, fmt.Errorf("feeds: parse %s: %w: JSON without a JSON Feed version", model.RedactURL(feedURL), ErrNotFeed)
 	}
 	base, _ := url.Parse(feedURL)
 	if base != nil && !base.IsAbs() {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -358,5 +359,103 @@ func TestFaultyFeedsDoNotHarmHealthyOnes(t *testing.T) {
 	}
 	if b := got.forFeed(11); len(b) == 1 && b[0].Articles[0].Title != "Café talks" {
 		t.Errorf("latin1 title %q", b[0].Articles[0].Title)
+	}
+}
+
+// TestPollQueuesState: a poll hands its state to the store's queue, not to
+// a write, except a first success that stored nothing: only then would a
+// crash forget that the feed had been fetched (see Poller).
+func TestPollQueuesState(t *testing.T) {
+	_, url := newEtagServer(t, makeRSS("q", 3))
+	_, emptyURL := newEtagServer(t, []byte(`<rss version="2.0"><channel><title>E</title></channel></rss>`))
+	failing := serve(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 500) })
+	clock := &fakeClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	for _, tc := range []struct {
+		name          string
+		url           string
+		polls         int
+		saved, queued int
+	}{
+		{"items, then 304s", url, 3, 0, 3},
+		{"empty first fetch, then 304s", emptyURL, 3, 1, 2},
+		{"failures", failing.URL, 2, 0, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := newMemStore()
+			p := NewPoller(NewFetcher(Config{}, quietLogger()), store, &batches{}, nil, quietLogger(), clock.Now)
+			feed := model.Feed{ID: 1, Name: "q", URL: tc.url, Source: model.SourceConfig}
+			for range tc.polls {
+				st, _ := p.Poll(t.Context(), feed)
+				if store.state(1) != st {
+					t.Fatalf("store has %+v, poll returned %+v", store.state(1), st)
+				}
+				clock.Set(clock.Now().Add(2 * time.Hour)) // past any backoff
+			}
+			if saved, queued := store.saves(); saved != tc.saved || queued != tc.queued {
+				t.Fatalf("%d states written at once, %d queued; want %d, %d", saved, queued, tc.saved, tc.queued)
+			}
+		})
+	}
+}
+
+// TestPollOfForgottenFeedRecordsNothing: a feed removed (Forget) while it
+// is being polled gets no state from that poll, in the poller or the store.
+func TestPollOfForgottenFeedRecordsNothing(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	fetch := fetchFunc(func(ctx context.Context, req Request) (Response, error) {
+		close(entered)
+		<-release
+		return Response{NotModified: true, Status: 304}, nil
+	})
+	store := newMemStore()
+	p := NewPoller(fetch, store, nil, nil, quietLogger(), nil)
+	feed := model.Feed{ID: 9, URL: "http://x/"}
+	done := make(chan struct{})
+	go func() { defer close(done); _, _ = p.Poll(t.Context(), feed) }()
+	<-entered
+	p.Forget(feed.ID)
+	close(release)
+	<-done
+	if st := p.State(feed); st != feed.State {
+		t.Fatalf("forgotten feed has state %+v", st)
+	}
+	if saved, queued := store.saves(); saved+queued != 0 {
+		t.Fatalf("forgotten feed's state stored: %d written, %d queued", saved, queued)
+	}
+}
+
+// TestPollLogging: a healthy poll logs nothing above debug; a failing feed
+// warns when it starts failing and when its error changes, not at every
+// poll.
+func TestPollLogging(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var status atomic.Int32
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if code := status.Load(); code != 0 {
+			http.Error(w, "down", int(code))
+			return
+		}
+		writeFeed(w, makeRSS("log", 2))
+	})
+	clock := &fakeClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	p := NewPoller(NewFetcher(Config{}, quietLogger()), newMemStore(), &batches{}, nil, logger, clock.Now)
+	feed := model.Feed{ID: 1, Name: "log", URL: srv.URL, Source: model.SourceConfig}
+	poll := func(code int32) {
+		status.Store(code)
+		_, _ = p.Poll(t.Context(), feed)
+		clock.Set(clock.Now().Add(2 * time.Hour))
+	}
+	for range 3 {
+		poll(0)
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("healthy polls logged above debug:\n%s", logs.String())
+	}
+	for _, code := range []int32{500, 500, 500, 503, 503} {
+		poll(code)
+	}
+	if n := strings.Count(logs.String(), "level=WARN"); n != 2 || !strings.Contains(logs.String(), "HTTP 503") {
+		t.Fatalf("want 2 warnings (failing, then failing differently), got %d:\n%s", n, logs.String())
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,73 +13,184 @@ import (
 	"time"
 
 	"github.com/backchannel/backchannel/model"
+	"github.com/backchannel/backchannel/schedule"
 )
 
-func TestValidateSchedule(t *testing.T) {
-	for spec, ok := range map[string]bool{
-		"@every 5m":   true,
-		"@hourly":     true,
-		"*/5 * * * *": true,
-		"0 9 * * 1-5": true,
-		"":            false,
-		"@every 0s":   false,
-		"@every 10ms": false,
-		"@every five": false,
-		"* * * *":     false,
-		"61 * * * *":  false,
-		"@sometimes":  false,
-	} {
-		if err := ValidateSchedule(spec); (err == nil) != ok {
-			t.Errorf("%q: %v", spec, err)
+// TestSchedulesRefused: the scheduler refuses what the schedule package
+// refuses, for the default and for a feed, and schedules nothing then.
+func TestSchedulesRefused(t *testing.T) {
+	for _, spec := range []string{"nonsense", "@every 100ms", "@every 0s", "0 0 30 2 *", "TZ=UTC"} {
+		if _, err := NewScheduler(nil, spec, 1, nil); err == nil || !strings.Contains(err.Error(), strconv.Quote(spec)) {
+			t.Errorf("default %q: %v", spec, err)
 		}
 	}
-	if _, err := NewScheduler(nil, "nonsense", 1, nil); err == nil || !strings.Contains(err.Error(), `"nonsense"`) {
-		t.Errorf("bad default spec: %v", err)
+	s, err := NewScheduler(NewPoller(nil, newMemStore(), nil, nil, nil, nil), "@every 5m", 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Add(model.Feed{ID: 1, Name: "fast", URL: "http://a.example/", Schedule: "@every 100ms"})
+	var se *schedule.Error
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "fast") || !strings.Contains(err.Error(), "under one second") {
+		t.Fatalf("Add: %v", err)
+	}
+	if len(s.cron.Entries()) != 0 || !s.Next(1).IsZero() {
+		t.Fatal("a refused feed was scheduled")
 	}
 }
 
-func TestSpreadOffsets(t *testing.T) {
+func TestSpreadSlots(t *testing.T) {
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	inner, _ := parseSchedule("@every 5m")
-	perSecond := map[int64]int{}
-	for i := range 1000 {
-		f := model.Feed{ID: int64(i + 1), Name: fmt.Sprintf("feed-%d", i)}
-		s := newSpreadSchedule(inner, spreadKey(f), now)
-		next := s.Next(now)
-		if !next.After(now) || next.After(now.Add(5*time.Minute)) {
-			t.Fatalf("feed %d: next %v not within the interval", i, next)
+	for _, tc := range []struct {
+		spec   string
+		period time.Duration
+		slots  int // how many distinct slots 1,000 feeds use
+	}{
+		{"@every 5m", 5 * time.Minute, maxSlots},
+		{"@every 60s", time.Minute, maxSlots},
+		{"@every 10s", 10 * time.Second, 10},
+		{"@every 1s", time.Second, 1},
+		{"*/5 * * * *", 5 * time.Minute, maxSlots},
+		{"0 9 * * *", time.Hour, maxSlots}, // spread over an hour, not the day
+	} {
+		inner, err := schedule.Parse(tc.spec)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if again := s.Next(next); again.Sub(next) != 5*time.Minute {
-			t.Fatalf("feed %d: period %v", i, again.Sub(next))
+		perSlot := map[time.Duration]int{}
+		for i := range 1000 {
+			f := model.Feed{ID: int64(i + 1), Name: fmt.Sprintf("feed-%d", i)}
+			off := slotOffset(inner, spreadKey(f))
+			if off < 0 || off >= tc.period || off%time.Second != 0 && tc.period >= maxSlots*time.Second {
+				t.Fatalf("%s: offset %v", tc.spec, off)
+			}
+			// Deterministic: a restart keeps the slot.
+			if again := slotOffset(inner, spreadKey(f)); again != off {
+				t.Fatalf("%s: offset %v, then %v", tc.spec, off, again)
+			}
+			perSlot[off]++
+			s := newSpreadSchedule(inner, off)
+			next := s.Next(now)
+			if !next.After(now) {
+				t.Fatalf("%s: next %v", tc.spec, next)
+			}
+			if strings.HasPrefix(tc.spec, "@every") {
+				if next.After(now.Add(tc.period)) || s.Next(next).Sub(next) != tc.period {
+					t.Fatalf("%s: next %v, then %v", tc.spec, next, s.Next(next))
+				}
+			} else if base := inner.Next(now.Add(-off)); !next.Equal(base.Add(off)) {
+				t.Fatalf("%s: next %v, want %v", tc.spec, next, base.Add(off))
+			}
 		}
-		// Deterministic: a new schedule (a restart) keeps the slot.
-		if other := newSpreadSchedule(inner, spreadKey(f), now.Add(time.Hour)); other.Next(now) != next {
-			t.Fatalf("feed %d: offset not stable", i)
+		busiest := 0
+		for _, n := range perSlot {
+			busiest = max(busiest, n)
 		}
-		perSecond[next.Unix()]++
+		// Evenly spread would be 1000/slots in each; allow twice that.
+		if len(perSlot) != tc.slots || busiest > 2*1000/tc.slots {
+			t.Errorf("%s: %d slots, busiest has %d feeds", tc.spec, len(perSlot), busiest)
+		}
 	}
-	busiest := 0
-	for _, n := range perSecond {
-		busiest = max(busiest, n)
-	}
-	// 1,000 feeds over 300 seconds: about 3.3 a second if evenly spread.
-	if len(perSecond) < 250 || busiest > 15 {
-		t.Fatalf("%d distinct seconds, busiest second has %d feeds", len(perSecond), busiest)
-	}
+}
 
-	// Cron specs are shifted by less than their period, and at most an hour.
-	for spec, bound := range map[string]time.Duration{"*/5 * * * *": 5 * time.Minute, "0 9 * * *": time.Hour} {
-		inner, _ := parseSchedule(spec)
-		for i := range 100 {
-			s := newSpreadSchedule(inner, fmt.Sprint(i), now)
-			if s.offset < 0 || s.offset >= bound {
-				t.Fatalf("%s: offset %v", spec, s.offset)
-			}
-			base := inner.Next(now.Add(-s.offset))
-			if got := s.Next(now); !got.Equal(base.Add(s.offset)) || !got.After(now) {
-				t.Fatalf("%s: next %v", spec, got)
+// TestSlotEntries: feeds share one cron entry per slot, whatever their
+// number, and Add, re-Add and Remove keep entries and slots in step.
+func TestSlotEntries(t *testing.T) {
+	s, err := NewScheduler(NewPoller(nil, newMemStore(), nil, nil, nil, nil), "@every 60s", 4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		if err := s.Add(model.Feed{ID: int64(i + 1), Name: fmt.Sprint("f", i), URL: fmt.Sprintf("http://h%d.example/%d", i%7, i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(s.cron.Entries()); n != maxSlots {
+		t.Fatalf("%d cron entries for 1,000 feeds", n)
+	}
+	count := func() (feeds int) {
+		for _, sl := range s.slots {
+			feeds += len(sl.feeds)
+			if want := interleaveByHost(sl.feeds); !slices.Equal(sl.feeds, want) {
+				t.Fatalf("slot not interleaved by host: %v", sl.feeds)
 			}
 		}
+		return feeds
+	}
+	if n := count(); n != 1000 {
+		t.Fatalf("%d feeds in slots", n)
+	}
+	// Re-adding a feed with another schedule moves it.
+	if err := s.Add(model.Feed{ID: 1, Name: "f0", URL: "http://h0.example/0", Schedule: "@every 2h"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1000 || len(s.cron.Entries()) != maxSlots+1 || s.entries[1].slot.spec != "@every 2h" {
+		t.Fatalf("after re-add: %d feeds, %d entries", n, len(s.cron.Entries()))
+	}
+	if d := time.Until(s.Next(1)); d <= 0 || d > 2*time.Hour {
+		t.Fatalf("next poll of the moved feed in %v", d)
+	}
+	for i := range 1000 {
+		s.Remove(int64(i + 1))
+	}
+	if len(s.cron.Entries()) != 0 || len(s.slots) != 0 || len(s.entries) != 0 {
+		t.Fatalf("after removing all: %d entries, %d slots", len(s.cron.Entries()), len(s.slots))
+	}
+}
+
+// TestSlotsFire: every feed is polled by its slot's firing, at most
+// concurrency at once; a feed removed at run time is polled no more, one
+// added at run time is.
+func TestSlotsFire(t *testing.T) {
+	var mu sync.Mutex
+	var cur, peak int
+	polled := map[string]int{}
+	fetch := fetchFunc(func(ctx context.Context, req Request) (Response, error) {
+		mu.Lock()
+		cur++
+		peak = max(peak, cur)
+		polled[req.URL]++
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		cur--
+		mu.Unlock()
+		return Response{NotModified: true, Status: 304}, nil
+	})
+	count := func(url string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return polled[url]
+	}
+	s, err := NewScheduler(NewPoller(fetch, newMemStore(), nil, nil, quietLogger(), nil), "@every 1s", 3, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	for i := range n {
+		_ = s.Add(model.Feed{ID: int64(i + 1), Name: fmt.Sprint(i), URL: fmt.Sprintf("http://h%d.example/%d", i%3, i)})
+	}
+	s.Start()
+	defer func() { _ = s.Stop(context.Background()) }()
+	waitFor(t, 10*time.Second, "every feed polled twice", func() bool {
+		for i := range n {
+			if count(fmt.Sprintf("http://h%d.example/%d", i%3, i)) < 2 {
+				return false
+			}
+		}
+		return true
+	})
+	s.Remove(1)
+	_ = s.Add(model.Feed{ID: 100, Name: "late", URL: "http://late.example/"})
+	removed := count("http://h0.example/0")
+	waitFor(t, 10*time.Second, "the added feed polled", func() bool { return count("http://late.example/") >= 1 })
+	// A firing in progress when Remove ran may still poll it once.
+	if got := count("http://h0.example/0"); got > removed+1 {
+		t.Errorf("removed feed polled %d more times", got-removed)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if peak > 3 {
+		t.Errorf("%d polls at once, limit 3", peak)
 	}
 }
 

@@ -4,6 +4,9 @@
 package metrics
 
 import (
+	"runtime"
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -20,8 +23,13 @@ type Metrics struct {
 	AlertsPosted prometheus.Counter
 	// DeliveryFailures counts failed delivery attempts by kind: retry, permanent.
 	DeliveryFailures *prometheus.CounterVec
-	// Interactions counts handled slash commands by command name.
+	// Interactions counts slash commands (and the rule-edit form) by
+	// command and result: ok, refused (no permission, an invalid option,
+	// nothing of that name; nothing changed) or error.
 	Interactions *prometheus.CounterVec
+	// InteractionsRejected counts POST /interactions requests refused
+	// before any command ran, by reason: see RejectReasons.
+	InteractionsRejected *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them, with the Go and process
@@ -51,8 +59,12 @@ func New(reg prometheus.Registerer, queueDepth func() float64) *Metrics {
 		}, []string{"kind"}),
 		Interactions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "backchannel_interactions_total",
-			Help: "Slash command interactions handled, by command.",
-		}, []string{"command"}),
+			Help: "Slash command interactions handled, by command and result (ok, refused, error).",
+		}, []string{"command", "result"}),
+		InteractionsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backchannel_interactions_rejected_total",
+			Help: "POST /interactions requests refused before any command ran, by reason (" + strings.Join(RejectReasons(), ", ") + ").",
+		}, []string{"reason"}),
 	}
 	for _, r := range []string{"ok", "not_modified", "error", "skipped"} {
 		m.FeedPolls.WithLabelValues(r)
@@ -60,11 +72,14 @@ func New(reg prometheus.Registerer, queueDepth func() float64) *Metrics {
 	for _, k := range []string{"retry", "permanent"} {
 		m.DeliveryFailures.WithLabelValues(k)
 	}
+	for _, r := range RejectReasons() {
+		m.InteractionsRejected.WithLabelValues(r)
+	}
 	if queueDepth == nil {
 		queueDepth = func() float64 { return 0 }
 	}
 	reg.MustRegister(
-		m.FeedPolls, m.FeedItems, m.AlertsMatched, m.AlertsPosted, m.DeliveryFailures, m.Interactions,
+		m.FeedPolls, m.FeedItems, m.AlertsMatched, m.AlertsPosted, m.DeliveryFailures, m.Interactions, m.InteractionsRejected,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "backchannel_delivery_queue_depth",
 			Help: "Deliveries waiting in the outbox.",
@@ -73,6 +88,27 @@ func New(reg prometheus.Registerer, queueDepth func() float64) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// RejectReasons returns the reason label values of InteractionsRejected:
+// no valid Ed25519 signature, a timestamp outside the accepted window, an
+// interaction id already answered, a body that is no interaction, a body
+// over the size limit.
+func RejectReasons() []string {
+	return []string{"bad_signature", "stale_timestamp", "replay", "malformed", "too_large"}
+}
+
+// BuildInfo returns the backchannel_build_info gauge: always 1, labelled
+// with the build's version and the Go version it was built with, so a
+// dashboard can tell which build runs.
+func BuildInfo(version string) prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "backchannel_build_info",
+		Help:        "Always 1; the labels say which build is running.",
+		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
+	})
+	g.Set(1)
+	return g
 }
 
 // NewUnregistered returns collectors registered on a private registry, for

@@ -7,6 +7,7 @@
 package model
 
 import (
+	"cmp"
 	"errors"
 	"strings"
 	"time"
@@ -45,6 +46,10 @@ type ActorHit struct {
 	Country string `json:"country"` // ISO-like country code, e.g. "RU"
 	Kind    string `json:"kind"`    // "intel" or "diplomatic"
 	Alias   string `json:"alias"`   // the text that matched, as written in the article
+	// Role: the office was named by its title alone ("spy chief",
+	// "counterpart") and its Country read from the words around it, so
+	// Alias only repeats the title and the country is what tells who it was.
+	Role bool `json:"role,omitempty"`
 }
 
 // Match is one rule firing on an article, with everything needed to explain it.
@@ -223,7 +228,8 @@ const (
 )
 
 // Who says who met whom, e.g. "CIA Director (Burns) ↔ SVR Director
-// (Naryshkin)". An actor appears once even when several of its aliases
+// (Naryshkin)", or for roles "Russia's intelligence chief ↔ Egypt's
+// counterpart". An actor appears once even when several of its aliases
 // matched; white space is collapsed so feed text cannot break the layout.
 func (m Match) Who() string {
 	var parts []string
@@ -239,6 +245,8 @@ func (m Match) Who() string {
 		seen[key] = true
 		office, alias := plaintext.OneLine(h.Office), plaintext.OneLine(h.Alias)
 		switch {
+		case h.Role && h.Country != "":
+			parts = append(parts, CountryPossessive(h.Country)+" "+cmp.Or(office, alias))
 		case office == "":
 			parts = append(parts, alias)
 		case alias == "" || strings.EqualFold(alias, office):

@@ -14,6 +14,18 @@ func TestMatchWhoAndHow(t *testing.T) {
 			ContactKind: "call", ContactTerm: "call"},
 			"Foreign Minister (Lavrov) ↔ Rubio", "call"},
 		{Match{Actors: []ActorHit{{Office: "spy chief", Alias: "Spy  Chief\n"}}, ContactTerm: "talks"}, "spy chief", "talks"},
+		// Roles name their country, not the title again; a role with no
+		// country (several at once) keeps its words.
+		{Match{Actors: []ActorHit{{ID: "ru-intel", Office: "intelligence chief", Country: "RU", Alias: "intelligence", Role: true},
+			{ID: "eg-counterpart", Office: "counterpart", Country: "EG", Alias: "counterpart", Role: true}}, ContactKind: "meeting", ContactTerm: "met"},
+			"Russia's intelligence chief ↔ Egypt's counterpart", "meeting (met)"},
+		{Match{Actors: []ActorHit{{ID: "us-fm", Office: "foreign minister", Country: "us", Alias: "top diplomat", Role: true},
+			{ID: "xk-fm", Office: "foreign minister", Country: "XK", Alias: "foreign minister", Role: true}}},
+			"the US's foreign minister ↔ XK's foreign minister", ""},
+		{Match{Actors: []ActorHit{{ID: "multi-intel", Office: "intelligence chief", Alias: "spy chiefs", Role: true}}},
+			"intelligence chief (spy chiefs)", ""},
+		// A named office keeps its holder's name, whatever its country.
+		{Match{Actors: []ActorHit{{ID: "ru-svr", Office: "SVR Director", Country: "RU", Alias: "Naryshkin"}}}, "SVR Director (Naryshkin)", ""},
 		{Match{}, "", ""},
 	}
 	for _, tt := range tests {
@@ -22,6 +34,14 @@ func TestMatchWhoAndHow(t *testing.T) {
 		}
 		if got := tt.m.How(); got != tt.how {
 			t.Errorf("How() = %q, want %q", got, tt.how)
+		}
+	}
+}
+
+func TestCountryPossessive(t *testing.T) {
+	for code, want := range map[string]string{"RU": "Russia's", "ru": "Russia's", " EG ": "Egypt's", "NL": "the Netherlands'", "XK": "XK's", "": ""} {
+		if got := CountryPossessive(code); got != want {
+			t.Errorf("CountryPossessive(%q) = %q, want %q", code, got, want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -28,7 +29,9 @@ func BenchmarkMatchDefault(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "articles/s")
 }
 
-// BenchmarkCompileDefault measures compiling the shipped rules.
+// BenchmarkCompileDefault measures compiling the shipped rules, and the
+// memory the compiled Set keeps (retained-B: live heap after compiling
+// one, garbage collected).
 func BenchmarkCompileDefault(b *testing.B) {
 	spec := defaultSpec(b)
 	b.ReportAllocs()
@@ -37,6 +40,25 @@ func BenchmarkCompileDefault(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(retained(b, func() any {
+		set, _ := Compile(spec)
+		return set
+	})), "retained-B")
+}
+
+// retained returns how many bytes of live heap the value made by f keeps.
+func retained(b *testing.B, f func() any) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	v := f()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(v)
+	if after.HeapAlloc < before.HeapAlloc {
+		return 0
+	}
+	return after.HeapAlloc - before.HeapAlloc
 }
 
 // BenchmarkAliasGrowth matches the same article against sets with 100 to
@@ -91,3 +113,83 @@ func synthName(i int) string {
 }
 
 func slicesClone[T any](s []T) []T { return append([]T(nil), s...) }
+
+// BenchmarkMatchMultilingual measures matching throughput of the shipped
+// rules over a mixed-script corpus: the English dev items and the
+// multilingual ones (Russian, Ukrainian, Chinese, Japanese, Korean,
+// Arabic, Persian, Hebrew), interleaved.
+func BenchmarkMatchMultilingual(b *testing.B) {
+	set := defaultSet(b)
+	en := loadCorpus(b, "testdata/corpus/dev.jsonl")
+	multi := loadCorpus(b, "testdata/corpus/dev_multi.jsonl")
+	var arts []model.Article
+	var bytes int64
+	for i := 0; i < len(en) || i < len(multi); i++ {
+		for _, list := range [][]corpusItem{multi, en} {
+			if i < len(list) {
+				arts = append(arts, list[i].article())
+				bytes += int64(len(list[i].Title) + len(list[i].Summary))
+			}
+		}
+	}
+	b.SetBytes(bytes / int64(len(arts)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		set.Match(arts[i%len(arts)])
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "articles/s")
+}
+
+// longTexts are adversarial summaries: unspaced Chinese (every character
+// a token and a start for the automaton), runs of combining marks, Arabic
+// words full of clitics, and one endless Cyrillic word.
+var longTexts = map[string]string{
+	"cjk":      "中美防长会晤国家安全部部长会见美国中央情报局局长北京国安",
+	"marks":    "a\u0301\u0302\u0303\u0304\u0305\u0306\u0307\u0308",
+	"arabic":   "والمخابرات وللمخابرات ووزير الخارجية نظيره ",
+	"cyrillic": "встречаминистраиностранныхдел",
+}
+
+// BenchmarkLongText matches one item whose summary is a long run of
+// adversarial text, at three lengths (within the 16 KB read of a summary):
+// the time per byte must stay flat, not grow with the length.
+func BenchmarkLongText(b *testing.B) {
+	set := defaultSet(b)
+	for _, name := range []string{"cjk", "marks", "arabic", "cyrillic"} {
+		for _, n := range []int{1 << 10, 4 << 10, 16 << 10} {
+			text := repeatTo(longTexts[name], n)
+			a := model.Article{Title: "CIA局长会见", Summary: text}
+			b.Run(fmt.Sprintf("%s/bytes=%d", name, n), func(b *testing.B) {
+				b.SetBytes(int64(len(text)))
+				for b.Loop() {
+					set.Match(a)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkFold folds long adversarial text without the matcher's length
+// limits, at 16 KB to 256 KB: linear time.
+func BenchmarkFold(b *testing.B) {
+	for _, name := range []string{"cjk", "marks", "arabic", "cyrillic"} {
+		for _, n := range []int{16 << 10, 64 << 10, 256 << 10} {
+			text := repeatTo(longTexts[name], n)
+			b.Run(fmt.Sprintf("%s/bytes=%d", name, n), func(b *testing.B) {
+				b.SetBytes(int64(len(text)))
+				var f folded
+				f.src = text
+				for b.Loop() {
+					f.text, f.from = fold(f.text[:0], f.from[:0], text)
+					tokenize(&f, nil, nil)
+				}
+			})
+		}
+	}
+}
+
+// repeatTo repeats s up to n bytes, cut on a rune boundary.
+func repeatTo(s string, n int) string {
+	return truncate(strings.Repeat(s, n/len(s)+1), n)
+}

@@ -51,6 +51,7 @@ const (
 	hNegative
 	hDenial
 	hVeto
+	hBlock
 )
 
 // caseRule is the capital-letter constraint of an alias (see Spec).
@@ -68,6 +69,15 @@ type payload struct {
 	kind   hitKind
 	plural bool
 	prefix bool // may continue with more letters
+	// neutral: a title or head word of a language that does not mark the
+	// plural (Chinese, Japanese, Korean) or whose plural fold reads as the
+	// singular (Russian, Ukrainian stems): it stands for several offices
+	// when two countries are named together next to it (see place).
+	neutral bool
+	// bound: one character of Chinese, Japanese or Korean (美, 中, 露),
+	// which counts only right before another name (see fieldScan.settle).
+	bound  bool
+	suffix uint8 // endings that may follow it inside a word (sfx*)
 	cased  caseRule
 	actor  int32 // actor index (titles, agencies, names, collisions)
 	holder int32 // holder index within the actor (names)
@@ -89,7 +99,8 @@ func (b *builder) alias(key, text string, p payload) {
 		p.prefix = true
 		raw = strings.TrimSpace(strings.TrimSuffix(raw, "*"))
 	}
-	f := Fold(raw)
+	fb, _ := foldOpt(nil, nil, raw, !p.prefix)
+	f := string(fb)
 	switch {
 	case f == "":
 		b.add(key, "empty alias %q", text)
@@ -108,6 +119,7 @@ func (b *builder) alias(key, text string, p payload) {
 		return
 	}
 	p.cased = aliasCase(raw)
+	scriptRules(&p, f)
 	i, ok := b.index[f]
 	if !ok {
 		i = len(b.patterns)
@@ -116,6 +128,39 @@ func (b *builder) alias(key, text string, p payload) {
 		b.payloads = append(b.payloads, nil)
 	}
 	b.payloads[i] = append(b.payloads[i], p)
+}
+
+// scriptRules sets what the scripts of a folded alias imply for it: the
+// endings its last word may take, whether it is a bound character, and
+// whether a title or head word is number-neutral.
+func scriptRules(p *payload, f string) {
+	firstScript, _ := scriptAt([]byte(f), 0)
+	// The last word: its script and its length in letters.
+	lastScript, letters := scNone, 0
+	for _, r := range f {
+		s := scriptOf(r)
+		switch {
+		case s == scNone:
+			lastScript, letters = scNone, 0
+		case s != lastScript:
+			lastScript, letters = s, 1
+		default:
+			letters++
+		}
+	}
+	switch {
+	case p.prefix:
+	case lastScript == scArabic && letters <= 3:
+		p.suffix = sfxArabicShort
+	case lastScript == scArabic:
+		p.suffix = sfxArabic
+	case lastScript == scHebrew && letters >= 3:
+		p.suffix = sfxHebrew
+	}
+	p.bound = utf8.RuneCountInString(f) == 1 && firstScript.unspaced()
+	if p.kind == hTitle || p.kind == hHead {
+		p.neutral = firstScript == scCyrillic || firstScript.unspaced()
+	}
 }
 
 // aliasCase reads the capital-letter constraint from how an alias is
@@ -167,6 +212,7 @@ func Compile(spec Spec) (*Set, error) {
 	}
 	b.aliases("rules.groups", spec.Groups, payload{kind: hGroup})
 	b.aliases("rules.counterparts", spec.Counterparts, payload{kind: hCounterpart})
+	b.aliases("rules.blocks", spec.Blocks, payload{kind: hBlock})
 	compileHeads(b, s, spec.Heads)
 	compileContact(b, s, spec.Contact)
 	for i, a := range spec.Actors {
@@ -226,6 +272,7 @@ func compileHeads(b *builder, s *Set, h HeadSpec) {
 			continue
 		}
 		s.links[f] = true
+		s.maxLink = max(s.maxLink, len(f))
 	}
 	b.aliases("rules.heads.void", h.Void, payload{kind: hVoid})
 	s.headSpan = orDefault(h.Span, 6)

@@ -9,7 +9,7 @@ import (
 )
 
 // score is precision, recall and F1 of a binary prediction.
-type score struct{ tp, fp, fn int }
+type score struct{ tp, fp, fn, tn int }
 
 func (s *score) add(pred, gold bool) {
 	switch {
@@ -19,6 +19,8 @@ func (s *score) add(pred, gold bool) {
 		s.fp++
 	case gold:
 		s.fn++
+	default:
+		s.tn++
 	}
 }
 

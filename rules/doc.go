@@ -8,10 +8,16 @@
 //
 //  1. Text: HTML is stripped and entities decoded; the text is folded
 //     (NFKC, lower case, diacritics removed, hyphens as spaces) and split
-//     into words and sentences (see text.go, tokens.go).
+//     into words and sentences (see text.go, tokens.go). Each script has
+//     its rules (script.go): Russian and Ukrainian words are reduced to
+//     their stems, Arabic and Persian letter variants and marks are
+//     unified, traditional Chinese reads as simplified, and every
+//     character of Chinese, Japanese and Korean is a word of its own.
 //  2. Scan: one automaton holding every alias of the Spec — countries,
 //     offices, agency names, office holders, head words, contact terms,
-//     cues — is walked from each word start (automaton.go, scan.go).
+//     cues — is walked from each word start, and in Arabic and Hebrew also
+//     after each clitic prefix (automaton.go, scan.go); blocks and bound
+//     one-character names settle what text without spaces holds.
 //  3. Offices: hits become offices. An agency name counts only with a head
 //     word ("CIA chief", "head of the CIA"); a role ("spy chief") takes its
 //     country from the words around it; holder names count within their

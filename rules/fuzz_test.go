@@ -23,6 +23,9 @@ func FuzzMatch(f *testing.F) {
 	f.Add("U.S. Sec. of State Rubio met Lavrov?", ";;;...", "\u0301\u0301 ı İ ß")
 	f.Add("", "", "")
 	f.Add("<<<>>>&#;&amp", "'s 's - — –", "homologue* Naryshkin's")
+	for _, seed := range scriptSeeds {
+		f.Add(seed, seed, "")
+	}
 	f.Fuzz(func(t *testing.T, title, summary, content string) {
 		fuzzSetOnce.Do(func() { fuzzSet = defaultSet(t) })
 		a := model.Article{Title: title, Summary: summary, Content: content}
@@ -40,6 +43,91 @@ func FuzzMatch(f *testing.F) {
 			if !utf8.ValidString(m.Evidence) {
 				t.Errorf("evidence %q is not valid UTF-8", m.Evidence)
 			}
+		}
+	})
+}
+
+// scriptSeeds are texts in every script the matcher reads specially:
+// inflected Russian and Ukrainian with Latin look-alikes, Chinese
+// (traditional and simplified) and Japanese without spaces, Korean with
+// particles, Arabic with vowel marks and tatweel, Persian with zero-width
+// non-joiners, Hebrew with points and gershayim, mixed directions with
+// bidi controls, runs of combining marks, and bytes that are not UTF-8.
+var scriptSeeds = []string{
+	"Нарышкин провёл телефонный разговор с директором ЦРУ Рэтклиффом",
+	"Нaрышкин и Сибіга провели переговори; МИ-6, СВР",
+	"中國國家安全部部長會見美國中央情报局局长。北京国安２比１",
+	"CIA長官が来日、内閣情報官と会談　ＣＩＡ",
+	"국정원장, 워싱턴서 CIA 국장과 회동했다 한미 외교장관회담",
+	"رَئِيسُ المُخابَرات المصـــرية يلتقي مدير وكالة المخابرات المركزية الأمريكية ٢٠٢٤",
+	"روسای سازمان‌های اطلاعاتی روسیه و آمریکا تلفنی گفت‌وگو می‌کنند",
+	"ראש השב״כ נפגש עם ראש המודיעין המצרי; שב''כ אמ\"ן וְהַמּוֹסָד",
+	"\u202bמדיר\u202c CIA \u200fوزير\u200e Lavrov \u2066x\u2069 \ufeff",
+	"a\u0301\u0301\u0301\u0301\u0301\u0301 \u0301 е\u0308 ـــ \u200c\u200c\u200d",
+	"\xff\xfe\xd0\xd7\x80 СВР \xe4\xb8 中\xe5",
+}
+
+// FuzzFold folds and tokenizes arbitrary text: no panic; the folded text is
+// UTF-8 whose non-ASCII runes are all letters or digits; every byte has
+// the offset of a source rune, in order; folding with and without offsets
+// agrees; tokens and sentences are well formed and quote their source.
+func FuzzFold(f *testing.F) {
+	for _, s := range scriptSeeds {
+		f.Add(s)
+	}
+	f.Add("")
+	f.Add("U.S. officials met Mr. Smith. Then talks began; no more? Yes")
+	f.Fuzz(func(t *testing.T, src string) {
+		var fd folded
+		fd.src = src
+		fd.text, fd.from = fold(nil, make([]int32, 0, 16), src)
+		if len(fd.text) != len(fd.from) {
+			t.Fatalf("%d bytes, %d offsets", len(fd.text), len(fd.from))
+		}
+		if plain := Fold(src); plain != string(fd.text) {
+			t.Fatalf("Fold %q, fold with offsets %q", plain, fd.text)
+		}
+		if !utf8.Valid(fd.text) {
+			t.Fatalf("folded text %q is not UTF-8", fd.text)
+		}
+		for _, r := range string(fd.text) {
+			if r >= utf8.RuneSelf && scriptOf(r) == scNone {
+				t.Fatalf("folded text %q holds %U, not a letter or digit", fd.text, r)
+			}
+		}
+		if strings.Contains(string(fd.text), "  ") || strings.HasPrefix(string(fd.text), " ") {
+			t.Fatalf("folded text %q has stray spaces", fd.text)
+		}
+		for i, at := range fd.from {
+			if at < 0 || int(at) >= len(src) || i > 0 && at < fd.from[i-1] {
+				t.Fatalf("offset %d of byte %d out of order or range (source %d bytes)", at, i, len(src))
+			}
+		}
+		toks, sents := tokenize(&fd, nil, nil)
+		prevEnd, prevPos := int32(0), int32(-1)
+		for _, tk := range toks {
+			if tk.b0 < prevEnd || tk.b1 <= tk.b0 || tk.pos <= prevPos {
+				t.Fatalf("token %+v after end %d, pos %d", tk, prevEnd, prevPos)
+			}
+			for b := tk.b0; b < tk.b1; b++ {
+				if !isWordByte(fd.text[b]) {
+					t.Fatalf("token %q holds a non-word byte", fd.text[tk.b0:tk.b1])
+				}
+			}
+			if q := fd.quote(int(tk.b0), int(tk.b1)); !strings.HasPrefix(src[fd.from[tk.b0]:], q) || q == "" {
+				t.Fatalf("token %q quotes %q, not in the source", fd.text[tk.b0:tk.b1], q)
+			}
+			prevEnd, prevPos = tk.b1, tk.pos
+		}
+		next := int32(0)
+		for _, sn := range sents {
+			if sn.t0 != next || sn.t1 <= sn.t0 {
+				t.Fatalf("sentence %+v does not follow %d", sn, next)
+			}
+			next = sn.t1
+		}
+		if int(next) != len(toks) {
+			t.Fatalf("sentences end at token %d of %d", next, len(toks))
 		}
 	})
 }

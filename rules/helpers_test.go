@@ -39,6 +39,7 @@ type corpusItem struct {
 	Feed      string `json:"feed"`
 	Label     string `json:"label"`
 	Note      string `json:"note"`
+	Lang      string `json:"lang"` // multilingual sets: ru, zh, ar, …
 }
 
 func (c corpusItem) article() model.Article {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/backchannel/backchannel/model"
@@ -22,6 +23,9 @@ type scratch struct {
 	// (a question, a denial, readiness), so its offices are not read
 	// together with a contact term of the summary.
 	hedged bool
+	// only, when not nil, limits a contact to offices of these countries
+	// (the sides of talks between delegations, see delegations).
+	only []int32
 }
 
 // part is one piece of a unit: a sentence of a field, or (sent < 0) the
@@ -126,7 +130,56 @@ func (s *Set) matchContact(sc *scratch, r *rule) (model.Match, bool) {
 			}
 		}
 	}
+	// Talks between delegations: a title that reports talks between two
+	// countries and names no office ("Russia and Ukraine hold direct talks
+	// in Istanbul") and a summary that says who sat on each side, in two
+	// sentences one after the other. Both officials must serve countries
+	// the title names.
+	if sides := s.delegations(sc); len(sides) >= 2 {
+		sc.only = sides
+		defer func() { sc.only = nil }()
+		sents := sc.fields[other].sents
+		for si := 1; si < len(sents); si++ {
+			if sentenceHedged(sc.contacts, other, int32(si-1)) || sentenceHedged(sc.contacts, other, int32(si)) {
+				continue
+			}
+			if try(part{0, -1}, part{other, int32(si - 1)}, part{other, int32(si)}) {
+				return s.finishContact(sc, r, found)
+			}
+		}
+	}
 	return found, ok
+}
+
+// delegations returns the countries a title names when it reports talks
+// without naming any office: an unhedged contact term, no office, two or
+// more countries. Otherwise nil.
+func (s *Set) delegations(sc *scratch) []int32 {
+	if sc.hedged || len(sc.fields[0].sents) == 0 {
+		return nil
+	}
+	for _, m := range sc.mentions {
+		if m.field == 0 {
+			return nil
+		}
+	}
+	contact := false
+	for _, c := range sc.contacts {
+		contact = contact || c.field == 0 && !c.negated
+	}
+	if !contact {
+		return nil
+	}
+	var sides []int32
+	for _, h := range sc.fields[0].hits {
+		if h.p.kind == hCountry && !slices.Contains(sides, h.p.arg) {
+			sides = append(sides, h.p.arg)
+		}
+	}
+	if len(sides) < 2 {
+		return nil
+	}
+	return sides
 }
 
 // finishContact applies the rule's keyword and exclude patterns to a
@@ -158,6 +211,9 @@ func (s *Set) contactIn(sc *scratch, r *rule, parts []part) (model.Match, bool) 
 	}
 	sc.unitM, sc.unitC = sc.unitM[:0], sc.unitC[:0]
 	for _, m := range sc.mentions {
+		if sc.only != nil && !slices.Contains(sc.only, m.country) {
+			continue
+		}
 		if in(m.field, m.sent) && len(sc.unitM) < maxUnit {
 			sc.unitM = append(sc.unitM, m)
 		}
@@ -348,7 +404,7 @@ func (s *Set) actorWanted(r *rule, m *mention) bool {
 func (s *Set) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mention) model.Match {
 	m := model.Match{
 		ContactKind: contactKinds[c.kind],
-		ContactTerm: strings.ToValidUTF8(sc.fields[c.field].f.span(int(c.b0), int(c.b1)), "\uFFFD"),
+		ContactTerm: strings.ToValidUTF8(sc.fields[c.field].f.quote(int(c.b0), int(c.b1)), "\uFFFD"),
 		Field:       fieldNames[c.field],
 	}
 	m.Actors = append(m.Actors, s.actorHit(sc, a, b))
@@ -370,14 +426,14 @@ func (s *Set) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mentio
 
 // actorHit describes mention m; partner gives a counterpart its kind.
 func (s *Set) actorHit(sc *scratch, m, partner *mention) model.ActorHit {
-	h := model.ActorHit{Alias: strings.ToValidUTF8(sc.fields[m.field].f.span(int(m.b0), int(m.b1)), "\uFFFD")}
+	h := model.ActorHit{Alias: strings.ToValidUTF8(sc.fields[m.field].f.quote(int(m.b0), int(m.b1)), "\uFFFD")}
 	cc := ""
 	if m.country >= 0 {
 		cc = s.countries[m.country]
 	}
 	h.Country = cc
 	if m.actor < 0 {
-		h.ID, h.Office = "counterpart", "counterpart"
+		h.ID, h.Office, h.Role = "counterpart", "counterpart", true
 		if cc != "" {
 			h.ID = roleID(cc, "counterpart")
 		}
@@ -387,7 +443,7 @@ func (s *Set) actorHit(sc *scratch, m, partner *mention) model.ActorHit {
 		return h
 	}
 	a := &s.actors[m.actor]
-	h.Kind, h.Office, h.ID = kindName(m.kind), a.office, a.id
+	h.Kind, h.Office, h.ID, h.Role = kindName(m.kind), a.office, a.id, a.country == noCountry
 	switch {
 	case m.country == groupCountry:
 		h.ID = "multi-" + a.id

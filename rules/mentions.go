@@ -46,7 +46,7 @@ func (s *Set) mentions(out []mention, fs *fieldScan, fi uint8, published time.Ti
 	for _, h := range fs.hits {
 		p := h.p
 		m := mention{actor: p.actor, field: fi, t0: h.t0, t1: h.t1, b0: h.b0, b1: h.b1}
-		plural := p.plural
+		plural, neutral := p.plural, p.neutral
 		switch p.kind {
 		case hTitle:
 			if collided[p.actor] || fs.voided(h.t0, h.t1, 2) {
@@ -61,7 +61,7 @@ func (s *Set) mentions(out []mention, fs *fieldScan, fi uint8, published time.Ti
 				continue
 			}
 			m.t0, m.t1 = min(h.t0, head.t0), max(h.t1, head.t1)
-			plural = head.p.plural
+			plural, neutral = head.p.plural, head.p.neutral
 			if fs.voided(m.t0, m.t1, 2) {
 				continue
 			}
@@ -85,7 +85,7 @@ func (s *Set) mentions(out []mention, fs *fieldScan, fi uint8, published time.Ti
 		a := &s.actors[p.actor]
 		m.kind = a.kind
 		m.sent = fs.toks[m.t0].sent
-		c, ok := fs.place(a, plural, m.t0, m.t1)
+		c, ok := fs.place(a, plural, neutral, m.t0, m.t1)
 		if !ok {
 			continue
 		}
@@ -95,16 +95,29 @@ func (s *Set) mentions(out []mention, fs *fieldScan, fi uint8, published time.Ti
 	return out
 }
 
-// place decides the country of an office found at tokens [t0, t1).
-func (fs *fieldScan) place(a *actor, plural bool, t0, t1 int32) (int32, bool) {
+// place decides the country of an office found at tokens [t0, t1). A
+// number-neutral title (Chinese, Japanese, Korean, Russian) stands for
+// several offices when countries are named together next to it
+// ("中美防长", "министры иностранных дел России и КНДР").
+func (fs *fieldScan) place(a *actor, plural, neutral bool, t0, t1 int32) (int32, bool) {
 	if a.country != noCountry {
-		// "Indian foreign secretary" is not the UK's Foreign Secretary.
-		if c, ok := fs.countryEndingAt(t0); ok && c != a.country {
+		// "Indian foreign secretary" is not the UK's Foreign Secretary;
+		// in Arabic, Persian and Hebrew the adjective follows the office
+		// ("مدير المخابرات الأردنية"), and a country just before it
+		// belongs to the office before ("…المصرية ومدير…").
+		c, ok := fs.countryEndingAt(t0)
+		if fs.postposed(t0) {
+			c, ok = fs.countryStartingAt(t1)
+		}
+		if ok && c != a.country {
 			return 0, false
 		}
 		return a.country, true
 	}
-	if plural && fs.groupNear(t0, t1) {
+	// A number-neutral title's plural reads as its singular (it was
+	// listed under plurals for English-style lists), so only pairNear
+	// decides.
+	if plural && !neutral && fs.groupNear(t0, t1) || neutral && fs.pairNear(t0, t1) {
 		return groupCountry, true
 	}
 	c := fs.countryNear(t0, t1)
@@ -117,11 +130,18 @@ func (fs *fieldScan) place(a *actor, plural bool, t0, t1 int32) (int32, bool) {
 // countries and other offices in between, in the same sentence.
 func (s *Set) findHead(fs *fieldScan, h hit) (hit, bool) {
 	sn := fs.sents[fs.toks[h.t0].sent]
+	// In Chinese and Korean the head word shares the agency's last
+	// character: 情报局 + 局长 is 情报局长, 정보총국 + 국장 is 정보총국장.
+	if last := h.t1 - 1; fs.toks[last].script.unspaced() && fs.flags[last]&fHeadStart != 0 {
+		if hd, ok := fs.headAt(last, true); ok && hd.t1 > h.t1 {
+			return hd, true
+		}
+	}
 	crossed := false // another agency stands between: "SVR, CIA heads"
-	for t, steps := h.t1, 0; t < sn.t1 && steps <= s.headSpan; t, steps = t+1, steps+1 {
+	for t := h.t1; t < sn.t1 && int(fs.dist(h.t1, t)) <= s.headSpan; t++ {
 		if fs.flags[t]&fHeadStart != 0 {
 			if hd, ok := fs.headAt(t, true); ok {
-				if crossed && !hd.p.plural {
+				if crossed && !hd.p.plural && !hd.p.neutral {
 					// A singular head after another agency is that
 					// agency's: "talks between the CIA and Russian
 					// intelligence, CIA Director Ratcliffe said".
@@ -137,7 +157,7 @@ func (s *Set) findHead(fs *fieldScan, h hit) (hit, bool) {
 			crossed = true
 		}
 	}
-	for t, steps := h.t0-1, 0; t >= sn.t0 && steps <= s.headSpan; t, steps = t-1, steps+1 {
+	for t := h.t0 - 1; t >= sn.t0 && int(fs.dist(t+1, h.t0)) <= s.headSpan; t-- {
 		if fs.flags[t]&fHeadEnd != 0 {
 			if hd, ok := fs.headAt(t, false); ok {
 				return hd, true
@@ -154,7 +174,7 @@ func (s *Set) findHead(fs *fieldScan, h hit) (hit, bool) {
 // than t being the tail of a longer name that overlaps the one searching:
 // "Foreign Intelligence Service director").
 func (fs *fieldScan) agencyStartsAt(t int32) bool {
-	for _, h := range fs.hits {
+	for _, h := range hitsBetween(fs.hits, t, t) {
 		if h.t0 == t && h.p.kind == hAgency {
 			return true
 		}
@@ -166,7 +186,7 @@ func (fs *fieldScan) agencyStartsAt(t int32) bool {
 func (fs *fieldScan) headAt(t int32, starting bool) (hit, bool) {
 	var best hit
 	found := false
-	for _, h := range fs.heads {
+	for _, h := range hitsBetween(fs.heads, t-hitSpan, t) {
 		if starting && h.t0 == t || !starting && h.t1-1 == t {
 			if !found || h.t1-h.t0 > best.t1-best.t0 {
 				best, found = h, true
@@ -182,7 +202,7 @@ func (fs *fieldScan) headAt(t int32, starting bool) (hit, bool) {
 // minister", "former Russian spy chief").
 func (fs *fieldScan) voided(t0, t1 int32, reach int32) bool {
 	sent := fs.toks[t0].sent
-	for _, h := range fs.hits {
+	for _, h := range fs.hitsNear(t0, t1, reach+voidCountrySlack+1) {
 		if h.p.kind != hVoid || fs.toks[h.t0].sent != sent {
 			continue
 		}
@@ -191,7 +211,7 @@ func (fs *fieldScan) voided(t0, t1 int32, reach int32) bool {
 			return true
 		case h.t0 == t1:
 			return true
-		case h.t1 <= t0 && h.t1 >= t0-reach+1-voidCountrySlack && fs.wordsBetween(h.t1, t0) <= reach-1:
+		case h.t1 <= t0 && fs.dist(h.t1, t0) <= reach-1+voidCountrySlack && fs.wordsBetween(h.t1, t0) <= reach-1:
 			// A conjunction between them ends the reach: "deputy prime
 			// minister and foreign minister" is a foreign minister.
 			if !fs.linkBetween(h.t1, t0) {
@@ -207,15 +227,16 @@ func (fs *fieldScan) voided(t0, t1 int32, reach int32) bool {
 // and US spy chiefs".
 const voidCountrySlack = 3
 
-// wordsBetween counts the words in [t0, t1) that are not country names.
+// wordsBetween counts the words in [t0, t1) that are not country names
+// (a character of an unspaced script counting half).
 func (fs *fieldScan) wordsBetween(t0, t1 int32) int32 {
 	n := int32(0)
 	for t := t0; t < t1; t++ {
 		if fs.flags[t]&fCountry == 0 {
-			n++
+			n += fs.posAt(t+1) - fs.posAt(t)
 		}
 	}
-	return n
+	return (n + 1) / 2
 }
 
 // linkBetween reports whether a conjunction lies in [t0, t1): the
@@ -233,8 +254,45 @@ func (fs *fieldScan) linkBetween(t0, t1 int32) bool {
 // countryEndingAt returns the country named by the words just before
 // token t0, if any.
 func (fs *fieldScan) countryEndingAt(t0 int32) (int32, bool) {
-	for _, h := range fs.hits {
+	for _, h := range fs.hitsNear(t0, t0, 0) {
 		if h.p.kind == hCountry && h.t1 == t0 && fs.toks[h.t0].sent == fs.toks[t0].sent {
+			return h.p.arg, true
+		}
+	}
+	return 0, false
+}
+
+// conjoined reports whether the office starting at token t0 is written
+// with the conjunction و before it ("ورئيس").
+func (fs *fieldScan) conjoined(t0 int32) bool {
+	tk := fs.toks[t0]
+	if !hasAt(fs.f.text[tk.b0:tk.b1], 0, arWaw) {
+		return false
+	}
+	for _, h := range hitsBetween(fs.hits, t0, t0) {
+		if h.b0 == tk.b0+int32(len(arWaw)) {
+			return true
+		}
+	}
+	return false
+}
+
+// postposed reports whether the office starting at token t0 is written
+// in a script whose languages put the country adjective after the noun
+// (Arabic, Persian, Hebrew).
+func (fs *fieldScan) postposed(t0 int32) bool {
+	s := fs.toks[t0].script
+	return s == scArabic || s == scHebrew
+}
+
+// countryStartingAt returns the country named by the words starting at
+// token t1, if any.
+func (fs *fieldScan) countryStartingAt(t1 int32) (int32, bool) {
+	if int(t1) >= len(fs.toks) {
+		return 0, false
+	}
+	for _, h := range hitsBetween(fs.hits, t1, t1) {
+		if h.p.kind == hCountry && h.t0 == t1 && fs.toks[h.t0].sent == fs.toks[t1-1].sent {
 			return h.p.arg, true
 		}
 	}
@@ -249,20 +307,37 @@ func (fs *fieldScan) countryNear(t0, t1 int32) int32 {
 	sent := fs.toks[t0].sent
 	inside, before, after := noCountry, noCountry, noCountry
 	bestBefore, afterAt := int32(-1), int32(-1)
-	for _, h := range fs.hits {
+	for _, h := range fs.hitsNear(t0, t1, countryReach+1) {
 		if h.p.kind != hCountry || fs.toks[h.t0].sent != sent {
 			continue
 		}
 		switch {
 		case h.t0 >= t0 && h.t1 <= t1:
 			inside = h.p.arg
-		case h.t1 <= t0 && h.t1 >= t0-countryReach && h.t1 > bestBefore:
+		case h.t1 <= t0 && fs.dist(h.t1, t0) <= countryReach && h.t1 > bestBefore:
 			before, bestBefore = h.p.arg, h.t1
 		case after == noCountry && (h.t0 == t1 || h.t0 == t1+1 && !fs.coveredBy(t1, ^uint32(0))):
 			// Romance languages put the adjective after, sometimes past
 			// one more word: "chef du renseignement extérieur algérien".
 			after, afterAt = h.p.arg, h.t0
 		}
+	}
+	if fs.postposed(t0) {
+		// Arabic, Persian, Hebrew: "وزير الخارجية السعودي", "ראש
+		// המודיעין המצרי".
+		// A country before the office belongs to something else
+		// ("…پاکستان با دبیر شورای…"), unless the office is joined to
+		// the one before by و and has no country of its own: "وزير
+		// الخارجية التركي ورئيس جهاز الاستخبارات" is Turkey's too.
+		switch {
+		case inside != noCountry:
+			return inside
+		case after != noCountry:
+			return after
+		case fs.conjoined(t0):
+			return before
+		}
+		return noCountry
 	}
 	switch {
 	case inside != noCountry:
@@ -285,8 +360,8 @@ func (fs *fieldScan) countryNear(t0, t1 int32) int32 {
 func (fs *fieldScan) groupNear(t0, t1 int32) bool {
 	sent := fs.toks[t0].sent
 	first := noCountry
-	for _, h := range fs.hits {
-		if fs.toks[h.t0].sent != sent || h.t1 < t0-groupReach || h.t0 >= t1+groupReach {
+	for _, h := range fs.hitsNear(t0, t1, groupReach) {
+		if fs.toks[h.t0].sent != sent || !fs.near(h, t0, t1, groupReach) {
 			continue
 		}
 		switch h.p.kind {
@@ -303,12 +378,55 @@ func (fs *fieldScan) groupNear(t0, t1 int32) bool {
 	return false
 }
 
+// near reports whether hit h lies within reach words of tokens [t0, t1).
+func (fs *fieldScan) near(h hit, t0, t1, reach int32) bool {
+	switch {
+	case h.t1 <= t0:
+		return fs.dist(h.t1, t0) <= reach
+	case h.t0 >= t1:
+		return fs.dist(t1, h.t0) < reach
+	}
+	return true
+}
+
+// pairNear reports whether a number-neutral title at [t0, t1) stands for
+// several offices: a group word next to it ("两国外长", "министров
+// иностранных дел БРИКС"), or two different countries named together near
+// it — side by side ("中美", "沙特伊朗", "России, Ирана"), or joined by a
+// link word ("России и КНДР", "日本と韓国"). A group word further away
+// does not count as it does for a plural: the title may be singular.
+func (fs *fieldScan) pairNear(t0, t1 int32) bool {
+	sent := fs.toks[t0].sent
+	var prev *hit
+	near := fs.hitsNear(t0, t1, groupReach)
+	for i := range near {
+		h := &near[i]
+		if fs.toks[h.t0].sent != sent || !fs.near(*h, t0, t1, groupReach) {
+			continue
+		}
+		switch h.p.kind {
+		case hGroup:
+			if h.t1 <= t0 && fs.dist(h.t1, t0) <= 1 || h.t0 >= t1 && fs.dist(t1, h.t0) <= 2 {
+				return true
+			}
+		case hCountry:
+			if prev != nil && prev.p.arg != h.p.arg && (h.t0 == prev.t1 || h.t0 == prev.t1+1 && fs.flags[prev.t1]&fLink != 0) {
+				return true
+			}
+			if prev == nil || h.t0 >= prev.t1 {
+				prev = h
+			}
+		}
+	}
+	return false
+}
+
 // countriesNear appends to out (up to its capacity) the countries named
 // within groupReach words of a plural office at [t0, t1), in its sentence.
 func (fs *fieldScan) countriesNear(out []int32, t0, t1 int32) []int32 {
 	sent := fs.toks[t0].sent
-	for _, h := range fs.hits {
-		if h.p.kind != hCountry || fs.toks[h.t0].sent != sent || h.t1 < t0-groupReach || h.t0 >= t1+groupReach {
+	for _, h := range fs.hitsNear(t0, t1, groupReach) {
+		if h.p.kind != hCountry || fs.toks[h.t0].sent != sent || !fs.near(h, t0, t1, groupReach) {
 			continue
 		}
 		if len(out) < cap(out) && !slices.Contains(out, h.p.arg) {
@@ -354,7 +472,7 @@ const noReach = 4
 // names the rules cannot list.
 func (fs *fieldScan) noBefore(t int32) bool {
 	sent := fs.toks[t].sent
-	for k := t - 1; k >= 0 && k >= t-1-noReach && fs.toks[k].sent == sent; k-- {
+	for k := t - 1; k >= 0 && fs.dist(k, t) <= noReach+1 && fs.toks[k].sent == sent; k-- {
 		if noWords[fs.word(k)] {
 			return k < t-1 // "no meeting" alone is the rules' business
 		}
@@ -372,7 +490,7 @@ const nameKinds = 1<<hName | 1<<hTitle | 1<<hAgency | 1<<hHead | 1<<hCountry | 1
 // coveredBy reports whether a hit of one of kinds (a bit set of hitKind)
 // covers token t.
 func (fs *fieldScan) coveredBy(t int32, kinds uint32) bool {
-	for _, h := range fs.hits {
+	for _, h := range fs.hitsNear(t, t, 0) {
 		if h.t0 <= t && t < h.t1 && kinds&(1<<h.p.kind) != 0 {
 			return true
 		}
@@ -390,8 +508,10 @@ const pastReach = 12
 // not background: it dates the gap before a new contact.
 func (fs *fieldScan) pastYearNear(t0, t1 int32, thisYear int) bool {
 	sn := fs.sents[fs.toks[t0].sent]
-	lo, hi := max(sn.t0, t0-pastReach), min(sn.t1, t1+pastReach)
-	for t := lo; t < hi; t++ {
+	for t := sn.t0; t < sn.t1; t++ {
+		if t < t0 && fs.dist(t, t0) > pastReach || t >= t1 && fs.dist(t1, t) >= pastReach {
+			continue
+		}
 		w := fs.f.text[fs.toks[t].b0:fs.toks[t].b1]
 		if len(w) != 4 || (w[0] != '1' && w[0] != '2') {
 			continue
@@ -440,7 +560,8 @@ var months = map[string]bool{
 
 func (s *Set) negatedAt(fs *fieldScan, c hit) bool {
 	sent := fs.toks[c.t0].sent
-	for _, h := range fs.hits {
+	reach := int32(max(s.negBefore, s.negAfter, s.denialReach))
+	for _, h := range fs.hitsNear(c.t0, c.t1, reach) {
 		before, after := int32(s.negBefore), int32(s.negAfter)
 		switch h.p.kind {
 		case hNegative:
@@ -453,8 +574,8 @@ func (s *Set) negatedAt(fs *fieldScan, c hit) bool {
 			continue
 		}
 		overlaps := h.t0 < c.t1 && h.t1 > c.t0
-		isBefore := h.t1 <= c.t0 && h.t1 >= c.t0-before
-		isAfter := h.t0 >= c.t1 && h.t0 < c.t1+after
+		isBefore := h.t1 <= c.t0 && fs.dist(h.t1, c.t0) <= before
+		isAfter := h.t0 >= c.t1 && fs.dist(c.t1, h.t0) < after
 		if overlaps || isBefore || isAfter {
 			return true
 		}

@@ -37,6 +37,7 @@ func (s Spec) Merge(over Overlay) (Spec, KeyMap, error) {
 		Countries:    m.unionMap("rules.countries", base.Countries, over.Countries),
 		Groups:       m.union("rules.groups", base.Groups, over.Groups),
 		Counterparts: m.union("rules.counterparts", base.Counterparts, over.Counterparts),
+		Blocks:       m.union("rules.blocks", base.Blocks, over.Blocks),
 		Heads: HeadSpec{
 			Words:  m.union("rules.heads.words", h.Words, over.Heads.Words),
 			Plural: m.union("rules.heads.plural", h.Plural, over.Heads.Plural),

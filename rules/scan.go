@@ -49,10 +49,17 @@ type fieldScan struct {
 	flags []uint16
 	hits  []hit
 	heads []hit
+	// end is the position (in half words, see token.pos) after the last
+	// token.
+	end     int32
+	dropped []bool // scratch for settle
 }
 
 // scan cleans, folds and tokenizes raw into fs and runs the automaton from
 // every word start, keeping the hits that satisfy their alias (see keep).
+// In Arabic-script and Hebrew words the automaton also starts after each
+// clitic prefix ("والمخابرات", "השב"כ"); in Chinese, Japanese and Korean,
+// whose characters are tokens, it starts at every character.
 func (s *Set) scan(fs *fieldScan, raw string) {
 	fs.f.src = cleanText(raw)
 	if fs.f.from == nil {
@@ -61,6 +68,14 @@ func (s *Set) scan(fs *fieldScan, raw string) {
 	fs.f.text, fs.f.from = fold(fs.f.text[:0], fs.f.from[:0], fs.f.src)
 	fs.toks, fs.sents = tokenize(&fs.f, fs.toks, fs.sents)
 	text := fs.f.text
+	fs.end = 0
+	if n := len(fs.toks); n > 0 {
+		last := fs.toks[n-1]
+		fs.end = last.pos + 2
+		if last.script.unspaced() {
+			fs.end = last.pos + 1
+		}
+	}
 	fs.tokOf = resize(fs.tokOf, len(text))
 	for i := range fs.tokOf {
 		fs.tokOf[i] = -1
@@ -73,7 +88,7 @@ func (s *Set) scan(fs *fieldScan, raw string) {
 	fs.flags = resize(fs.flags, len(fs.toks))
 	clear(fs.flags)
 	for i, t := range fs.toks {
-		if s.links[string(text[t.b0:t.b1])] {
+		if int(t.b1-t.b0) <= s.maxLink && s.links[string(text[t.b0:t.b1])] {
 			fs.flags[i] = fLink
 		}
 	}
@@ -81,29 +96,95 @@ func (s *Set) scan(fs *fieldScan, raw string) {
 	if s.ac == nil {
 		return
 	}
-	for _, t := range fs.toks {
-		start := int(t.b0)
+	emit := func(start int) {
 		s.ac.walk(text, start, func(pattern int32, end int) {
 			s.keep(fs, start, end, pattern)
 		})
 	}
+	var starts [8]int
+	for _, t := range fs.toks {
+		if t.script.unspaced() {
+			// One character a token: most begin no alias.
+			if r, _ := utf8.DecodeRune(text[t.b0:t.b1]); !s.ac.mayStart(r) {
+				continue
+			}
+		}
+		emit(int(t.b0))
+		var more []int
+		switch t.script {
+		case scArabic:
+			more = arabicStarts(text[t.b0:t.b1], starts[:0])
+		case scHebrew:
+			more = hebrewStarts(text[t.b0:t.b1], starts[:0])
+		}
+		for _, at := range more {
+			emit(int(t.b0) + at)
+		}
+	}
+	fs.settle()
+	for _, h := range fs.hits {
+		fs.mark(h)
+	}
+}
+
+// hitSpan bounds how many tokens one hit spans: an alias is at most
+// maxAliasLen bytes, and a token with the space after it takes two.
+const hitSpan = maxAliasLen/2 + 2
+
+// hitsNear returns the hits that may lie within reach words of tokens
+// [t0, t1): hits are in order of their first token, so the ones starting
+// from t0 - 2·reach - hitSpan (a word is at most two tokens) to
+// t1 + 2·reach. Looking only there keeps the cost of reading an office
+// independent of how long the text is.
+func (fs *fieldScan) hitsNear(t0, t1, reach int32) []hit {
+	return hitsBetween(fs.hits, t0-2*reach-hitSpan, t1+2*reach)
+}
+
+// hitsBetween returns the hits of list (in order of t0) with lo <= t0 <= hi.
+func hitsBetween(list []hit, lo, hi int32) []hit {
+	i, j := firstFrom(list, lo), firstFrom(list, hi+1)
+	return list[i:j]
+}
+
+// firstFrom returns the index of the first hit of list with t0 >= t.
+func firstFrom(list []hit, t int32) int {
+	lo, hi := 0, len(list)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if list[m].t0 < t {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// boundary reports whether folded byte offset e ends a token.
+func (fs *fieldScan) boundary(e int) bool {
+	return e >= len(fs.f.text) || e == 0 || fs.tokOf[e] < 0 || fs.tokOf[e] != fs.tokOf[e-1]
 }
 
 // keep records the hits of a pattern found at folded bytes [start, end)
-// that end on a word boundary (or may continue, for "word*" aliases) and
-// satisfy their capital-letter constraint.
+// that end on a word boundary (or may continue, for "word*" aliases, or
+// with an ending their script allows) and satisfy their capital-letter
+// constraint.
 func (s *Set) keep(fs *fieldScan, start, end int, pattern int32) {
 	text := fs.f.text
 	list := s.payloads[pattern]
 	for i := range list {
 		p := &list[i]
 		e := end
-		if p.prefix {
-			for e < len(text) && isWordByte(text[e]) {
-				e++
+		if !fs.boundary(e) {
+			tokEnd := int(fs.toks[fs.tokOf[e-1]].b1)
+			switch {
+			case p.prefix:
+				e = tokEnd
+			case p.suffix != sfxNone && suffixOK(p.suffix, text[e:tokEnd]):
+				e = tokEnd
+			default:
+				continue
 			}
-		} else if e < len(text) && isWordByte(text[e]) {
-			continue
 		}
 		if p.cased != caseAny && !casedOK(&fs.f, start, end, p.cased) {
 			continue
@@ -114,13 +195,126 @@ func (s *Set) keep(fs *fieldScan, start, end int, pattern int32) {
 		for last > start && fs.tokOf[last] < 0 {
 			last--
 		}
-		if len(fs.hits) >= maxHits {
+		if len(fs.hits) >= maxHits || fs.tokOf[start] < 0 || fs.tokOf[last] < 0 {
 			return
 		}
-		h := hit{p: p, t0: fs.tokOf[start], t1: fs.tokOf[last] + 1, b0: int32(start), b1: int32(e)}
-		fs.hits = append(fs.hits, h)
-		fs.mark(h)
+		fs.hits = append(fs.hits, hit{p: p, t0: fs.tokOf[start], t1: fs.tokOf[last] + 1, b0: int32(start), b1: int32(e)})
 	}
+}
+
+// settle drops the hits that the words around them void, before they are
+// read: a hit inside a block ("北京国安", the football club, holds 国安),
+// or that a block straddles (部门, "department", ends 国家安全部门); a
+// country inside a longer country name (韩 in 北韩 is not South Korea), an
+// agency inside a longer agency name (المخابرات in وكالة المخابرات
+// المركزية, the CIA, is not a second service); and
+// a bound alias (one character of Chinese, Japanese or Korean: 美, 中, 露)
+// that no other name follows (中 in 中央 is not China, 美 in 美国务卿 is).
+func (fs *fieldScan) settle() {
+	hits := fs.hits
+	blocks, bound, nested := false, false, 0
+	for _, h := range hits {
+		switch {
+		case h.p.kind == hBlock:
+			blocks = true
+		case h.p.bound:
+			bound = true
+		case h.p.kind == hCountry || h.p.kind == hAgency:
+			nested++
+		}
+	}
+	if !blocks && !bound && nested < 2 {
+		return
+	}
+	drop := fs.dropped[:0]
+	for range hits {
+		drop = append(drop, false)
+	}
+	fs.dropped = drop
+	// Hits are in order of their start; none is longer than
+	// maxAliasLen bytes plus a word ending, so only the hits starting
+	// within that distance can overlap one.
+	const reach = maxAliasLen + 64
+	for i, h := range hits {
+		if h.p.kind == hBlock {
+			drop[i] = true
+			continue
+		}
+		for j := i - 1; j >= 0 && hits[j].b0 > h.b0-reach; j-- {
+			if fs.voids(hits[j], h) {
+				drop[i] = true
+				break
+			}
+		}
+		for j := i + 1; j < len(hits) && hits[j].b0 < h.b1 && !drop[i]; j++ {
+			if fs.voids(hits[j], h) {
+				drop[i] = true
+			}
+		}
+	}
+	// Korean writes spaces: a one-syllable name starts a word (미 국무장관)
+	// or follows another at a word start (한미), never the inside of one
+	// (방한한, "who visited Korea").
+	for i, h := range hits {
+		if drop[i] || !h.p.bound || fs.toks[h.t0].script != scHangul || h.b0 == 0 || !isWordByte(fs.f.text[h.b0-1]) {
+			continue
+		}
+		anchored := false
+		for j := i - 1; j >= 0 && hits[j].b1 >= h.b0-4; j-- {
+			if !drop[j] && hits[j].p.bound && hits[j].b1 == h.b0 {
+				anchored = true
+				break
+			}
+		}
+		drop[i] = !anchored
+	}
+	// A bound alias needs a name right after it: decided from the last
+	// hit back, so that 中美防长 keeps 中 (美 follows) and 美 (防长 follows).
+	for i := len(hits) - 1; i >= 0; i-- {
+		h := hits[i]
+		if drop[i] || !h.p.bound {
+			continue
+		}
+		ok := false
+		for j := i + 1; j < len(hits) && hits[j].t0 <= h.t1; j++ {
+			if !drop[j] && hits[j].t0 == h.t1 && nameKinds&(1<<hits[j].p.kind) != 0 && fs.adjacent(h, hits[j]) {
+				ok = true
+				break
+			}
+		}
+		drop[i] = !ok
+	}
+	out := hits[:0]
+	for i, h := range hits {
+		if !drop[i] {
+			out = append(out, h)
+		}
+	}
+	fs.hits = out
+}
+
+// voids reports whether hit v takes away hit h: a block that overlaps h
+// without lying inside it, or a country or agency name holding a shorter
+// one of its kind.
+func (fs *fieldScan) voids(v, h hit) bool {
+	if v.b0 >= h.b1 || h.b0 >= v.b1 {
+		return false
+	}
+	inside := v.b0 >= h.b0 && v.b1 <= h.b1
+	switch v.p.kind {
+	case hBlock:
+		return !inside
+	case hCountry, hAgency:
+		return h.p.kind == v.p.kind && v.b1-v.b0 > h.b1-h.b0 && h.b0 >= v.b0 && h.b1 <= v.b1
+	}
+	return false
+}
+
+// adjacent reports whether hit n follows hit h with at most one space
+// between them ("美国务卿", "미 국무장관").
+func (fs *fieldScan) adjacent(h, n hit) bool {
+	gap := n.b0 - h.b1
+	return gap == 0 || gap == 1 && fs.f.text[h.b1] == ' '
 }
 
 func (fs *fieldScan) mark(h hit) {
@@ -176,7 +370,22 @@ func (fs *fieldScan) sentenceText(si int32) string {
 	if sn.t0 >= sn.t1 {
 		return ""
 	}
-	return fs.f.span(int(fs.toks[sn.t0].b0), int(fs.toks[sn.t1-1].b1))
+	return fs.f.quote(int(fs.toks[sn.t0].b0), int(fs.toks[sn.t1-1].b1))
+}
+
+// posAt is the position of token t in half words; t may be len(toks).
+func (fs *fieldScan) posAt(t int32) int32 {
+	if int(t) < len(fs.toks) {
+		return fs.toks[t].pos
+	}
+	return fs.end
+}
+
+// dist is the distance in words from token a to token b (a <= b): the
+// number of words from the start of a to the start of b, a character of
+// Chinese, Japanese or Korean counting half a word.
+func (fs *fieldScan) dist(a, b int32) int32 {
+	return (fs.posAt(b) - fs.posAt(a) + 1) / 2
 }
 
 func resize[T any](s []T, n int) []T {

@@ -24,6 +24,7 @@ type Set struct {
 	actors    []actor
 	actorIDs  map[string]int  // configured id → index
 	links     map[string]bool // folded link words (rules.heads.links)
+	maxLink   int             // bytes of the longest link word
 	rules     []rule
 
 	window, negBefore, negAfter, headSpan int

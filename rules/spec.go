@@ -29,6 +29,13 @@ type Spec struct {
 	// Counterparts are words for "the same office in the other country"
 	// ("counterpart", "homologue", "Amtskollege").
 	Counterparts []string `toml:"counterparts" json:"counterparts,omitempty"`
+	// Blocks are words that are not the names they hold or overlap: in
+	// text without spaces a name is read inside longer words, and a block
+	// takes it back ("北京国安", the football club, is not 国安; "部门",
+	// "department", ends "国家安全部门", which is not the ministry
+	// 国家安全部). A hit inside a block, or that a block straddles, is
+	// dropped; one that holds a block whole is kept.
+	Blocks []string `toml:"blocks" json:"blocks,omitempty"`
 	// Heads says which words turn an agency name into its head.
 	Heads HeadSpec `toml:"heads" json:"heads"`
 	// Actors are the covered offices.
@@ -160,6 +167,7 @@ type Overlay struct {
 	// Groups and Counterparts: words added to the base's.
 	Groups       []string    `toml:"groups"`
 	Counterparts []string    `toml:"counterparts"`
+	Blocks       []string    `toml:"blocks"`
 	Heads        HeadOverlay `toml:"heads"`
 	// Actors replace the base actor of the same id, remove it, or are added.
 	Actors  []ActorChange  `toml:"actor"`

@@ -40,42 +40,113 @@ func (f *folded) span(b0, b1 int) string {
 	return f.src[s : last+size]
 }
 
+// quote returns the source text behind folded bytes [b0, b1) as it is
+// shown in an explanation: when the hit ends its word, the letters fold
+// dropped after it (a Russian ending folded away, a tatweel, a vowel
+// mark) are shown too, so "Нарышкиным" is quoted whole.
+func (f *folded) quote(b0, b1 int) string {
+	if b0 < 0 || b1 > len(f.text) || b0 >= b1 {
+		return ""
+	}
+	s := int(f.from[b0])
+	last := int(f.from[b1-1])
+	_, size := utf8.DecodeRuneInString(f.src[last:])
+	end := last + size
+	limit := len(f.src)
+	if b1 < len(f.text) {
+		limit = int(f.from[b1])
+	}
+	for end < limit {
+		r, size := utf8.DecodeRuneInString(f.src[end:])
+		if r == utf8.RuneError || !(unicode.IsLetter(r) || unicode.IsMark(r) || unicode.Is(unicode.Cf, r)) {
+			break
+		}
+		end += size
+	}
+	return f.src[s:end]
+}
+
 // fold appends the folded form of src to dst and returns it. It is the one
 // normalisation used for both aliases and article text:
 //   - compatibility decomposition (the K of NFKC: ligatures, full-width
 //     forms, non-breaking spaces) and removal of combining marks, so
-//     diacritics fold away (é→e, İ→i, ğ→g);
+//     diacritics fold away (é→e, İ→i, ğ→g, ё→е), and so do Arabic vowel
+//     marks and Hebrew points;
 //   - lower case, with the letters that have no decomposition mapped by
 //     hand (ı→i, ß→ss, ø→o, đ→d, ł→l, æ→ae, œ→oe);
-//   - every apostrophe-like mark becomes "'", and hyphens and dashes become
-//     spaces, so "Al-Thani", "Al Thani" and "Al–Thani" are one spelling;
+//   - letters written several ways read as one: Persian ی and ک as Arabic
+//     ي and ك, ى as ي, the alef forms as ا; the tatweel, zero-width and
+//     direction marks are dropped; traditional Chinese characters (and
+//     Japanese shinjitai) read as simplified ones (t2s); Arabic and
+//     Persian digits as ASCII digits (see foldRune);
+//   - every apostrophe-like mark becomes "'", Hebrew gershayim '"', and
+//     hyphens and dashes become spaces, so "Al-Thani", "Al Thani" and
+//     "Al–Thani" are one spelling; other punctuation and symbols of other
+//     scripts become spaces, and their sentence ends ("。", "؟") line
+//     breaks or "?";
+//   - words are then read whole (foldWord): a word mixing Latin and
+//     Cyrillic look-alikes is read in one script, a Russian or Ukrainian
+//     word is reduced to its stem, and Persian suffixes written after a
+//     zero-width non-joiner are dropped;
 //   - runs of white space collapse to one space; a line break survives as
 //     a sentence boundary.
 //
-// from, when not nil, receives the source offset of each output byte.
+// After folding, every byte of a rune outside ASCII belongs to a letter or
+// digit (isWordByte). from, when not nil, receives the source offset of
+// each output byte.
 func fold(dst []byte, from []int32, src string) ([]byte, []int32) {
+	return foldOpt(dst, from, src, true)
+}
+
+// foldOpt is fold; with stemLast false the last word is kept as written
+// (an alias ending in "*" is a stem already).
+func foldOpt(dst []byte, from []int32, src string, stemLast bool) ([]byte, []int32) {
+	f := folder{dst: dst, from: from, word: -1}
 	var dec [32]byte
 	for i := 0; i < len(src); {
 		r, size := utf8.DecodeRuneInString(src[i:])
 		at := int32(i)
 		i += size
 		if r < utf8.RuneSelf {
-			dst, from = foldASCII(dst, from, byte(r), at)
+			f.source(r)
+			f.ascii(byte(r), at)
 			continue
 		}
 		if s, ok := specialFold(r); ok {
+			f.source(r)
 			for j := 0; j < len(s); j++ {
-				dst, from = foldASCII(dst, from, s[j], at)
+				f.ascii(s[j], at)
 			}
 			continue
 		}
-		if unicode.Is(unicode.Mn, r) {
+		if r == '\u200c' { // zero-width non-joiner: inside a Persian word
+			f.zwnj()
+			continue
+		}
+		if m, drop, ok := foldRune(r); ok {
+			f.source(r)
+			switch {
+			case drop:
+			case m < utf8.RuneSelf:
+				f.ascii(byte(m), at)
+			default:
+				f.rune(m, at)
+			}
+			continue
+		}
+		if unicode.IsMark(r) && !unicode.Is(unicode.Mc, r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError && size == 1 {
+			// Combining marks, zero-width and direction marks, bytes
+			// that are not UTF-8: nothing to read.
+			if r == utf8.RuneError {
+				f.ascii(' ', at)
+			}
 			continue
 		}
 		if unicode.IsSpace(r) {
-			dst, from = foldASCII(dst, from, ' ', at)
+			f.ascii(' ', at)
 			continue
 		}
+		f.source(r)
 		n := utf8.EncodeRune(dec[:], r)
 		parts := norm.NFKD.Append(dec[n:n], dec[:n]...)
 		for len(parts) > 0 {
@@ -83,23 +154,31 @@ func fold(dst []byte, from []int32, src string) ([]byte, []int32) {
 			parts = parts[psize:]
 			switch {
 			case pr < utf8.RuneSelf:
-				dst, from = foldASCII(dst, from, byte(pr), at)
-			case unicode.Is(unicode.Mn, pr):
+				f.ascii(byte(pr), at)
+			case unicode.IsMark(pr) && !unicode.Is(unicode.Mc, pr):
 			default:
 				if s, ok := specialFold(pr); ok {
 					for j := 0; j < len(s); j++ {
-						dst, from = foldASCII(dst, from, s[j], at)
+						f.ascii(s[j], at)
 					}
 					continue
 				}
-				start := len(dst)
-				dst = utf8.AppendRune(dst, unicode.ToLower(pr))
-				for k := start; k < len(dst) && from != nil; k++ {
-					from = append(from, at)
+				if m, drop, ok := foldRune(pr); ok {
+					switch {
+					case drop:
+					case m < utf8.RuneSelf:
+						f.ascii(byte(m), at)
+					default:
+						f.rune(m, at)
+					}
+					continue
 				}
+				f.rune(unicode.ToLower(pr), at)
 			}
 		}
 	}
+	f.endWord(stemLast)
+	dst, from = f.dst, f.from
 	// Drop a trailing space so folded aliases and texts end on a word.
 	if n := len(dst); n > 0 && dst[n-1] == ' ' {
 		dst = dst[:n-1]
@@ -110,7 +189,89 @@ func fold(dst []byte, from []int32, src string) ([]byte, []int32) {
 	return dst, from
 }
 
-func foldASCII(dst []byte, from []int32, c byte, at int32) ([]byte, []int32) {
+// folder is the state of one fold: the output, and the word being
+// written, which is read whole when it ends (foldWord).
+type folder struct {
+	dst  []byte
+	from []int32 // nil: offsets not kept
+	word int     // start of the current word in dst; -1 between words
+	// Letters of the word in the source: a short word in capitals is an
+	// acronym ("СВР", "МИД"), which is not stemmed.
+	letters, upper, lower int
+	zw                    [4]int // offsets in dst of zero-width non-joiners in the word
+	nzw                   int
+	// scripts of the word's letters, one bit per script: a word of
+	// Latin letters alone (most words) needs no reading as a whole.
+	scripts uint16
+}
+
+// source notes the case of a source letter of the current word. Only
+// the alphabets with capitals up to Cyrillic are looked at: the count
+// serves to tell a Russian acronym, and Chinese or Arabic have no case.
+func (f *folder) source(r rune) {
+	switch {
+	case r < utf8.RuneSelf:
+		switch {
+		case r >= 'A' && r <= 'Z':
+			f.letters++
+			f.upper++
+		case r >= 'a' && r <= 'z':
+			f.letters++
+			f.lower++
+		}
+	case r >= 0x400 && r < 0x460:
+		// Cyrillic: Ѐ–Я capitals, а–џ small.
+		f.letters++
+		if r < 0x430 {
+			f.upper++
+		} else {
+			f.lower++
+		}
+	case r < 0x530:
+		switch {
+		case unicode.IsUpper(r):
+			f.letters++
+			f.upper++
+		case unicode.IsLower(r):
+			f.letters++
+			f.lower++
+		}
+	default:
+		f.letters++
+	}
+}
+
+// rune appends a folded rune outside ASCII: a letter or digit joins the
+// current word; anything else (punctuation, symbols) is a space.
+func (f *folder) rune(r rune, at int32) {
+	if scriptOf(r) == scNone {
+		f.ascii(' ', at)
+		return
+	}
+	if f.word < 0 {
+		f.word = len(f.dst)
+	}
+	f.scripts |= 1 << scriptOf(r)
+	start := len(f.dst)
+	f.dst = utf8.AppendRune(f.dst, r)
+	if f.from != nil {
+		for k := start; k < len(f.dst); k++ {
+			f.from = append(f.from, at)
+		}
+	}
+}
+
+func (f *folder) zwnj() {
+	if f.word >= 0 && f.nzw < len(f.zw) {
+		f.zw[f.nzw] = len(f.dst)
+		f.nzw++
+	}
+}
+
+// ascii appends an ASCII byte: letters (lower-cased) and digits join the
+// current word; other bytes end it, with hyphens and control characters
+// read as spaces, runs of spaces collapsed and line breaks kept.
+func (f *folder) ascii(c byte, at int32) {
 	switch {
 	case c >= 'A' && c <= 'Z':
 		c += 'a' - 'A'
@@ -118,27 +279,138 @@ func foldASCII(dst []byte, from []int32, c byte, at int32) ([]byte, []int32) {
 		c = ' '
 	case c == '`':
 		c = '\''
+	case c < ' ' && c != '\n' || c == 0x7f:
+		c = ' '
 	}
-	n := len(dst)
+	if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+		if f.word < 0 {
+			f.word = len(f.dst)
+		}
+		if c >= 'a' {
+			f.scripts |= 1 << scLatin
+		}
+		f.dst = append(f.dst, c)
+		if f.from != nil {
+			f.from = append(f.from, at)
+		}
+		return
+	}
+	f.endWord(true)
+	n := len(f.dst)
+	if c == '\'' && n > 0 && f.dst[n-1] == '\'' {
+		// Two apostrophes stand for the gershayim of a Hebrew acronym
+		// (שב''כ = שב"כ) or for a quotation mark.
+		f.dst[n-1] = '"'
+		return
+	}
 	switch c {
 	case ' ':
-		if n == 0 || dst[n-1] == ' ' || dst[n-1] == '\n' {
-			return dst, from
+		if n == 0 || f.dst[n-1] == ' ' || f.dst[n-1] == '\n' {
+			return
 		}
 	case '\n':
-		if n == 0 || dst[n-1] == '\n' {
-			return dst, from
+		if n == 0 || f.dst[n-1] == '\n' {
+			return
 		}
-		if dst[n-1] == ' ' {
-			dst[n-1] = '\n'
-			return dst, from
+		if f.dst[n-1] == ' ' {
+			f.dst[n-1] = '\n'
+			return
 		}
 	}
-	dst = append(dst, c)
-	if from != nil {
-		from = append(from, at)
+	f.dst = append(f.dst, c)
+	if f.from != nil {
+		f.from = append(f.from, at)
 	}
-	return dst, from
+}
+
+// endWord reads the word just written as a whole (see fold), stemming it
+// when stem is set, and starts a new one.
+func (f *folder) endWord(stem bool) {
+	w := f.word
+	acronym := f.lower == 0 && f.upper > 0 && f.letters <= 4
+	nzw, scripts := f.nzw, f.scripts
+	f.word, f.letters, f.upper, f.lower, f.nzw, f.scripts = -1, 0, 0, 0, 0, 0
+	if w < 0 || w >= len(f.dst) || scripts&(1<<scCyrillic|1<<scArabic) == 0 {
+		return
+	}
+	word := f.dst[w:]
+	var buf [64]byte
+	if scripts&(1<<scLatin) != 0 && len(word) <= 48 {
+		if m, ok := unmix(word, buf[:0]); ok {
+			f.replace(w, m)
+			word = f.dst[w:]
+		}
+	}
+	first, _ := scriptAt(word, 0)
+	switch first {
+	case scArabic:
+		// Persian: suffixes after a zero-width non-joiner, the verbal
+		// prefix before one, and the plural written apart ("سازمان های").
+		for nzw > 0 && inList(persianSuffixes, f.dst[f.zw[nzw-1]:]) {
+			f.cut(f.zw[nzw-1])
+			nzw--
+		}
+		if nzw > 0 && inList(persianPrefixes, f.dst[w:f.zw[0]]) {
+			f.remove(w, f.zw[0])
+		}
+		if inList(persianPlurals, f.dst[w:]) && w > 0 && f.dst[w-1] == ' ' {
+			f.cut(w - 1)
+		}
+	case scCyrillic:
+		if !stem || acronym {
+			return
+		}
+		for i := 0; i < len(word); {
+			s, size := scriptAt(word, i)
+			if s != scCyrillic || size != 2 {
+				return
+			}
+			i += size
+		}
+		f.cut(w + cyrStem(word))
+	}
+}
+
+// replace puts m in place of dst[w:], every byte from the word's first
+// source rune onwards keeping offsets in order.
+func (f *folder) replace(w int, m []byte) {
+	if f.from != nil {
+		// Map each new rune to the source rune at the same rune index.
+		old := f.from[w:]
+		var idx []int32
+		for i := 0; i < len(f.dst)-w; {
+			_, size := utf8.DecodeRune(f.dst[w+i:])
+			idx = append(idx, old[i])
+			i += size
+		}
+		f.from = f.from[:w]
+		k := 0
+		for i := 0; i < len(m); k++ {
+			_, size := utf8.DecodeRune(m[i:])
+			at := idx[min(k, len(idx)-1)]
+			for j := 0; j < size; j++ {
+				f.from = append(f.from, at)
+			}
+			i += size
+		}
+	}
+	f.dst = append(f.dst[:w], m...)
+}
+
+// cut truncates the output at n.
+func (f *folder) cut(n int) {
+	f.dst = f.dst[:n]
+	if f.from != nil {
+		f.from = f.from[:n]
+	}
+}
+
+// remove deletes output bytes [a, b) of the current word.
+func (f *folder) remove(a, b int) {
+	f.dst = append(f.dst[:a], f.dst[b:]...)
+	if f.from != nil {
+		f.from = append(f.from[:a], f.from[b:]...)
+	}
 }
 
 // specialFold maps the runes that compatibility decomposition leaves alone
@@ -167,8 +439,16 @@ func specialFold(r rune) (string, bool) {
 		return `"`, true
 	case '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212':
 		return " ", true
-	case '\u2028', '\u2029', '\u0085':
+	case '\u2028', '\u2029', '\u0085', '\u3002', '\uff61', '\u06d4':
+		// Line breaks, and the full stops of Chinese, Japanese and Urdu,
+		// which end a sentence whatever follows.
 		return "\n", true
+	case '\u061f': // Arabic question mark
+		return "?", true
+	case '\u060c', '\u3001', '\uff64': // Arabic comma, ideographic commas
+		return ",", true
+	case '\u061b': // Arabic semicolon
+		return ";", true
 	}
 	return "", false
 }
@@ -182,8 +462,8 @@ func Fold(s string) string {
 }
 
 // isWordByte reports whether c belongs to a word in folded text. Bytes of
-// multi-byte runes count as word bytes: after folding they are letters of
-// other scripts far more often than punctuation.
+// multi-byte runes count as word bytes: fold leaves no other rune outside
+// ASCII than letters and digits.
 func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= utf8.RuneSelf
 }

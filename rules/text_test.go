@@ -17,6 +17,36 @@ func TestFold(t *testing.T) {
 		"Al–Thani":              "al thani",
 		"a\u00a0b":              "a b",
 		"Naryšhkin, Narychkine": "naryshkin, narychkine",
+		// Russian and Ukrainian: stems, ё/е, Latin look-alikes, acronyms kept.
+		"Нарышкин Нарышкина Нарышкиным": "нарышкин нарышкин нарышкин",
+		"Лавров Лаврова Лавровым":       "лавр лавр лавр",
+		"провёл переговоры":             "провел переговор",
+		"министром иностранных дел":     "министр иностранн дел",
+		"Нaрышкин":              "нарышкин", // Latin a
+		"СВР ЦРУ МИД":           "свр цру мид",
+		"Україною Україна":      "украін украін",
+		"Сергей Сергея Сергеем": "серг серг серг",
+		// Arabic and Persian: hamza and alef forms, yeh and kaf, tatweel,
+		// vowel marks, zero-width non-joiners and their suffixes.
+		"أمير إبراهيم آل":            "امير ابراهيم ال",
+		"مُحَمَّد ـــ كـــتاب":       "محمد كتاب",
+		"ی ى ي ک ك":                  "ي ي ي ك ك",
+		"سازمان‌های اطلاعاتی":        "سازمان اطلاعاتي",
+		"سازمان های اطلاعاتی":        "سازمان اطلاعاتي",
+		"می‌کنند گفت‌وگو":            "كنند گفتوگو",
+		"۲۰۲۴ ٢٠٢٤":                  "2024 2024",
+		"\u200fمدير\u200e CIA\u202b": "مدير cia",
+		// Hebrew: points dropped, gershayim as '"'.
+		"שָׁלוֹם":           "שלום",
+		"השב״כ שב''כ אמ\"ן": `השב"כ שב"כ אמ"ן`,
+		// Chinese and Japanese: traditional and shinjitai as simplified,
+		// full-width forms, ideographic full stop as a sentence end.
+		"國家安全部部長":    "国家安全部部长",
+		"総理 関係 電話会談": "总理 关系 电话会谈",
+		"ＣＩＡ局長。会談":   "cia局长\n会谈",
+		"バーンズ・ガ":     "バーンズ ガ",
+		// Korean syllables stay whole.
+		"국정원장과": "국정원장과",
 	} {
 		if got := Fold(in); got != want {
 			t.Errorf("Fold(%q) = %q, want %q", in, got, want)

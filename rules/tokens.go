@@ -5,13 +5,22 @@ import (
 	"unicode/utf8"
 )
 
-// token is one word of folded text: a maximal run of word bytes. An
-// apostrophe or hyphen ends a word, so "egypt's" is "egypt" + "s" and
-// "dell'intelligence" is "dell" + "intelligence"; an alias may still span
-// them ("moscow's", "o'brien"), because aliases are matched on bytes.
+// token is one word of folded text: a maximal run of word bytes of one
+// script. An apostrophe or hyphen ends a word, so "egypt's" is "egypt" +
+// "s" and "dell'intelligence" is "dell" + "intelligence"; an alias may
+// still span them ("moscow's", "o'brien"), because aliases are matched on
+// bytes. A change of script ends a word too ("CIA局长" is "cia" + …), and
+// in scripts written without spaces (Chinese, Japanese, Korean) every
+// character is a token.
 type token struct {
 	b0, b1 int32 // byte range in the folded text
 	sent   int32 // sentence number within the field
+	// pos is the token's distance from the start of the field in half
+	// words: a word counts two, a character of an unspaced script one,
+	// so that windows and reaches measured in words (see fieldScan.dist)
+	// fit Chinese and Japanese, whose words are one to three characters.
+	pos    int32
+	script script
 }
 
 // sentence is a run of tokens [t0, t1) ending at a boundary.
@@ -40,15 +49,28 @@ func tokenize(f *folded, toks []token, sents []sentence) ([]token, []sentence) {
 	toks, sents = toks[:0], sents[:0]
 	text := f.text
 	t0 := int32(0)
+	pos := int32(0)
 	joined := false
 	for i := 0; i < len(text); {
 		c := text[i]
 		if isWordByte(c) {
-			j := i + 1
-			for j < len(text) && isWordByte(text[j]) {
-				j++
+			sc, size := scriptAt(text, i)
+			j := i + size
+			if !sc.unspaced() {
+				for j < len(text) && isWordByte(text[j]) {
+					s2, size2 := scriptAt(text, j)
+					if s2 != sc {
+						break
+					}
+					j += size2
+				}
 			}
-			toks = append(toks, token{b0: int32(i), b1: int32(j), sent: int32(len(sents))})
+			toks = append(toks, token{b0: int32(i), b1: int32(j), sent: int32(len(sents)), pos: pos, script: sc})
+			if sc.unspaced() {
+				pos++
+			} else {
+				pos += 2
+			}
 			i = j
 			continue
 		}
@@ -93,6 +115,8 @@ func endsSentence(f *folded, i int, toks []token) bool {
 	if j >= len(text) {
 		return true
 	}
+	// Scripts without capitals (Arabic, Hebrew, Chinese…) start a
+	// sentence with any letter.
 	r, _ := utf8.DecodeRuneInString(f.src[f.from[j]:])
-	return unicode.IsUpper(r) || unicode.IsDigit(r)
+	return unicode.IsUpper(r) || unicode.IsDigit(r) || unicode.IsLetter(r) && !unicode.IsLower(r)
 }

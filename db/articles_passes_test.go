@@ -1,0 +1,102 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/backchannel/backchannel/model"
+)
+
+// TestStoreArticlesWriterBetweenPasses: articles stored by another writer
+// between StoreArticles' read pass and its write pass are seen by the
+// write pass. Without one, the read pass's verdicts are used as they are.
+func TestStoreArticlesWriterBetweenPasses(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	a, b := mustFeed(t, db, "a"), mustFeed(t, db, "b")
+	items := []model.Article{
+		art("x", "https://news.example/x", "Story X"),
+		art("y", "https://news.example/y", "Story Y"),
+		art("g1", "https://news.example/z", "Story Z"),
+	}
+	keys := make([]articleKeys, len(items))
+	for i, it := range items {
+		keys[i] = keysOf(it)
+	}
+	candidates, lastID, err := db.readPass(ctx, a, keys)
+	if err != nil || len(candidates) != 3 {
+		t.Fatalf("read pass: %v, %v", candidates, err)
+	}
+	// Meanwhile: feed b stores story X under another GUID, and feed a
+	// stores a different story under GUID g1 (a feed reusing GUIDs).
+	mustStore(t, db, b, art("bx", "https://news.example/x?utm_source=b", "Other words for X"))
+	mustStore(t, db, a, art("g1", "https://news.example/w", "Story W"))
+
+	got, err := db.writePass(ctx, a, items, keys, candidates, lastID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(titles(got)) != "[Story Y Story Z]" {
+		t.Fatalf("stored %v, want [Story Y Story Z]: X was stored meanwhile", titles(got))
+	}
+	var guidKey *int64
+	if err := db.reader.QueryRowContext(ctx, `SELECT guid_key FROM articles WHERE id = ?`, got[1].ID).Scan(&guidKey); err != nil {
+		t.Fatal(err)
+	}
+	if guidKey != nil {
+		t.Fatal("Story Z kept GUID g1, which another story of the feed took meanwhile")
+	}
+
+	// No writer in between: the read pass's verdicts stand.
+	more := []model.Article{art("v", "https://news.example/v", "Story V")}
+	keys = []articleKeys{keysOf(more[0])}
+	candidates, lastID, err = db.readPass(ctx, a, keys)
+	if err != nil || len(candidates) != 1 {
+		t.Fatalf("read pass: %v, %v", candidates, err)
+	}
+	if got, err := db.writePass(ctx, a, more, keys, candidates, lastID); err != nil || len(got) != 1 {
+		t.Fatalf("write pass: %v, %v", titles(got), err)
+	}
+}
+
+// TestStoredKeysFullRange: the keys travel as a JSON array; every int64,
+// the extremes included, must come back as itself.
+func TestStoredKeysFullRange(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	feed := mustFeed(t, db, "a")
+	keys := []int64{math.MinInt64, math.MinInt64 + 1, -1, 1, 1 << 53, 1<<53 + 1, math.MaxInt64}
+	for i, k := range keys {
+		if _, err := db.writer.ExecContext(ctx, `INSERT INTO articles (feed_id, link_key, title_key, fetched) VALUES (?, ?, ?, 1)`,
+			feed, k, i+100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, prepared := range []bool{true, false} {
+		err := db.read(ctx, func(tx *sql.Tx) error {
+			st := db.stmts.storedLinks
+			if !prepared {
+				st = nil
+			}
+			found, err := storedKeys(ctx, tx, st, storedLinksSQL, nil, append(keys, 2, math.MaxInt64-1))
+			if err != nil {
+				return err
+			}
+			if len(found) != len(keys) {
+				return fmt.Errorf("found %d keys, want %d", len(found), len(keys))
+			}
+			for _, k := range keys {
+				if found[k] == nil {
+					return fmt.Errorf("key %d not found", k)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("prepared %v: %v", prepared, err)
+		}
+	}
+}
