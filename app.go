@@ -24,6 +24,7 @@ import (
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/outbox"
 	"github.com/backchannel/backchannel/rulebook"
+	"github.com/backchannel/backchannel/stories"
 )
 
 // appOptions are what `run` adds to the configuration.
@@ -45,6 +46,12 @@ const (
 	pollGrace = 5 * time.Second
 	postGrace = 3 * time.Second
 )
+
+// outboxWorkers is how many deliveries go out at once, each to another
+// channel: at 100 ms a request, six keep up with the 45 requests a second
+// the session paces; the rest absorb slow answers and 429 waits of
+// single channels.
+const outboxWorkers = 32
 
 // dispatchRetryInterval is how often articles whose dispatch failed are
 // tried again.
@@ -158,8 +165,14 @@ func (a *App) openMatcher(context.Context) error {
 }
 
 // openDelivery builds the outbox and the dispatcher that feeds it: Discord,
-// or stdout in a dry run.
+// or stdout in a dry run. The dispatcher groups reports into stories with
+// the default rules' vocabulary, over the store's story index.
 func (a *App) openDelivery(context.Context) error {
+	lex, err := stories.NewLexicon(a.book.Defaults().Spec())
+	if err != nil {
+		return fmt.Errorf("stories: %w", err)
+	}
+	grouper := stories.NewGrouper(lex, a.store.StoryIndex())
 	var (
 		poster outbox.Poster
 		subs   []model.Subscription
@@ -180,11 +193,12 @@ func (a *App) openDelivery(context.Context) error {
 		a.session = session
 		poster = bot.NewPoster(session, a.logger)
 	}
-	a.outbox = outbox.New(a.store, poster, a.metrics, a.logger, outbox.Options{ShutdownGrace: postGrace})
+	a.outbox = outbox.New(a.store, poster, a.metrics, a.logger, outbox.Options{ShutdownGrace: postGrace, Workers: outboxWorkers})
 	a.dispatcher = dispatch.New(a.store, a.book, a.metrics, dispatch.Options{
 		MaxAge:        a.cfg.Poll.MaxAge.D,
 		Subscriptions: subs,
 		Notify:        a.outbox.Notify,
+		Stories:       &dispatch.Stories{Placer: grouper, Store: a.store},
 		Logger:        a.logger,
 	})
 	return nil

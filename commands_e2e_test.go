@@ -407,25 +407,32 @@ func refused(t *testing.T, a answer, why ...string) {
 var itemSeq atomic.Int64
 
 // dipItem is a fresh item that the default diplomatic-heads rule matches;
-// topic makes its title unique (and searchable).
+// topic makes its title unique (and searchable). Each item is another
+// contact, a call on another day of the week (callDay), so a story of its
+// own, posted as a new message rather than editing the last one's.
 func dipItem(topic string) feedItem {
 	n := itemSeq.Add(1)
 	return feedItem{
 		GUID: fmt.Sprintf("dip-%d", n), Title: "Lavrov and Rubio hold phone call on " + topic,
-		Link: fmt.Sprintf("https://wire.example/dip/%d", n), Summary: "The foreign ministers spoke by phone.",
+		Link: fmt.Sprintf("https://wire.example/dip/%d", n), Summary: "The foreign ministers spoke by phone on " + callDay(n) + ".",
 		Published: time.Now().UTC().Add(-10 * time.Minute),
 	}
 }
 
-// intelItem is a fresh item that the default intel-heads rule matches.
+// intelItem is a fresh item that the default intel-heads rule matches, a
+// story of its own as dipItem's are.
 func intelItem(topic string) feedItem {
 	n := itemSeq.Add(1)
 	return feedItem{
 		GUID: fmt.Sprintf("intel-%d", n), Title: "CIA Director Ratcliffe and SVR chief Naryshkin hold phone call on " + topic,
-		Link: fmt.Sprintf("https://wire.example/intel/%d", n), Summary: "The spy chiefs spoke by phone.",
+		Link: fmt.Sprintf("https://wire.example/intel/%d", n), Summary: "The spy chiefs spoke by phone on " + callDay(n) + ".",
 		Published: time.Now().UTC().Add(-10 * time.Minute),
 	}
 }
+
+// callDay names the day of the week of item n's call: seven items in a
+// row are seven contacts.
+func callDay(n int64) string { return time.Weekday(n % 7).String() }
 
 // plainItem is a fresh item no default rule matches.
 func plainItem(title string) feedItem {
@@ -1115,4 +1122,74 @@ func TestCommandsDisabledSubscription(t *testing.T) {
 	next := dipItem("unlocked channel")
 	addRSS(e.fs, next)
 	waitPosted(t, e.fd, ch, next)
+}
+
+// addAtom appends items to the Atom feed of fs.
+func addAtom(fs *feedServer, items ...feedItem) {
+	fs.mu.Lock()
+	fs.atom = append(append([]feedItem(nil), fs.atom...), items...)
+	fs.mu.Unlock()
+}
+
+// TestCommandsStories: with the real store and grouper, two outlets'
+// reports of one call are one message, edited to list both; /latest lists
+// the story once with its source count, and /explain, by the footer's id
+// or by the later report's, lists every report of the story.
+func TestCommandsStories(t *testing.T) {
+	t.Parallel()
+	e := startCmdApp(t, nil)
+	for i, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) {
+			g, other := guildsFor(tr)
+			ch := channelFor(tr, 51)
+			expect(t, e.run(t, tr, command(g, ch, chanAdmin, "subscribe")), false, "Subscribed")
+			// One call (on another weekday for each transport, so each
+			// is a story of its own), reported by both feeds.
+			day := time.Weekday(i + 1).String()
+			n := itemSeq.Add(1)
+			first := feedItem{GUID: fmt.Sprintf("story-%d-a", n), Title: "Lavrov and Rubio hold phone call on the Arctic council " + string(tr),
+				Link: fmt.Sprintf("https://wire.example/story/%d", n), Summary: "The foreign ministers spoke by phone on " + day + ".",
+				Published: time.Now().UTC().Add(-10 * time.Minute)}
+			later := feedItem{GUID: fmt.Sprintf("urn:desk:story-%d", n), Title: "Rubio spoke with Russian counterpart Lavrov, State Department says " + string(tr),
+				Link: fmt.Sprintf("https://desk.example/story/%d", n), Summary: "The secretary raised the Arctic council in " + day + "'s call.",
+				Published: time.Now().UTC().Add(-7 * time.Minute)}
+			addRSS(e.fs, first)
+			posted := waitPosted(t, e.fd, ch, first)
+			footerID, _ := alertID(t, posted)
+			addAtom(e.fs, later)
+			m := e.fd.WaitMessageEdits(t, ch, posted.ID, 1, cmdWait)
+			if got := sourcesField(m); !strings.HasPrefix(got, "2 sources\n[Wire]("+first.Link+")\n[Desk]("+later.Link+")") {
+				t.Errorf("the edited message's Sources: %q", got)
+			}
+			if n := len(e.fd.Messages(ch)); n != 1 {
+				t.Errorf("%d messages for one story, want 1", n)
+			}
+
+			// /latest: the story once, with its first report and count.
+			a := e.run(t, tr, command(g, ch, plainMember, "latest"))
+			expect(t, a, false, first.Title, first.Link, "2 sources", "alert "+footerID)
+			if strings.Contains(a.text(), later.Title) {
+				t.Errorf("/latest lists the later report as a story of its own: %s", a)
+			}
+
+			// /explain by the footer's id: every report of the story.
+			a = e.run(t, tr, command(g, ch, plainMember, "explain", strOption("alert", footerID)))
+			expect(t, a, false, "Alert "+footerID+": "+first.Title, "Story: 2 reports", "Wire", first.Title, "Desk", later.Title)
+			laterID := ""
+			for _, l := range embedLines(a) {
+				if strings.Contains(l, later.Title) {
+					if sm := regexp.MustCompile(`· alert (\d+)`).FindStringSubmatch(l); sm != nil {
+						laterID = sm[1]
+					}
+				}
+			}
+			if laterID == "" || laterID == footerID {
+				t.Fatalf("/explain names no alert for the later report: %s", a)
+			}
+			// … and by the later report's id: that alert, in the same story.
+			a = e.run(t, tr, command(g, ch, plainMember, "explain", strOption("alert", laterID)))
+			expect(t, a, false, "Alert "+laterID+": "+later.Title, "Story: 2 reports", first.Title, "joins alert "+footerID)
+			refused(t, e.run(t, tr, command(other, ch, plainMember, "explain", strOption("alert", laterID))), "This server has no alert "+laterID)
+		})
+	}
 }

@@ -183,12 +183,53 @@ func (p *Poster) Edit(ctx context.Context, d model.Delivery) error {
 	return err
 }
 
-// send makes one request, waiting out up to maxRateLimits 429s, and
-// returns the body and status of a 2xx answer. Errors are *PostError.
-func (p *Poster) send(ctx context.Context, method, endpoint string, payload any, channelID, messageID string, delivery int64) ([]byte, int, error) {
-	body, err := json.Marshal(payload)
+// Shows reports whether the message d.MessageID in d.ChannelID already
+// shows the delivery's alert as Edit would render it (its title, link,
+// fields and footer). An edit whose answer was lost (a crash, a 5xx after
+// Discord applied it) is checked this way before it is sent again, so a
+// retry never edits a message twice to the same state. Errors are
+// *PostError; a deleted message gives one whose MessageGone reports true.
+func (p *Poster) Shows(ctx context.Context, d model.Delivery) (bool, error) {
+	if d.ChannelID == "" || d.MessageID == "" {
+		return false, &PostError{ChannelID: d.ChannelID, MessageID: d.MessageID, Err: fmt.Errorf("delivery %d has channel %q and message %q (both needed)", d.ID, d.ChannelID, d.MessageID)}
+	}
+	answer, status, err := p.send(ctx, http.MethodGet, discordgo.EndpointChannelMessage(d.ChannelID, d.MessageID), nil, d.ChannelID, d.MessageID, d.ID)
 	if err != nil {
-		return nil, 0, &PostError{ChannelID: channelID, MessageID: messageID, Err: fmt.Errorf("encode: %w", err)}
+		return false, err
+	}
+	var m discordgo.Message
+	if err := json.Unmarshal(answer, &m); err != nil {
+		return false, &PostError{ChannelID: d.ChannelID, MessageID: d.MessageID, Status: status, Retry: true, Err: fmt.Errorf("decode message: %w", err)}
+	}
+	return len(m.Embeds) == 1 && sameEmbed(m.Embeds[0], Embed(d.Alert)), nil
+}
+
+// sameEmbed compares what an edit changes and Discord returns as sent.
+func sameEmbed(a, b *discordgo.MessageEmbed) bool {
+	if a.Title != b.Title || a.URL != b.URL || a.Description != b.Description || len(a.Fields) != len(b.Fields) {
+		return false
+	}
+	if (a.Footer == nil) != (b.Footer == nil) || (a.Footer != nil && a.Footer.Text != b.Footer.Text) {
+		return false
+	}
+	for i, f := range a.Fields {
+		if g := b.Fields[i]; f.Name != g.Name || f.Value != g.Value || f.Inline != g.Inline {
+			return false
+		}
+	}
+	return true
+}
+
+// send makes one request, waiting out up to maxRateLimits 429s, and
+// returns the body and status of a 2xx answer. A nil payload sends no
+// body. Errors are *PostError.
+func (p *Poster) send(ctx context.Context, method, endpoint string, payload any, channelID, messageID string, delivery int64) ([]byte, int, error) {
+	var body []byte
+	if payload != nil {
+		var err error
+		if body, err = json.Marshal(payload); err != nil {
+			return nil, 0, &PostError{ChannelID: channelID, MessageID: messageID, Err: fmt.Errorf("encode: %w", err)}
+		}
 	}
 	for rateLimited := 0; ; {
 		if err := ctx.Err(); err != nil {

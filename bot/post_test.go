@@ -349,14 +349,14 @@ func newDlvStore(ds ...model.Delivery) *dlvStore {
 	return s
 }
 
-func (s *dlvStore) DueDeliveries(_ context.Context, now time.Time, limit int) ([]model.Delivery, error) {
+func (s *dlvStore) DueDeliveries(_ context.Context, now time.Time, after int64, limit int) ([]model.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []model.Delivery
 	for id, d := range s.rows {
 		_, sent := s.sent[id]
 		_, failed := s.failed[id]
-		if !sent && !failed && !d.NextAttempt.After(now) {
+		if !sent && !failed && id > after && !d.NextAttempt.After(now) {
 			out = append(out, *d)
 		}
 	}
@@ -364,13 +364,21 @@ func (s *dlvStore) DueDeliveries(_ context.Context, now time.Time, limit int) ([
 	return out[:min(limit, len(out))], nil
 }
 
-func (s *dlvStore) MarkDelivered(_ context.Context, id int64, messageID string) error {
+func (s *dlvStore) MarkDelivered(_ context.Context, d model.Delivery, messageID string) error {
+	id := d.ID
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, dup := s.sent[id]; dup {
 		return fmt.Errorf("delivery %d marked delivered twice", id)
 	}
 	s.sent[id] = messageID
+	return nil
+}
+
+func (s *dlvStore) MarkSending(_ context.Context, id int64, _ time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rows[id].LastError = "sending"
 	return nil
 }
 

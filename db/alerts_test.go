@@ -33,7 +33,7 @@ func mustAlertFor(tb testing.TB, db *DB, guild string, a model.Article, actors [
 	al, created, err := db.CreateAlert(context.Background(), model.Alert{
 		GuildID: guild, Article: a,
 		Matches: []model.Match{{Rule: "intel-heads", Actors: actors, ContactKind: "meeting", ContactTerm: "met", Field: "title", Evidence: a.Title}},
-	}, channels)
+	}, routes(channels...), 0)
 	if err != nil || !created {
 		tb.Fatalf("CreateAlert: %v, created=%v", err, created)
 	}
@@ -52,7 +52,7 @@ func TestCreateAlertAndDeliveries(t *testing.T) {
 	if al.Article.Feed != "wire" || al.Article.Title != "Burns meets Naryshkin" {
 		t.Fatalf("alert article %+v", al.Article)
 	}
-	due, err := db.DueDeliveries(ctx, clock.now(), 10)
+	due, err := db.DueDeliveries(ctx, clock.now(), 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestCreateAlertAndDeliveries(t *testing.T) {
 	}
 
 	// Idempotent: the same alert again adds nothing, even for a new channel.
-	again, created, err := db.CreateAlert(ctx, model.Alert{GuildID: "g1", Article: al.Article, Matches: al.Matches}, []string{"c1", "c3"})
+	again, created, err := db.CreateAlert(ctx, model.Alert{GuildID: "g1", Article: al.Article, Matches: al.Matches}, routes("c1", "c3"), 0)
 	if err != nil || created || again.ID != al.ID {
 		t.Fatalf("second CreateAlert: %+v, %v, %v", again, created, err)
 	}
@@ -85,17 +85,17 @@ func TestCreateAlertAndDeliveries(t *testing.T) {
 		t.Fatalf("queue depth %d after the second CreateAlert", n)
 	}
 	// The same article is a separate alert in another guild.
-	if _, created, err := db.CreateAlert(ctx, model.Alert{GuildID: "g2", Article: al.Article}, []string{"c9"}); err != nil || !created {
+	if _, created, err := db.CreateAlert(ctx, model.Alert{GuildID: "g2", Article: al.Article}, routes("c9"), 0); err != nil || !created {
 		t.Fatalf("other guild: %v, %v", created, err)
 	}
 }
 
 func TestCreateAlertNeedsStoredArticle(t *testing.T) {
 	db := MustOpen(t)
-	if _, _, err := db.CreateAlert(context.Background(), model.Alert{GuildID: "g"}, []string{"c"}); err == nil {
+	if _, _, err := db.CreateAlert(context.Background(), model.Alert{GuildID: "g"}, routes("c"), 0); err == nil {
 		t.Fatal("alert without article id accepted")
 	}
-	_, _, err := db.CreateAlert(context.Background(), model.Alert{GuildID: "g", Article: model.Article{ID: 999}}, []string{"c"})
+	_, _, err := db.CreateAlert(context.Background(), model.Alert{GuildID: "g", Article: model.Article{ID: 999}}, routes("c"), 0)
 	if err == nil {
 		t.Fatal("alert for a missing article accepted")
 	}
@@ -115,21 +115,21 @@ func TestDeliveryLifecycle(t *testing.T) {
 	clock.advance(time.Second)
 	mustAlert(t, db, feed, "g", "Third", nil, "c1")
 
-	due, err := db.DueDeliveries(ctx, clock.now(), 10)
+	due, err := db.DueDeliveries(ctx, clock.now(), 0, 10)
 	if err != nil || len(due) != 3 {
 		t.Fatalf("due: %d, %v", len(due), err)
 	}
 	if due[0].Alert.Article.Title != "First" || due[2].Alert.Article.Title != "Third" {
 		t.Fatalf("not oldest first: %s, %s, %s", due[0].Alert.Article.Title, due[1].Alert.Article.Title, due[2].Alert.Article.Title)
 	}
-	if got, _ := db.DueDeliveries(ctx, clock.now(), 2); len(got) != 2 {
+	if got, _ := db.DueDeliveries(ctx, clock.now(), 0, 2); len(got) != 2 {
 		t.Fatalf("limit ignored: %d", len(got))
 	}
-	if got, _ := db.DueDeliveries(ctx, epoch.Add(-time.Hour), 10); len(got) != 0 {
+	if got, _ := db.DueDeliveries(ctx, epoch.Add(-time.Hour), 0, 10); len(got) != 0 {
 		t.Fatalf("deliveries due before they were made: %d", len(got))
 	}
 
-	if err := db.MarkDelivered(ctx, due[0].ID, "m1"); err != nil {
+	if err := db.MarkDelivered(ctx, due[0], "m1"); err != nil {
 		t.Fatal(err)
 	}
 	next := clock.now().Add(time.Minute)
@@ -139,13 +139,13 @@ func TestDeliveryLifecycle(t *testing.T) {
 	if err := db.MarkFailed(ctx, due[2].ID, "403 missing access"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := db.DueDeliveries(ctx, clock.now(), 10); len(got) != 0 {
+	if got, _ := db.DueDeliveries(ctx, clock.now(), 0, 10); len(got) != 0 {
 		t.Fatalf("due after marking: %d", len(got))
 	}
 	if n, _ := db.QueueDepth(ctx); n != 1 {
 		t.Fatalf("queue depth %d, want 1 (the retry)", n)
 	}
-	got, _ := db.DueDeliveries(ctx, next, 10)
+	got, _ := db.DueDeliveries(ctx, next, 0, 10)
 	if len(got) != 1 || got[0].ID != due[1].ID || got[0].Attempts != 1 || got[0].LastError != "502 bad gateway" || !got[0].NextAttempt.Equal(next) {
 		t.Fatalf("retried delivery: %+v", got)
 	}
@@ -166,7 +166,7 @@ func TestDeliveryLifecycle(t *testing.T) {
 		t.Fatalf("delivered delivery became %s", status)
 	}
 	for name, err := range map[string]error{
-		"MarkDelivered": db.MarkDelivered(ctx, 999, "m"),
+		"MarkDelivered": db.MarkDelivered(ctx, model.Delivery{ID: 999}, "m"),
 		"MarkRetry":     db.MarkRetry(ctx, 999, next, "x"),
 		"MarkFailed":    db.MarkFailed(ctx, 999, "x"),
 	} {
@@ -186,11 +186,11 @@ func TestOutboxSurvivesReopen(t *testing.T) {
 	feed := mustFeed(t, db, "wire")
 	mustAlert(t, db, feed, "g", "Delivered one", nil, "c1")
 	mustAlert(t, db, feed, "g", "Pending one", nil, "c1", "c2")
-	due, _ := db.DueDeliveries(ctx, time.Now(), 10)
+	due, _ := db.DueDeliveries(ctx, time.Now(), 0, 10)
 	if len(due) != 3 {
 		t.Fatalf("due %d", len(due))
 	}
-	if err := db.MarkDelivered(ctx, due[0].ID, "m1"); err != nil {
+	if err := db.MarkDelivered(ctx, due[0], "m1"); err != nil {
 		t.Fatal(err)
 	}
 	nonces := map[int64]string{due[1].ID: due[1].Nonce, due[2].ID: due[2].Nonce}
@@ -199,7 +199,7 @@ func TestOutboxSurvivesReopen(t *testing.T) {
 	}
 
 	db = mustOpenPath(t, path)
-	got, err := db.DueDeliveries(ctx, time.Now(), 10)
+	got, err := db.DueDeliveries(ctx, time.Now(), 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,4 +347,13 @@ func FuzzSearchAlerts(f *testing.F) {
 			t.Fatalf("SearchAlerts(%q): %v", q, err)
 		}
 	})
+}
+
+// routes are subscriptions of the channels with min_sources 1.
+func routes(channels ...string) []model.Subscription {
+	out := make([]model.Subscription, len(channels))
+	for i, ch := range channels {
+		out[i] = model.Subscription{ChannelID: ch}
+	}
+	return out
 }

@@ -148,15 +148,15 @@ func BenchmarkQueries100k(b *testing.B) {
 				continue
 			}
 			_, _, err := db.CreateAlert(ctx, model.Alert{GuildID: fmt.Sprintf("g%d", a.ID%3), Article: a,
-				Matches: []model.Match{{Rule: "intel-heads", Actors: []model.ActorHit{naryshkin}}}}, []string{"c1"})
+				Matches: []model.Match{{Rule: "intel-heads", Actors: []model.ActorHit{naryshkin}}}}, routes("c1"), 0)
 			if err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
-	due, _ := db.DueDeliveries(ctx, time.Now(), 0)
+	due, _ := db.DueDeliveries(ctx, time.Now(), 0, 0)
 	for _, d := range due[:len(due)-50] { // leave 50 pending
-		if err := db.MarkDelivered(ctx, d.ID, "m"); err != nil {
+		if err := db.MarkDelivered(ctx, d, "m"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -167,7 +167,7 @@ func BenchmarkQueries100k(b *testing.B) {
 		{"LatestAlerts", func() error { _, err := db.LatestAlerts(ctx, "g1", "", 5); return err }},
 		{"LatestAlertsActor", func() error { _, err := db.LatestAlerts(ctx, "g1", "naryshkin", 5); return err }},
 		{"SearchAlerts", func() error { _, err := db.SearchAlerts(ctx, "g1", "ankara talks", 5); return err }},
-		{"DueDeliveries", func() error { _, err := db.DueDeliveries(ctx, time.Now(), 20); return err }},
+		{"DueDeliveries", func() error { _, err := db.DueDeliveries(ctx, time.Now(), 0, 20); return err }},
 		{"QueueDepth", func() error { _, err := db.QueueDepth(ctx); return err }},
 		{"Feeds", func() error { _, err := db.Feeds(ctx); return err }},
 	} {

@@ -57,7 +57,7 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 					newIDs[a.ID] = true
 					mu.Unlock()
 					if _, _, err := db.CreateAlert(ctx, model.Alert{GuildID: "g", Article: a,
-						Matches: []model.Match{{Rule: "r"}}}, []string{"c"}); err != nil {
+						Matches: []model.Match{{Rule: "r"}}}, routes("c"), 0); err != nil {
 						errs <- err
 					}
 				}
@@ -76,7 +76,7 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 				return
 			default:
 			}
-			due, err := db.DueDeliveries(ctx, time.Now(), 20)
+			due, err := db.DueDeliveries(ctx, time.Now(), 0, 20)
 			if err != nil {
 				errs <- err
 				return
@@ -85,7 +85,7 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 				if _, dup := delivered.LoadOrStore(d.ID, true); dup {
 					errs <- fmt.Errorf("delivery %d due after it was delivered", d.ID)
 				}
-				if err := db.MarkDelivered(ctx, d.ID, "m"); err != nil {
+				if err := db.MarkDelivered(ctx, d, "m"); err != nil {
 					errs <- err
 				}
 			}

@@ -10,20 +10,22 @@ import (
 )
 
 // Subscribe adds a subscription and returns true, or returns false when it
-// already existed; a disabled one is re-enabled, since subscribing again is
-// an admin saying "the channel works now".
+// already existed; an existing one takes the new MinSources, and a
+// disabled one is re-enabled, since subscribing again is an admin saying
+// "the channel works now". MinSources below 1 is stored as 1.
 func (db *DB) Subscribe(ctx context.Context, s model.Subscription) (bool, error) {
 	if s.GuildID == "" || s.ChannelID == "" {
 		return false, errors.New("db: subscribe: guild and channel are required")
 	}
+	minSources := max(s.MinSources, 1)
 	var added bool
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		created := s.Created
 		if created.IsZero() {
 			created = db.clock()
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (guild_id, channel_id, rule, created)
-			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, s.GuildID, s.ChannelID, s.Rule, toMillis(created))
+		res, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (guild_id, channel_id, rule, min_sources, created)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, s.GuildID, s.ChannelID, s.Rule, minSources, toMillis(created))
 		if err != nil {
 			return err
 		}
@@ -34,8 +36,8 @@ func (db *DB) Subscribe(ctx context.Context, s model.Subscription) (bool, error)
 		if added = n == 1; added {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE subscriptions SET disabled = ''
-			WHERE guild_id = ? AND channel_id = ? AND rule = ?`, s.GuildID, s.ChannelID, s.Rule)
+		_, err = tx.ExecContext(ctx, `UPDATE subscriptions SET disabled = '', min_sources = ?
+			WHERE guild_id = ? AND channel_id = ? AND rule = ?`, minSources, s.GuildID, s.ChannelID, s.Rule)
 		return err
 	})
 	if err != nil {
@@ -89,7 +91,7 @@ func (db *DB) querySubscriptions(ctx context.Context, where string, args ...any)
 	var out []model.Subscription
 	err := db.read(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx,
-			`SELECT guild_id, channel_id, rule, disabled, created FROM subscriptions `+where, args...)
+			`SELECT guild_id, channel_id, rule, disabled, min_sources, created FROM subscriptions `+where, args...)
 		if err != nil {
 			return err
 		}
@@ -97,7 +99,7 @@ func (db *DB) querySubscriptions(ctx context.Context, where string, args ...any)
 		for rows.Next() {
 			var s model.Subscription
 			var created int64
-			if err := rows.Scan(&s.GuildID, &s.ChannelID, &s.Rule, &s.Disabled, &created); err != nil {
+			if err := rows.Scan(&s.GuildID, &s.ChannelID, &s.Rule, &s.Disabled, &s.MinSources, &created); err != nil {
 				return err
 			}
 			s.Created = fromMillis(created)

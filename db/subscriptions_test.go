@@ -30,7 +30,7 @@ func TestSubscriptions(t *testing.T) {
 	if err != nil || len(subs) != 3 {
 		t.Fatalf("subscriptions: %v, %v", subs, err)
 	}
-	if subs[0] != (model.Subscription{GuildID: "g", ChannelID: "c1", Created: epoch}) || subs[1].Rule != "intel-heads" {
+	if subs[0] != (model.Subscription{GuildID: "g", ChannelID: "c1", MinSources: 1, Created: epoch}) || subs[1].Rule != "intel-heads" {
 		t.Fatalf("subscriptions: %+v", subs)
 	}
 	if removed, err := db.Unsubscribe(ctx, "g", "c1", "intel-heads"); err != nil || !removed {
@@ -45,6 +45,38 @@ func TestSubscriptions(t *testing.T) {
 	active, err := db.ActiveSubscriptions(ctx)
 	if err != nil || len(active) != 3 {
 		t.Fatalf("active: %+v, %v", active, err)
+	}
+}
+
+func TestSubscribeMinSources(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	for _, tc := range []struct {
+		name      string
+		rule      string
+		min       int
+		wantAdded bool
+		want      int
+	}{
+		{"unset is one", "", 0, true, 1},
+		{"another rule's own value", "intel-heads", 3, true, 3},
+		{"subscribing again updates it", "", 2, false, 2},
+		{"and back to one", "", 1, false, 1},
+		{"negative is one", "intel-heads", -4, false, 1},
+	} {
+		added, err := db.Subscribe(ctx, model.Subscription{GuildID: "g", ChannelID: "c", Rule: tc.rule, MinSources: tc.min})
+		if err != nil || added != tc.wantAdded {
+			t.Fatalf("%s: Subscribe = %v, %v; want %v", tc.name, added, err, tc.wantAdded)
+		}
+		subs, err := db.Subscriptions(ctx, "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range subs {
+			if s.Rule == tc.rule && s.MinSources != tc.want {
+				t.Errorf("%s: min_sources %d, want %d", tc.name, s.MinSources, tc.want)
+			}
+		}
 	}
 }
 
@@ -76,7 +108,7 @@ func TestDisableChannel(t *testing.T) {
 	if len(active) != 2 {
 		t.Fatalf("active after disabling: %+v", active)
 	}
-	due, _ := db.DueDeliveries(ctx, time.Now(), 10)
+	due, _ := db.DueDeliveries(ctx, time.Now(), 0, 10)
 	chans := map[string]bool{}
 	for _, d := range due {
 		chans[d.Alert.GuildID+"/"+d.ChannelID] = true

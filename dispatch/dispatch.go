@@ -1,6 +1,9 @@
 // Package dispatch turns newly stored articles into alerts: for every guild
-// with an active subscription it runs that guild's rules and records an
-// alert with one outbox delivery per subscribed channel, in one store
+// with an active subscription it runs that guild's rules, puts a matched
+// article in its story (one contact event, however many outlets report
+// it; package stories), and records the guild's alert in that story with
+// the deliveries it brings (a post to a channel that has not got the
+// story, an edit where its message shows fewer sources), in one store
 // transaction. Posting is the outbox's job; this package never talks to
 // Discord.
 package dispatch
@@ -10,25 +13,54 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/backchannel/backchannel/metrics"
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/rules"
+	"github.com/backchannel/backchannel/stories"
 )
 
 // Store records alerts and knows who subscribed. CreateAlert must be
-// idempotent per guild and article: a retried dispatch calls it again.
+// idempotent per guild and article: a retried dispatch calls it again. It
+// records the alert in a.Story and owes the story to the routes' channels
+// (a post once MinSources feeds reported it), and an edit, editDelay from
+// now, to every channel whose message shows fewer sources than the story
+// now has (see db.CreateAlert).
 type Store interface {
 	ActiveSubscriptions(ctx context.Context) ([]model.Subscription, error)
-	CreateAlert(ctx context.Context, a model.Alert, channels []string) (model.Alert, bool, error)
+	CreateAlert(ctx context.Context, a model.Alert, routes []model.Subscription, editDelay time.Duration) (model.Alert, bool, error)
 	MarkDispatched(ctx context.Context, articleIDs []int64) error
 	UndispatchedArticles(ctx context.Context, afterID int64, fetchedBefore time.Time, limit int) ([]model.Article, error)
 }
 
-// RuleSets gives each guild's compiled rules.
+// RuleSets gives the default rules and each guild's compiled rules.
 type RuleSets interface {
+	Defaults() *rules.Set
 	ForGuild(ctx context.Context, guildID string) (*rules.Set, error)
+}
+
+// Placer decides which story a report joins, storing nothing
+// (*stories.Grouper).
+type Placer interface {
+	Place(ctx context.Context, r stories.Report) (stories.Decision, error)
+}
+
+// StoryStore keeps the story of each article and the stories themselves
+// (*db.DB): SaveStory records both in one transaction, and only for an
+// article that has none yet.
+type StoryStore interface {
+	ArticleStory(ctx context.Context, articleID int64) (story, reason string, found bool, err error)
+	SaveStory(ctx context.Context, articleID int64, d stories.Decision) (bool, error)
+}
+
+// Stories puts each matched article in its story, once: the decision is
+// stored with the article, so a retried dispatch reuses it.
+type Stories struct {
+	Placer Placer
+	Store  StoryStore
 }
 
 // Options tune a Dispatcher.
@@ -42,8 +74,14 @@ type Options struct {
 	// Notify is called after alerts with deliveries were recorded, to wake
 	// the outbox.
 	Notify func()
-	Now    func() time.Time
-	Logger *slog.Logger
+	// Stories groups the reports of one contact into one story. Nil: every
+	// article is a story of its own.
+	Stories *Stories
+	// EditDelay is how long a story's message waits for more reports
+	// before it is edited: the reports of a burst are one edit [5s].
+	EditDelay time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 // Dispatcher matches new articles and records alerts.
@@ -52,7 +90,14 @@ type Dispatcher struct {
 	sets    RuleSets
 	metrics *metrics.Metrics
 	opts    Options
+	// recording is held while an article is put in its story and its alerts
+	// are recorded, so that the stories' order is the alerts' order: a
+	// story's first report is its first alert in every guild.
+	recording sync.Mutex
 }
+
+// DefaultEditDelay is Options.EditDelay's default.
+const DefaultEditDelay = 5 * time.Second
 
 // New returns a Dispatcher.
 func New(store Store, sets RuleSets, m *metrics.Metrics, opts Options) *Dispatcher {
@@ -64,6 +109,9 @@ func New(store Store, sets RuleSets, m *metrics.Metrics, opts Options) *Dispatch
 	}
 	if opts.Notify == nil {
 		opts.Notify = func() {}
+	}
+	if opts.EditDelay <= 0 {
+		opts.EditDelay = DefaultEditDelay
 	}
 	if m == nil {
 		m = metrics.NewUnregistered()
@@ -123,39 +171,13 @@ func (d *Dispatcher) Dispatch(ctx context.Context, feed model.Feed, articles []m
 		if a.Feed == "" {
 			a.Feed = feed.Name
 		}
-		failed := false
-		// Guilds on the default rules share one *Set, and guilds with rules
-		// of their own share its vocabulary: the batch reads the article
-		// once and matches each set once.
-		batch := rules.NewBatch(a)
-		for _, g := range guilds {
-			set, err := d.sets.ForGuild(ctx, g)
-			if err != nil {
-				errs = append(errs, err)
-				failed = true
-				continue
-			}
-			ms := batch.Match(set)
-			if len(ms) == 0 {
-				continue
-			}
-			channels := route(byGuild[g], ms)
-			alert, created, err := d.store.CreateAlert(ctx, model.Alert{GuildID: g, Article: a, Matches: ms, Created: now}, channels)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("dispatch: alert for %q in guild %q: %w", a.Title, g, err))
-				failed = true
-				continue
-			}
-			if created {
-				d.metrics.AlertsMatched.Inc()
-				queued = queued || len(channels) > 0
-				d.opts.Logger.Info("alert", "id", alert.ID, "guild", g, "rule", alert.Rule(), "title", a.Title, "channels", len(channels))
-			}
+		q, err := d.record(ctx, a, guilds, byGuild, now)
+		queued = queued || q
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		batch.Close()
-		if !failed {
-			done = append(done, a)
-		}
+		done = append(done, a)
 	}
 	if queued {
 		d.opts.Notify()
@@ -165,6 +187,96 @@ func (d *Dispatcher) Dispatch(ctx context.Context, feed model.Feed, articles []m
 	}
 	return errors.Join(errs...)
 }
+
+// record matches one article for every guild, puts it in its story when
+// a guild's rules matched, and records each guild's alert. It reports
+// whether an alert went to a channel; an error leaves the article to be
+// retried (what was recorded stays, and is not recorded twice).
+func (d *Dispatcher) record(ctx context.Context, a model.Article, guilds []string, byGuild map[string][]model.Subscription, now time.Time) (bool, error) {
+	var errs []error
+	// Guilds on the default rules share one *Set, and guilds with rules
+	// of their own share its vocabulary: the batch reads the article once
+	// and matches each set once.
+	batch := rules.NewBatch(a)
+	defer batch.Close()
+	matched := map[string][]model.Match{}
+	var hits []string // guilds whose rules matched, in order
+	for _, g := range guilds {
+		set, err := d.sets.ForGuild(ctx, g)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if ms := batch.Match(set); len(ms) > 0 {
+			matched[g] = ms
+			hits = append(hits, g)
+		}
+	}
+	if len(hits) == 0 {
+		return false, errors.Join(errs...)
+	}
+
+	d.recording.Lock()
+	defer d.recording.Unlock()
+	story, reason, err := d.story(ctx, a, batch, matched[hits[0]])
+	if err != nil {
+		return false, errors.Join(append(errs, err)...)
+	}
+	queued := false
+	for _, g := range hits {
+		ms := matched[g]
+		routes := route(byGuild[g], ms)
+		alert, created, err := d.store.CreateAlert(ctx, model.Alert{GuildID: g, Article: a, Matches: ms, Created: now,
+			Story: story, StoryReason: reason}, routes, d.opts.EditDelay)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("dispatch: alert for %q in guild %q: %w", a.Title, g, err))
+			continue
+		}
+		if created {
+			d.metrics.AlertsMatched.Inc()
+			queued = queued || len(routes) > 0
+			d.opts.Logger.Info("alert", "id", alert.ID, "guild", g, "rule", alert.Rule(), "title", a.Title,
+				"story", alert.Story, "story_reason", alert.StoryReason, "channels", len(routes))
+		}
+	}
+	return queued, errors.Join(errs...)
+}
+
+// story returns the article's story and why, deciding it the first time:
+// the report is read with the default rules' matches (the same for every
+// guild), or, when only guilds' own rules matched it, with the first such
+// guild's.
+func (d *Dispatcher) story(ctx context.Context, a model.Article, batch *rules.Batch, guildMatches []model.Match) (string, string, error) {
+	st := d.opts.Stories
+	if st == nil || a.ID == 0 {
+		return "", "", nil
+	}
+	story, reason, found, err := st.Store.ArticleStory(ctx, a.ID)
+	if err != nil || found {
+		return story, reason, err
+	}
+	ms := guildMatches
+	if def := d.sets.Defaults(); def != nil {
+		if dm := batch.Match(def); len(dm) > 0 {
+			ms = dm
+		}
+	}
+	dec, err := st.Placer.Place(ctx, stories.Report{Ref: storyRef(a.ID), Article: a, Matches: ms})
+	if err != nil {
+		return "", "", fmt.Errorf("dispatch: story of %q: %w", a.Title, err)
+	}
+	if _, err := st.Store.SaveStory(ctx, a.ID, dec); err != nil {
+		return "", "", fmt.Errorf("dispatch: story of %q: %w", a.Title, err)
+	}
+	// Saved now or, had another dispatch of the article been first,
+	// before: what is stored is the article's story.
+	story, reason, _, err = st.Store.ArticleStory(ctx, a.ID)
+	return story, reason, err
+}
+
+// storyRef names a report, and the story it begins, after its article:
+// the name the store gives an article's story of its own (db.StoryRef).
+func storyRef(articleID int64) string { return "a" + strconv.FormatInt(articleID, 10) }
 
 func (d *Dispatcher) markDispatched(ctx context.Context, as []model.Article) error {
 	ids := make([]int64, 0, len(as))
@@ -234,21 +346,26 @@ func (d *Dispatcher) RunRetries(ctx context.Context, interval time.Duration) {
 }
 
 // route returns the channels whose subscriptions want any of the rules that
-// fired, each once.
-func route(subs []model.Subscription, ms []model.Match) []string {
-	seen := map[string]bool{}
-	var out []string
+// fired, each once, as a subscription whose MinSources is the least of
+// those subscriptions' (the one that lets the story through first).
+func route(subs []model.Subscription, ms []model.Match) []model.Subscription {
+	at := map[string]int{}
+	var out []model.Subscription
 	for _, s := range subs {
-		if seen[s.ChannelID] {
+		wanted := false
+		for _, m := range ms {
+			wanted = wanted || s.Matches(m.Rule)
+		}
+		if !wanted {
 			continue
 		}
-		for _, m := range ms {
-			if s.Matches(m.Rule) {
-				seen[s.ChannelID] = true
-				out = append(out, s.ChannelID)
-				break
-			}
+		minSources := max(s.MinSources, 1)
+		if i, ok := at[s.ChannelID]; ok {
+			out[i].MinSources = min(out[i].MinSources, minSources)
+			continue
 		}
+		at[s.ChannelID] = len(out)
+		out = append(out, model.Subscription{GuildID: s.GuildID, ChannelID: s.ChannelID, MinSources: minSources})
 	}
 	return out
 }

@@ -33,7 +33,7 @@ func (f *fakeStore) ActiveSubscriptions(context.Context) ([]model.Subscription, 
 	return f.subs, nil
 }
 
-func (f *fakeStore) CreateAlert(_ context.Context, a model.Alert, channels []string) (model.Alert, bool, error) {
+func (f *fakeStore) CreateAlert(_ context.Context, a model.Alert, routes []model.Subscription, _ time.Duration) (model.Alert, bool, error) {
 	if f.failFor != "" && a.GuildID == f.failFor {
 		return model.Alert{}, false, errors.New("disk full")
 	}
@@ -44,6 +44,14 @@ func (f *fakeStore) CreateAlert(_ context.Context, a model.Alert, channels []str
 		}
 	}
 	a.ID = int64(len(f.created) + 1)
+	var channels []string
+	for _, r := range routes {
+		ch := r.ChannelID
+		if r.MinSources != 1 {
+			ch += fmt.Sprintf("≥%d", r.MinSources)
+		}
+		channels = append(channels, ch)
+	}
 	f.created = append(f.created, created{a, channels})
 	return a, true, nil
 }
@@ -70,6 +78,8 @@ func (f *fakeStore) UndispatchedArticles(_ context.Context, after int64, before 
 
 // guildSets gives guild "g2" its own rules and everyone else the defaults.
 type guildSets struct{ def, g2 *rules.Set }
+
+func (g guildSets) Defaults() *rules.Set { return g.def }
 
 func (g guildSets) ForGuild(_ context.Context, id string) (*rules.Set, error) {
 	if id == "g2" {
@@ -133,6 +143,12 @@ func TestDispatch(t *testing.T) {
 			name: "a channel subscribed twice gets one delivery",
 			subs: []model.Subscription{{GuildID: "g1", ChannelID: "c"}, {GuildID: "g1", ChannelID: "c", Rule: "spies"}},
 			want: map[int64]map[string][]string{1: {"g1": {"c"}}, 3: {"g1": {"c"}}, 4: {"g1": {"c"}}},
+		},
+		{
+			name: "min_sources: the least of the channel's subscriptions that want the alert",
+			subs: []model.Subscription{{GuildID: "g1", ChannelID: "slow", MinSources: 3}, {GuildID: "g1", ChannelID: "slow", Rule: "calls", MinSources: 2},
+				{GuildID: "g1", ChannelID: "unset"}},
+			want: map[int64]map[string][]string{1: {"g1": {"slow≥3", "unset"}}, 3: {"g1": {"slow≥2", "unset"}}, 4: {"g1": {"slow≥2", "unset"}}},
 		},
 		{name: "no subscriptions, no alerts", want: map[int64]map[string][]string{}},
 	}

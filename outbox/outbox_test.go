@@ -32,10 +32,13 @@ type row struct {
 	msgID   string
 	reason  string
 	retries []time.Time
+	sending int // MarkSending calls
 }
 
 // memStore is an in-memory outbox.Store with the semantics of the SQLite
-// one: due = pending with NextAttempt <= now, oldest first.
+// one: due = pending with NextAttempt <= now, in id order, paged by id.
+// (The store's own rules — an edit owed again when its story grew, a
+// channel's posts in order — are tested in package db.)
 type memStore struct {
 	mu       sync.Mutex
 	rows     map[int64]*row
@@ -59,7 +62,7 @@ func (s *memStore) add(d model.Delivery) {
 	s.rows[d.ID] = &row{d: d}
 }
 
-func (s *memStore) DueDeliveries(_ context.Context, now time.Time, limit int) ([]model.Delivery, error) {
+func (s *memStore) DueDeliveries(_ context.Context, now time.Time, after int64, limit int) ([]model.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dueErr != nil {
@@ -67,16 +70,11 @@ func (s *memStore) DueDeliveries(_ context.Context, now time.Time, limit int) ([
 	}
 	var out []model.Delivery
 	for _, r := range s.rows {
-		if r.state == pending && !r.d.NextAttempt.After(now) {
+		if r.state == pending && r.d.ID > after && !r.d.NextAttempt.After(now) {
 			out = append(out, r.d)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].NextAttempt.Equal(out[j].NextAttempt) {
-			return out[i].NextAttempt.Before(out[j].NextAttempt)
-		}
-		return out[i].ID < out[j].ID
-	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	if len(out) > limit {
 		out = out[:limit]
 	}
@@ -94,14 +92,26 @@ func (s *memStore) get(id int64) (*row, error) {
 	return r, nil
 }
 
-func (s *memStore) MarkDelivered(_ context.Context, id int64, messageID string) error {
+func (s *memStore) MarkDelivered(_ context.Context, d model.Delivery, messageID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.get(d.ID)
+	if err != nil {
+		return err
+	}
+	r.state, r.msgID = delivered, messageID
+	return nil
+}
+
+func (s *memStore) MarkSending(_ context.Context, id int64, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.get(id)
 	if err != nil {
 		return err
 	}
-	r.state, r.msgID = delivered, messageID
+	r.d.LastError = "sending"
+	r.sending++
 	return nil
 }
 
@@ -142,7 +152,8 @@ func (s *memStore) row(id int64) row {
 	return *s.rows[id]
 }
 
-// posterFunc is a Poster from a function; it counts calls.
+// posterFunc is a Poster from a function, called for posts and edits
+// alike (an edit has d.MessageID); it counts calls.
 type posterFunc struct {
 	mu    sync.Mutex
 	calls []model.Delivery
@@ -157,6 +168,11 @@ func (p *posterFunc) Post(ctx context.Context, d model.Delivery) (string, error)
 	return p.fn(ctx, d, n)
 }
 
+func (p *posterFunc) Edit(ctx context.Context, d model.Delivery) error {
+	_, err := p.Post(ctx, d)
+	return err
+}
+
 func (p *posterFunc) count() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -165,8 +181,8 @@ func (p *posterFunc) count() int {
 
 // postErr implements the behaviour interfaces outbox.Classify reads.
 type postErr struct {
-	retry, disable, invalid bool
-	after                   time.Duration
+	retry, disable, invalid, gone bool
+	after                         time.Duration
 }
 
 func (e postErr) Error() string {
@@ -176,6 +192,7 @@ func (e postErr) Temporary() bool           { return e.retry }
 func (e postErr) RetryDelay() time.Duration { return e.after }
 func (e postErr) ChannelUnusable() bool     { return e.disable }
 func (e postErr) InvalidRequest() bool      { return e.invalid }
+func (e postErr) MessageGone() bool         { return e.gone }
 
 // clock is a manual clock.
 type clock struct {
@@ -424,6 +441,8 @@ func TestBreakerPausesAfterInvalidAnswers(t *testing.T) {
 	}
 	failing := true
 	var mu sync.Mutex
+	// Parallel workers, but an invalid answer makes the next request wait
+	// for it: the breaker still stops at exactly its threshold.
 	h := newHarness(t, outbox.Options{BreakerThreshold: 3, BreakerPause: time.Minute, BackoffBase: time.Hour},
 		func(_ context.Context, d model.Delivery, _ int) (string, error) {
 			mu.Lock()
@@ -455,10 +474,20 @@ func TestBreakerPausesAfterInvalidAnswers(t *testing.T) {
 	if err := h.ob.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	for i := int64(4); i <= 20; i++ {
-		if r := h.store.row(i); r.state != delivered {
+	// The three refused ones wait for their retry; all the others went.
+	retried, sent := 0, 0
+	for i := int64(1); i <= 20; i++ {
+		switch r := h.store.row(i); {
+		case r.state == delivered:
+			sent++
+		case r.state == pending && len(r.retries) == 1:
+			retried++
+		default:
 			t.Errorf("delivery %d after the pause: %+v", i, r)
 		}
+	}
+	if retried != 3 || sent != 17 {
+		t.Errorf("after the pause: %d delivered, %d waiting for a retry; want 17 and 3", sent, retried)
 	}
 }
 

@@ -51,6 +51,64 @@ func seedAlerts() []model.Delivery {
 	}
 }
 
+// ankaraSources are the story's reports: the first, then two more.
+var ankaraSources = []model.Source{
+	{AlertID: 42, Feed: "Reuters World", Title: "CIA's Burns met Russia's Naryshkin in Ankara, officials say",
+		Link: "https://www.reuters.com/world/cia-burns-naryshkin-ankara-2022-11-14/"},
+	{AlertID: 44, Feed: "Moscow Desk", Title: "US and Russian spy chiefs held talks in Ankara,\n Kremlin confirms",
+		Link: "https://moscow.example/ankara"},
+	{AlertID: 47, Feed: "Le Quotidien", Title: "Le directeur de la CIA a rencontré le chef du renseignement extérieur russe à Ankara",
+		Link: "https://quotidien.example/ankara"},
+}
+
+// TestPrinterStories: a later report prints as a short block naming the
+// alert it joins and the story's source count; reports coalesced into one
+// edit print one block each; a story posted late (min_sources) lists its
+// sources.
+func TestPrinterStories(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	p := &outbox.Printer{W: &buf}
+	d := seedAlerts()[0]
+	d.Alert.Sources = ankaraSources[:1]
+	id, err := p.Post(t.Context(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	d.MessageID = id
+	d.Alert.Sources = ankaraSources
+	if err := p.Edit(t.Context(), d); err != nil {
+		t.Fatal(err)
+	}
+	late := seedAlerts()[0]
+	late.ID = 3
+	late.Alert.Sources = ankaraSources[:2]
+	if _, err := p.Post(t.Context(), late); err != nil {
+		t.Fatal(err)
+	}
+	// The dry run restarted: the printer did not print the story, and
+	// shows the latest report.
+	fresh := &outbox.Printer{W: &buf}
+	d.MessageID = "dry-run-9"
+	if err := fresh.Edit(t.Context(), d); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "printer_stories.golden")
+	if updateGolden() {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("printer output differs from %s:\n--- got\n%s\n--- want\n%s", golden, buf.String(), want)
+	}
+}
+
 func TestPrinterGolden(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer

@@ -222,6 +222,14 @@ func TestEditMessage(t *testing.T) {
 	if a := call(t, fd, "PATCH", "/channels/c2/messages/"+id, `{"content":"x"}`); a.status != 404 || a.body["code"] != 10008.0 {
 		t.Errorf("edit in the wrong channel: %d %v", a.status, a.body)
 	}
+	// Reading the message shows it as the last edit left it.
+	a := call(t, fd, "GET", "/channels/c1/messages/"+id, "")
+	if embeds, _ := a.body["embeds"].([]any); a.status != 200 || a.body["id"] != id || len(embeds) != 1 || embeds[0].(map[string]any)["title"] != "v3" {
+		t.Errorf("GET the edited message: %d %v", a.status, a.body)
+	}
+	if a := call(t, fd, "GET", "/channels/c2/messages/"+id, ""); a.status != 404 {
+		t.Errorf("GET in the wrong channel: %d %v", a.status, a.body)
+	}
 }
 
 func TestDeletedMessage(t *testing.T) {
@@ -237,6 +245,9 @@ func TestDeletedMessage(t *testing.T) {
 	a := call(t, fd, "PATCH", "/channels/c1/messages/"+id, `{"content":"x"}`)
 	if a.status != 404 || a.body["code"] != 10008.0 || a.body["message"] != "Unknown Message" {
 		t.Errorf("edit of a deleted message: %d %v", a.status, a.body)
+	}
+	if a := call(t, fd, "GET", "/channels/c1/messages/"+id, ""); a.status != 404 || a.body["code"] != 10008.0 {
+		t.Errorf("reading a deleted message: %d %v", a.status, a.body)
 	}
 	// The enforced nonce still names the message it created: no repost.
 	if again := createMsg(t, fd, "c1", 1); again.status != 200 || again.body["id"] != id || len(fd.Messages("c1")) != 0 {

@@ -597,6 +597,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+p+"/users/@me", s.route(true, s.handleMe))
 	mux.HandleFunc("POST "+p+"/channels/{channel}/messages", s.route(true, s.handleCreateMessage))
 	mux.HandleFunc("GET "+p+"/channels/{channel}/messages", s.route(true, s.handleListMessages))
+	mux.HandleFunc("GET "+p+"/channels/{channel}/messages/{message}", s.route(true, s.handleGetMessage))
 	mux.HandleFunc("PATCH "+p+"/channels/{channel}/messages/{message}", s.route(true, s.handleEditMessage))
 	mux.HandleFunc("PUT "+p+"/applications/{app}/commands", s.route(true, s.handleBulkOverwrite))
 	mux.HandleFunc("PUT "+p+"/applications/{app}/guilds/{guild}/commands", s.route(true, s.handleBulkOverwrite))
@@ -932,6 +933,16 @@ func (s *Server) DeleteMessage(channelID, messageID string) bool {
 	s.messages[channelID] = append(msgs[:i:i], msgs[i+1:]...)
 	s.notifyLocked()
 	return true
+}
+
+// handleGetMessage is GET /channels/{channel}/messages/{message}: the
+// message as it now reads, or 404 Unknown Message once deleted.
+func (s *Server) handleGetMessage(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any) {
+	m, ok := s.ChannelMessage(r.PathValue("channel"), r.PathValue("message"))
+	if !ok {
+		return http.StatusNotFound, apiError(10008, "Unknown Message")
+	}
+	return http.StatusOK, messageJSON(m)
 }
 
 func (s *Server) handleListMessages(_ http.ResponseWriter, r *http.Request, _ []byte) (int, any) {
