@@ -114,7 +114,26 @@ var anotherWords = []string{
 	"outra", "outro", "nieuwe", "nowa", "nowe", "nowy", "nowej", "kolejna", "kolejne", "kolejny", "kolejnej",
 	"yeni", "новый", "новая", "новое", "новой", "новом", "новую", "нового", "новые", "новых", "очередной",
 	"очередная", "очередную", "очередные", "новий", "нову", "новій", "новому", "нові", "чергова", "чергову",
-	"新一轮", "新的", "새로운", "جديدة", "جديد", "أخرى", "جدید", "חדשה", "חדש", "נוספת", "נוסף",
+	"新的", "새로운", "جديدة", "جديد", "أخرى", "جدید", "חדשה", "חדש", "נוספת", "נוסף",
+}
+
+// notAnother are phrases where an anotherWord calls nothing a repeat:
+// places ("New York", "New Delhi") and the next round of a series of
+// talks ("a new round of talks", "新一轮会谈"), which every report of that
+// round may say, as with ordinals.
+var notAnother = []string{
+	"New York", "New Delhi", "New Zealand", "New Jersey", "New Mexico", "New England", "New Caledonia",
+	"New Guinea", "Nueva York", "Nueva Delhi", "Nueva Zelanda", "Nouvelle-Zélande", "Nouvelle-Delhi",
+	"Nouvelle-Calédonie", "Nuova York", "Nuova Delhi", "Nuova Zelanda", "Nova York", "Nova Deli",
+	"Nova Délhi", "Nova Zelândia", "Nowy Jork", "Nowe Delhi", "Nowa Zelandia", "Yeni Delhi", "Yeni Zelanda",
+	"Новая Зеландия", "Новой Зеландии", "Нова Зеландія",
+	"new round", "fresh round", "another round", "nouveau cycle", "nouveau round", "nouveau tour",
+	"nouvelle série", "nueva ronda", "otra ronda", "neue Runde", "neuen Runde", "weitere Runde",
+	"weiteren Runde", "nuovo round", "nuovo ciclo", "nova rodada", "nova ronda", "outra rodada",
+	"nowa runda", "nowej rundy", "kolejna runda", "kolejnej rundy", "yeni tur", "новый раунд",
+	"нового раунда", "новом раунде", "очередной раунд", "очередного раунда", "новий раунд", "нового раунду",
+	"черговий раунд", "чергового раунду", "新一轮", "새로운 라운드", "جولة جديدة", "جولة أخرى", "دور جدید",
+	"סבב נוסף", "סבב חדש",
 }
 
 // futureWords announce a contact ("will meet on Tuesday", "to host talks
@@ -172,7 +191,83 @@ var sayWords = []string{
 	"قال", "أعلن", "صرح", "گفت", "اعلام کرد", "אמר", "הודיע",
 }
 
+// rangeWords join the first and last days of a range ("18 and 19
+// August", "du 18 au 19 août"); a dash is not a word and joins them too.
+var rangeWords = map[string]bool{"and": true, "to": true, "through": true, "au": true, "et": true, "y": true,
+	"al": true, "und": true, "bis": true, "e": true, "a": true, "en": true, "tot": true, "i": true, "do": true,
+	"ve": true, "и": true, "по": true, "і": true}
+
 // dateFillers may stand between a day number and its month ("18th of
 // February", "18 de febrero", "18-го февраля", "1er mars").
 var dateFillers = map[string]bool{"th": true, "st": true, "nd": true, "rd": true, "of": true, "de": true,
 	"del": true, "di": true, "er": true, "го": true, "e": true, "den": true, "am": true}
+
+// apartWords set a person named in their sentence apart from the contact
+// reported: another contact before or after it ("hours before Lavrov's
+// talks with Rubio", "after his meeting with China's Dong Jun"), or an
+// absence ("without Rubio"). A holder of a country no match names is not
+// made a party by such a sentence. Short words that are also common in
+// other uses ("po", "до", "voor", "na", "前") are left out.
+var apartWords = []string{
+	"before", "after", "ahead of", "following", "prior to", "without", "later in the day",
+	"avant", "après", "sans", "antes de", "después de", "tras", "sin", "vor dem", "vor der", "nach dem",
+	"nach der", "ohne", "prima di", "prima del", "prima della", "dopo", "senza", "depois de", "após", "sem",
+	"voorafgaand", "zonder", "przed", "bez", "önce", "sonra", "öncesinde", "sonrasında", "olmadan", "перед",
+	"после", "без", "після", "之前", "之后", "此前", "随后", "前に", "後に", "앞두고", "이후", "없이", "قبل",
+	"بعد", "دون", "بدون", "پیش از", "پس از", "قبل از", "بعد از", "بدون", "לפני", "אחרי", "לאחר", "ללא", "בלי",
+}
+
+// Group words are the rules' (rules.Spec.Groups): they qualify a plural
+// office. Some of them name two countries, not a gathering ("the two
+// countries' foreign ministers", "两国外长"): pairWords, which never make a
+// contact multilateral.
+const (
+	groupMany int32 = iota
+	groupPair
+	groupNamed // and up: a gathering of gatheringWords
+)
+
+// gatheringWords name the gatherings that reports of one meeting call by
+// the same name in any language: "G7 foreign ministers", "ministres du G7",
+// "七国集团外长". Its name is a key under which the reports of the gathering
+// find each other whichever members they name. Group words that name no
+// one gathering ("allies", "European", "regional") are left out.
+var gatheringWords = map[string][]string{
+	"G7": {"G7", "G-7", "Group of Seven", "groupe des Sept", "Grupo de los Siete", "Gruppe der Sieben",
+		"Большой семерки", "Большой семёрки", "Великої сімки", "七国集团", "主要7カ国", "先进7カ国", "주요7개국",
+		"مجموعة السبع", "گروه هفت"},
+	"G20": {"G20", "G-20", "Group of 20", "Group of Twenty", "Большой двадцатки", "二十国集团", "主要20カ国",
+		"주요20개국", "مجموعة العشرين", "گروه ۲۰"},
+	"NATO": {"NATO", "OTAN", "НАТО", "北约", "北大西洋公約機構", "나토", "الناتو", "حلف شمال الأطلسي", "ناتو", "נאט״ו",
+		"נאט\"ו"},
+	"EU": {"EU", "European Union", "Union européenne", "Unión Europea", "Europäischen Union", "Unione europea",
+		"União Europeia", "Unii Europejskiej", "Avrupa Birliği", "ЕС", "Евросоюз", "Евросоюза", "Європейського Союзу",
+		"Євросоюз", "Євросоюзу", "欧盟", "欧州連合", "유럽연합", "الاتحاد الأوروبي", "اتحادیه اروپا", "האיחוד האירופי"},
+	"ADMM-Plus": {"ADMM-Plus", "ADMM Plus", "ADMM+"},
+	"ASEAN":     {"ASEAN", "ADMM", "АСЕАН", "东盟", "東南アジア諸国連合", "아세안", "آسه‌آن", "آسيان"},
+	"SCO":       {"SCO", "Shanghai Cooperation Organisation", "Shanghai Cooperation Organization", "ШОС", "上合组织", "上海合作组织", "上海協力機構", "منظمة شنغهاي للتعاون", "سازمان همکاری شانگهای"},
+	"BRICS":     {"BRICS", "БРИКС", "金砖国家", "金砖", "بريكس", "بریکس"},
+	"CSTO":      {"CSTO", "ОДКБ"},
+	"CIS":       {"CIS", "СНГ", "Содружества Независимых Государств", "独联体"},
+	"GCC":       {"GCC", "Gulf Cooperation Council", "مجلس التعاون", "دول مجلس التعاون", "海合会"},
+	"Arab League": {"Arab League", "Ligue arabe", "Liga Árabe", "Arabischen Liga", "Лиги арабских государств",
+		"阿盟", "阿拉伯国家联盟", "جامعة الدول العربية", "الجامعة العربية", "اتحادیه عرب"},
+	"OSCE":            {"OSCE", "OSZE", "ОБСЕ", "欧安组织"},
+	"OIC":             {"OIC", "Organisation of Islamic Cooperation", "Organization of Islamic Cooperation", "منظمة التعاون الإسلامي"},
+	"African Union":   {"African Union", "Union africaine", "Unión Africana", "Afrikanischen Union", "Африканского союза", "非盟", "الاتحاد الأفريقي"},
+	"Quad":            {"Quad"},
+	"E3":              {"E3", "E-3", "troïka européenne", "европейской тройки", "تروئیکای اروپایی", "الترويكا الأوروبية"},
+	"Ramstein":        {"Ramstein", "Рамштайн", "Рамштайна", "Рамштайну", "контактной группы по обороне", "Контактної групи з питань оборони", "Контактна група з питань оборони"},
+	"Weimar Triangle": {"Weimar Triangle", "Triangle de Weimar", "Weimarer Dreieck", "Trójkąt Weimarski", "Trójkąta Weimarskiego"},
+	"Visegrad":        {"Visegrad", "Visegrád", "V4"},
+	"Five Eyes":       {"Five Eyes", "Fünf Augen", "Пять глаз", "五眼联盟"},
+}
+
+var pairWords = []string{
+	"two countries", "both countries", "the two sides", "both sides", "two nations", "both nations",
+	"deux pays", "les deux parties", "dos países", "ambos países", "beiden Länder", "beider Länder",
+	"due paesi", "dois países", "beide landen", "obu krajów", "iki ülke", "двух стран", "обеих стран",
+	"двух государств", "обеих сторон", "двох країн", "обох країн", "обох сторін", "两国", "双方", "両国",
+	"양국", "بلدين", "البلدين", "الجانبين", "الجانبان", "دو کشور", "طرفین", "دو طرف", "שתי המדינות",
+	"שני הצדדים",
+}

@@ -65,7 +65,9 @@ type Features struct {
 	Published time.Time `json:"published"`
 	// Parties: the countries taking part, sorted: those of the matched
 	// offices, those named next to a plural office ("US and Russian spy
-	// chiefs"), and those of office holders named in the report.
+	// chiefs"), and those of office holders named in the report, unless
+	// their sentence sets them apart from the contact ("hours before his
+	// talks with Rubio").
 	Parties []string `json:"parties"`
 	Offices []Office `json:"offices,omitempty"`
 	Holders []Holder `json:"holders,omitempty"`
@@ -85,6 +87,14 @@ type Features struct {
 	// foreign ministers", "defence ministers of the ASEAN members").
 	Plural      []string `json:"plural,omitempty"`
 	PluralGroup bool     `json:"plural_group,omitempty"`
+	// Gatherings: for a multilateral report, the gatherings its group
+	// words name ("G7" for "G7 foreign ministers", "ministres du G7"),
+	// under which its story is also found.
+	Gatherings []string `json:"gatherings,omitempty"`
+	// Named: other countries the text names, not as a place and not
+	// among Parties ("alongside his French and British counterparts",
+	// "with Ukraine on the agenda").
+	Named []string `json:"named,omitempty"`
 	// Sidelines: the report places the contact on the margins of a larger
 	// gathering ("on the sidelines of the G20").
 	Sidelines bool `json:"sidelines,omitempty"`
@@ -150,16 +160,32 @@ func (lx *Lexicon) Extract(r Report) Features {
 		}
 		return out
 	}
-	for _, p := range holdersIn(toks, "") {
-		addHolder(p)
+	// Holders named anywhere in the text take part, unless their sentence
+	// sets them apart from the contact: "hours before Lavrov's talks with
+	// Rubio", "a day after his meeting with Jaishankar", "G20 ministers
+	// meet without Rubio". The holders of the matched offices are read
+	// from the matcher's aliases below.
+	type textHolder struct {
+		person
+		aside bool // its sentence sets it apart
+	}
+	var textHolders []textHolder
+	apart := lx.apart.find(toks)
+	for _, h := range lx.holders.find(toks) {
+		for _, v := range h.vals {
+			if p := lx.people[v]; p.covers(pub) {
+				textHolders = append(textHolders, textHolder{p, sameSentence(toks, apart, h.i)})
+			}
+		}
 	}
 
 	multi, bilateral := false, len(r.Matches) > 0
 	var textCountries []string // countries the text names, places left out; read once
-	kinds := map[string]bool{}
+	kinds, matchKinds := map[string]bool{}, map[string]bool{}
 	for _, m := range r.Matches {
 		if m.ContactKind != "" {
 			kinds[m.ContactKind] = true
+			matchKinds[m.ContactKind] = true
 		}
 		ev, _ := tokenize(nil, m.Evidence, 3, 0)
 		named := 0
@@ -178,9 +204,18 @@ func (lx *Lexicon) Extract(r Report) Features {
 				for _, cc := range textCountries {
 					parties[cc] = true
 				}
-				near, group := lx.aroundPlural(ev, h.Alias)
+				near, group, names := lx.aroundPlural(ev, h.Alias)
 				f.Plural = union(f.Plural, near, strings.Compare)
 				f.PluralGroup = f.PluralGroup || group
+				f.Gatherings = union(f.Gatherings, names, strings.Compare)
+			case h.Country == "" && lx.counterpart(h.ID):
+				// "her G7 counterparts", "his European counterparts": a
+				// gathering, named by its group word.
+				if _, group, names := lx.aroundPlural(ev, h.Alias); group {
+					multi = true
+					f.PluralGroup = true
+					f.Gatherings = union(f.Gatherings, names, strings.Compare)
+				}
 			case h.Country != "":
 				named++
 				parties[h.Country] = true
@@ -195,8 +230,24 @@ func (lx *Lexicon) Extract(r Report) Features {
 			bilateral = false
 		}
 	}
+	for _, p := range textHolders {
+		if !p.aside {
+			addHolder(p.person)
+		}
+	}
 	f.Parties = sortedSet(parties)
+	if textCountries == nil {
+		textCountries = lx.countriesIn(toks, 0, len(toks))
+	}
+	for _, cc := range textCountries {
+		if !parties[cc] {
+			f.Named = append(f.Named, cc)
+		}
+	}
 	f.Group = multi && (len(f.Plural) >= 3 || f.PluralGroup && len(f.Plural) != 2)
+	if !f.Group {
+		f.Gatherings = nil
+	}
 	f.Bilateral = bilateral && !multi && len(f.Parties) == 2
 	f.Offices = sortedOffices(offices)
 	f.Holders = sortedHolders(holders)
@@ -219,11 +270,16 @@ func (lx *Lexicon) Extract(r Report) Features {
 		f.Mode = ModeRemote
 	case inPerson && !remote:
 		f.Mode = ModeInPerson
+	case remote && matchKinds["call"] && !matchKinds["meeting"] && !matchKinds["visit"] && !matchKinds["appearance"]:
+		// Call and meeting words both, and the contact that fired is a
+		// call: "Rubio, Lavrov hold call ahead of possible Budapest
+		// summit". The meeting words speak of another contact.
+		f.Mode = ModeRemote
 	}
 
 	f.Repeat = lx.repeated(toks, contacts, lx.future.find(toks))
 	f.Sidelines = len(lx.sidelines.find(toks)) > 0
-	f.When, f.Dated = lx.when(toks, contacts, pub, planned)
+	f.When, f.Dated = lx.when(toks, contacts, fired(toks, contacts, r.Matches), pub, planned)
 	return f
 }
 
@@ -239,8 +295,9 @@ const (
 )
 
 // aroundPlural returns the countries named around the plural office alias
-// in the evidence, and whether a group word ("G20", "Nordic") qualifies it.
-func (lx *Lexicon) aroundPlural(ev []tok, alias string) (countries []string, group bool) {
+// in the evidence, whether a group word ("G20", "Nordic") qualifies it,
+// and the gatherings such words name ("G20").
+func (lx *Lexicon) aroundPlural(ev []tok, alias string) (countries []string, group bool, gatherings []string) {
 	at, _ := tokenize(nil, alias, 3, 0)
 	i, j := 0, len(ev)
 	for k := 0; len(at) > 0 && k+len(at) <= len(ev); k++ {
@@ -253,16 +310,20 @@ func (lx *Lexicon) aroundPlural(ev []tok, alias string) (countries []string, gro
 			break
 		}
 	}
-	if i < j && j-i < len(ev) {
-		countries = lx.countriesIn(ev, i-pluralBefore, j+pluralAfter)
-		for _, g := range lx.groups.find(ev) {
-			if g.j > i-pluralGroupBefore && g.i < j+pluralGroupAfter {
-				group = true
-			}
+	found := i < j && j-i < len(ev)
+	for _, g := range lx.groups.find(ev) {
+		if g.val == groupPair || found && (g.j <= i-pluralGroupBefore || g.i >= j+pluralGroupAfter) {
+			continue
 		}
-		return countries, group
+		group = true
+		if g.val >= groupNamed {
+			gatherings = union(gatherings, []string{lx.gatherings[g.val-groupNamed]}, strings.Compare)
+		}
 	}
-	return lx.countriesIn(ev, 0, len(ev)), len(lx.groups.find(ev)) > 0
+	if found {
+		return lx.countriesIn(ev, i-pluralBefore, j+pluralAfter), group, gatherings
+	}
+	return lx.countriesIn(ev, 0, len(ev)), group, gatherings
 }
 
 // locatives are the words that make a country the place of a contact
@@ -292,6 +353,16 @@ func (lx *Lexicon) countriesIn(toks []tok, from, to int) []string {
 	return sortedSet(set)
 }
 
+// sameSentence reports whether one of hits is in the sentence of toks[i].
+func sameSentence(toks []tok, hits []hit, i int) bool {
+	for _, h := range hits {
+		if toks[h.i].sent == toks[i].sent {
+			return true
+		}
+	}
+	return false
+}
+
 // repeated reports whether a contact term is called a repeat: "again" just
 // after or before it, or "new", "second", "another" a few words before it.
 // A sentence that announces a contact ("agreed to meet again") speaks of
@@ -319,6 +390,9 @@ func (lx *Lexicon) repeated(toks []tok, contacts, future []hit) bool {
 		}
 	}
 	for _, a := range lx.another.find(toks) {
+		if a.val < 0 {
+			continue // "New York", "a new round of talks"
+		}
 		for _, c := range contacts {
 			sent := toks[a.i].sent
 			if sent == toks[c.i].sent && a.j <= c.i && c.i-a.j <= anotherReach && !announced(sent) {
@@ -332,9 +406,10 @@ func (lx *Lexicon) repeated(toks []tok, contacts, future []hit) bool {
 // dayCue is a date found in the text: the days it may stand for and how
 // far it stands from the nearest contact term of its sentence.
 type dayCue struct {
-	days []Span
-	dist int
-	at   int
+	days  []Span
+	dist  int
+	fired int // distance from the matcher's contact words
+	at    int
 }
 
 // when dates the contact. A weekday, a date or "yesterday" gives its day
@@ -344,26 +419,16 @@ type dayCue struct {
 // is of the last days before publication, or of the next week when it is
 // announced. A month next to a contact term ("the February meeting") adds
 // that month, so a look back finds its story.
-func (lx *Lexicon) when(toks []tok, contacts []hit, pub time.Time, planned bool) ([]Span, bool) {
+//
+// A cue in a sentence where the matcher's own contact words stand comes
+// before the others: in "arrived on Thursday and will meet Dong Jun on
+// Friday", what fired was "will meet".
+func (lx *Lexicon) when(toks []tok, contacts, fired []hit, pub time.Time, planned bool) ([]Span, bool) {
 	p := DayOf(pub)
 	// The contact may be on a later calendar day than the report: a
 	// meeting on Friday morning in Kuala Lumpur is reported on Thursday
 	// evening in New York. pHi is the date in East Asia at publication.
 	pHi := max(p, DayOf(pub.In(eastAsia)))
-	dist := func(i int) int {
-		best := cueReach + i
-		for _, c := range contacts {
-			if toks[c.i].sent != toks[i].sent {
-				continue
-			}
-			d := c.i - i
-			if i >= c.j {
-				d = i - c.j + 1
-			}
-			best = min(best, max(d, 0))
-		}
-		return best
-	}
 	says := lx.say.find(toks)
 	saidBefore := func(i int) bool {
 		for _, h := range says {
@@ -373,9 +438,11 @@ func (lx *Lexicon) when(toks []tok, contacts []hit, pub time.Time, planned bool)
 		}
 		return false
 	}
+	dist := func(i int) int { return distance(toks, contacts, i) }
+	firedDist := func(i int) int { return distance(toks, fired, i) }
 	var cues []dayCue
 	add := func(i int, days ...Span) {
-		c := dayCue{days: days, dist: dist(i), at: i}
+		c := dayCue{days: days, dist: dist(i), fired: firedDist(i), at: i}
 		if c.dist >= cueReach || saidBefore(i) {
 			// A day away from any contact term, or the day something
 			// was said: the contact may have been the day before.
@@ -400,10 +467,10 @@ func (lx *Lexicon) when(toks []tok, contacts []hit, pub time.Time, planned bool)
 		if t := toks[d.at]; t.field != 0 && t.pos < datelineReach {
 			// "MOSCOW, March 12 (Reuters) -": the dateline of the lead,
 			// the day of the report; the contact may be the day before.
-			add(d.at, Span{d.day - 1, d.day})
+			add(d.at, Span{d.day - 1, d.to})
 			continue
 		}
-		add(d.at, Span{d.day, d.day})
+		add(d.at, Span{d.day, d.to})
 	}
 	var weeks []dayCue
 	recent := false
@@ -413,9 +480,9 @@ func (lx *Lexicon) when(toks []tok, contacts []hit, pub time.Time, planned bool)
 		case relYesterday:
 			add(h.i, Span{p - 1, p - 1})
 		case relThisWeek:
-			weeks = append(weeks, dayCue{days: []Span{{monday, p}}, dist: dist(h.i), at: h.i})
+			weeks = append(weeks, dayCue{days: []Span{{monday, p}}, dist: dist(h.i), fired: firedDist(h.i), at: h.i})
 		case relLastWeek:
-			weeks = append(weeks, dayCue{days: []Span{{monday - 7, monday - 1}}, dist: dist(h.i), at: h.i})
+			weeks = append(weeks, dayCue{days: []Span{{monday - 7, monday - 1}}, dist: dist(h.i), fired: firedDist(h.i), at: h.i})
 		case relRecently:
 			recent = true
 		}
@@ -450,16 +517,80 @@ func (lx *Lexicon) when(toks []tok, contacts []hit, pub time.Time, planned bool)
 	return normalize(spans), false
 }
 
-// nearest returns the cue closest to a contact term; on a tie the later
-// one, which in "confirmed on Wednesday that they met on Monday" is the
-// day of the contact.
+// distance is how many words stand between toks[i] and the nearest of
+// terms in its sentence, or cueReach+i when its sentence has none.
+func distance(toks []tok, terms []hit, i int) int {
+	best := cueReach + i
+	for _, c := range terms {
+		if toks[c.i].sent != toks[i].sent {
+			continue
+		}
+		d := c.i - i
+		if i >= c.j {
+			d = i - c.j + 1
+		}
+		best = min(best, max(d, 0))
+	}
+	return best
+}
+
+// fired returns the contact terms that are the matcher's own contact
+// words (Match.ContactTerm) wherever they stand in the text.
+func fired(toks []tok, contacts []hit, matches []model.Match) []hit {
+	var out []hit
+	for _, m := range matches {
+		if m.ContactTerm == "" {
+			continue
+		}
+		term, _ := tokenize(nil, m.ContactTerm, 3, 0)
+		if len(term) == 0 {
+			continue
+		}
+		for _, c := range contacts {
+			for i := c.i; i < c.j; i++ {
+				if occursAt(toks, term, i) || occursAt(toks, term, i-len(term)+1) {
+					out = append(out, c)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// occursAt reports whether the words of term stand at toks[i:].
+func occursAt(toks []tok, term []tok, i int) bool {
+	if i < 0 || i+len(term) > len(toks) {
+		return false
+	}
+	for k, t := range term {
+		if toks[i+k].f != t.f {
+			return false
+		}
+	}
+	return true
+}
+
+// nearest returns the cue closest to the matcher's contact words, else to
+// any contact term; on a tie the later one, which in "confirmed on
+// Wednesday that they met on Monday" is the day of the contact.
 func nearest(cues []dayCue) (dayCue, bool) {
 	if len(cues) == 0 {
 		return dayCue{}, false
 	}
 	best := cues[0]
 	for _, c := range cues[1:] {
-		if c.dist < best.dist || c.dist == best.dist && c.at > best.at {
+		cf, bf := c.fired < cueReach, best.fired < cueReach
+		switch {
+		case cf != bf:
+			if cf {
+				best = c
+			}
+		case cf && c.fired != best.fired:
+			if c.fired < best.fired {
+				best = c
+			}
+		case c.dist < best.dist || c.dist == best.dist && c.at > best.at:
 			best = c
 		}
 	}
@@ -467,17 +598,33 @@ func nearest(cues []dayCue) (dayCue, bool) {
 }
 
 type dateHit struct {
-	day Day
-	at  int
+	day, to Day // a date, or the first and last days of a range
+	at      int
 }
 
+// maxRange bounds a range of days ("18-19 August", "November 11-12"):
+// a meeting of a few days, not a season.
+const maxRange = 6
+
 // dates finds written dates: "18 February", "February 18", "18 de
-// febrero", "18-го февраля", "9月9日", "9월 9일", with an optional year. A
-// date without a year is put in the year that brings it closest to the
+// febrero", "18-го февраля", "9月9日", "9월 9일", with an optional year, and
+// ranges of days in one month ("August 18-19", "18 and 19 August"). A date
+// without a year is put in the year that brings it closest to the
 // publication; a date far from it is background and ignored.
 func (lx *Lexicon) dates(toks []tok, pub time.Time) []dateHit {
 	var out []dateHit
 	p := DayOf(pub)
+	// rangeEnd extends the last date added to the day to, when the two
+	// are a short range of one month.
+	rangeEnd := func(n, to int) {
+		if len(out) <= n || to <= 0 {
+			return
+		}
+		d := &out[len(out)-1]
+		if end := d.day + Day(to-d.day.Time().Day()); end > d.day && end-d.day <= maxRange {
+			d.to = end
+		}
+	}
 	addDate := func(at, day, month, year int) {
 		if day < 1 || day > 31 || month < 1 || month > 12 {
 			return
@@ -498,7 +645,7 @@ func (lx *Lexicon) dates(toks []tok, pub time.Time) []dateHit {
 			}
 		}
 		if found && abs(int(best-p)) <= maxCueYears {
-			out = append(out, dateHit{day: best, at: at})
+			out = append(out, dateHit{day: best, to: best, at: at})
 		}
 	}
 	yearAt := func(i int) int {
@@ -515,12 +662,41 @@ func (lx *Lexicon) dates(toks []tok, pub time.Time) []dateHit {
 			i--
 		}
 		if i >= 0 && toks[i].num > 0 && toks[i].field == toks[m.i].field {
+			// "18-19 August", "18 and 19 August": the first day stands
+			// one or two words before the last.
+			first := 0
+			for k := i - 1; k >= 0 && i-k <= 2 && toks[k].field == toks[i].field; k-- {
+				if toks[k].num > 0 {
+					first = toks[k].num
+					break
+				}
+				if !rangeWords[toks[k].f] {
+					break
+				}
+			}
+			n := len(out)
+			if first > 0 && first < toks[i].num && toks[i].num-first <= maxRange {
+				addDate(i, first, int(m.val), yearAt(m.j))
+				rangeEnd(n, toks[i].num)
+				continue
+			}
 			addDate(i, toks[i].num, int(m.val), yearAt(m.j))
 			continue
 		}
-		// Day after the month: "February 18, 2025".
+		// Day after the month: "February 18, 2025", "August 18-19".
 		if m.j < len(toks) && toks[m.j].num > 0 && toks[m.j].num <= 31 && toks[m.j].field == toks[m.i].field {
-			addDate(m.i, toks[m.j].num, int(m.val), yearAt(m.j+1))
+			n := len(out)
+			last, k := 0, m.j+1
+			if k < len(toks) && rangeWords[toks[k].f] && toks[k].field == toks[m.j].field {
+				k++
+			}
+			if k < len(toks) && toks[k].field == toks[m.j].field && toks[k].num > toks[m.j].num && toks[k].num-toks[m.j].num <= maxRange {
+				last, k = toks[k].num, k+1
+			} else {
+				k = m.j + 1
+			}
+			addDate(m.i, toks[m.j].num, int(m.val), yearAt(k))
+			rangeEnd(n, last)
 		}
 	}
 	// Numeric months: "9月9日", "9월 9일" (the year, "2025年", before).

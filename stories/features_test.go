@@ -65,6 +65,12 @@ func TestWhen(t *testing.T) {
 		// Thursday evening in New York is Friday in Kuala Lumpur.
 		{"a day ahead in Asia", "2025-07-10T22:00:00-04:00", "Rubio and Lavrov met on Friday in Kuala Lumpur", "", days([2]string{"2025-07-04", "2025-07-04"}, [2]string{"2025-07-11", "2025-07-11"}), true},
 		{"undated, a day ahead in Asia", "2025-07-10T22:00:00-04:00", "Rubio and Lavrov met in Kuala Lumpur", "", days([2]string{"2025-07-08", "2025-07-11"}), false},
+		{"a range of days, month first", wed, "Rubio and Lavrov will meet in Riyadh on March 17-18", "", days([2]string{"2025-03-17", "2025-03-18"}), true},
+		{"a range of days, month last", wed, "Rubio and Lavrov will meet in Riyadh on 17-18 March", "", days([2]string{"2025-03-17", "2025-03-18"}), true},
+		{"a range of days joined by a word", wed, "Rubio and Lavrov will meet in Riyadh on 17 and 18 March", "", days([2]string{"2025-03-17", "2025-03-18"}), true},
+		{"a French range", wed, "Rubio et Lavrov se rencontreront à Riyad du 17 au 18 mars", "", days([2]string{"2025-03-17", "2025-03-18"}), true},
+		{"a date and a year are no range", wed, "Rubio and Lavrov met on March 10, 2025", "", days([2]string{"2025-03-10", "2025-03-10"}), true},
+		{"two dates far apart are no range", wed, "Rubio and Lavrov will meet on 3 and 28 March", "", days([2]string{"2025-03-28", "2025-03-28"}), true},
 	} {
 		f := lex.Extract(rep(tc.pub, tc.title, tc.tx))
 		if !slices.Equal(f.When, tc.want) || f.Dated != tc.dated {
@@ -105,7 +111,7 @@ func TestWhenOtherScripts(t *testing.T) {
 		if len(contacts) == 0 {
 			t.Fatalf("%s: no token %q in %q", tc.name, tc.contact, tc.text)
 		}
-		got, dated := lex.when(toks, contacts, pub, false)
+		got, dated := lex.when(toks, contacts, nil, pub, false)
 		if !slices.Equal(got, tc.want) || !dated {
 			t.Errorf("%s: %s (dated %v), want %s", tc.name, spansString(got), dated, spansString(tc.want))
 		}
@@ -130,7 +136,9 @@ func TestModeRepeatSidelines(t *testing.T) {
 		{"Rubio calls for talks with Lavrov", "", ModeUnknown, false, false},
 		{"Rubio and Lavrov talk again", "", ModeUnknown, true, false},
 		{"Lavrov says he had a new call with Rubio", "", ModeRemote, true, false},
-		{"New round of US-Russia talks opens", "", ModeUnknown, true, false},
+		{"New round of US-Russia talks opens", "", ModeUnknown, false, false},
+		{"Rubio and Lavrov hold new talks", "", ModeUnknown, true, false},
+		{"Rubio says talks with Lavrov in New York were useful", "", ModeUnknown, false, false},
 		{"Second round of US-Russia talks opens", "", ModeUnknown, false, false},
 		{"Rubio and Lavrov met and agreed to meet again", "", ModeInPerson, false, false},
 		{"Rubio says Lavrov floated a new idea", "after their meeting", ModeInPerson, false, false},
@@ -139,6 +147,47 @@ func TestModeRepeatSidelines(t *testing.T) {
 		f := lex.Extract(rep(pub, tc.title, tc.summary))
 		if f.Mode != tc.mode || f.Repeat != tc.repeat || f.Sidelines != tc.sidelines {
 			t.Errorf("%q: mode %v repeat %v sidelines %v, want %v %v %v", tc.title, f.Mode, f.Repeat, f.Sidelines, tc.mode, tc.repeat, tc.sidelines)
+		}
+	}
+}
+
+// TestWhenNearTheMatchedContact: a day named next to the contact words
+// the matcher fired on wins over one next to other contact words.
+func TestWhenNearTheMatchedContact(t *testing.T) {
+	lex := newEnv(t).lex
+	// 2025-10-30 is a Thursday.
+	r := rep("2025-10-30T18:00:00+08:00", "Rubio to meet his Russian counterpart Sergei Lavrov in Riyadh on Friday",
+		"Rubio held talks with Saudi officials on Thursday, officials said.")
+	for _, tc := range []struct {
+		term string
+		want []Span
+	}{
+		{"", days([2]string{"2025-10-30", "2025-10-30"})}, // "held talks … on Thursday" stands closer
+		{"to meet", days([2]string{"2025-10-24", "2025-10-24"}, [2]string{"2025-10-31", "2025-10-31"})},
+	} {
+		r.Matches[0].ContactTerm = tc.term
+		if f := lex.Extract(r); !slices.Equal(f.When, tc.want) {
+			t.Errorf("matched term %q: When %s, want %s", tc.term, spansString(f.When), spansString(tc.want))
+		}
+	}
+}
+
+// TestModeFollowsTheMatchedContact: call and meeting words both give no
+// mode, unless the contact the matcher fired on is a call.
+func TestModeFollowsTheMatchedContact(t *testing.T) {
+	lex := newEnv(t).lex
+	for _, tc := range []struct {
+		title, kind string
+		want        Mode
+	}{
+		{"Rubio, Lavrov hold call ahead of possible Budapest summit", "call", ModeRemote},
+		{"Rubio, Lavrov hold call ahead of possible Budapest summit", "", ModeUnknown},
+		{"Rubio and Lavrov held talks by phone before the summit", "meeting", ModeUnknown},
+	} {
+		r := rep("2025-10-20T12:00:00Z", tc.title, "")
+		r.Matches[0].ContactKind = tc.kind
+		if got := lex.Extract(r).Mode; got != tc.want {
+			t.Errorf("%q, matched as %q: mode %v, want %v", tc.title, tc.kind, got, tc.want)
 		}
 	}
 }
@@ -165,6 +214,24 @@ func TestWhoTookPart(t *testing.T) {
 			[]string{"EG", "QA", "TR"}, []string{"EG", "QA", "TR"}, nil, true, false},
 		{"2025-02-20T12:00:00Z", "G20 foreign ministers meet in Johannesburg",
 			[]string{}, nil, nil, true, false},
+		// A holder named next to another contact is no party to this one.
+		{"2025-03-12T12:00:00Z", "Araghchi, Lavrov meet in Moscow, hours before Lavrov's talks with Rubio",
+			[]string{"IR", "RU"}, nil, []string{"Abbas Araghchi", "Sergei Lavrov"}, false, true},
+		{"2025-10-31T12:00:00Z", "Hegseth and India's defence minister sign framework hours after his meeting with China's Dong Jun",
+			[]string{"IN", "US"}, nil, []string{"Pete Hegseth"}, false, true},
+		// Without such words, a holder the matcher left out takes part.
+		{"2025-06-20T12:00:00Z", "Lammy, Barrot and Wadephul meet Araghchi in Geneva",
+			[]string{"DE", "FR", "GB", "IR"}, nil, []string{"Abbas Araghchi", "David Lammy", "Jean-Noël Barrot", "Johann Wadephul"}, false, false},
+		// "The two countries" is a pair, not a gathering, however few
+		// countries stand next to the plural office.
+		{"2025-08-13T12:00:00Z", "Syria and Turkey: the two countries' intelligence chiefs met in Ankara",
+			[]string{"SY", "TR"}, []string{"TR"}, nil, false, false},
+		// Counterparts named by a group word are a gathering.
+		{"2025-11-11T12:00:00Z", "Canada's foreign minister Anita Anand meets her G7 counterparts in Niagara",
+			[]string{"CA"}, nil, []string{"Anita Anand"}, true, false},
+		// An Arabic name with "and" glued to it: "ولافروف".
+		{"2025-02-18T12:00:00Z", "اجتماع في الرياض جمع روبيو ولافروف",
+			[]string{"RU", "US"}, nil, []string{"Marco Rubio", "Sergei Lavrov"}, false, true},
 	} {
 		a := model.Article{Title: tc.title}
 		a.Published, _ = time.Parse(time.RFC3339, tc.pub)

@@ -147,5 +147,6 @@ func cloneStory(s Story) Story {
 	s.Offices = slices.Clone(s.Offices)
 	s.Holders = slices.Clone(s.Holders)
 	s.When = slices.Clone(s.When)
+	s.Gatherings = slices.Clone(s.Gatherings)
 	return s
 }

@@ -17,13 +17,14 @@ import (
 type Lexicon struct {
 	countries *patSet // val: index in codes
 	codes     []string
-	groups    *patSet
+	groups    *patSet // val: groupMany, groupPair, or groupNamed + index in gatherings
+	gatherings []string
 	holders   *patSet // val: index in people
 	people    []person
 	contacts  *patSet // val: index in kinds
 	kinds     []string
 
-	weekdays, months, monthsShort, relative, again, another, future, sidelines, remote, say *patSet
+	weekdays, months, monthsShort, relative, again, another, future, sidelines, remote, say, apart *patSet
 
 	// numMonth, numDay, numYear: the folded marks of numeric dates
 	// ("9月9日", "9월 9일", "2025年").
@@ -53,7 +54,7 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 	lx := &Lexicon{
 		countries: newPatSet(), groups: newPatSet(), holders: newPatSet(), contacts: newPatSet(),
 		weekdays: newPatSet(), months: newPatSet(), monthsShort: newPatSet(), relative: newPatSet(),
-		again: newPatSet(), another: newPatSet(), future: newPatSet(), sidelines: newPatSet(), remote: newPatSet(), say: newPatSet(),
+		again: newPatSet(), another: newPatSet(), future: newPatSet(), sidelines: newPatSet(), remote: newPatSet(), say: newPatSet(), apart: newPatSet(),
 		roles: map[string]bool{}, specific: map[string]bool{}, offices: map[string]string{},
 		numMonth: foldedSet("月", "월"), numDay: foldedSet("日", "号", "일"), numYear: foldedSet("年", "년"),
 	}
@@ -61,11 +62,26 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 		id := int32(len(lx.codes))
 		lx.codes = append(lx.codes, cc)
 		for _, w := range spec.Countries[cc] {
-			lx.countries.add(w, id)
+			lx.countries.addClitics(w, id)
+		}
+	}
+	known := map[string]bool{}
+	for _, w := range pairWords {
+		lx.groups.add(w, groupPair)
+		known[rules.Fold(w)] = true
+	}
+	for _, name := range sortedKeys(gatheringWords) {
+		id := groupNamed + int32(len(lx.gatherings))
+		lx.gatherings = append(lx.gatherings, name)
+		for _, w := range gatheringWords[name] {
+			lx.groups.add(w, id)
+			known[rules.Fold(w)] = true
 		}
 	}
 	for _, w := range spec.Groups {
-		lx.groups.add(w, 0)
+		if !known[rules.Fold(w)] {
+			lx.groups.add(w, groupMany)
+		}
 	}
 	for _, a := range spec.Actors {
 		lx.offices[a.ID] = a.Office
@@ -85,9 +101,9 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 			}
 			id := int32(len(lx.people))
 			lx.people = append(lx.people, p)
-			lx.holders.add(h.Name, id)
+			lx.holders.addClitics(h.Name, id)
 			for _, al := range h.Aliases {
-				lx.holders.add(al, id)
+				lx.holders.addClitics(al, id)
 			}
 		}
 	}
@@ -122,6 +138,9 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 	for _, w := range anotherWords {
 		lx.another.add(w, 0)
 	}
+	for _, w := range notAnother {
+		lx.another.add(w, -1)
+	}
 	for _, w := range futureWords {
 		lx.future.add(w, 0)
 	}
@@ -136,6 +155,9 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 	}
 	for _, w := range sayWords {
 		lx.say.add(w, 0)
+	}
+	for _, w := range apartWords {
+		lx.apart.add(w, 0)
 	}
 	return lx, nil
 }
@@ -176,11 +198,17 @@ func (lx *Lexicon) office(id string) string {
 	return id
 }
 
+// counterpart reports whether id is a counterpart office ("counterparts",
+// "homologues"), of no country or of one.
+func (lx *Lexicon) counterpart(id string) bool {
+	return id == "counterpart" || strings.HasSuffix(id, "-counterpart")
+}
+
 // generic reports whether an actor id names an office by its role rather
 // than by its agency ("eg-intel" for "Egypt's intelligence chief", or a
 // counterpart): it may stand for any office of its kind in its country.
 func (lx *Lexicon) generic(id, country string) bool {
-	if id == "counterpart" || strings.HasSuffix(id, "-counterpart") {
+	if lx.counterpart(id) {
 		return true
 	}
 	if country == "" || lx.specific[id] {

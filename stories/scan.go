@@ -218,6 +218,31 @@ func (ps *patSet) add(alias string, val int32) {
 	ps.first[p.toks[0]] = append(ps.first[p.toks[0]], id)
 }
 
+// Arabic and Hebrew write "and", "with", "to", "the" as letters glued to
+// the next word: "ولافروف" is "and Lavrov", "ורוביו" "and Rubio". A name
+// or country word in those scripts is also filed with them.
+var (
+	arabicClitics = []string{"و", "ب", "ل", "ف"}
+	hebrewClitics = []string{"ו", "ב", "ל", "ה", "מ", "ש", "כ"}
+)
+
+// addClitics adds alias and, in Arabic or Hebrew script, its forms with a
+// clitic glued before it.
+func (ps *patSet) addClitics(alias string, val int32) {
+	ps.add(alias, val)
+	r, _ := utf8.DecodeRuneInString(strings.TrimSpace(alias))
+	var clitics []string
+	switch {
+	case unicode.Is(unicode.Arabic, r):
+		clitics = arabicClitics
+	case unicode.Is(unicode.Hebrew, r):
+		clitics = hebrewClitics
+	}
+	for _, c := range clitics {
+		ps.add(c+strings.TrimSpace(alias), val)
+	}
+}
+
 func lead(s string) string {
 	n := 0
 	for i := range s {
