@@ -15,14 +15,14 @@ import (
 // holders with their terms, contact terms by kind) and this package's date
 // and repeat cues. It is immutable once built and safe for concurrent use.
 type Lexicon struct {
-	countries *patSet // val: index in codes
-	codes     []string
-	groups    *patSet // val: groupMany, groupPair, or groupNamed + index in gatherings
+	countries  *patSet // val: index in codes
+	codes      []string
+	groups     *patSet // val: groupMany, groupPair, or groupNamed + index in gatherings
 	gatherings []string
-	holders   *patSet // val: index in people
-	people    []person
-	contacts  *patSet // val: index in kinds
-	kinds     []string
+	holders    *patSet // val: index in people
+	people     []person
+	contacts   *patSet // val: index in kinds
+	kinds      []string
 
 	weekdays, months, monthsShort, relative, again, another, future, sidelines, remote, say, apart *patSet
 
