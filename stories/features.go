@@ -205,6 +205,11 @@ func (lx *Lexicon) Extract(r Report) Features {
 					parties[cc] = true
 				}
 				near, group, names := lx.aroundPlural(ev, h.Alias)
+				for _, cc := range near {
+					// "US and Russian top diplomats": the two
+					// countries' foreign ministers.
+					offices[lx.roleOffice(cc, strings.TrimPrefix(h.ID, "multi-"), h.Kind)] = true
+				}
 				f.Plural = union(f.Plural, near, strings.Compare)
 				f.PluralGroup = f.PluralGroup || group
 				f.Gatherings = union(f.Gatherings, names, strings.Compare)
@@ -219,7 +224,11 @@ func (lx *Lexicon) Extract(r Report) Features {
 			case h.Country != "":
 				named++
 				parties[h.Country] = true
-				offices[Office{Country: h.Country, ID: h.ID, Kind: h.Kind, Generic: lx.generic(h.ID, h.Country)}] = true
+				o := Office{Country: h.Country, ID: h.ID, Kind: h.Kind, Generic: lx.generic(h.ID, h.Country)}
+				if role, ok := strings.CutPrefix(h.ID, strings.ToLower(h.Country)+"-"); ok && lx.roles[role] {
+					o.Kind = "" // a deferring role's kind is the matcher's guess
+				}
+				offices[o] = true
 				al, _ := tokenize(nil, h.Alias, 3, 0)
 				for _, p := range holdersIn(al, h.ID) {
 					addHolder(p)

@@ -172,6 +172,34 @@ func TestWhenNearTheMatchedContact(t *testing.T) {
 	}
 }
 
+// TestPluralOffices: a plural office stands for its role in each country
+// named next to it, the configured office where there is one.
+func TestPluralOffices(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		pub, title string
+		want       []Office
+	}{
+		{"2025-08-18T12:00:00Z", "India, China foreign ministers meet as ties thaw", []Office{
+			{Country: "CN", ID: "cn-fm", Kind: "diplomatic"}, {Country: "IN", ID: "in-fm", Kind: "diplomatic"}}},
+		{"2025-03-12T12:00:00Z", "Russian and US spy chiefs speak by phone", []Office{
+			{Country: "RU", ID: "ru-intel", Kind: "intel", Generic: true}, {Country: "US", ID: "us-intel", Kind: "intel", Generic: true}}},
+		{"2025-03-12T12:00:00Z", "Iranian and Iraqi security chiefs meet in Baghdad", []Office{
+			{Country: "IQ", ID: "iq-security", Generic: true}, {Country: "IR", ID: "ir-security", Generic: true}}},
+	} {
+		a := model.Article{Title: tc.title}
+		a.Published, _ = time.Parse(time.RFC3339, tc.pub)
+		ms := e.set.Match(a)
+		if len(ms) == 0 {
+			t.Errorf("%q: not matched", tc.title)
+			continue
+		}
+		if f := e.lex.Extract(Report{Ref: "r", Article: a, Matches: ms}); !slices.Equal(f.Offices, tc.want) {
+			t.Errorf("%q: offices %+v, want %+v", tc.title, f.Offices, tc.want)
+		}
+	}
+}
+
 // TestModeFollowsTheMatchedContact: call and meeting words both give no
 // mode, unless the contact the matcher fired on is a call.
 func TestModeFollowsTheMatchedContact(t *testing.T) {

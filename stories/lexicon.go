@@ -30,7 +30,7 @@ type Lexicon struct {
 	// ("9月9日", "9월 9일", "2025年").
 	numMonth, numDay, numYear map[string]bool
 
-	roles    map[string]bool   // role actor ids, whose country comes from the text
+	roles    map[string]bool   // role actor ids, whose country comes from the text; true: the role defers its kind
 	specific map[string]bool   // actor ids of one country's office
 	offices  map[string]string // actor id → office, for reasons
 }
@@ -86,7 +86,7 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 	for _, a := range spec.Actors {
 		lx.offices[a.ID] = a.Office
 		if a.Country == "" {
-			lx.roles[a.ID] = true
+			lx.roles[a.ID] = a.Defer
 			continue
 		}
 		lx.specific[a.ID] = true
@@ -217,7 +217,25 @@ func (lx *Lexicon) generic(id, country string) bool {
 		return false
 	}
 	prefix := strings.ToLower(country) + "-"
-	return strings.HasPrefix(id, prefix) && lx.roles[strings.TrimPrefix(id, prefix)]
+	if !strings.HasPrefix(id, prefix) {
+		return false
+	}
+	_, role := lx.roles[strings.TrimPrefix(id, prefix)]
+	return role
+}
+
+// roleOffice is the office a role stands for in country cc: "in-fm" for
+// the foreign ministers of "India, China foreign ministers meet", the
+// configured office when there is one, else the role in that country
+// (generic). A role that takes its kind from the office named next to it
+// ("security chief": a spy chief or a security council's secretary) has
+// no kind of its own here.
+func (lx *Lexicon) roleOffice(cc, role, kind string) Office {
+	id := strings.ToLower(cc) + "-" + role
+	if lx.roles[role] {
+		kind = ""
+	}
+	return Office{Country: cc, ID: id, Kind: kind, Generic: lx.generic(id, cc)}
 }
 
 func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
