@@ -75,6 +75,7 @@ const (
 	relThisWeek
 	relLastWeek
 	relRecently
+	relNextWeek
 )
 
 var relativeWords = map[int32][]string{
@@ -88,6 +89,12 @@ var relativeWords = map[int32][]string{
 		"afgelopen week", "w zeszłym tygodniu", "w ubiegłym tygodniu", "geçen hafta", "на прошлой неделе",
 		"минулого тижня", "на минулому тижні", "上周", "上週", "先週", "지난주", "지난 주", "الأسبوع الماضي",
 		"هفته گذشته", "هفته پیش", "בשבוע שעבר"},
+	relNextWeek: {"next week", "la semaine prochaine", "la próxima semana", "la semana que viene", "nächste Woche",
+		"nächsten Woche", "kommende Woche", "kommenden Woche", "la prossima settimana", "la settimana prossima",
+		"na próxima semana", "próxima semana", "volgende week", "w przyszłym tygodniu", "gelecek hafta",
+		"önümüzdeki hafta", "на следующей неделе", "на будущей неделе", "наступного тижня", "на наступному тижні",
+		"下周", "下週", "来週", "다음 주", "다음주", "الأسبوع المقبل", "الأسبوع القادم", "هفته آینده", "هفته بعد",
+		"בשבוע הבא"},
 	relRecently: {"recently", "récemment", "recientemente", "kürzlich", "di recente", "recentemente",
 		"onlangs", "niedawno", "geçenlerde", "недавно", "нещодавно", "最近", "近日", "최근", "مؤخرا", "مؤخراً",
 		"اخیرا", "اخیراً", "לאחרונה"},

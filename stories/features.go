@@ -492,6 +492,8 @@ func (lx *Lexicon) when(toks []tok, contacts, fired []hit, pub time.Time, planne
 			weeks = append(weeks, dayCue{days: []Span{{monday, p}}, dist: dist(h.i), fired: firedDist(h.i), at: h.i})
 		case relLastWeek:
 			weeks = append(weeks, dayCue{days: []Span{{monday - 7, monday - 1}}, dist: dist(h.i), fired: firedDist(h.i), at: h.i})
+		case relNextWeek:
+			weeks = append(weeks, dayCue{days: []Span{{monday + 7, monday + 13}}, dist: dist(h.i), fired: firedDist(h.i), at: h.i})
 		case relRecently:
 			recent = true
 		}

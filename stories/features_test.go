@@ -65,6 +65,8 @@ func TestWhen(t *testing.T) {
 		// Thursday evening in New York is Friday in Kuala Lumpur.
 		{"a day ahead in Asia", "2025-07-10T22:00:00-04:00", "Rubio and Lavrov met on Friday in Kuala Lumpur", "", days([2]string{"2025-07-04", "2025-07-04"}, [2]string{"2025-07-11", "2025-07-11"}), true},
 		{"undated, a day ahead in Asia", "2025-07-10T22:00:00-04:00", "Rubio and Lavrov met in Kuala Lumpur", "", days([2]string{"2025-07-08", "2025-07-11"}), false},
+		{"next week", wed, "Rubio and Lavrov will meet next week", "", days([2]string{"2025-03-17", "2025-03-23"}), true},
+		{"next week, in Russian", wed, "Лавров и Рубио встретятся на следующей неделе", "", days([2]string{"2025-03-17", "2025-03-23"}), true},
 		{"a range of days, month first", wed, "Rubio and Lavrov will meet in Riyadh on March 17-18", "", days([2]string{"2025-03-17", "2025-03-18"}), true},
 		{"a range of days, month last", wed, "Rubio and Lavrov will meet in Riyadh on 17-18 March", "", days([2]string{"2025-03-17", "2025-03-18"}), true},
 		{"a range of days joined by a word", wed, "Rubio and Lavrov will meet in Riyadh on 17 and 18 March", "", days([2]string{"2025-03-17", "2025-03-18"}), true},

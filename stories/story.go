@@ -38,10 +38,16 @@ type Story struct {
 
 // Keys are the index keys of a story: each unordered pair of its parties
 // ("RU|US"), each party with "*" ("RU|*"), under which a report naming
-// a single country ("his E3 counterparts") looks, and each gathering it
-// is ("G7|#"), under which the gathering's other reports look.
+// a single country ("his E3 counterparts") looks, its one party with "1"
+// ("IR|1") while its reports name no other country, under which a report
+// naming both sides looks, and each gathering it is ("G7|#"), under which
+// the gathering's other reports look.
 func (s Story) Keys() []string {
-	return append(partyKeys(s.Parties, true), gatheringKeys(s.Gatherings)...)
+	keys := append(partyKeys(s.Parties, true), gatheringKeys(s.Gatherings)...)
+	if len(s.Parties) == 1 {
+		keys = append(keys, s.Parties[0]+"|1")
+	}
+	return keys
 }
 
 func gatheringKeys(names []string) []string {
@@ -53,13 +59,20 @@ func gatheringKeys(names []string) []string {
 }
 
 // lookupKeys are the keys a report looks under: its pairs, or its single
-// party with "*".
+// party with "*"; the stories of one side of its pairs ("Iran's foreign
+// minister met his counterpart"); and its gatherings.
 //
 // A multilateral report also looks under each of its countries alone: the
 // reports of a gathering name different members ("G7 ministers, with
 // Ukraine on the agenda", "les ministres du G7, Barrot").
 func lookupKeys(f Features) []string {
-	return append(partyKeys(f.Parties, len(f.Parties) == 1 || f.Group), gatheringKeys(f.Gatherings)...)
+	keys := append(partyKeys(f.Parties, len(f.Parties) == 1 || f.Group), gatheringKeys(f.Gatherings)...)
+	if len(f.Parties) > 1 {
+		for _, cc := range f.Parties {
+			keys = append(keys, cc+"|1")
+		}
+	}
+	return keys
 }
 
 func partyKeys(parties []string, single bool) []string {
@@ -151,9 +164,10 @@ func (lx *Lexicon) conflict(s Story, f Features) string {
 	if len(s.Gatherings) > 0 && len(f.Gatherings) > 0 && shared(s.Gatherings, f.Gatherings) == 0 {
 		return fmt.Sprintf("%s is a meeting of %s, this of %s", s.ID, strings.Join(s.Gatherings, ", "), strings.Join(f.Gatherings, ", "))
 	}
-	if len(f.Parties) != 1 && shared(s.Parties, f.Parties) < 2 && (!f.Group || s.Group == 0) {
+	if len(f.Parties) != 1 && len(s.Parties) != 1 && shared(s.Parties, f.Parties) < 2 && (!f.Group || s.Group == 0) {
 		// Found under one country alone or a gathering's name: only two
-		// reports of a gathering may share no more than one member.
+		// reports of a gathering, or a story that names one side only,
+		// may share no more than one country.
 		return fmt.Sprintf("%s is a contact of %s, this of %s", s.ID, partiesString(s.Parties), partiesString(f.Parties))
 	}
 	if why := lx.holderConflict(s, f); why != "" {
