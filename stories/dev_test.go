@@ -111,6 +111,7 @@ func TestBlindStreams(t *testing.T) {
 		floor float64
 	}{
 		{"testdata/blind_stories1.jsonl", 0.98},
+		{"testdata/blind_stories2.jsonl", 0.90},
 	} {
 		t.Run(strings.TrimSuffix(strings.TrimPrefix(tc.path, "testdata/"), ".jsonl"), func(t *testing.T) {
 			results := e.group(t, loadStream(t, tc.path))
