@@ -171,6 +171,7 @@ var sidelinesWords = []string{
 // where "call" is no call ("call for", "calls on").
 var remoteWords = []string{
 	"phone", "phoned", "telephone", "telephoned", "by phone", "phone call", "call", "video call", "video link",
+	"by video", "via video", "over video", "por video", "por vídeo", "per Video", "in video",
 	"videolink", "video conference", "videoconference", "teleconference", "dialled", "dialed",
 	"téléphon*", "appel", "visioconférence", "par vidéo", "llamada", "telefónic*", "telefoneó", "por teléfono",
 	"videollamada", "videoconferencia", "Telefon*", "telefonier*", "Videoschalte", "Videokonferenz",
@@ -203,6 +204,59 @@ var sayWords = []string{
 var rangeWords = map[string]bool{"and": true, "to": true, "through": true, "au": true, "et": true, "y": true,
 	"al": true, "und": true, "bis": true, "e": true, "a": true, "en": true, "tot": true, "i": true, "do": true,
 	"ve": true, "и": true, "по": true, "і": true}
+
+// sayLastWords say something was said and come after its date, as the
+// verb does in Korean, Japanese, Turkish and Persian, and a Chinese verb
+// after its subject and date ("外交部24日表示"): "24일 밝혔다", "24日発表した".
+const sayLast int32 = 1
+
+var sayLastWords = []string{
+	"밝혔다", "말했다", "전했다", "발표했다", "설명했다", "表示", "宣布", "称", "说", "指出", "発表", "明らかにした",
+	"述べた", "açıkladı", "dedi", "bildirdi", "duyurdu", "گفت", "اعلام کرد", "اعلام شد",
+}
+
+// summitWords name a summit of leaders: the occasion of a contact or the
+// next step after it ("ahead of the Trump-Xi summit", "prepare a possible
+// summit in Budapest"), never the contact of the offices this package
+// groups. They neither date nor give a mode to a report.
+const notContact int32 = -1
+
+var summitWords = []string{
+	"summit", "summits", "summitry", "sommet", "sommets", "cumbre", "cumbres", "Gipfel*", "vertice", "vertici",
+	"cúpula", "szczyt*", "zirve*", "саммит*", "встреча на высшем уровне", "встречи на высшем уровне",
+	"встречу на высшем уровне", "встрече на высшем уровне", "саміт*", "зустрічі на найвищому рівні", "峰会",
+	"元首会晤", "首脑会晤", "首脑会谈", "首脳会談", "首脳会議", "サミット", "정상회담", "정상회의", "قمة", "القمة",
+	"نشست سران", "اجلاس سران", "פסגה", "ועידת הפסגה", "ועידת פסגה",
+}
+
+// compoundWords name two or three countries in one word, as Korean,
+// Japanese and Chinese headlines do ("한중 외교장관 회담", "日米外相",
+// "中日韩"). Those whose syllables are also common words ("중미", Central
+// America; "북미", North America) are left out.
+var compoundWords = map[string][]string{
+	"한미": {"KR", "US"}, "한중": {"KR", "CN"}, "한일": {"KR", "JP"}, "한러": {"KR", "RU"}, "미중": {"US", "CN"},
+	"미일": {"US", "JP"}, "미러": {"US", "RU"}, "중러": {"CN", "RU"}, "중일": {"CN", "JP"}, "북중": {"KP", "CN"},
+	"북러": {"KP", "RU"}, "남북": {"KR", "KP"}, "한미일": {"KR", "US", "JP"}, "한중일": {"KR", "CN", "JP"},
+	"한일중": {"KR", "JP", "CN"},
+	"日米":  {"JP", "US"}, "米日": {"US", "JP"}, "日中": {"JP", "CN"}, "中日": {"CN", "JP"}, "日韓": {"JP", "KR"},
+	"韓日": {"KR", "JP"}, "日露": {"JP", "RU"}, "米中": {"US", "CN"}, "米露": {"US", "RU"}, "米韓": {"US", "KR"},
+	"中韓": {"CN", "KR"}, "日米韓": {"JP", "US", "KR"}, "日中韓": {"JP", "CN", "KR"},
+	"日韩": {"JP", "KR"}, "韩日": {"KR", "JP"}, "美日": {"US", "JP"}, "日美": {"JP", "US"}, "日俄": {"JP", "RU"},
+	"中日韩": {"CN", "JP", "KR"}, "美日韩": {"US", "JP", "KR"},
+}
+
+// leaderWords name heads of state or government. A contact term next to
+// one is theirs ("the presidents' phone call", "Trump-Putin summit"), not
+// of the offices in the report. Words that also name an agency's head
+// ("president" of a service, "رئيس") are left out where they would be.
+var leaderWords = []string{
+	"presidents", "presidential", "leaders", "leaders'", "heads of state", "prime ministers", "président",
+	"présidents", "présidentiel*", "chefs d'État", "presidentes", "presidencial", "jefes de Estado",
+	"Präsidenten", "Staatschefs", "presidenti", "capi di Stato", "prezydentów", "liderów", "liderler*",
+	"cumhurbaşkanları", "президентов", "президентами", "президентский", "лидеров", "глав государств",
+	"президентів", "лідерів", "元首", "两国元首", "首脑", "首脳", "大統領", "정상", "정상간", "대통령", "الرئيسين",
+	"الزعيمين", "القادة", "رؤساء", "رهبران", "رئیسان جمهور", "روسای جمهور", "הנשיאים", "המנהיגים",
+}
 
 // dateFillers may stand between a day number and its month ("18th of
 // February", "18 de febrero", "18-го февраля", "1er mars").

@@ -112,17 +112,20 @@ var eastAsia = time.FixedZone("UTC+9", 9*3600)
 // contact: a report is about a contact of the last days; an announced one
 // may be a week ahead; "recently" reaches two weeks back.
 const (
-	pastDays      = 2
-	plannedDays   = 7
-	recentDays    = 14
-	cueReach      = 1000 // distance of a cue in a sentence without a contact term
-	maxCueYears   = 400  // days: a date further from publication is background
-	againAfter    = 5    // "spoke to CIA's Ratcliffe again"
-	againBefore   = 2    // "again met"
-	anotherReach  = 4    // "second round of Russia-Ukraine talks": words between
-	monthReach    = 2    // "the February meeting", "February's talks"
-	sayReach      = 2    // "said on Wednesday", "заявил в среду"
-	datelineReach = 4    // "MOSCOW, March 12 (Reuters) -" opens a lead
+	pastDays       = 2
+	plannedDays    = 7
+	recentDays     = 14
+	cueReach       = 1000 // distance of a cue in a sentence without a contact term
+	maxCueYears    = 400  // days: a date further from publication is background
+	againAfter     = 5    // "spoke to CIA's Ratcliffe again"
+	againBefore    = 2    // "again met"
+	anotherReach   = 4    // "second round of Russia-Ukraine talks": words between
+	monthReach     = 2    // "the February meeting", "February's talks"
+	sayReach       = 2    // "said on Wednesday", "заявил в среду"
+	datelineReach  = 4    // "MOSCOW, March 12 (Reuters) -" opens a lead
+	maxDayAlone    = 15   // days: "27일" without a month is within half a month
+	headFinalAfter = 20   // words: how much farther a day after a CJK contact term stands
+	leaderReach    = 3    // words: "the presidents' call", "разговора президентов"
 )
 
 // Extract reads a report. It is a pure function of the report and the
@@ -261,7 +264,7 @@ func (lx *Lexicon) Extract(r Report) Features {
 	f.Offices = sortedOffices(offices)
 	f.Holders = sortedHolders(holders)
 
-	contacts := lx.contacts.find(toks)
+	contacts, leaders := lx.contactsIn(toks)
 	planned := false
 	for _, c := range contacts {
 		k := lx.kinds[c.val]
@@ -286,9 +289,9 @@ func (lx *Lexicon) Extract(r Report) Features {
 		f.Mode = ModeRemote
 	}
 
-	f.Repeat = lx.repeated(toks, contacts, lx.future.find(toks))
+	f.Repeat = lx.repeated(toks, contacts, lx.future.find(toks), lx.persons(toks))
 	f.Sidelines = len(lx.sidelines.find(toks)) > 0
-	f.When, f.Dated = lx.when(toks, contacts, fired(toks, contacts, r.Matches), pub, planned)
+	f.When, f.Dated = lx.when(toks, contacts, fired(toks, r.Matches, leaders), pub, planned)
 	return f
 }
 
@@ -357,9 +360,54 @@ func (lx *Lexicon) countriesIn(toks []tok, from, to int) []string {
 		if j < len(toks) && locativeAfter[toks[j].f] && toks[j].sent == toks[i].sent {
 			continue
 		}
+		if n := int(c.val); n >= len(lx.codes) {
+			for _, cc := range lx.compounds[n-len(lx.codes)] {
+				set[cc] = true
+			}
+			continue
+		}
 		set[lx.codes[c.val]] = true
 	}
 	return sortedSet(set)
+}
+
+// contactsIn returns the contact terms of toks, less those of leaders: a
+// summit ("ahead of the Trump-Xi summit", "首脳会談") or a contact the
+// text gives to presidents or prime ministers ("the presidents' call of 16
+// October"), which the offices this package groups only prepare or
+// follow. Neither dates nor gives a mode to a report.
+// The leaders' terms are returned apart, as dropped.
+func (lx *Lexicon) contactsIn(toks []tok) (kept, dropped []hit) {
+	leaders := lx.leaders.find(toks)
+	for _, h := range lx.contacts.find(toks) {
+		if slices.Contains(h.vals, notContact) || besideAny(toks, leaders, h) {
+			dropped = append(dropped, h)
+			continue
+		}
+		kept = append(kept, h)
+	}
+	return kept, dropped
+}
+
+// besideAny reports whether one of hits stands within leaderReach words of
+// h, in its sentence.
+func besideAny(toks []tok, hits []hit, h hit) bool {
+	for _, x := range hits {
+		if toks[x.i].sent == toks[h.i].sent && x.j > h.i-leaderReach && x.i < h.j+leaderReach {
+			return true
+		}
+	}
+	return false
+}
+
+// persons returns the positions in toks where a person is named: an
+// office title ("foreign minister") or an office holder.
+func (lx *Lexicon) persons(toks []tok) map[int]bool {
+	at := map[int]bool{}
+	for _, h := range append(lx.holders.find(toks), lx.titles.find(toks)...) {
+		at[h.i] = true
+	}
+	return at
 }
 
 // sameSentence reports whether one of hits is in the sentence of toks[i].
@@ -376,7 +424,10 @@ func sameSentence(toks []tok, hits []hit, i int) bool {
 // after or before it, or "new", "second", "another" a few words before it.
 // A sentence that announces a contact ("agreed to meet again") speaks of
 // a later one, not of this one.
-func (lx *Lexicon) repeated(toks []tok, contacts, future []hit) bool {
+//
+// "New" before a person ("Japan's new foreign minister", "the new CIA
+// chief Ratcliffe") is the person's, not the contact's.
+func (lx *Lexicon) repeated(toks []tok, contacts, future []hit, persons map[int]bool) bool {
 	announced := func(sent int32) bool {
 		for _, h := range future {
 			if toks[h.i].sent == sent {
@@ -399,8 +450,8 @@ func (lx *Lexicon) repeated(toks []tok, contacts, future []hit) bool {
 		}
 	}
 	for _, a := range lx.another.find(toks) {
-		if a.val < 0 {
-			continue // "New York", "a new round of talks"
+		if a.val < 0 || persons[a.j] || persons[a.j+1] {
+			continue // "New York", "a new round of talks", "the new foreign minister"
 		}
 		for _, c := range contacts {
 			sent := toks[a.i].sent
@@ -417,7 +468,8 @@ func (lx *Lexicon) repeated(toks []tok, contacts, future []hit) bool {
 type dayCue struct {
 	days  []Span
 	dist  int
-	fired int // distance from the matcher's contact words
+	fired int  // distance from the matcher's contact words
+	said  bool // the day something was said
 	at    int
 }
 
@@ -439,9 +491,15 @@ func (lx *Lexicon) when(toks []tok, contacts, fired []hit, pub time.Time, planne
 	// evening in New York. pHi is the date in East Asia at publication.
 	pHi := max(p, DayOf(pub.In(eastAsia)))
 	says := lx.say.find(toks)
-	saidBefore := func(i int) bool {
+	// said: the cue at i is the day something was said: "said on
+	// Wednesday", or, where the verb comes last, "24일 밝혔다" ("said on
+	// the 24th"), "外交部24日表示".
+	said := func(i int) bool {
 		for _, h := range says {
-			if h.j <= i && i-h.j < sayReach && toks[h.i].sent == toks[i].sent {
+			if toks[h.i].sent != toks[i].sent {
+				continue
+			}
+			if h.j <= i && i-h.j < sayReach || slices.Contains(h.vals, sayLast) && h.i > i && h.i-i <= sayReach {
 				return true
 			}
 		}
@@ -451,8 +509,8 @@ func (lx *Lexicon) when(toks []tok, contacts, fired []hit, pub time.Time, planne
 	firedDist := func(i int) int { return distance(toks, fired, i) }
 	var cues []dayCue
 	add := func(i int, days ...Span) {
-		c := dayCue{days: days, dist: dist(i), fired: firedDist(i), at: i}
-		if c.dist >= cueReach || saidBefore(i) {
+		c := dayCue{days: days, dist: dist(i), fired: firedDist(i), said: said(i), at: i}
+		if c.dist >= cueReach || c.said {
 			// A day away from any contact term, or the day something
 			// was said: the contact may have been the day before.
 			for k := range c.days {
@@ -498,18 +556,25 @@ func (lx *Lexicon) when(toks []tok, contacts, fired []hit, pub time.Time, planne
 			recent = true
 		}
 	}
-	if c, ok := nearest(cues); ok {
-		return normalize(c.days), true
-	}
-	if c, ok := nearest(weeks); ok {
-		return normalize(c.days), true
-	}
 	approx := Span{p - pastDays, pHi}
 	switch {
 	case recent:
 		approx.From = p - recentDays
 	case planned:
 		approx.To = p + plannedDays
+	}
+	if c, ok := nearest(cues); ok {
+		if len(fired) > 0 && c.fired >= cueReach && c.days[len(c.days)-1].To < approx.From {
+			// An earlier day, named only away from the words the matcher
+			// fired on, may be the day of another contact ("agreements
+			// reached in the presidents' call of 16 October"): the report
+			// may still be of the last days.
+			return normalize(append(c.days, approx)), false
+		}
+		return normalize(c.days), true
+	}
+	if c, ok := nearest(weeks); ok {
+		return normalize(c.days), true
 	}
 	spans := []Span{approx}
 	for _, h := range lx.months.find(toks) {
@@ -539,15 +604,21 @@ func distance(toks []tok, terms []hit, i int) int {
 		d := c.i - i
 		if i >= c.j {
 			d = i - c.j + 1
+			if toks[c.i].cjk {
+				// In Chinese, Japanese and Korean the day stands before
+				// its verb ("27日会谈", "27일 회담"); one after it
+				// belongs to the next clause ("会談し、30日の…").
+				d += headFinalAfter
+			}
 		}
 		best = min(best, max(d, 0))
 	}
 	return best
 }
 
-// fired returns the contact terms that are the matcher's own contact
-// words (Match.ContactTerm) wherever they stand in the text.
-func fired(toks []tok, contacts []hit, matches []model.Match) []hit {
+// fired returns where the matcher's own contact words (Match.ContactTerm)
+// stand in the text, but in the leaders' contact terms.
+func fired(toks []tok, matches []model.Match, leaders []hit) []hit {
 	var out []hit
 	for _, m := range matches {
 		if m.ContactTerm == "" {
@@ -557,16 +628,23 @@ func fired(toks []tok, contacts []hit, matches []model.Match) []hit {
 		if len(term) == 0 {
 			continue
 		}
-		for _, c := range contacts {
-			for i := c.i; i < c.j; i++ {
-				if occursAt(toks, term, i) || occursAt(toks, term, i-len(term)+1) {
-					out = append(out, c)
-					break
-				}
+		for i := range toks {
+			if occursAt(toks, term, i) && !overlapsHit(leaders, i, i+len(term)) {
+				out = append(out, hit{i: i, j: i + len(term)})
 			}
 		}
 	}
 	return out
+}
+
+// overlapsHit reports whether one of hits overlaps toks[i:j].
+func overlapsHit(hits []hit, i, j int) bool {
+	for _, h := range hits {
+		if h.i < j && i < h.j {
+			return true
+		}
+	}
+	return false
 }
 
 // occursAt reports whether the words of term stand at toks[i:].
@@ -593,6 +671,11 @@ func nearest(cues []dayCue) (dayCue, bool) {
 	for _, c := range cues[1:] {
 		cf, bf := c.fired < cueReach, best.fired < cueReach
 		switch {
+		case c.said != best.said:
+			// The day a thing was said yields to the day of a contact.
+			if !c.said {
+				best = c
+			}
 		case cf != bf:
 			if cf {
 				best = c
@@ -721,6 +804,27 @@ func (lx *Lexicon) dates(toks []tok, pub time.Time) []dateHit {
 				year = yearAt(i - 2)
 			}
 			addDate(i, toks[i+2].num, toks[i].num, year)
+		}
+	}
+	// A day of the month alone: "27일", "27日" (the 27th), in the month
+	// that brings it closest to the publication.
+	for i := 0; i+1 < len(toks); i++ {
+		d := toks[i].num
+		if d < 1 || d > 31 || !lx.numDay[toks[i+1].f] || i >= 1 && lx.numMonth[toks[i-1].f] {
+			continue
+		}
+		best, found := Day(0), false
+		for _, m := range []int{-1, 0, 1} {
+			t := time.Date(pub.Year(), pub.Month()+time.Month(m), d, 0, 0, 0, 0, time.UTC)
+			if t.Day() != d {
+				continue // 31 September
+			}
+			if day := DayOf(t); !found || abs(int(day-p)) < abs(int(best-p)) {
+				best, found = day, true
+			}
+		}
+		if found && abs(int(best-p)) <= maxDayAlone {
+			out = append(out, dateHit{day: best, to: best, at: i})
 		}
 	}
 	return out

@@ -102,6 +102,11 @@ func TestWhenOtherScripts(t *testing.T) {
 		{"Hebrew weekday", "השרים נפגשו ביום שני", "נפגשו", days([2]string{"2025-03-10", "2025-03-10"})},
 		{"German date", "Rubio und Lawrow trafen sich am 18. Februar", "trafen", days([2]string{"2025-02-18", "2025-02-18"})},
 		{"Spanish date", "Rubio y Lavrov se reunieron el 18 de febrero", "reunieron", days([2]string{"2025-02-18", "2025-02-18"})},
+		{"Korean day of the month alone", "조현 장관, 11일 왕이 부장과 회담", "회담", days([2]string{"2025-03-11", "2025-03-11"})},
+		{"Chinese day of the month alone", "王毅11日会见赵显", "会", days([2]string{"2025-03-11", "2025-03-11"})},
+		{"a day alone: of the month that brings it closest", "王毅28日会见赵显", "会", days([2]string{"2025-02-28", "2025-02-28"})},
+		{"Korean: the day it was said, after the day of the talks", "외교부는 조현 장관이 14일 왕이 부장과 회담할 예정이라고 12일 밝혔다", "회담할",
+			days([2]string{"2025-03-14", "2025-03-14"})},
 	} {
 		toks, _ := tokenize(nil, tc.text, 0, 0)
 		var contacts []hit
@@ -134,12 +139,15 @@ func TestModeRepeatSidelines(t *testing.T) {
 		{"Лавров и Рубио провели телефонный разговор", "", ModeRemote, false, false},
 		{"Rubio and Lavrov met in Riyadh", "", ModeInPerson, false, false},
 		{"Rubio spoke with Lavrov in Riyadh", "", ModeUnknown, false, false},
-		{"Rubio and Lavrov discuss summit preparations by phone", "", ModeUnknown, false, false},
+		{"Rubio and Lavrov discuss summit preparations by phone", "", ModeRemote, false, false},
+		{"Rubio and Lavrov discuss preparations for a meeting by phone", "", ModeUnknown, false, false},
+		{"US and Chinese defence ministers talk by video as Busan summit nears", "", ModeRemote, false, false},
 		{"Rubio calls for talks with Lavrov", "", ModeUnknown, false, false},
 		{"Rubio and Lavrov talk again", "", ModeUnknown, true, false},
 		{"Lavrov says he had a new call with Rubio", "", ModeRemote, true, false},
 		{"New round of US-Russia talks opens", "", ModeUnknown, false, false},
 		{"Rubio and Lavrov hold new talks", "", ModeUnknown, true, false},
+		{"Rubio and Japan's new foreign minister hold talks", "", ModeInPerson, false, false},
 		{"Rubio says talks with Lavrov in New York were useful", "", ModeUnknown, false, false},
 		{"Second round of US-Russia talks opens", "", ModeUnknown, false, false},
 		{"Rubio and Lavrov met and agreed to meet again", "", ModeInPerson, false, false},
@@ -202,6 +210,34 @@ func TestPluralOffices(t *testing.T) {
 	}
 }
 
+// TestWhenLeadersContact: the day of a leaders' contact or summit, named
+// next to it, does not date the ministers' one.
+func TestWhenLeadersContact(t *testing.T) {
+	lex := newEnv(t).lex
+	for _, tc := range []struct {
+		name, pub, title, summary, term string
+		want                            []Span
+		dated                           bool
+	}{
+		{"a day of the presidents' call, away from the matched words", "2025-03-12T12:00:00Z", "Rubio and Lavrov spoke by phone",
+			"The ministers discussed steps to carry out what was agreed in the presidents' call of 3 March.", "spoke",
+			days([2]string{"2025-03-03", "2025-03-03"}, [2]string{"2025-03-10", "2025-03-12"}), false},
+		{"the same day next to the ministers' call", "2025-03-12T12:00:00Z", "Rubio and Lavrov spoke by phone",
+			"The ministers spoke on 3 March about the presidents' plans.", "spoke",
+			days([2]string{"2025-03-03", "2025-03-03"}), true},
+		{"Japanese: the day of the summit after the talks", "2025-03-12T12:00:00+09:00", "ルビオ国務長官とラブロフ外相が会談",
+			"ルビオ国務長官とラブロフ外相は10日、会談し、14日の首脳会談に向けて調整した。", "会談",
+			days([2]string{"2025-03-10", "2025-03-10"}), true},
+	} {
+		r := rep(tc.pub, tc.title, tc.summary)
+		r.Matches[0].ContactTerm = tc.term
+		f := lex.Extract(r)
+		if !slices.Equal(f.When, tc.want) || f.Dated != tc.dated {
+			t.Errorf("%s: When %s dated %v, want %s dated %v", tc.name, spansString(f.When), f.Dated, spansString(tc.want), tc.dated)
+		}
+	}
+}
+
 // TestModeFollowsTheMatchedContact: call and meeting words both give no
 // mode, unless the contact the matcher fired on is a call.
 func TestModeFollowsTheMatchedContact(t *testing.T) {
@@ -210,8 +246,8 @@ func TestModeFollowsTheMatchedContact(t *testing.T) {
 		title, kind string
 		want        Mode
 	}{
-		{"Rubio, Lavrov hold call ahead of possible Budapest summit", "call", ModeRemote},
-		{"Rubio, Lavrov hold call ahead of possible Budapest summit", "", ModeUnknown},
+		{"Rubio, Lavrov hold call ahead of possible meeting in Budapest", "call", ModeRemote},
+		{"Rubio, Lavrov hold call ahead of possible meeting in Budapest", "", ModeUnknown},
 		{"Rubio and Lavrov held talks by phone before the summit", "meeting", ModeUnknown},
 	} {
 		r := rep("2025-10-20T12:00:00Z", tc.title, "")
@@ -259,6 +295,9 @@ func TestWhoTookPart(t *testing.T) {
 		// Counterparts named by a group word are a gathering.
 		{"2025-11-11T12:00:00Z", "Canada's foreign minister Anita Anand meets her G7 counterparts in Niagara",
 			[]string{"CA"}, nil, []string{"Anita Anand"}, true, false},
+		// One word for two countries: "한중" is Korea and China.
+		{"2025-10-27T12:00:00Z", "한중 외교장관 회담",
+			[]string{"CN", "KR"}, []string{"CN", "KR"}, nil, false, false},
 		// An Arabic name with "and" glued to it: "ولافروف".
 		{"2025-02-18T12:00:00Z", "اجتماع في الرياض جمع روبيو ولافروف",
 			[]string{"RU", "US"}, nil, []string{"Marco Rubio", "Sergei Lavrov"}, false, true},

@@ -15,16 +15,18 @@ import (
 // holders with their terms, contact terms by kind) and this package's date
 // and repeat cues. It is immutable once built and safe for concurrent use.
 type Lexicon struct {
-	countries  *patSet // val: index in codes
+	countries  *patSet // val: index in codes, or len(codes) + index in compounds
 	codes      []string
-	groups     *patSet // val: groupMany, groupPair, or groupNamed + index in gatherings
+	compounds  [][]string // the countries of compoundWords
+	groups     *patSet    // val: groupMany, groupPair, or groupNamed + index in gatherings
 	gatherings []string
+	titles     *patSet // office titles ("foreign minister", "spy chiefs")
 	holders    *patSet // val: index in people
 	people     []person
 	contacts   *patSet // val: index in kinds
 	kinds      []string
 
-	weekdays, months, monthsShort, relative, again, another, future, sidelines, remote, say, apart *patSet
+	weekdays, months, monthsShort, relative, again, another, future, sidelines, remote, say, apart, leaders *patSet
 
 	// numMonth, numDay, numYear: the folded marks of numeric dates
 	// ("9月9日", "9월 9일", "2025年").
@@ -52,9 +54,9 @@ func (p person) covers(t time.Time) bool {
 // words of spec, not its rules, so every guild's rule set shares one.
 func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 	lx := &Lexicon{
-		countries: newPatSet(), groups: newPatSet(), holders: newPatSet(), contacts: newPatSet(),
+		countries: newPatSet(), groups: newPatSet(), titles: newPatSet(), holders: newPatSet(), contacts: newPatSet(),
 		weekdays: newPatSet(), months: newPatSet(), monthsShort: newPatSet(), relative: newPatSet(),
-		again: newPatSet(), another: newPatSet(), future: newPatSet(), sidelines: newPatSet(), remote: newPatSet(), say: newPatSet(), apart: newPatSet(),
+		again: newPatSet(), another: newPatSet(), future: newPatSet(), sidelines: newPatSet(), remote: newPatSet(), say: newPatSet(), apart: newPatSet(), leaders: newPatSet(),
 		roles: map[string]bool{}, specific: map[string]bool{}, offices: map[string]string{},
 		numMonth: foldedSet("月", "월"), numDay: foldedSet("日", "号", "일"), numYear: foldedSet("年", "년"),
 	}
@@ -67,6 +69,15 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 	}
 	known := map[string]bool{}
 	for _, w := range pairWords {
+		lx.groups.add(w, groupPair)
+		known[rules.Fold(w)] = true
+	}
+	for _, w := range sortedKeys(compoundWords) {
+		// "한중": Korea and China, named together; the number of
+		// countries, not the word, makes it a gathering.
+		id := int32(len(lx.codes) + len(lx.compounds))
+		lx.compounds = append(lx.compounds, compoundWords[w])
+		lx.countries.add(w, id)
 		lx.groups.add(w, groupPair)
 		known[rules.Fold(w)] = true
 	}
@@ -85,6 +96,9 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 	}
 	for _, a := range spec.Actors {
 		lx.offices[a.ID] = a.Office
+		for _, w := range append(slices.Clone(a.Titles), a.Plurals...) {
+			lx.titles.add(w, 0)
+		}
 		if a.Country == "" {
 			lx.roles[a.ID] = a.Defer
 			continue
@@ -113,6 +127,12 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 		for _, w := range spec.Contact.Terms[k] {
 			lx.contacts.add(w, id)
 		}
+	}
+	for _, w := range summitWords {
+		lx.contacts.add(w, notContact)
+	}
+	for _, w := range leaderWords {
+		lx.leaders.add(w, 0)
 	}
 	for d, ws := range weekdayWords {
 		for _, w := range ws {
@@ -155,6 +175,9 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 	}
 	for _, w := range sayWords {
 		lx.say.add(w, 0)
+	}
+	for _, w := range sayLastWords {
+		lx.say.add(w, sayLast)
 	}
 	for _, w := range apartWords {
 		lx.apart.add(w, 0)

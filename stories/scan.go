@@ -22,6 +22,7 @@ type tok struct {
 	cap   bool   // the source word starts with an upper-case letter
 	caps  bool   // the source word has letters and all of them are upper case
 	num   int    // the value of an all-digit word of at most 4 digits, else -1
+	cjk   bool   // Han, kana or Hangul: a time word stands before its verb
 	field uint8  // 0 title, 1 summary, 2 content, 3 evidence
 	sent  int32  // sentence number, counted over all fields
 	pos   int32  // position in its field
@@ -55,6 +56,7 @@ func tokenize(toks []tok, s string, field uint8, sent int32) ([]tok, int32) {
 			}
 		}
 		t.caps = letters > 0 && letters == upper
+		t.cjk = unicode.In(word[0], unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
 		if letters == 0 && len(word) <= 4 {
 			n := 0
 			for _, r := range word {
