@@ -260,7 +260,12 @@ func (lx *Lexicon) Extract(r Report) Features {
 	if !f.Group {
 		f.Gatherings = nil
 	}
-	f.Bilateral = bilateral && !multi && len(f.Parties) == 2
+	// Two named offices of two countries, or a plural office of two
+	// countries named next to it, no group word and no office of another
+	// country ("the Ukrainian and British foreign ministers", whatever
+	// other countries the text names).
+	f.Bilateral = bilateral && !multi && len(f.Parties) == 2 ||
+		multi && !f.Group && !f.PluralGroup && len(f.Plural) == 2 && officesWithin(f.Offices, f.Plural)
 	f.Offices = sortedOffices(offices)
 	f.Holders = sortedHolders(holders)
 
@@ -408,6 +413,17 @@ func (lx *Lexicon) persons(toks []tok) map[int]bool {
 		at[h.i] = true
 	}
 	return at
+}
+
+// officesWithin reports whether every office is of one of countries
+// (sorted).
+func officesWithin(offices []Office, countries []string) bool {
+	for _, o := range offices {
+		if _, found := slices.BinarySearch(countries, o.Country); !found {
+			return false
+		}
+	}
+	return true
 }
 
 // sameSentence reports whether one of hits is in the sentence of toks[i].

@@ -272,10 +272,11 @@ func TestWhoTookPart(t *testing.T) {
 		// Burns' term ended in January 2025; Ratcliffe the CIA director, not the DNI he was in 2020.
 		{"2025-03-12T12:00:00Z", "Ratcliffe and Naryshkin speak by phone; Burns' channel revived",
 			[]string{"RU", "US"}, nil, []string{"John Ratcliffe", "Sergei Naryshkin"}, false, true},
+		// A plural office of two countries is a bilateral contact.
 		{"2025-03-12T12:00:00Z", "Russian and US spy chiefs speak by phone",
-			[]string{"RU", "US"}, []string{"RU", "US"}, nil, false, false},
+			[]string{"RU", "US"}, []string{"RU", "US"}, nil, false, true},
 		{"2022-11-14T12:00:00Z", "US and Russian spy chiefs held talks in Turkey",
-			[]string{"RU", "US"}, []string{"RU", "US"}, nil, false, false},
+			[]string{"RU", "US"}, []string{"RU", "US"}, nil, false, true},
 		{"2025-10-08T12:00:00Z", "Turkish, Egyptian intelligence chiefs and Qatar's prime minister meet in Sharm el-Sheikh",
 			[]string{"EG", "QA", "TR"}, []string{"EG", "QA", "TR"}, nil, true, false},
 		{"2025-02-20T12:00:00Z", "G20 foreign ministers meet in Johannesburg",
@@ -297,7 +298,10 @@ func TestWhoTookPart(t *testing.T) {
 			[]string{"CA"}, nil, []string{"Anita Anand"}, true, false},
 		// One word for two countries: "한중" is Korea and China.
 		{"2025-10-27T12:00:00Z", "한중 외교장관 회담",
-			[]string{"CN", "KR"}, []string{"CN", "KR"}, nil, false, false},
+			[]string{"CN", "KR"}, []string{"CN", "KR"}, nil, false, true},
+		// Other countries the text names do not make it a gathering.
+		{"2025-10-28T12:00:00Z", "Russia's shadow fleet on the agenda as the Ukrainian and British foreign ministers meet",
+			[]string{"GB", "RU", "UA"}, []string{"GB", "UA"}, nil, false, true},
 		// An Arabic name with "and" glued to it: "ولافروف".
 		{"2025-02-18T12:00:00Z", "اجتماع في الرياض جمع روبيو ولافروف",
 			[]string{"RU", "US"}, nil, []string{"Marco Rubio", "Sergei Lavrov"}, false, true},

@@ -356,7 +356,7 @@ func (lx *Lexicon) officeList(offices []Office, countries []string) string {
 }
 
 // score ranks the stories a report may join: shared holders first, then
-// shared countries, the same dated day and the same mode.
+// shared countries, the same dated day, the same mode and the same shape.
 func score(s Story, f Features) int {
 	n := 0
 	for _, h := range f.Holders {
@@ -374,6 +374,9 @@ func score(s Story, f Features) int {
 	}
 	if m := s.Mode(); m != ModeUnknown && m == f.Mode {
 		n++
+	}
+	if f.Bilateral && s.Bilateral > 0 && s.Group == 0 || f.Group && s.Group > 0 {
+		n++ // the same shape: a bilateral, or a gathering
 	}
 	return n
 }
