@@ -319,7 +319,8 @@ var gatheringWords = map[string][]string{
 	"Quad":            {"Quad"},
 	"E3":              {"E3", "E-3", "troïka européenne", "европейской тройки", "تروئیکای اروپایی", "الترويكا الأوروبية"},
 	"Ramstein":        {"Ramstein", "Рамштайн", "Рамштайна", "Рамштайну", "контактной группы по обороне", "Контактної групи з питань оборони", "Контактна група з питань оборони"},
-	"Weimar Triangle": {"Weimar Triangle", "Triangle de Weimar", "Weimarer Dreieck", "Trójkąt Weimarski", "Trójkąta Weimarskiego"},
+	"Weimar": {"Weimar", "Weimar Triangle", "Triangle de Weimar", "Weimarer Dreieck", "Weimarer", "Trójkąt Weimarski",
+		"Trójkąta Weimarskiego", "Weimarski*", "Веймар", "Веймарского", "Веймарской", "Веймарського", "Веймарської", "魏玛"},
 	"Visegrad":        {"Visegrad", "Visegrád", "V4"},
 	"Five Eyes":       {"Five Eyes", "Fünf Augen", "Пять глаз", "五眼联盟"},
 }

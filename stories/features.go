@@ -126,6 +126,9 @@ const (
 	maxDayAlone    = 15   // days: "27일" without a month is within half a month
 	headFinalAfter = 20   // words: how much farther a day after a CJK contact term stands
 	leaderReach    = 3    // words: "the presidents' call", "разговора президентов"
+	// counterpartsMany: counterparts with this many countries next to them
+	// are a gathering ("his counterparts from France, Poland and Italy").
+	counterpartsMany = 3
 )
 
 // Extract reads a report. It is a pure function of the report and the
@@ -219,12 +222,20 @@ func (lx *Lexicon) Extract(r Report) Features {
 			case h.Country == "" && lx.counterpart(h.ID):
 				// "her G7 counterparts", "his European counterparts": a
 				// gathering, named by its group word.
-				if _, group, names := lx.aroundPlural(ev, h.Alias); group {
+				if near, group, names := lx.aroundPlural(ev, h.Alias); group || len(near) >= counterpartsMany {
+					counterparts(&f, parties, near, group, names)
 					multi = true
-					f.PluralGroup = true
-					f.Gatherings = union(f.Gatherings, names, strings.Compare)
 				}
 			case h.Country != "":
+				if lx.counterpart(h.ID) {
+					// "seine Amtskollegen aus Frankreich, Polen,
+					// Großbritannien, Italien, Spanien und der Ukraine":
+					// the matcher took the first; the others are there.
+					if near, group, names := lx.aroundPlural(ev, h.Alias); group || len(near) >= counterpartsMany {
+						counterparts(&f, parties, near, group, names)
+						multi = true
+					}
+				}
 				named++
 				parties[h.Country] = true
 				o := Office{Country: h.Country, ID: h.ID, Kind: h.Kind, Generic: lx.generic(h.ID, h.Country)}
@@ -298,6 +309,17 @@ func (lx *Lexicon) Extract(r Report) Features {
 	f.Sidelines = len(lx.sidelines.find(toks)) > 0
 	f.When, f.Dated = lx.when(toks, contacts, fired(toks, r.Matches, leaders), pub, planned)
 	return f
+}
+
+// counterparts reads counterparts named as a gathering: by a group word,
+// or with at least counterpartsMany countries next to them.
+func counterparts(f *Features, parties map[string]bool, near []string, group bool, names []string) {
+	for _, cc := range near {
+		parties[cc] = true
+	}
+	f.Plural = union(f.Plural, near, strings.Compare)
+	f.PluralGroup = f.PluralGroup || group
+	f.Gatherings = union(f.Gatherings, names, strings.Compare)
 }
 
 // Around a plural office the words that say whose offices they are stand

@@ -302,6 +302,9 @@ func TestWhoTookPart(t *testing.T) {
 		// Other countries the text names do not make it a gathering.
 		{"2025-10-28T12:00:00Z", "Russia's shadow fleet on the agenda as the Ukrainian and British foreign ministers meet",
 			[]string{"GB", "RU", "UA"}, []string{"GB", "UA"}, nil, false, true},
+		// Counterparts from three countries or more are a gathering.
+		{"2025-10-28T12:00:00Z", "Wadephul receives his counterparts from France, Poland, Britain, Italy and Spain in Berlin",
+			[]string{"DE", "FR", "GB", "IT", "PL"}, []string{"FR", "GB", "IT", "PL"}, []string{"Johann Wadephul"}, true, false},
 		// An Arabic name with "and" glued to it: "ولافروف".
 		{"2025-02-18T12:00:00Z", "اجتماع في الرياض جمع روبيو ولافروف",
 			[]string{"RU", "US"}, nil, []string{"Marco Rubio", "Sergei Lavrov"}, false, true},
