@@ -569,7 +569,7 @@ func (lx *Lexicon) when(toks []tok, contacts, fired []hit, pub time.Time, planne
 		}
 	}
 	for _, d := range lx.dates(toks, pub) {
-		if t := toks[d.at]; t.field != 0 && t.pos < datelineReach {
+		if t := toks[d.at]; t.field != 0 && t.pos < datelineReach && !d.alone {
 			// "MOSCOW, March 12 (Reuters) -": the dateline of the lead,
 			// the day of the report; the contact may be the day before.
 			add(d.at, Span{d.day - 1, d.to})
@@ -732,6 +732,7 @@ func nearest(cues []dayCue) (dayCue, bool) {
 type dateHit struct {
 	day, to Day // a date, or the first and last days of a range
 	at      int
+	alone   bool // a day of the month alone ("27일"): never a dateline
 }
 
 // maxRange bounds a range of days ("18-19 August", "November 11-12"):
@@ -862,7 +863,7 @@ func (lx *Lexicon) dates(toks []tok, pub time.Time) []dateHit {
 			}
 		}
 		if found && abs(int(best-p)) <= maxDayAlone {
-			out = append(out, dateHit{day: best, to: best, at: i})
+			out = append(out, dateHit{day: best, to: best, at: i, alone: true})
 		}
 	}
 	return out
