@@ -204,6 +204,13 @@ func (lx *Lexicon) Extract(r Report) Features {
 				// around it; the report's parties are all the countries
 				// it names.
 				multi = true
+				// The office itself, of no one country: a gathering of
+				// foreign ministers is not one of defence ministers.
+				if role := strings.TrimPrefix(h.ID, "multi-"); lx.roles[role] {
+					offices[Office{ID: h.ID, Generic: true}] = true // "security chiefs": of any kind
+				} else {
+					offices[Office{ID: h.ID, Kind: h.Kind}] = true
+				}
 				if textCountries == nil {
 					textCountries = lx.countriesIn(toks, 0, len(toks))
 				}

@@ -183,19 +183,22 @@ func TestWhenNearTheMatchedContact(t *testing.T) {
 }
 
 // TestPluralOffices: a plural office stands for its role in each country
-// named next to it, the configured office where there is one.
+// named next to it, the configured office where there is one, and is kept
+// as the office of no one country too.
 func TestPluralOffices(t *testing.T) {
 	e := newEnv(t)
 	for _, tc := range []struct {
 		pub, title string
 		want       []Office
 	}{
-		{"2025-08-18T12:00:00Z", "India, China foreign ministers meet as ties thaw", []Office{
+		{"2025-08-18T12:00:00Z", "India, China foreign ministers meet as ties thaw", []Office{{ID: "multi-fm", Kind: "diplomatic"},
 			{Country: "CN", ID: "cn-fm", Kind: "diplomatic"}, {Country: "IN", ID: "in-fm", Kind: "diplomatic"}}},
-		{"2025-03-12T12:00:00Z", "Russian and US spy chiefs speak by phone", []Office{
+		{"2025-03-12T12:00:00Z", "Russian and US spy chiefs speak by phone", []Office{{ID: "multi-intel", Kind: "intel"},
 			{Country: "RU", ID: "ru-intel", Kind: "intel", Generic: true}, {Country: "US", ID: "us-intel", Kind: "intel", Generic: true}}},
-		{"2025-03-12T12:00:00Z", "Iranian and Iraqi security chiefs meet in Baghdad", []Office{
+		{"2025-03-12T12:00:00Z", "Iranian and Iraqi security chiefs meet in Baghdad", []Office{{ID: "multi-security", Generic: true},
 			{Country: "IQ", ID: "iq-security", Generic: true}, {Country: "IR", ID: "ir-security", Generic: true}}},
+		// Of no country named next to it, the office is still read.
+		{"2025-10-15T12:00:00Z", "Nordic foreign ministers meet in Oslo", []Office{{ID: "multi-fm", Kind: "diplomatic"}}},
 	} {
 		a := model.Article{Title: tc.title}
 		a.Published, _ = time.Parse(time.RFC3339, tc.pub)

@@ -218,6 +218,9 @@ func (lx *Lexicon) office(id string) string {
 	if o, ok := lx.offices[id]; ok && o != "" {
 		return o
 	}
+	if role, ok := strings.CutPrefix(id, "multi-"); ok && lx.offices[role] != "" {
+		return lx.offices[role] + "s" // "foreign ministers"
+	}
 	return id
 }
 

@@ -248,10 +248,18 @@ func (lx *Lexicon) officeConflict(s Story, f Features) string {
 			delegation = true
 		}
 	}
-	if len(differ) == 0 || delegation {
+	if delegation {
 		// Where one side came with several officials (foreign and
 		// defence ministers and the spy chief), the other side's office
 		// may be named by another member of the meeting.
+		return ""
+	}
+	if mine, theirs := officesOf(f.Offices, ""), officesOf(s.Offices, ""); len(mine) > 0 && len(theirs) > 0 && !officesAgree(mine, theirs) {
+		// Gatherings of different ministers ("Nordic foreign
+		// ministers", "Baltic defence ministers").
+		return fmt.Sprintf("%s is a meeting of %s, this of %s", s.ID, lx.officeList(theirs, []string{""}), lx.officeList(mine, []string{""}))
+	}
+	if len(differ) == 0 {
 		return ""
 	}
 	return fmt.Sprintf("%s is a contact of %s, this of %s", s.ID, lx.officeList(s.Offices, differ), lx.officeList(f.Offices, differ))

@@ -82,6 +82,33 @@ func TestConflict(t *testing.T) {
 			f.Parties = []string{"FR", "UA"}
 			f.Offices, f.Holders = nil, nil
 		}, ""},
+		{"gatherings of other ministers, one member shared", func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup = false, true, true
+			f.Parties = []string{"DK", "FI", "NO", "SE"}
+			f.Offices, f.Holders = []Office{{ID: "multi-fm", Kind: "diplomatic"}}, nil
+		}, func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup = false, true, true
+			f.Parties = []string{"EE", "FI", "LT", "LV"}
+			f.Offices, f.Holders = []Office{{ID: "multi-defence", Kind: "diplomatic"}}, nil
+		}, "is a meeting of foreign ministers, this of defence ministers"},
+		{"gatherings of the same ministers, one member shared", func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup = false, true, true
+			f.Parties = []string{"DK", "FI", "NO", "SE"}
+			f.Offices, f.Holders = []Office{{ID: "multi-fm", Kind: "diplomatic"}}, nil
+		}, func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup = false, true, true
+			f.Parties = []string{"EE", "FI"}
+			f.Offices, f.Holders = []Office{{ID: "multi-fm", Kind: "diplomatic"}}, nil
+		}, ""},
+		{"gatherings of different names", func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup, f.Gatherings = false, true, true, []string{"NATO"}
+			f.Parties = []string{"UA"}
+			f.Offices, f.Holders = nil, nil
+		}, func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup, f.Gatherings = false, true, true, []string{"EU"}
+			f.Parties = []string{"UA"}
+			f.Offices, f.Holders = nil, nil
+		}, "is a meeting of NATO, this of EU"},
 		{"a gathering and a contact of one member", func(f *Features) {
 			f.Bilateral = false
 			f.Parties = []string{"CA", "US"}
