@@ -19,40 +19,52 @@
 //     their sentence sets them apart from the contact ("hours before
 //     Lavrov's talks with Rubio", "without Rubio"). Names in Arabic and
 //     Hebrew are read with the conjunctions and prepositions written
-//     glued to them ("ولافروف");
+//     glued to them ("ولافروف"); one word may name two countries ("한중",
+//     "日米");
 //   - offices and holders: who held which office, by name, within the
 //     holder's term at the publication date (Burns or Ratcliffe as CIA
 //     Director); a plural office stands for its role in each country named
 //     next to it ("India, China foreign ministers": the two foreign
-//     ministers);
+//     ministers), and for itself, of no one country ("Nordic foreign
+//     ministers");
 //   - mode: only phone or video words (a call) or only meeting, visit or
 //     appearance words (a meeting); with both, a call when the contact
-//     the matcher fired on is one ("hold call ahead of possible summit");
-//     anything else is unknown;
+//     the matcher fired on is one; anything else is unknown. A summit of
+//     leaders, or a contact the text gives to presidents or prime
+//     ministers ("ahead of the Trump-Xi summit", "the presidents' call"),
+//     is the occasion of the report, not its contact: it neither gives a
+//     mode nor dates the report;
 //   - when: the days the contact may have taken place on. A weekday, a
 //     date ("18 February", "9月9日") or "yesterday" next to a contact term
 //     gives its day, counted from the publication date in the report's own
 //     time zone; a weekday is the last one, or also the next one when the
 //     report announces a contact ("will meet on Tuesday"); a day that was
 //     only the day something was said ("the Kremlin said on Wednesday")
-//     may be the day after the contact. A range of days ("August 18-19",
-//     "du 17 au 18 mars") gives those days. Of several, the date next to
-//     the matcher's own contact words comes first ("arrived on Thursday,
-//     to meet Dong Jun on Friday"). "This week", "last week", "next week"
-//     and "recently" give ranges. Without any, a report is about the last
-//     two days before publication, or the coming week when it announces a
-//     contact. A month next to a contact term ("the February meeting")
-//     adds that month, so a look back finds its story;
+//     may be the day after the contact, and yields to a day of a contact.
+//     A range of days ("August 18-19", "du 17 au 18 mars") gives those
+//     days; a day of the month alone ("27일", "27日") the nearest such day.
+//     Of several, the date next to the matcher's own contact words comes
+//     first ("arrived on Thursday, to meet Dong Jun on Friday"); in
+//     Chinese, Japanese and Korean a day stands before its verb. An
+//     earlier day named only away from the matcher's words widens the
+//     report's days rather than replacing them. "This week", "last week",
+//     "next week" and "recently" give ranges. Without any, a report is
+//     about the last two days before publication, or the coming week when
+//     it announces a contact. A month next to a contact term ("the
+//     February meeting") adds that month, so a look back finds its story;
 //   - shape: multilateral (a plural office of three or more countries, or
 //     a plural office or counterparts qualified by a group word such as
-//     "ASEAN" or "G7", but not by a word for two, "the two countries"),
-//     bilateral (two named offices of exactly two countries), on the
-//     sidelines of a gathering; the gatherings named ("G7", "ministres du
-//     G7", "七国集团": one name in every language);
+//     "ASEAN" or "G7", but not by a word for two, "the two countries", or
+//     counterparts with three countries or more next to them), bilateral
+//     (two named offices of exactly two countries, or a plural office of
+//     two countries named next to it), on the sidelines of a gathering;
+//     the gatherings named ("G7", "ministres du G7", "七国集团": one name in
+//     every language);
 //   - repeat: the report calls the contact another one ("talk again", "a
 //     new call"), unless it announces one ("agreed to meet again"); the
-//     next round of a series ("a new round of talks", like "second round")
-//     and places ("New York") are no repeat.
+//     next round of a series ("a new round of talks", like "second round"),
+//     places ("New York") and a new holder ("Japan's new foreign
+//     minister") are no repeat.
 //
 // Date, repeat, sidelines, call and "apart" words and the names of
 // gatherings are this package's data (cues.go), in the seventeen
@@ -76,8 +88,10 @@
 //     same (foreign ministers' talks against the spy chiefs' call of the
 //     same two countries; Wang Yi's talks with Jaishankar against his
 //     talks with Doval the next day; a role such as "Egypt's intelligence
-//     chief" or a counterpart may be any office of its kind), unless one
-//     side came with several officials (a delegation);
+//     chief" or a counterpart may be any office of its kind), or both are
+//     gatherings of different ministers ("Nordic foreign ministers",
+//     "Baltic defence ministers"), unless one side came with several
+//     officials (a delegation);
 //   - gathering: both are multilateral meetings of different named
 //     gatherings (G7 against NATO); a report found under one country of a
 //     story, other than of a gathering or a story naming one side only,
@@ -96,8 +110,8 @@
 //     repeat: "Lavrov and Rubio talk again" the day after their meeting.
 //
 // Among the stories that pass, the report joins the one sharing the most
-// holders and countries, the same dated day and the same mode; then the one
-// reported most recently; then the smallest id. Given the same order of
+// holders and countries, the same dated day, the same mode and the same
+// shape; then the one reported most recently; then the smallest id. Given the same order of
 // reports the decisions are the same.
 //
 // # Finding candidates
@@ -124,7 +138,8 @@
 // alone. A retrospective finds its story only through a month named next to
 // a contact term, and not when that month is the current one a year on.
 // Places are not compared: talks in Riyadh and in Jeddah on the same day
-// between the same offices would be one story. A date of another contact
-// standing closer to a contact word than the report's own date may date
-// the report wrongly ("the call of the presidents on 16 October").
+// between the same offices would be one story. A date of another event
+// in the sentence of the matched contact words ("who took office on
+// Tuesday, spoke by phone") dates the report wrongly, and a report
+// corrected from a meeting to a call is two stories.
 package stories
