@@ -179,7 +179,7 @@ func (lx *Lexicon) conflict(s Story, f Features) string {
 	if sm := s.Mode(); sm != ModeUnknown && f.Mode != ModeUnknown && sm != f.Mode {
 		return fmt.Sprintf("%s is a %s, this a %s", s.ID, sm, f.Mode)
 	}
-	if f.Group && s.Group == 0 && s.Bilateral > 0 {
+	if f.Group && s.Group == 0 && s.Bilateral > 0 && !namedGathering(s) {
 		// A gathering named as such ("G20 foreign ministers") or of four
 		// countries or more is not the bilateral; three countries naming
 		// the bilateral's two may be its host joining it ("US, Russian
@@ -263,6 +263,13 @@ func (lx *Lexicon) officeConflict(s Story, f Features) string {
 		return ""
 	}
 	return fmt.Sprintf("%s is a contact of %s, this of %s", s.ID, lx.officeList(s.Offices, differ), lx.officeList(f.Offices, differ))
+}
+
+// namedGathering reports whether a story without a multilateral report
+// is one all the same: a report named the offices of three countries or
+// more ("Lammy, Barrot and Wadephul meet Araghchi").
+func namedGathering(s Story) bool {
+	return len(s.Parties) >= 3 && s.Bilateral < s.Reports
 }
 
 // specific counts the offices named by agency or title, not by role.

@@ -109,6 +109,14 @@ func TestConflict(t *testing.T) {
 			f.Parties = []string{"UA"}
 			f.Offices, f.Holders = nil, nil
 		}, "is a meeting of NATO, this of EU"},
+		{"a gathering named by its members' offices and a multilateral report", func(f *Features) {
+			f.Bilateral = false
+			f.Parties = []string{"DE", "FR", "GB", "IR"}
+		}, func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup = false, true, true
+			f.Parties = []string{"IR"}
+			f.Offices, f.Holders = nil, nil
+		}, ""},
 		{"a gathering and a contact of one member", func(f *Features) {
 			f.Bilateral = false
 			f.Parties = []string{"CA", "US"}
