@@ -294,7 +294,8 @@ func (lx *Lexicon) Extract(r Report) Features {
 		kinds[k] = true
 		planned = planned || k == "planned"
 	}
-	planned = planned || kinds["planned"] || len(lx.future.find(toks)) > 0
+	future := lx.future.find(toks)
+	planned = planned || kinds["planned"] || len(future) > 0
 	remote := false
 	for _, h := range lx.remote.find(toks) {
 		remote = remote || h.val == 1
@@ -312,7 +313,7 @@ func (lx *Lexicon) Extract(r Report) Features {
 		f.Mode = ModeRemote
 	}
 
-	f.Repeat = lx.repeated(toks, contacts, lx.future.find(toks), lx.persons(toks))
+	f.Repeat = lx.repeated(toks, contacts, future)
 	f.Sidelines = len(lx.sidelines.find(toks)) > 0
 	f.When, f.Dated = lx.when(toks, contacts, fired(toks, r.Matches, leaders), pub, planned)
 	return f
@@ -472,7 +473,8 @@ func sameSentence(toks []tok, hits []hit, i int) bool {
 //
 // "New" before a person ("Japan's new foreign minister", "the new CIA
 // chief Ratcliffe") is the person's, not the contact's.
-func (lx *Lexicon) repeated(toks []tok, contacts, future []hit, persons map[int]bool) bool {
+func (lx *Lexicon) repeated(toks []tok, contacts, future []hit) bool {
+	var persons map[int]bool // read only when a word calls a contact new
 	announced := func(sent int32) bool {
 		for _, h := range future {
 			if toks[h.i].sent == sent {
@@ -495,8 +497,14 @@ func (lx *Lexicon) repeated(toks []tok, contacts, future []hit, persons map[int]
 		}
 	}
 	for _, a := range lx.another.find(toks) {
-		if a.val < 0 || persons[a.j] || persons[a.j+1] {
-			continue // "New York", "a new round of talks", "the new foreign minister"
+		if a.val < 0 {
+			continue // "New York", "a new round of talks"
+		}
+		if persons == nil {
+			persons = lx.persons(toks)
+		}
+		if persons[a.j] || persons[a.j+1] {
+			continue // "the new foreign minister"
 		}
 		for _, c := range contacts {
 			sent := toks[a.i].sent
