@@ -120,7 +120,7 @@ func (lx *Lexicon) decide(f Features, keys []string, cands []Story) Decision {
 		}
 		fits = append(fits, option{s, score(s, f)})
 	}
-	who := strings.Join(f.Parties, "–")
+	who := whoString(f.Parties, f.Gatherings)
 	if len(fits) == 0 {
 		d := Decision{Story: newStory(f), New: true, Features: f}
 		switch len(refusals) {
@@ -168,7 +168,7 @@ func (lx *Lexicon) joinReason(before, after Story, f Features, fits int) string 
 	if before.Reports != 1 {
 		b.WriteByte('s')
 	}
-	fmt.Fprintf(&b, "): %s %s on %s", strings.Join(after.Parties, "–"), after.Mode(), spansString(after.When))
+	fmt.Fprintf(&b, "): %s %s on %s", whoString(after.Parties, after.Gatherings), after.Mode(), spansString(after.When))
 	var shared []string
 	for _, h := range f.Holders {
 		if _, found := slices.BinarySearchFunc(before.Holders, h, compareHolder); found {
@@ -182,4 +182,15 @@ func (lx *Lexicon) joinReason(before, after Story, f Features, fits int) string 
 		fmt.Fprintf(&b, "; closest of %d stories that fit", fits)
 	}
 	return b.String()
+}
+
+// whoString names who took part for a reason: "RU–US", "G7 (CA–FR)".
+func whoString(parties, gatherings []string) string {
+	switch {
+	case len(gatherings) == 0:
+		return partiesString(parties)
+	case len(parties) == 0:
+		return strings.Join(gatherings, ", ")
+	}
+	return strings.Join(gatherings, ", ") + " (" + strings.Join(parties, "–") + ")"
 }

@@ -29,7 +29,9 @@ type Index interface {
 
 // MemIndex is an in-memory Index: for each key, postings sorted by first
 // day. A story's When only narrows as reports join it, so a posting made
-// once stays valid; only new keys add postings.
+// once stays valid; only new keys add postings. A key a story no longer
+// has ("IR|1" once a report names its other side) keeps its postings,
+// which may return the story to a query under it, as Candidates allows.
 type MemIndex struct {
 	mu       sync.RWMutex
 	stories  map[string]*memStory
@@ -147,5 +149,6 @@ func cloneStory(s Story) Story {
 	s.Offices = slices.Clone(s.Offices)
 	s.Holders = slices.Clone(s.Holders)
 	s.When = slices.Clone(s.When)
+	s.Gatherings = slices.Clone(s.Gatherings)
 	return s
 }

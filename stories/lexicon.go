@@ -15,21 +15,24 @@ import (
 // holders with their terms, contact terms by kind) and this package's date
 // and repeat cues. It is immutable once built and safe for concurrent use.
 type Lexicon struct {
-	countries *patSet // val: index in codes
-	codes     []string
-	groups    *patSet
-	holders   *patSet // val: index in people
-	people    []person
-	contacts  *patSet // val: index in kinds
-	kinds     []string
+	countries  *patSet // val: index in codes, or len(codes) + index in compounds
+	codes      []string
+	compounds  [][]string // the countries of compoundWords
+	groups     *patSet    // val: groupMany, groupPair, or groupNamed + index in gatherings
+	gatherings []string
+	titles     *patSet // office titles ("foreign minister", "spy chiefs")
+	holders    *patSet // val: index in people
+	people     []person
+	contacts   *patSet // val: index in kinds
+	kinds      []string
 
-	weekdays, months, monthsShort, relative, again, another, future, sidelines, remote, say *patSet
+	weekdays, months, monthsShort, relative, again, another, future, sidelines, remote, say, apart, leaders *patSet
 
 	// numMonth, numDay, numYear: the folded marks of numeric dates
 	// ("9月9日", "9월 9일", "2025年").
 	numMonth, numDay, numYear map[string]bool
 
-	roles    map[string]bool   // role actor ids, whose country comes from the text
+	roles    map[string]bool   // role actor ids, whose country comes from the text; true: the role defers its kind
 	specific map[string]bool   // actor ids of one country's office
 	offices  map[string]string // actor id → office, for reasons
 }
@@ -51,9 +54,9 @@ func (p person) covers(t time.Time) bool {
 // words of spec, not its rules, so every guild's rule set shares one.
 func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 	lx := &Lexicon{
-		countries: newPatSet(), groups: newPatSet(), holders: newPatSet(), contacts: newPatSet(),
+		countries: newPatSet(), groups: newPatSet(), titles: newPatSet(), holders: newPatSet(), contacts: newPatSet(),
 		weekdays: newPatSet(), months: newPatSet(), monthsShort: newPatSet(), relative: newPatSet(),
-		again: newPatSet(), another: newPatSet(), future: newPatSet(), sidelines: newPatSet(), remote: newPatSet(), say: newPatSet(),
+		again: newPatSet(), another: newPatSet(), future: newPatSet(), sidelines: newPatSet(), remote: newPatSet(), say: newPatSet(), apart: newPatSet(), leaders: newPatSet(),
 		roles: map[string]bool{}, specific: map[string]bool{}, offices: map[string]string{},
 		numMonth: foldedSet("月", "월"), numDay: foldedSet("日", "号", "일"), numYear: foldedSet("年", "년"),
 	}
@@ -61,16 +64,43 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 		id := int32(len(lx.codes))
 		lx.codes = append(lx.codes, cc)
 		for _, w := range spec.Countries[cc] {
-			lx.countries.add(w, id)
+			lx.countries.addClitics(w, id)
+		}
+	}
+	known := map[string]bool{}
+	for _, w := range pairWords {
+		lx.groups.add(w, groupPair)
+		known[rules.Fold(w)] = true
+	}
+	for _, w := range sortedKeys(compoundWords) {
+		// "한중": Korea and China, named together; the number of
+		// countries, not the word, makes it a gathering.
+		id := int32(len(lx.codes) + len(lx.compounds))
+		lx.compounds = append(lx.compounds, compoundWords[w])
+		lx.countries.add(w, id)
+		lx.groups.add(w, groupPair)
+		known[rules.Fold(w)] = true
+	}
+	for _, name := range sortedKeys(gatheringWords) {
+		id := groupNamed + int32(len(lx.gatherings))
+		lx.gatherings = append(lx.gatherings, name)
+		for _, w := range gatheringWords[name] {
+			lx.groups.add(w, id)
+			known[rules.Fold(w)] = true
 		}
 	}
 	for _, w := range spec.Groups {
-		lx.groups.add(w, 0)
+		if !known[rules.Fold(w)] {
+			lx.groups.add(w, groupMany)
+		}
 	}
 	for _, a := range spec.Actors {
 		lx.offices[a.ID] = a.Office
+		for _, w := range append(slices.Clone(a.Titles), a.Plurals...) {
+			lx.titles.add(w, 0)
+		}
 		if a.Country == "" {
-			lx.roles[a.ID] = true
+			lx.roles[a.ID] = a.Defer
 			continue
 		}
 		lx.specific[a.ID] = true
@@ -85,9 +115,9 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 			}
 			id := int32(len(lx.people))
 			lx.people = append(lx.people, p)
-			lx.holders.add(h.Name, id)
+			lx.holders.addClitics(h.Name, id)
 			for _, al := range h.Aliases {
-				lx.holders.add(al, id)
+				lx.holders.addClitics(al, id)
 			}
 		}
 	}
@@ -97,6 +127,12 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 		for _, w := range spec.Contact.Terms[k] {
 			lx.contacts.add(w, id)
 		}
+	}
+	for _, w := range summitWords {
+		lx.contacts.add(w, notContact)
+	}
+	for _, w := range leaderWords {
+		lx.leaders.add(w, 0)
 	}
 	for d, ws := range weekdayWords {
 		for _, w := range ws {
@@ -122,6 +158,9 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 	for _, w := range anotherWords {
 		lx.another.add(w, 0)
 	}
+	for _, w := range notAnother {
+		lx.another.add(w, -1)
+	}
 	for _, w := range futureWords {
 		lx.future.add(w, 0)
 	}
@@ -136,6 +175,12 @@ func NewLexicon(spec rules.Spec) (*Lexicon, error) {
 	}
 	for _, w := range sayWords {
 		lx.say.add(w, 0)
+	}
+	for _, w := range sayLastWords {
+		lx.say.add(w, sayLast)
+	}
+	for _, w := range apartWords {
+		lx.apart.add(w, 0)
 	}
 	return lx, nil
 }
@@ -173,14 +218,23 @@ func (lx *Lexicon) office(id string) string {
 	if o, ok := lx.offices[id]; ok && o != "" {
 		return o
 	}
+	if role, ok := strings.CutPrefix(id, "multi-"); ok && lx.offices[role] != "" {
+		return lx.offices[role] + "s" // "foreign ministers"
+	}
 	return id
+}
+
+// counterpart reports whether id is a counterpart office ("counterparts",
+// "homologues"), of no country or of one.
+func (lx *Lexicon) counterpart(id string) bool {
+	return id == "counterpart" || strings.HasSuffix(id, "-counterpart")
 }
 
 // generic reports whether an actor id names an office by its role rather
 // than by its agency ("eg-intel" for "Egypt's intelligence chief", or a
 // counterpart): it may stand for any office of its kind in its country.
 func (lx *Lexicon) generic(id, country string) bool {
-	if id == "counterpart" || strings.HasSuffix(id, "-counterpart") {
+	if lx.counterpart(id) {
 		return true
 	}
 	if country == "" || lx.specific[id] {
@@ -189,7 +243,25 @@ func (lx *Lexicon) generic(id, country string) bool {
 		return false
 	}
 	prefix := strings.ToLower(country) + "-"
-	return strings.HasPrefix(id, prefix) && lx.roles[strings.TrimPrefix(id, prefix)]
+	if !strings.HasPrefix(id, prefix) {
+		return false
+	}
+	_, role := lx.roles[strings.TrimPrefix(id, prefix)]
+	return role
+}
+
+// roleOffice is the office a role stands for in country cc: "in-fm" for
+// the foreign ministers of "India, China foreign ministers meet", the
+// configured office when there is one, else the role in that country
+// (generic). A role that takes its kind from the office named next to it
+// ("security chief": a spy chief or a security council's secretary) has
+// no kind of its own here.
+func (lx *Lexicon) roleOffice(cc, role, kind string) Office {
+	id := strings.ToLower(cc) + "-" + role
+	if lx.roles[role] {
+		kind = ""
+	}
+	return Office{Country: cc, ID: id, Kind: kind, Generic: lx.generic(id, cc)}
 }
 
 func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {

@@ -22,6 +22,7 @@ type tok struct {
 	cap   bool   // the source word starts with an upper-case letter
 	caps  bool   // the source word has letters and all of them are upper case
 	num   int    // the value of an all-digit word of at most 4 digits, else -1
+	cjk   bool   // Han, kana or Hangul: a time word stands before its verb
 	field uint8  // 0 title, 1 summary, 2 content, 3 evidence
 	sent  int32  // sentence number, counted over all fields
 	pos   int32  // position in its field
@@ -55,6 +56,7 @@ func tokenize(toks []tok, s string, field uint8, sent int32) ([]tok, int32) {
 			}
 		}
 		t.caps = letters > 0 && letters == upper
+		t.cjk = unicode.In(word[0], unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
 		if letters == 0 && len(word) <= 4 {
 			n := 0
 			for _, r := range word {
@@ -216,6 +218,31 @@ func (ps *patSet) add(alias string, val int32) {
 		return
 	}
 	ps.first[p.toks[0]] = append(ps.first[p.toks[0]], id)
+}
+
+// Arabic and Hebrew write "and", "with", "to", "the" as letters glued to
+// the next word: "ولافروف" is "and Lavrov", "ורוביו" "and Rubio". A name
+// or country word in those scripts is also filed with them.
+var (
+	arabicClitics = []string{"و", "ب", "ل", "ف"}
+	hebrewClitics = []string{"ו", "ב", "ל", "ה", "מ", "ש", "כ"}
+)
+
+// addClitics adds alias and, in Arabic or Hebrew script, its forms with a
+// clitic glued before it.
+func (ps *patSet) addClitics(alias string, val int32) {
+	ps.add(alias, val)
+	r, _ := utf8.DecodeRuneInString(strings.TrimSpace(alias))
+	var clitics []string
+	switch {
+	case unicode.Is(unicode.Arabic, r):
+		clitics = arabicClitics
+	case unicode.Is(unicode.Hebrew, r):
+		clitics = hebrewClitics
+	}
+	for _, c := range clitics {
+		ps.add(c+strings.TrimSpace(alias), val)
+	}
 }
 
 func lead(s string) string {

@@ -28,19 +28,52 @@ type Story struct {
 	Group     int  `json:"group,omitempty"`
 	Bilateral int  `json:"bilateral,omitempty"`
 	Repeat    bool `json:"repeat,omitempty"` // some report called it a repeat
+	// Gatherings are the named gatherings ("G7") of its multilateral
+	// reports; optional, absent from stories stored before it existed.
+	Gatherings []string `json:"gatherings,omitempty"`
 	// When: the days every report allows, as far as they date it.
 	When  []Span `json:"when"`
 	Dated bool   `json:"dated,omitempty"`
 }
 
 // Keys are the index keys of a story: each unordered pair of its parties
-// ("RU|US"), and each party with "*" ("RU|*"), under which a report naming
-// a single country ("his E3 counterparts") looks.
-func (s Story) Keys() []string { return partyKeys(s.Parties, true) }
+// ("RU|US"), each party with "*" ("RU|*"), under which a report naming
+// a single country ("his E3 counterparts") looks, its one party with "1"
+// ("IR|1") while its reports name no other country, under which a report
+// naming both sides looks, and each gathering it is ("G7|#"), under which
+// the gathering's other reports look.
+func (s Story) Keys() []string {
+	keys := append(partyKeys(s.Parties, true), gatheringKeys(s.Gatherings)...)
+	if len(s.Parties) == 1 {
+		keys = append(keys, s.Parties[0]+"|1")
+	}
+	return keys
+}
+
+func gatheringKeys(names []string) []string {
+	var keys []string
+	for _, g := range names {
+		keys = append(keys, g+"|#")
+	}
+	return keys
+}
 
 // lookupKeys are the keys a report looks under: its pairs, or its single
-// party with "*".
-func lookupKeys(f Features) []string { return partyKeys(f.Parties, len(f.Parties) == 1) }
+// party with "*"; the stories of one side of its pairs ("Iran's foreign
+// minister met his counterpart"); and its gatherings.
+//
+// A multilateral report also looks under each of its countries alone: the
+// reports of a gathering name different members ("G7 ministers, with
+// Ukraine on the agenda", "les ministres du G7, Barrot").
+func lookupKeys(f Features) []string {
+	keys := append(partyKeys(f.Parties, len(f.Parties) == 1 || f.Group), gatheringKeys(f.Gatherings)...)
+	if len(f.Parties) > 1 {
+		for _, cc := range f.Parties {
+			keys = append(keys, cc+"|1")
+		}
+	}
+	return keys
+}
 
 func partyKeys(parties []string, single bool) []string {
 	var keys []string
@@ -98,6 +131,7 @@ func (s *Story) add(f Features, narrow bool) {
 		s.Bilateral++
 	}
 	s.Repeat = s.Repeat || f.Repeat
+	s.Gatherings = union(s.Gatherings, f.Gatherings, strings.Compare)
 	if narrow {
 		s.When = intersect(s.When, f.When)
 	}
@@ -127,6 +161,15 @@ func (lx *Lexicon) conflict(s Story, f Features) string {
 	if !overlapsAny(s.When, f.When) {
 		return fmt.Sprintf("%s was on %s, this on %s", s.ID, spansString(s.When), spansString(f.When))
 	}
+	if len(s.Gatherings) > 0 && len(f.Gatherings) > 0 && shared(s.Gatherings, f.Gatherings) == 0 {
+		return fmt.Sprintf("%s is a meeting of %s, this of %s", s.ID, strings.Join(s.Gatherings, ", "), strings.Join(f.Gatherings, ", "))
+	}
+	if len(f.Parties) != 1 && len(s.Parties) != 1 && shared(s.Parties, f.Parties) < 2 && (!f.Group || s.Group == 0) {
+		// Found under one country alone or a gathering's name: only two
+		// reports of a gathering, or a story that names one side only,
+		// may share no more than one country.
+		return fmt.Sprintf("%s is a contact of %s, this of %s", s.ID, partiesString(s.Parties), partiesString(f.Parties))
+	}
 	if why := lx.holderConflict(s, f); why != "" {
 		return why
 	}
@@ -136,7 +179,7 @@ func (lx *Lexicon) conflict(s Story, f Features) string {
 	if sm := s.Mode(); sm != ModeUnknown && f.Mode != ModeUnknown && sm != f.Mode {
 		return fmt.Sprintf("%s is a %s, this a %s", s.ID, sm, f.Mode)
 	}
-	if f.Group && s.Group == 0 && s.Bilateral > 0 {
+	if f.Group && s.Group == 0 && s.Bilateral > 0 && !namedGathering(s) {
 		// A gathering named as such ("G20 foreign ministers") or of four
 		// countries or more is not the bilateral; three countries naming
 		// the bilateral's two may be its host joining it ("US, Russian
@@ -152,7 +195,10 @@ func (lx *Lexicon) conflict(s Story, f Features) string {
 		switch {
 		case f.Sidelines:
 			return fmt.Sprintf("%s is a multilateral contact, this a bilateral one on its sidelines", s.ID)
-		case !namesAll(s.Offices, f.Parties):
+		case !namesAll(s.Offices, f.Parties) && shared(s.Parties, f.Named) == 0:
+			// Unless the report itself names other members of the
+			// gathering ("met Araghchi alongside his French and
+			// British counterparts").
 			return fmt.Sprintf("%s is a multilateral contact, this a bilateral one", s.ID)
 		}
 	}
@@ -184,25 +230,75 @@ func (lx *Lexicon) holderConflict(s Story, f Features) string {
 	return ""
 }
 
-// officeConflict: for every country where both name offices, no office
-// named here can be one named there (the foreign ministers' talks against
-// the spy chiefs' call of the same two countries).
+// officeConflict: in some country where both name offices, no office
+// named here can be one named there: the foreign ministers' talks against
+// the spy chiefs' call of the same two countries, or a minister's talks
+// with one counterpart against his talks with another official of the
+// same country on the same visit.
 func (lx *Lexicon) officeConflict(s Story, f Features) string {
-	compared := 0
+	var differ []string
+	delegation := false
 	for _, cc := range f.Parties {
 		mine, theirs := officesOf(f.Offices, cc), officesOf(s.Offices, cc)
-		if len(mine) == 0 || len(theirs) == 0 {
-			continue
-		}
-		compared++
-		if officesAgree(mine, theirs) {
-			return ""
+		switch {
+		case len(mine) == 0 || len(theirs) == 0:
+		case !officesAgree(mine, theirs):
+			differ = append(differ, cc)
+		case specific(mine) > 1 || specific(theirs) > 1:
+			delegation = true
 		}
 	}
-	if compared == 0 {
+	if delegation {
+		// Where one side came with several officials (foreign and
+		// defence ministers and the spy chief), the other side's office
+		// may be named by another member of the meeting.
 		return ""
 	}
-	return fmt.Sprintf("%s is a contact of %s, this of %s", s.ID, lx.officeList(s.Offices, f.Parties), lx.officeList(f.Offices, f.Parties))
+	if mine, theirs := officesOf(f.Offices, ""), officesOf(s.Offices, ""); len(mine) > 0 && len(theirs) > 0 && !officesAgree(mine, theirs) {
+		// Gatherings of different ministers ("Nordic foreign
+		// ministers", "Baltic defence ministers").
+		return fmt.Sprintf("%s is a meeting of %s, this of %s", s.ID, lx.officeList(theirs, []string{""}), lx.officeList(mine, []string{""}))
+	}
+	if len(differ) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s is a contact of %s, this of %s", s.ID, lx.officeList(s.Offices, differ), lx.officeList(f.Offices, differ))
+}
+
+// namedGathering reports whether a story without a multilateral report
+// is one all the same: a report named the offices of three countries or
+// more ("Lammy, Barrot and Wadephul meet Araghchi").
+func namedGathering(s Story) bool {
+	return len(s.Parties) >= 3 && s.Bilateral < s.Reports
+}
+
+// specific counts the offices named by agency or title, not by role.
+func specific(offices []Office) int {
+	n := 0
+	for _, o := range offices {
+		if !o.Generic {
+			n++
+		}
+	}
+	return n
+}
+
+func partiesString(parties []string) string {
+	if len(parties) == 0 {
+		return "countries not named"
+	}
+	return strings.Join(parties, "–")
+}
+
+// shared counts the elements of b (sorted or not) in a (sorted).
+func shared(a, b []string) int {
+	n := 0
+	for _, x := range b {
+		if _, found := slices.BinarySearch(a, x); found {
+			n++
+		}
+	}
+	return n
 }
 
 // subset reports whether every element of a (sorted) is in b (sorted).
@@ -275,7 +371,7 @@ func (lx *Lexicon) officeList(offices []Office, countries []string) string {
 }
 
 // score ranks the stories a report may join: shared holders first, then
-// shared countries, the same dated day and the same mode.
+// shared countries, the same dated day, the same mode and the same shape.
 func score(s Story, f Features) int {
 	n := 0
 	for _, h := range f.Holders {
@@ -293,6 +389,9 @@ func score(s Story, f Features) int {
 	}
 	if m := s.Mode(); m != ModeUnknown && m == f.Mode {
 		n++
+	}
+	if f.Bilateral && s.Bilateral > 0 && s.Group == 0 || f.Group && s.Group > 0 {
+		n++ // the same shape: a bilateral, or a gathering
 	}
 	return n
 }

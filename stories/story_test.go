@@ -52,10 +52,80 @@ func TestConflict(t *testing.T) {
 			f.Offices = []Office{{Country: "RU", ID: "ru-svr", Kind: "intel"}, {Country: "US", ID: "us-cia", Kind: "intel"}}
 			f.Holders = nil
 		}, "is a contact of"},
-		{"one office shared", nil, func(f *Features) {
+		{"one office shared, another office of the other country", nil, func(f *Features) {
 			f.Offices = []Office{{Country: "RU", ID: "ru-fm", Kind: "diplomatic"}, {Country: "US", ID: "us-nsa-adviser", Kind: "diplomatic"}}
 			f.Holders = nil
+		}, "is a contact of Secretary of State, this of"},
+		{"another member of a delegation", func(f *Features) {
+			f.Offices = append(f.Offices, Office{Country: "US", ID: "us-defence", Kind: "diplomatic"})
+		}, func(f *Features) {
+			f.Offices = []Office{{Country: "RU", ID: "ru-defence", Kind: "diplomatic"}, {Country: "US", ID: "us-defence", Kind: "diplomatic"}}
+			f.Holders = nil
 		}, ""},
+		{"a report naming another member of a gathering", func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup = false, true, true
+			f.Parties = []string{"DE", "FR", "GB", "IR"}
+			f.Offices = []Office{{Country: "IR", ID: "ir-fm", Kind: "diplomatic"}}
+			f.Holders = nil
+		}, func(f *Features) {
+			f.Parties = []string{"DE", "IR"}
+			f.Offices = []Office{{Country: "DE", ID: "de-fm", Kind: "diplomatic"}, {Country: "IR", ID: "ir-fm", Kind: "diplomatic"}}
+			f.Named = []string{"FR", "GB"}
+			f.Holders = nil
+		}, ""},
+		{"two gatherings of one member", func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup = false, true, true
+			f.Parties = []string{"CA", "UA"}
+			f.Offices, f.Holders = nil, nil
+		}, func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup = false, true, true
+			f.Parties = []string{"FR", "UA"}
+			f.Offices, f.Holders = nil, nil
+		}, ""},
+		{"gatherings of other ministers, one member shared", func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup = false, true, true
+			f.Parties = []string{"DK", "FI", "NO", "SE"}
+			f.Offices, f.Holders = []Office{{ID: "multi-fm", Kind: "diplomatic"}}, nil
+		}, func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup = false, true, true
+			f.Parties = []string{"EE", "FI", "LT", "LV"}
+			f.Offices, f.Holders = []Office{{ID: "multi-defence", Kind: "diplomatic"}}, nil
+		}, "is a meeting of foreign ministers, this of defence ministers"},
+		{"gatherings of the same ministers, one member shared", func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup = false, true, true
+			f.Parties = []string{"DK", "FI", "NO", "SE"}
+			f.Offices, f.Holders = []Office{{ID: "multi-fm", Kind: "diplomatic"}}, nil
+		}, func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup = false, true, true
+			f.Parties = []string{"EE", "FI"}
+			f.Offices, f.Holders = []Office{{ID: "multi-fm", Kind: "diplomatic"}}, nil
+		}, ""},
+		{"gatherings of different names", func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup, f.Gatherings = false, true, true, []string{"NATO"}
+			f.Parties = []string{"UA"}
+			f.Offices, f.Holders = nil, nil
+		}, func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup, f.Gatherings = false, true, true, []string{"EU"}
+			f.Parties = []string{"UA"}
+			f.Offices, f.Holders = nil, nil
+		}, "is a meeting of NATO, this of EU"},
+		{"a gathering named by its members' offices and a multilateral report", func(f *Features) {
+			f.Bilateral = false
+			f.Parties = []string{"DE", "FR", "GB", "IR"}
+		}, func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup = false, true, true
+			f.Parties = []string{"IR"}
+			f.Offices, f.Holders = nil, nil
+		}, ""},
+		{"a gathering and a contact of one member", func(f *Features) {
+			f.Bilateral = false
+			f.Parties = []string{"CA", "US"}
+			f.Offices, f.Holders = nil, nil
+		}, func(f *Features) {
+			f.Bilateral, f.Group, f.PluralGroup = false, true, true
+			f.Parties = []string{"CA", "UA"}
+			f.Offices, f.Holders = nil, nil
+		}, "is a contact of CA–US, this of CA–UA"},
 		{"a role is any office of its kind", func(f *Features) {
 			f.Offices = []Office{{Country: "RU", ID: "ru-svr", Kind: "intel"}, {Country: "US", ID: "us-cia", Kind: "intel"}}
 			f.Holders = nil

@@ -26,6 +26,10 @@ func TestIndex(t *testing.T, open func(t *testing.T) stories.Index) {
 		idx := open(t)
 		put(t, idx, story("a", []string{"RU", "US"}, span(10, 12)))
 		put(t, idx, story("b", []string{"CN", "US"}, span(10, 12)))
+		put(t, idx, story("c", []string{"IR"}, span(10, 12))) // names one side only
+		g7 := story("g", nil, span(10, 12))                   // a gathering of no country named
+		g7.Gatherings = []string{"G7"}
+		put(t, idx, g7)
 		for _, tc := range []struct {
 			name string
 			keys []string
@@ -42,6 +46,10 @@ func TestIndex(t *testing.T, open func(t *testing.T) stories.Index) {
 			{"single country", []string{"US|*"}, span(11, 11), []string{"a", "b"}},
 			{"two keys, one story each", []string{"RU|US", "CN|US", "US|*"}, span(10, 12), []string{"a", "b"}},
 			{"two spans", []string{"RU|US"}, append(span(1, 2), span(12, 30)...), []string{"a"}},
+			{"one side only", []string{"IR|1"}, span(11, 11), []string{"c"}},
+			{"one side only, not of a pair", []string{"US|1"}, span(11, 11), nil},
+			{"a gathering", []string{"G7|#"}, span(12, 12), []string{"g"}},
+			{"another gathering", []string{"NATO|#"}, span(12, 12), nil},
 		} {
 			got := candidates(t, idx, tc.keys, tc.when)
 			if missing := missingFrom(got, tc.want); len(missing) > 0 {
@@ -80,10 +88,12 @@ func TestIndex(t *testing.T, open func(t *testing.T) stories.Index) {
 			First: time.Date(2025, 2, 15, 11, 20, 0, 0, time.FixedZone("", 3*3600)),
 			Last:  time.Date(2025, 2, 16, 9, 0, 0, 0, time.UTC),
 			Offices: []stories.Office{{Country: "RU", ID: "ru-fm", Kind: "diplomatic"},
-				{Country: "US", ID: "us-fm", Kind: "diplomatic"}, {Country: "US", ID: "us-counterpart", Generic: true}},
+				{Country: "US", ID: "us-fm", Kind: "diplomatic"}, {Country: "US", ID: "us-counterpart", Generic: true},
+				{ID: "multi-fm", Kind: "diplomatic"}}, // a plural office, of no one country
 			Holders: []stories.Holder{{Office: "ru-fm", Name: "Sergei Lavrov"}},
 			Remote:  2, InPerson: 1, Group: 1, Bilateral: 2, Repeat: true, Dated: true,
-			When: append(span(20134, 20134), span(20141, 20141)...),
+			Gatherings: []string{"G20"},
+			When:       append(span(20134, 20134), span(20141, 20141)...),
 		}
 		put(t, idx, s)
 		got := candidates(t, idx, []string{"RU|US"}, span(20141, 20141))
