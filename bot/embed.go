@@ -10,7 +10,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/backchannel/backchannel/commands"
+	"github.com/backchannel/backchannel/markdown"
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/plaintext"
 )
@@ -113,7 +113,7 @@ func embedSources(srcs []model.Source, limit int) string {
 		lines = append(lines, embedSourceLine(s))
 	}
 	count := strconv.Itoa(len(srcs)) + " sources"
-	return count + "\n" + commands.FitLines(lines, limit-len(count)-1)
+	return count + "\n" + markdown.FitLines(lines, limit-len(count)-1)
 }
 
 // embedSourceLine is one outlet: its feed name (or, lacking one, the
@@ -129,7 +129,7 @@ func embedSourceLine(s model.Source) string {
 	if name == "" {
 		name = "unnamed feed"
 	}
-	return embedNeutralize(commands.MarkdownLink(plaintext.Truncate(name, embedSourceNameRunes), s.Link))
+	return embedNeutralize(markdown.Link(plaintext.Truncate(name, embedSourceNameRunes), s.Link))
 }
 
 // EmbedFooter is the footer text, "alert <ID> · rule <NAME>".

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/backchannel/backchannel/markdown"
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/plaintext"
 )
@@ -32,7 +33,7 @@ func (h *Handler) latest(ctx context.Context, c *call) reply {
 	}
 	if len(alerts) == 0 {
 		if actor != "" {
-			return reply{content: fmt.Sprintf("No alerts naming `%s` yet in this server.", inline(actor))}
+			return reply{content: fmt.Sprintf("No alerts naming `%s` yet in this server.", markdown.Escape(actor))}
 		}
 		return reply{content: "No alerts yet in this server."}
 	}
@@ -62,7 +63,7 @@ func (h *Handler) search(ctx context.Context, c *call) reply {
 		return h.failed(c, "searching alerts", fmt.Errorf("search alerts of %s: %w", c.guildID, err))
 	}
 	if len(alerts) == 0 {
-		return reply{content: fmt.Sprintf("No alerts in this server match `%s`.", inline(q))}
+		return reply{content: fmt.Sprintf("No alerts in this server match `%s`.", markdown.Escape(q))}
 	}
 	return reply{embeds: []*discordgo.MessageEmbed{alertsEmbed("Alerts matching "+q, alerts, n, false)}}
 }
@@ -82,7 +83,7 @@ func alertsEmbed(title string, alerts []model.Alert, n int, stories bool) *disco
 			v.WriteByte('\n')
 		}
 		if a.Article.Feed != "" {
-			v.WriteString(inline(a.Article.Feed) + " · ")
+			v.WriteString(markdown.Escape(a.Article.Feed) + " · ")
 		}
 		published := a.Article.Published
 		if published.IsZero() {
@@ -94,7 +95,7 @@ func alertsEmbed(title string, alerts []model.Alert, n int, stories bool) *disco
 			// fill Sources, is a story of one report.
 			v.WriteString(" · " + sourcesWords(max(len(a.Sources), 1)))
 		}
-		fmt.Fprintf(&v, "\nalert %d · rule %s", a.ID, inline(a.Rule()))
+		fmt.Fprintf(&v, "\nalert %d · rule %s", a.ID, markdown.Escape(a.Rule()))
 		fields = append(fields, &discordgo.MessageEmbedField{
 			Name:  nonEmpty(a.Article.Title, "(untitled)"),
 			Value: v.String(),
@@ -122,7 +123,7 @@ func (h *Handler) explain(ctx context.Context, c *call) reply {
 	}
 	id, ok := parseAlertID(raw)
 	if !ok {
-		return refusedf("`%s` is not an alert id; it is the number after `alert` in an alert's footer.", inline(raw))
+		return refusedf("`%s` is not an alert id; it is the number after `alert` in an alert's footer.", markdown.Escape(raw))
 	}
 	a, err := h.d.Alerts.Alert(ctx, c.guildID, id)
 	if errors.Is(err, model.ErrNotFound) {
@@ -187,7 +188,7 @@ func storyEmbed(a model.Alert, budget int) *discordgo.MessageEmbed {
 	// Story ids are the store's; the reason is the grouper's one line,
 	// which may quote feed text (place names), so it is escaped.
 	id := strings.ReplaceAll(plaintext.Truncate(plaintext.OneLine(a.Story), 64), "`", "'")
-	reason := inline(plaintext.Truncate(plaintext.OneLine(a.StoryReason), 500))
+	reason := markdown.Escape(plaintext.Truncate(plaintext.OneLine(a.StoryReason), 500))
 	var desc strings.Builder
 	switch {
 	case id != "" && reason != "":
@@ -200,8 +201,8 @@ func storyEmbed(a model.Alert, budget int) *discordgo.MessageEmbed {
 	lines := make([]string, 0, len(srcs))
 	for i, s := range srcs {
 		l := fmt.Sprintf("%d. **%s** — %s · alert %d", i+1,
-			inline(plaintext.Truncate(plaintext.OneLine(nonEmpty(s.Feed, "unnamed feed")), 80)),
-			MarkdownLink(plaintext.Truncate(plaintext.OneLine(nonEmpty(s.Title, "(untitled)")), 200), s.Link), s.AlertID)
+			markdown.Escape(plaintext.Truncate(plaintext.OneLine(nonEmpty(s.Feed, "unnamed feed")), 80)),
+			markdown.Link(plaintext.Truncate(plaintext.OneLine(nonEmpty(s.Title, "(untitled)")), 200), s.Link), s.AlertID)
 		if !s.Published.IsZero() {
 			l += " · " + when(s.Published, "")
 		}
@@ -211,7 +212,7 @@ func storyEmbed(a model.Alert, budget int) *discordgo.MessageEmbed {
 		lines = append(lines, l)
 	}
 	limit := min(maxEmbedDescription, budget-utf8.RuneCountInString(title)) - utf8.RuneCountInString(desc.String())
-	desc.WriteString(FitLines(lines, limit))
+	desc.WriteString(markdown.FitLines(lines, limit))
 	return &discordgo.MessageEmbed{Title: title, Description: desc.String(), Color: embedColor}
 }
 
@@ -247,33 +248,33 @@ func matchFields(m model.Match) []*discordgo.MessageEmbedField {
 	if len(m.Actors) > 0 {
 		var lines []string
 		for _, act := range m.Actors {
-			l := inline(nonEmpty(act.Office, act.ID))
+			l := markdown.Escape(nonEmpty(act.Office, act.ID))
 			if act.Country != "" {
-				l += " (" + inline(act.Country) + ")"
+				l += " (" + markdown.Escape(act.Country) + ")"
 			}
 			if act.Alias != "" {
-				l += " — as “" + inline(act.Alias) + "”"
+				l += " — as “" + markdown.Escape(act.Alias) + "”"
 			}
 			lines = append(lines, l)
 		}
 		fs = append(fs, &discordgo.MessageEmbedField{Name: "Actors", Value: strings.Join(lines, "\n")})
 	}
 	if m.ContactKind != "" || m.ContactTerm != "" {
-		v := inline(m.ContactKind)
+		v := markdown.Escape(m.ContactKind)
 		if m.ContactTerm != "" {
-			v = strings.TrimSpace(v + " — “" + inline(m.ContactTerm) + "”")
+			v = strings.TrimSpace(v + " — “" + markdown.Escape(m.ContactTerm) + "”")
 		}
 		fs = append(fs, &discordgo.MessageEmbedField{Name: "Contact", Value: v, Inline: true})
 	}
 	if len(m.Keywords) > 0 {
-		fs = append(fs, &discordgo.MessageEmbedField{Name: "Keywords", Value: inline(strings.Join(m.Keywords, ", "))})
+		fs = append(fs, &discordgo.MessageEmbedField{Name: "Keywords", Value: markdown.Escape(strings.Join(m.Keywords, ", "))})
 	}
 	if m.Evidence != "" {
 		name := "Evidence"
 		if m.Field != "" {
 			name += " (in the " + m.Field + ")"
 		}
-		fs = append(fs, &discordgo.MessageEmbedField{Name: name, Value: "> " + inline(m.Evidence)})
+		fs = append(fs, &discordgo.MessageEmbedField{Name: name, Value: "> " + markdown.Escape(m.Evidence)})
 	}
 	return fs
 }

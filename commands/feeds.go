@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/backchannel/backchannel/markdown"
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/plaintext"
 )
@@ -59,7 +60,7 @@ func (h *Handler) feedsList(ctx context.Context, c *call) reply {
 func checkFeedURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return "", optErrorf("`%s` is not an http or https URL.", inline(plaintext.Truncate(raw, 200)))
+		return "", optErrorf("`%s` is not an http or https URL.", markdown.Escape(plaintext.Truncate(raw, 200)))
 	}
 	if u.User != nil {
 		return "", optErrorf("Feed URLs with a user name or password are not accepted.")
@@ -135,7 +136,7 @@ func (h *Handler) feedsAdd(ctx context.Context, c *call) reply {
 	}
 	f, err := h.d.Feeds.AddFeed(ctx, model.Feed{Name: name, URL: u, Source: model.SourceAdmin})
 	if errors.Is(err, model.ErrDuplicate) {
-		return refusedf("A feed with the name `%s` or that URL already exists. Nothing was saved.", inline(name))
+		return refusedf("A feed with the name `%s` or that URL already exists. Nothing was saved.", markdown.Escape(name))
 	}
 	if err != nil {
 		return h.failed(c, "saving the feed", fmt.Errorf("add feed %q: %w", name, err))
@@ -152,7 +153,7 @@ func (h *Handler) feedsAdd(ctx context.Context, c *call) reply {
 		}
 		next = " First poll " + when(h.d.Scheduler.Next(f.ID), "soon") + "."
 	}
-	return ephemeralf("Added feed `%s` (<%s>): %d items found.%s", inline(f.Name), f.URL, items, next)
+	return ephemeralf("Added feed `%s` (<%s>): %d items found.%s", markdown.Escape(f.Name), f.URL, items, next)
 }
 
 // feedTaken answers when name or u is already a feed's.
@@ -164,7 +165,7 @@ func (h *Handler) feedTaken(ctx context.Context, c *call, name, u string) *reply
 	}
 	for _, f := range feeds {
 		if f.URL == u || (name != "" && strings.EqualFold(f.Name, name)) {
-			rp := refusedf("The feed `%s` (<%s>) already exists. Nothing was changed.", inline(f.Name), f.URL)
+			rp := refusedf("The feed `%s` (<%s>) already exists. Nothing was changed.", markdown.Escape(f.Name), f.URL)
 			return &rp
 		}
 	}
@@ -181,7 +182,7 @@ func (h *Handler) feedsRemove(ctx context.Context, c *call) reply {
 	}
 	f, err := h.d.Feeds.RemoveFeed(ctx, name)
 	if errors.Is(err, model.ErrNotFound) {
-		return refusedf("There is no feed named `%s`; see `/feeds list`. Nothing was changed.", inline(name))
+		return refusedf("There is no feed named `%s`; see `/feeds list`. Nothing was changed.", markdown.Escape(name))
 	}
 	if err != nil {
 		return h.failed(c, "removing the feed", fmt.Errorf("remove feed %q: %w", name, err))
@@ -189,7 +190,7 @@ func (h *Handler) feedsRemove(ctx context.Context, c *call) reply {
 	if h.d.Scheduler != nil {
 		h.d.Scheduler.Remove(f.ID)
 	}
-	msg := fmt.Sprintf("Removed feed `%s` (<%s>).", inline(f.Name), f.URL)
+	msg := fmt.Sprintf("Removed feed `%s` (<%s>).", markdown.Escape(f.Name), f.URL)
 	if f.Source == model.SourceConfig {
 		msg += " It is listed in the configuration file, so it comes back at the next start unless it is removed there too."
 	}

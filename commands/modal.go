@@ -10,6 +10,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/backchannel/backchannel/markdown"
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/plaintext"
 )
@@ -44,7 +45,7 @@ func (h *Handler) rulesEdit(ctx context.Context, c *call) reply {
 	name := r.Name
 	if len([]rune(text)) > maxModalText {
 		return refusedf("Rule `%s` is too long to edit here (%d characters; a form holds %d). Remove it and add it again instead.",
-			inline(name), len([]rune(text)), maxModalText)
+			markdown.Escape(name), len([]rune(text)), maxModalText)
 	}
 	err := c.x.raw(ctx, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseModal,
@@ -129,19 +130,19 @@ func (h *Handler) handleModal(ctx context.Context, i *discordgo.Interaction, x *
 	}
 	r, err := parseRuleTOML(text)
 	if err != nil {
-		return x.send(ctx, refusedf("Rule `%s` refused: %s Nothing was changed.", inline(plaintext.Truncate(name, maxRuleNameLen)), sentence(err.Error())))
+		return x.send(ctx, refusedf("Rule `%s` refused: %s Nothing was changed.", markdown.Escape(plaintext.Truncate(name, maxRuleNameLen)), sentence(err.Error())))
 	}
 	if r.Name == "" {
 		r.Name = name
 	}
 	if r.Name != name {
 		return x.send(ctx, refusedf("A rule cannot be renamed here (`%s` → `%s`): add it under the new name and remove the old one. Nothing was changed.",
-			inline(plaintext.Truncate(name, maxRuleNameLen)), inline(plaintext.Truncate(r.Name, maxRuleNameLen))))
+			markdown.Escape(plaintext.Truncate(name, maxRuleNameLen)), markdown.Escape(plaintext.Truncate(r.Name, maxRuleNameLen))))
 	}
 	if rp := h.saveRule(ctx, c, r, true); rp != nil {
 		return x.send(ctx, *rp)
 	}
-	return x.send(ctx, reply{content: fmt.Sprintf("Saved rule `%s` for this server. It applies from the next poll.", inline(r.Name))})
+	return x.send(ctx, reply{content: fmt.Sprintf("Saved rule `%s` for this server. It applies from the next poll.", markdown.Escape(r.Name))})
 }
 
 // parseRuleTOML decodes a rule strictly: an unknown key is refused rather

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/backchannel/backchannel/markdown"
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/plaintext"
 	"github.com/backchannel/backchannel/rules"
@@ -54,7 +55,7 @@ func (h *Handler) rulesList(ctx context.Context, c *call) reply {
 	for _, r := range specs {
 		l := "`" + strings.ReplaceAll(r.Name, "`", "'") + "`"
 		if r.Description != "" {
-			l += " — " + inline(r.Description)
+			l += " — " + markdown.Escape(r.Description)
 		}
 		if custom[r.Name] {
 			l += " *(this server's)*"
@@ -79,7 +80,7 @@ func (h *Handler) namedRule(ctx context.Context, c *call, doing string) (model.R
 	}
 	r, ok := set.Rule(name)
 	if !ok {
-		rp := refusedf("This server has no rule named `%s`; see `/rules list`.", inline(name))
+		rp := refusedf("This server has no rule named `%s`; see `/rules list`.", markdown.Escape(name))
 		return model.RuleSpec{}, "", &rp
 	}
 	text, err := ruleTOML(r)
@@ -97,7 +98,7 @@ func (h *Handler) rulesShow(ctx context.Context, c *call) reply {
 	}
 	return reply{embeds: []*discordgo.MessageEmbed{{
 		Title:       plaintext.Truncate("Rule "+r.Name, maxEmbedTitle),
-		Description: plaintext.Truncate(codeBlock("toml", text), maxEmbedDescription),
+		Description: plaintext.Truncate(markdown.CodeBlock("toml", text), maxEmbedDescription),
 		Color:       embedColor,
 	}}}
 }
@@ -134,7 +135,7 @@ func (h *Handler) rulesAdd(ctx context.Context, c *call) reply {
 		return *rp
 	}
 	return reply{content: fmt.Sprintf("Added rule `%s` to this server (%d keyword patterns, %d exclusions, %d actors). It applies from the next poll.",
-		inline(r.Name), len(r.Keywords), len(r.Exclude), len(r.Actors))}
+		markdown.Escape(r.Name), len(r.Keywords), len(r.Exclude), len(r.Actors))}
 }
 
 // saveRule validates r against this guild's current rules and, when valid,
@@ -147,7 +148,7 @@ func (h *Handler) saveRule(ctx context.Context, c *call, r model.RuleSpec, repla
 	err := h.checkRule(ctx, c.guildID, r, replacing)
 	var oe *optionError
 	if errors.As(err, &oe) {
-		rp := refusedf("Rule `%s` refused: %s Nothing was changed.", inline(plaintext.Truncate(r.Name, maxRuleNameLen)), sentence(oe.msg))
+		rp := refusedf("Rule `%s` refused: %s Nothing was changed.", markdown.Escape(plaintext.Truncate(r.Name, maxRuleNameLen)), sentence(oe.msg))
 		return &rp
 	}
 	if err != nil {
@@ -185,7 +186,7 @@ func (h *Handler) checkRule(ctx context.Context, guildID string, r model.RuleSpe
 	}
 	for _, a := range r.Actors {
 		if len(a) > maxActorIDLen {
-			return optErrorf("actor id `%s` is too long.", inline(plaintext.Truncate(a, 40)))
+			return optErrorf("actor id `%s` is too long.", markdown.Escape(plaintext.Truncate(a, 40)))
 		}
 	}
 	set, err := h.d.Book.ForGuild(ctx, guildID)
@@ -244,13 +245,13 @@ func (h *Handler) rulesRemove(ctx context.Context, c *call) reply {
 		return *rp
 	}
 	if _, ok := set.Rule(name); !ok {
-		return refusedf("This server has no rule named `%s`; see `/rules list`. Nothing was changed.", inline(name))
+		return refusedf("This server has no rule named `%s`; see `/rules list`. Nothing was changed.", markdown.Escape(name))
 	}
 	if err := h.d.Rules.RemoveGuildRule(ctx, c.guildID, name); err != nil {
 		return h.failed(c, "removing the rule", fmt.Errorf("remove rule %q of %s: %w", name, c.guildID, err))
 	}
 	h.d.Book.Invalidate(c.guildID)
-	msg := fmt.Sprintf("Removed rule `%s` from this server.", inline(name))
+	msg := fmt.Sprintf("Removed rule `%s` from this server.", markdown.Escape(name))
 	if n := h.subscribedTo(ctx, c.guildID, name); n > 0 {
 		msg += fmt.Sprintf(" %d subscription(s) for that rule will receive nothing until it is added again.", n)
 	}

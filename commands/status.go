@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/backchannel/backchannel/markdown"
 	"github.com/backchannel/backchannel/model"
 	"github.com/backchannel/backchannel/plaintext"
 )
@@ -38,7 +39,7 @@ func (h *Handler) status(ctx context.Context, c *call) reply {
 				lines = append(lines, "", "**Disabled subscriptions** (fix the channel's permissions, then `/subscribe` it again):")
 				first = false
 			}
-			lines = append(lines, fmt.Sprintf("<#%s> — %s — disabled: %s", s.ChannelID, ruleWords(s.Rule), inline(s.Disabled)))
+			lines = append(lines, fmt.Sprintf("<#%s> — %s — disabled: %s", s.ChannelID, ruleWords(s.Rule), markdown.Escape(s.Disabled)))
 		}
 	}
 	return reply{embeds: listEmbeds("Feed status", lines)}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/backchannel/backchannel/markdown"
 	"github.com/backchannel/backchannel/model"
 )
 
@@ -74,7 +75,7 @@ func (h *Handler) ruleFilter(ctx context.Context, c *call, mustExist bool) (stri
 		return "", &rp
 	}
 	if _, ok := set.Rule(name); !ok {
-		rp := refusedf("This server has no rule named `%s`; see `/rules list`. Nothing was changed.", inline(name))
+		rp := refusedf("This server has no rule named `%s`; see `/rules list`. Nothing was changed.", markdown.Escape(name))
 		return "", &rp
 	}
 	return name, nil
@@ -84,7 +85,7 @@ func ruleWords(rule string) string {
 	if rule == "" {
 		return "every rule"
 	}
-	return "rule `" + inline(rule) + "`"
+	return "rule `" + markdown.Escape(rule) + "`"
 }
 
 // postingWords says when a subscription with min_sources n posts a story.
@@ -174,7 +175,7 @@ func (h *Handler) subscriptions(ctx context.Context, c *call) reply {
 			l += fmt.Sprintf(" — `min_sources` %d", s.MinSources)
 		}
 		if s.Disabled != "" {
-			l += " — **disabled**: " + inline(s.Disabled)
+			l += " — **disabled**: " + markdown.Escape(s.Disabled)
 		}
 		lines = append(lines, l)
 	}

@@ -1,12 +1,12 @@
-package commands
+package markdown
 
 import (
 	"strings"
 	"testing"
 )
 
-func TestMarkdownLink(t *testing.T) {
-	long := "https://long.example/" + strings.Repeat("x", maxLinkURL)
+func TestLink(t *testing.T) {
+	long := "https://long.example/" + strings.Repeat("x", MaxLinkURL)
 	for _, tt := range []struct{ text, link, want string }{
 		{"Reuters", "https://www.reuters.com/world/a-b-2022/", "[Reuters](https://www.reuters.com/world/a-b-2022/)"},
 		{"  AP \n News ", " http://apnews.com/x?y=1#z ", "[AP News](http://apnews.com/x?y=1#z)"},
@@ -29,8 +29,8 @@ func TestMarkdownLink(t *testing.T) {
 		{"x", long, "x"},
 		{"", "https://a.example/", ""},
 	} {
-		if got := MarkdownLink(tt.text, tt.link); got != tt.want {
-			t.Errorf("MarkdownLink(%q, %q)\n got %q\nwant %q", tt.text, tt.link, got, tt.want)
+		if got := Link(tt.text, tt.link); got != tt.want {
+			t.Errorf("Link(%q, %q)\n got %q\nwant %q", tt.text, tt.link, got, tt.want)
 		}
 	}
 }
@@ -60,5 +60,27 @@ func TestFitLines(t *testing.T) {
 	}
 	if got := FitLines(nil, 10); got != "" {
 		t.Errorf("no lines: %q", got)
+	}
+}
+
+func TestEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain words":           "plain words",
+		"two\nlines  here":      "two lines here",
+		"[fake](https://x.y)":   `\[fake\](https://x.y)`,
+		"`code` *bold* _it_":    "\\`code\\` \\*bold\\* \\_it\\_",
+		"> quote # heading | x": `\> quote \# heading \| x`,
+		`back\slash ~strike~`:   `back\\slash \~strike\~`,
+	} {
+		if got := Escape(in); got != want {
+			t.Errorf("Escape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCodeBlock(t *testing.T) {
+	got := CodeBlock("toml", "a\n```\nb")
+	if strings.Count(got, "```") != 2 || !strings.HasPrefix(got, "```toml\n") || !strings.HasSuffix(got, "\n```") {
+		t.Errorf("CodeBlock = %q: the text closes the fence", got)
 	}
 }
