@@ -41,7 +41,7 @@ type appOptions struct {
 const dryRunChannel = "stdout"
 
 // After SIGINT/SIGTERM in-flight polls get pollGrace and in-flight posts
-// postGrace to finish, side by side; INTERFACE.md allows 10 s in all.
+// postGrace to finish, side by side; docs/CONTRACT.md allows 10 s in all.
 const (
 	pollGrace = 5 * time.Second
 	postGrace = 3 * time.Second

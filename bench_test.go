@@ -387,7 +387,7 @@ func startBench(tb testing.TB, bin, cfgPath, addr string) *benchProc {
 	}
 }
 
-// stop sends SIGTERM and requires a clean exit within 10 s (INTERFACE.md).
+// stop sends SIGTERM and requires a clean exit within 10 s (docs/CONTRACT.md).
 func (p *benchProc) stop() {
 	p.tb.Helper()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)

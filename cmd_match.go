@@ -132,7 +132,7 @@ func (m *matcher) line(ctx context.Context, line []byte) (any, error) {
 	case in.ID == nil:
 		return matchError{Error: `missing required field "id"`}, nil
 	case in.Title == nil:
-		// INTERFACE.md: a malformed line has "id": null; the error names the id.
+		// docs/CONTRACT.md: a malformed line has "id": null; the error names the id.
 		b, _ := json.Marshal(*in.ID)
 		return matchError{Error: `missing required field "title" in the line with id ` + string(b)}, nil
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 // TestHealthEndpoints: liveness needs only the database, readiness (and
-// /healthz, as INTERFACE.md defines it) the gateway too, and each failure
+// /healthz, as docs/CONTRACT.md defines it) the gateway too, and each failure
 // names its cause.
 func TestHealthEndpoints(t *testing.T) {
 	var dbDown, gatewayUp atomic.Bool

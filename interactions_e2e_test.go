@@ -207,7 +207,7 @@ func registeredShapes(cmds []*discordgo.ApplicationCommand) []string {
 }
 
 // TestCommandsRegisteredAtStart: with discord.guild_id set, the app
-// registers INTERFACE.md's commands in that guild (not globally) at start,
+// registers the contract's (docs/CONTRACT.md) commands in that guild (not globally) at start,
 // and a second start registers the same set again.
 func TestCommandsRegisteredAtStart(t *testing.T) {
 	t.Parallel()

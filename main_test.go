@@ -319,7 +319,7 @@ func TestMatchStories(t *testing.T) {
 }
 
 // TestMatchStoriesDevStream runs the labelled dev stream through the
-// command and scores its grouping as score_stories.py does (B-cubed over
+// command and scores its grouping as stories/testdata/score_stories.py does (B-cubed over
 // the gold contact reports that matched).
 func TestMatchStoriesDevStream(t *testing.T) {
 	data, err := os.ReadFile("stories/testdata/dev_stories.jsonl")

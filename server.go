@@ -16,7 +16,7 @@ import (
 // health answers the HTTP health checks. Liveness (/livez) asks only
 // whether the process can do its own work — the database answers — so an
 // orchestrator never restarts the bot for Discord's outage; readiness
-// (/readyz, and /healthz as INTERFACE.md defines it) also needs the gateway
+// (/readyz, and /healthz as docs/CONTRACT.md defines it) also needs the gateway
 // session, and says which of the two is missing.
 type health struct {
 	ping      func(context.Context) error

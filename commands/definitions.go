@@ -11,7 +11,7 @@ import (
 // that did not come through the client is held to them too).
 const (
 	maxRuleNameLen  = rules.MaxRuleNameLen
-	maxPatternList  = 1000 // one comma-separated option (INTERFACE.md: at most 1000 characters)
+	maxPatternList  = 1000 // one comma-separated option (docs/CONTRACT.md: at most 1000 characters)
 	maxActorsLen    = 1000
 	maxActors       = 50
 	maxDescription  = 200

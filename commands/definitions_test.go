@@ -8,7 +8,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 )
 
-// TestDefinitions checks the registered commands against INTERFACE.md's
+// TestDefinitions checks the registered commands against the contract's (docs/CONTRACT.md)
 // names, options and required flags, and against Discord's own limits
 // (which would otherwise only show up as a 400 at start-up).
 func TestDefinitions(t *testing.T) {

@@ -39,7 +39,7 @@ func TestExampleConfigValidWithoutFeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Drop every [[feeds]] table: INTERFACE.md promises the rest stays valid.
+	// Drop every [[feeds]] table: docs/CONTRACT.md promises the rest stays valid.
 	var kept []string
 	inFeed := false
 	for _, line := range strings.Split(string(data), "\n") {
@@ -69,7 +69,7 @@ func TestDefaults(t *testing.T) {
 	if cfg.Database.Path != "backchannel.db" || cfg.Poll.Schedule != "@every 5m" || cfg.Poll.Timeout.D != 20*time.Second ||
 		cfg.Poll.Concurrency != 8 || cfg.Poll.MaxBytes != 10485760 || cfg.Poll.MaxAge.D != 48*time.Hour ||
 		cfg.Poll.AllowPrivateNetworks || !cfg.Discord.Gateway || cfg.Discord.APIURL != want.Discord.APIURL || cfg.HTTP.Listen != "" {
-		t.Errorf("defaults differ from INTERFACE.md: %+v", cfg)
+		t.Errorf("defaults differ from docs/CONTRACT.md: %+v", cfg)
 	}
 }
 

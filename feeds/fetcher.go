@@ -16,7 +16,7 @@ import (
 )
 
 // Config holds the fetcher's limits. Zero fields take the defaults below,
-// which match the poll.* keys in INTERFACE.md.
+// which match the poll.* keys in docs/CONTRACT.md.
 type Config struct {
 	Timeout              time.Duration // whole request, body included
 	MaxBytes             int64         // body cap, after decompression

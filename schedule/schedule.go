@@ -33,7 +33,7 @@ func (e *Error) Error() string { return "schedule: " + e.Msg }
 func (e *Error) Unwrap() error { return e.Err }
 
 // parser is robfig/cron's standard five-field syntax plus descriptors, the
-// syntax INTERFACE.md documents for poll.schedule. A Parser holds only its
+// syntax docs/CONTRACT.md documents for poll.schedule. A Parser holds only its
 // options, so one per call costs nothing.
 func parser() cron.Parser {
 	return cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)

@@ -9,7 +9,7 @@ import (
 	"github.com/backchannel/backchannel/model"
 )
 
-// bcubed mirrors score_stories.py: over the reports that are gold contacts
+// bcubed mirrors testdata/score_stories.py: over the reports that are gold contacts
 // and matched, the B-cubed precision and recall of the predicted stories
 // against the gold ones. pred and gold map a report to its story.
 func bcubed(items []string, pred, gold map[string]string) (p, r, f float64) {
@@ -78,7 +78,7 @@ func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
 
 // TestDevStream groups the labelled dev stream with the default rules and
 // holds the B-cubed F1 to its floor. Only reports the matcher finds are
-// scored, as in score_stories.py.
+// scored, as in testdata/score_stories.py.
 func TestDevStream(t *testing.T) {
 	e := newEnv(t)
 	results := e.group(t, loadStream(t, "testdata/dev_stories.jsonl"))

@@ -132,7 +132,7 @@ type AllowedMentions struct {
 // MentionsSuppressed reports whether the message carried allowed_mentions
 // with an explicitly empty parse list and no user or role allowed: nothing
 // in it can ping anyone. "parse": null (what discordgo sends for a nil
-// slice) does not count: INTERFACE.md asks for an empty list.
+// slice) does not count: docs/CONTRACT.md asks for an empty list.
 func (m Message) MentionsSuppressed() bool {
 	am := m.AllowedMentions
 	return am != nil && am.Parse != nil && len(am.Parse) == 0 && len(am.Users) == 0 && len(am.Roles) == 0
