@@ -146,7 +146,7 @@ func (a *App) openStore(ctx context.Context) error {
 	}
 	a.store = store
 	a.registry = prometheus.NewRegistry()
-	a.metrics = metrics.New(a.registry, func() float64 {
+	a.metrics = metrics.New(a.registry, metrics.Options{QueueDepth: func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		n, err := store.QueueDepth(ctx)
@@ -154,7 +154,7 @@ func (a *App) openStore(ctx context.Context) error {
 			return -1
 		}
 		return float64(n)
-	})
+	}})
 	a.registry.MustRegister(metrics.BuildInfo(version))
 	return nil
 }

@@ -32,10 +32,16 @@ type Metrics struct {
 	InteractionsRejected *prometheus.CounterVec
 }
 
+// Options are New's optional settings; the zero value works.
+type Options struct {
+	// QueueDepth is called at scrape time to report the number of
+	// deliveries waiting in the outbox [always 0].
+	QueueDepth func() float64
+}
+
 // New creates the collectors and registers them, with the Go and process
-// collectors, on reg. queueDepth is called at scrape time to report the
-// number of deliveries waiting in the outbox.
-func New(reg prometheus.Registerer, queueDepth func() float64) *Metrics {
+// collectors, on reg. opts holds the optional rest and may be zero.
+func New(reg prometheus.Registerer, opts Options) *Metrics {
 	m := &Metrics{
 		FeedPolls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "backchannel_feed_polls_total",
@@ -75,6 +81,7 @@ func New(reg prometheus.Registerer, queueDepth func() float64) *Metrics {
 	for _, r := range RejectReasons() {
 		m.InteractionsRejected.WithLabelValues(r)
 	}
+	queueDepth := opts.QueueDepth
 	if queueDepth == nil {
 		queueDepth = func() float64 { return 0 }
 	}
@@ -114,5 +121,5 @@ func BuildInfo(version string) prometheus.Collector {
 // NewUnregistered returns collectors registered on a private registry, for
 // tests and tools that do not serve /metrics.
 func NewUnregistered() *Metrics {
-	return New(prometheus.NewRegistry(), nil)
+	return New(prometheus.NewRegistry(), Options{})
 }

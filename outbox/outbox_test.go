@@ -235,7 +235,7 @@ type harness struct {
 func newHarness(t *testing.T, opts outbox.Options, fn func(ctx context.Context, d model.Delivery, call int) (string, error), ds ...model.Delivery) *harness {
 	t.Helper()
 	h := &harness{store: newMemStore(ds...), poster: &posterFunc{fn: fn}, clock: newClock(), reg: prometheus.NewRegistry()}
-	m := metrics.New(h.reg, nil)
+	m := metrics.New(h.reg, metrics.Options{})
 	opts.Now = h.clock.Now
 	if opts.Jitter == 0 {
 		opts.Jitter = -1
