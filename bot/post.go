@@ -102,7 +102,7 @@ func NewPoster(session *discordgo.Session, logger *slog.Logger, opts ...PosterOp
 		client = &http.Client{
 			Transport: &sessionAPIRewriter{
 				from: discordgo.EndpointAPI, to: discordgo.EndpointAPI, next: next,
-				limiter: ratelimit.New(rate.NewLimiter(DefaultRequestLimit, DefaultRequestBurst)),
+				limiter: ratelimit.New(ratelimit.Options{Global: rate.NewLimiter(DefaultRequestLimit, DefaultRequestBurst)}),
 			},
 			Jar:           client.Jar,
 			CheckRedirect: client.CheckRedirect,

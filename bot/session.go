@@ -122,7 +122,7 @@ func NewSession(cfg SessionConfig) (*discordgo.Session, error) {
 			from:    discordgo.EndpointAPI,
 			to:      base.String() + "/",
 			next:    sessionTimeout{next: transport, d: timeout},
-			limiter: ratelimit.New(global),
+			limiter: ratelimit.New(ratelimit.Options{Global: global}),
 		},
 	}
 	s.Dialer = &websocket.Dialer{

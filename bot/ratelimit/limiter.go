@@ -62,12 +62,18 @@ type bucket struct {
 	wake        chan struct{} // closed and replaced on every change
 }
 
-// New returns a Limiter. global paces the requests that count toward the
-// global limit (Discord allows 50 a second; leave a margin); nil paces
-// them only after a global 429.
-func New(global *rate.Limiter) *Limiter {
+// Options are New's optional settings; the zero value works.
+type Options struct {
+	// Global paces the requests that count toward the global limit
+	// (Discord allows 50 a second; leave a margin). Nil paces them only
+	// after a global 429.
+	Global *rate.Limiter
+}
+
+// New returns a Limiter; opts may be zero.
+func New(opts Options) *Limiter {
 	return &Limiter{
-		global:     global,
+		global:     opts.Global,
 		globalWake: make(chan struct{}),
 		routes:     map[string]string{},
 		buckets:    map[string]*bucket{},

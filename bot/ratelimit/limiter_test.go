@@ -110,7 +110,7 @@ func TestRouteOf(t *testing.T) {
 func TestUnknownBucketLetsOneRequestThrough(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := ratelimit.New(nil)
+		l := ratelimit.New(ratelimit.Options{})
 		start := time.Now()
 		first := mustAcquire(t, l, postC1)
 		second := acquireAsync(t.Context(), l, postC1, start)
@@ -141,7 +141,7 @@ func TestUnknownBucketLetsOneRequestThrough(t *testing.T) {
 func TestExhaustedBucketHoldsUntilReset(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := ratelimit.New(nil)
+		l := ratelimit.New(ratelimit.Options{})
 		start := time.Now()
 		mustAcquire(t, l, postC1).Answer(200, bucketHeaders("msg", 5, 0, 2500*time.Millisecond), 0)
 		next := acquireAsync(t.Context(), l, postC1, start)
@@ -173,7 +173,7 @@ func TestBucket429PausesOnlyThatBucket(t *testing.T) {
 		t.Run(scope, func(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
-				l := ratelimit.New(nil)
+				l := ratelimit.New(ratelimit.Options{})
 				start := time.Now()
 				// Learn both channels' buckets first.
 				mustAcquire(t, l, postC1).Answer(200, bucketHeaders("msg", 5, 4, 5*time.Second), 0)
@@ -198,7 +198,7 @@ func TestBucket429PausesOnlyThatBucket(t *testing.T) {
 func TestGlobal429PausesEverythingButInteractions(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := ratelimit.New(nil)
+		l := ratelimit.New(ratelimit.Options{})
 		start := time.Now()
 		mustAcquire(t, l, postC1).Answer(http.StatusTooManyRequests, tooMany("global"), 700*time.Millisecond)
 		var waits []<-chan acquired
@@ -220,7 +220,7 @@ func TestGlobal429PausesEverythingButInteractions(t *testing.T) {
 func TestPostAndEditShareTheChannelBucket(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := ratelimit.New(nil)
+		l := ratelimit.New(ratelimit.Options{})
 		start := time.Now()
 		mustAcquire(t, l, postC1).Answer(200, bucketHeaders("msg", 5, 1, 3*time.Second), 0)
 		// The edit route's bucket is not known yet; its answer names the
@@ -237,7 +237,7 @@ func TestPostAndEditShareTheChannelBucket(t *testing.T) {
 func TestConcurrentRequestsToDifferentBucketsGoTogether(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := ratelimit.New(nil)
+		l := ratelimit.New(ratelimit.Options{})
 		start := time.Now()
 		var inflight, most atomic.Int32
 		done := make(chan struct{})
@@ -270,7 +270,7 @@ func TestConcurrentRequestsToDifferentBucketsGoTogether(t *testing.T) {
 func TestGlobalPacing(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := ratelimit.New(rate.NewLimiter(50, 1))
+		l := ratelimit.New(ratelimit.Options{Global: rate.NewLimiter(50, 1)})
 		start := time.Now()
 		for i := range 101 {
 			tk := mustAcquire(t, l, ratelimit.RouteOf("POST", fmt.Sprintf("/channels/%d/messages", i)))
@@ -292,7 +292,7 @@ func TestGlobalPacing(t *testing.T) {
 func TestMaxWaitRefusesWithoutSending(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := ratelimit.New(nil)
+		l := ratelimit.New(ratelimit.Options{})
 		mustAcquire(t, l, postC1).Answer(http.StatusTooManyRequests, bucketHeaders("msg", 5, 0, time.Minute), time.Minute)
 		_, err := l.Acquire(t.Context(), postC1, time.Second)
 		var we *ratelimit.WaitError
@@ -313,7 +313,7 @@ func TestMaxWaitRefusesWithoutSending(t *testing.T) {
 func TestContextEndsTheWaitAndGivesThePlaceBack(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := ratelimit.New(rate.NewLimiter(rate.Every(time.Second), 1))
+		l := ratelimit.New(ratelimit.Options{Global: rate.NewLimiter(rate.Every(time.Second), 1)})
 		start := time.Now()
 		mustAcquire(t, l, postC1).Answer(200, bucketHeaders("msg", 2, 1, 10*time.Second), 0)
 		// The last place of the window, but the global token is a second
@@ -339,7 +339,7 @@ func TestContextEndsTheWaitAndGivesThePlaceBack(t *testing.T) {
 func TestRoutesWithoutLimitsAreNotSerialised(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := ratelimit.New(nil)
+		l := ratelimit.New(ratelimit.Options{})
 		r := ratelimit.RouteOf("GET", "/gateway")
 		mustAcquire(t, l, r).Answer(200, http.Header{}, 0)
 		for range 5 {
@@ -377,7 +377,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 func TestRoundTripLearnsAndHandsTheBodyOn(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		l := ratelimit.New(nil)
+		l := ratelimit.New(ratelimit.Options{})
 		start := time.Now()
 		body := `{"message":"You are being rate limited.","retry_after":0.25,"global":false}`
 		calls := 0
