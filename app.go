@@ -191,7 +191,7 @@ func (a *App) openDelivery(context.Context) error {
 			return err
 		}
 		a.session = session
-		poster = bot.NewPoster(session, a.logger)
+		poster = bot.NewPoster(session, bot.PosterOptions{Logger: a.logger})
 	}
 	a.outbox = outbox.New(a.store, poster, a.metrics, a.logger, outbox.Options{ShutdownGrace: postGrace, Workers: outboxWorkers})
 	a.dispatcher = dispatch.New(a.store, a.book, a.metrics, dispatch.Options{
@@ -280,9 +280,9 @@ func (a *App) openHTTP(ctx context.Context) error {
 	if a.cfg.HTTP.Listen == "" {
 		return nil
 	}
-	interactions := bot.InteractionsHandler(a.cfg.Discord.PublicKey, a.commands, a.session, a.logger, func(reason string) {
+	interactions := bot.InteractionsHandler(a.cfg.Discord.PublicKey, a.commands, a.session, bot.InteractionsOptions{Logger: a.logger, Rejected: func(reason string) {
 		a.metrics.InteractionsRejected.WithLabelValues(reason).Inc()
-	})
+	}})
 	srv, err := listenHTTP(ctx, a.cfg.HTTP.Listen, newMux(health{ping: a.store.Ping, connected: a.connected}, a.registry, interactions), a.logger)
 	if err != nil {
 		return err

@@ -61,7 +61,7 @@ func BenchmarkFanOut(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				poster := bot.NewPoster(s, nil)
+				poster := bot.NewPoster(s, bot.PosterOptions{})
 				queue := make(chan int, tc.channels)
 				for i := range tc.channels {
 					queue <- i

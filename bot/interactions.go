@@ -37,16 +37,13 @@ const (
 // follow-up that replace an automatic deferral; see interactionReply) goes
 // through the REST webhook routes of the session.
 type InteractionsServer struct {
-	// Rejected, when set (before serving), is told why each request was
-	// refused before the handler ran: one of the Reject* reasons.
-	Rejected func(reason string)
-
-	key     ed25519.PublicKey
-	h       InteractionHandler
-	session *discordgo.Session
-	logger  *slog.Logger
-	now     func() time.Time
-	ackWait time.Duration
+	key      ed25519.PublicKey
+	h        InteractionHandler
+	session  *discordgo.Session
+	logger   *slog.Logger
+	rejected func(reason string)
+	now      func() time.Time
+	ackWait  time.Duration
 
 	// seen remembers recently answered interaction ids, so a signed
 	// request replayed within the timestamp window is refused too.
@@ -55,7 +52,7 @@ type InteractionsServer struct {
 }
 
 // Why a request to the interactions endpoint was refused, as told to
-// InteractionsServer.Rejected (and counted by metrics).
+// InteractionsOptions.Rejected (and counted by metrics).
 const (
 	RejectBadSignature   = "bad_signature"   // no signature, or not the application's
 	RejectStaleTimestamp = "stale_timestamp" // signed too long ago (or ahead)
@@ -64,11 +61,20 @@ const (
 	RejectTooLarge       = "too_large"       // body over interactionsMaxBody
 )
 
+// InteractionsOptions are NewInteractionsServer's optional settings; the
+// zero value works.
+type InteractionsOptions struct {
+	Logger *slog.Logger // [discard]
+	// Rejected, when set, is told why each request was refused before the
+	// handler ran: one of the Reject* reasons.
+	Rejected func(reason string)
+}
+
 // NewInteractionsServer returns the endpoint for the hex-encoded public key
-// shown in the Discord developer portal. session is used only for the
-// webhook routes that complete deferred responses; it may be nil when
-// every answer fits the HTTP body.
-func NewInteractionsServer(publicKeyHex string, h InteractionHandler, session *discordgo.Session, logger *slog.Logger) (*InteractionsServer, error) {
+// shown in the Discord developer portal; opts may be zero. session is used
+// only for the webhook routes that complete deferred responses; it may be
+// nil when every answer fits the HTTP body.
+func NewInteractionsServer(publicKeyHex string, h InteractionHandler, session *discordgo.Session, opts InteractionsOptions) (*InteractionsServer, error) {
 	key, err := hex.DecodeString(strings.TrimSpace(publicKeyHex))
 	if err != nil || len(key) != ed25519.PublicKeySize {
 		return nil, errors.New("bot: discord.public_key is not a hex Ed25519 public key (64 hex characters)")
@@ -76,11 +82,12 @@ func NewInteractionsServer(publicKeyHex string, h InteractionHandler, session *d
 	if h == nil {
 		return nil, errors.New("bot: interactions endpoint without a handler")
 	}
+	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &InteractionsServer{
-		key: key, h: h, session: session, logger: logger,
+		key: key, h: h, session: session, logger: logger, rejected: opts.Rejected,
 		now: time.Now, ackWait: interactionAckDeadline, seen: map[string]time.Time{},
 	}, nil
 }
@@ -88,21 +95,19 @@ func NewInteractionsServer(publicKeyHex string, h InteractionHandler, session *d
 // InteractionsHandler is NewInteractionsServer for wiring: it returns nil
 // (serve no endpoint) when no public key is configured, and an endpoint
 // that refuses every request, logging why, when the key is invalid.
-// rejected, which may be nil, becomes the server's Rejected.
-func InteractionsHandler(publicKeyHex string, h InteractionHandler, session *discordgo.Session, logger *slog.Logger, rejected func(reason string)) http.Handler {
+func InteractionsHandler(publicKeyHex string, h InteractionHandler, session *discordgo.Session, opts InteractionsOptions) http.Handler {
 	if strings.TrimSpace(publicKeyHex) == "" {
 		return nil
 	}
-	srv, err := NewInteractionsServer(publicKeyHex, h, session, logger)
+	srv, err := NewInteractionsServer(publicKeyHex, h, session, opts)
 	if err != nil {
-		if logger != nil {
-			logger.Error("POST /interactions refuses every request", "err", err)
+		if opts.Logger != nil {
+			opts.Logger.Error("POST /interactions refuses every request", "err", err)
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "interactions endpoint misconfigured", http.StatusServiceUnavailable)
 		})
 	}
-	srv.Rejected = rejected
 	return srv
 }
 
@@ -138,8 +143,8 @@ func (s *InteractionsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *InteractionsServer) reject(reason string) {
-	if s.Rejected != nil {
-		s.Rejected(reason)
+	if s.rejected != nil {
+		s.rejected(reason)
 	}
 }
 

@@ -79,7 +79,7 @@ func ackHTTP(t *testing.T, h InteractionHandler, wait time.Duration) *ackEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := NewInteractionsServer(fake.PublicKey(), h, s, nil)
+	srv, err := NewInteractionsServer(fake.PublicKey(), h, s, InteractionsOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,7 @@ func itxPost(t *testing.T, h http.Handler, priv ed25519.PrivateKey, ts time.Time
 
 func itxServer(t *testing.T, k itxKeys, h InteractionHandler, s *discordgo.Session) *InteractionsServer {
 	t.Helper()
-	srv, err := NewInteractionsServer(hex.EncodeToString(k.pub), h, s, nil)
+	srv, err := NewInteractionsServer(hex.EncodeToString(k.pub), h, s, InteractionsOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,9 +142,13 @@ func TestInteractionsRefused(t *testing.T) {
 		called = true
 		_ = r.Respond(ctx, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource, Data: &discordgo.InteractionResponseData{Content: "x"}})
 	})
-	srv := itxServer(t, k, h, nil)
 	var rejected []string
-	srv.Rejected = func(reason string) { rejected = append(rejected, reason) }
+	srv, err := NewInteractionsServer(hex.EncodeToString(k.pub), h, nil, InteractionsOptions{
+		Rejected: func(reason string) { rejected = append(rejected, reason) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now()
 	tests := []struct {
 		name   string
@@ -296,10 +300,10 @@ func TestInteractionsSlowHandlerAutoDefers(t *testing.T) {
 }
 
 func TestInteractionsHandlerWiring(t *testing.T) {
-	if h := InteractionsHandler("", itxCommands(), nil, nil, nil); h != nil {
+	if h := InteractionsHandler("", itxCommands(), nil, InteractionsOptions{}); h != nil {
 		t.Error("no public key should serve no endpoint")
 	}
-	h := InteractionsHandler("not-hex", itxCommands(), nil, nil, nil)
+	h := InteractionsHandler("not-hex", itxCommands(), nil, InteractionsOptions{})
 	if h == nil {
 		t.Fatal("invalid key: want a refusing endpoint")
 	}

@@ -46,7 +46,7 @@ func requestsTo(fd *fakediscord.Server, channel string) []fakediscord.Request {
 
 func TestPosterGlobal429PausesEveryChannel(t *testing.T) {
 	t.Parallel()
-	env := newPostEnv(t, bot.PosterRateLimitRetries(0, time.Minute))
+	env := newPostEnvWith(t, bot.PosterOptions{RateLimitRetries: -1, MaxRateLimitWait: time.Minute})
 	env.fd.FailRateLimited(fakediscord.CreateMessage("c0"), 1, 300*time.Millisecond, true)
 	_, err := env.poster.Post(t.Context(), postDelivery(1, "c0"))
 	var pe *bot.PostError
@@ -69,7 +69,7 @@ func TestPosterGlobal429PausesEveryChannel(t *testing.T) {
 
 func TestPosterBucket429PausesOnlyThatChannel(t *testing.T) {
 	t.Parallel()
-	env := newPostEnv(t, bot.PosterRateLimitRetries(0, time.Minute))
+	env := newPostEnvWith(t, bot.PosterOptions{RateLimitRetries: -1, MaxRateLimitWait: time.Minute})
 	env.fd.SetLimits(fakediscord.Limits{Messages: 5})
 	env.fd.FailRateLimited(fakediscord.CreateMessage("c0"), 1, time.Second, false)
 	_, err := env.poster.Post(t.Context(), postDelivery(1, "c0"))
@@ -92,7 +92,7 @@ func TestPosterBucket429PausesOnlyThatChannel(t *testing.T) {
 
 func TestPosterSharedScope429IsNotAnInvalidRequest(t *testing.T) {
 	t.Parallel()
-	env := newPostEnv(t, bot.PosterRateLimitRetries(0, time.Minute))
+	env := newPostEnvWith(t, bot.PosterOptions{RateLimitRetries: -1, MaxRateLimitWait: time.Minute})
 	env.fd.Fail(fakediscord.CreateMessage("c1"), 1, fakediscord.SharedRateLimited)
 	_, err := env.poster.Post(t.Context(), postDelivery(1, "c1"))
 	var pe *bot.PostError
@@ -286,7 +286,7 @@ func TestHTTPTimeoutStartsWhenTheRequestIsSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := bot.NewPoster(s, nil)
+	p := bot.NewPoster(s, bot.PosterOptions{})
 	// A 429 asking for more than the HTTP timeout is waited out: the
 	// timeout bounds the request, not its wait for the rate limit.
 	fd.FailRateLimited(fakediscord.CreateMessage("c1"), 1, 700*time.Millisecond, false)

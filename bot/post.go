@@ -29,63 +29,57 @@ type Poster struct {
 	session *discordgo.Session
 	client  *http.Client // paced
 	logger  *slog.Logger
-	cfg     posterConfig
+	opts    PosterOptions
 
 	mu       sync.Mutex
-	channels map[string]*rate.Limiter // channel id -> pacing, with PosterChannelPacing only
+	channels map[string]*rate.Limiter // channel id -> pacing, with ChannelEvery only
 }
 
-type posterConfig struct {
-	global        *rate.Limiter
-	channelEvery  time.Duration
-	channelBurst  int
-	maxRateLimits int
-	maxWait       time.Duration
+// PosterOptions are NewPoster's optional settings; the zero value works,
+// with the defaults in brackets.
+type PosterOptions struct {
+	Logger *slog.Logger // [discard]
+	// GlobalLimiter makes every request of the Poster also wait on it.
+	// Sessions from NewSession already pace all their requests
+	// (SessionConfig.Limiter); this is for a stricter limit on posts
+	// alone [none].
+	GlobalLimiter *rate.Limiter
+	// ChannelEvery spaces requests to one channel: at most ChannelBurst
+	// at once, then one per ChannelEvery. The buckets Discord announces
+	// already pace each channel; this is a fixed limit on top of them
+	// [0: off; burst 1].
+	ChannelEvery time.Duration
+	ChannelBurst int
+	// RateLimitRetries is how many 429 answers one Post or Edit waits out
+	// before giving up [3; negative: none], and MaxRateLimitWait the
+	// longest rate-limit wait it takes on itself [30s]; a longer one is
+	// returned to the caller as a retryable PostError (without sending,
+	// when the window was known beforehand).
+	RateLimitRetries int
+	MaxRateLimitWait time.Duration
 }
 
-// PosterOption configures a Poster.
-type PosterOption func(*posterConfig)
-
-// PosterGlobalLimiter makes every request of the Poster also wait on l.
-// Sessions from NewSession already pace all their requests
-// (SessionConfig.Limiter); this is for a stricter limit on posts alone.
-func PosterGlobalLimiter(l *rate.Limiter) PosterOption {
-	return func(c *posterConfig) { c.global = l }
-}
-
-// PosterChannelPacing spaces requests to one channel: at most burst at
-// once, then one per every. The buckets Discord announces already pace
-// each channel; this is a fixed limit on top of them, off by default.
-func PosterChannelPacing(every time.Duration, burst int) PosterOption {
-	return func(c *posterConfig) {
-		c.channelEvery, c.channelBurst = every, max(burst, 1)
+func (o *PosterOptions) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.ChannelBurst = max(o.ChannelBurst, 1)
+	switch {
+	case o.RateLimitRetries == 0:
+		o.RateLimitRetries = 3
+	case o.RateLimitRetries < 0:
+		o.RateLimitRetries = 0
+	}
+	if o.MaxRateLimitWait <= 0 {
+		o.MaxRateLimitWait = 30 * time.Second
 	}
 }
 
-// PosterRateLimitRetries sets how many 429 answers one Post or Edit waits
-// out before giving up, and the longest rate-limit wait it takes on
-// itself; a longer one is returned to the caller as a retryable PostError
-// (without sending, when the window was known beforehand).
-func PosterRateLimitRetries(n int, maxWait time.Duration) PosterOption {
-	return func(c *posterConfig) {
-		c.maxRateLimits, c.maxWait = max(n, 0), maxWait
-	}
-}
-
-// NewPoster returns a Poster using session (see NewSession). A session
-// built otherwise gets a rate limiter of the Poster's own, pacing the
-// Poster's requests only.
-func NewPoster(session *discordgo.Session, logger *slog.Logger, opts ...PosterOption) *Poster {
-	cfg := posterConfig{
-		maxRateLimits: 3,
-		maxWait:       30 * time.Second,
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+// NewPoster returns a Poster using session (see NewSession); opts may be
+// zero. A session built otherwise gets a rate limiter of the Poster's own,
+// pacing the Poster's requests only.
+func NewPoster(session *discordgo.Session, opts PosterOptions) *Poster {
+	opts.defaults()
 	client := session.Client
 	if client == nil {
 		client = &http.Client{}
@@ -108,7 +102,7 @@ func NewPoster(session *discordgo.Session, logger *slog.Logger, opts ...PosterOp
 			CheckRedirect: client.CheckRedirect,
 		}
 	}
-	return &Poster{session: session, client: client, logger: logger, cfg: cfg, channels: map[string]*rate.Limiter{}}
+	return &Poster{session: session, client: client, logger: opts.Logger, opts: opts, channels: map[string]*rate.Limiter{}}
 }
 
 // postAlertRequest is the JSON body of the message. discordgo's
@@ -246,7 +240,7 @@ func (p *Poster) send(ctx context.Context, method, endpoint string, payload any,
 			return answer, status, nil
 		}
 		pe := classifyAnswer(channelID, messageID, status, header, answer)
-		if pe.Status != http.StatusTooManyRequests || rateLimited >= p.cfg.maxRateLimits || pe.RetryAfter > p.cfg.maxWait {
+		if pe.Status != http.StatusTooManyRequests || rateLimited >= p.opts.RateLimitRetries || pe.RetryAfter > p.opts.MaxRateLimitWait {
 			return nil, status, pe
 		}
 		rateLimited++
@@ -256,16 +250,16 @@ func (p *Poster) send(ctx context.Context, method, endpoint string, payload any,
 	}
 }
 
-// pace applies the optional limits of PosterGlobalLimiter and
-// PosterChannelPacing.
+// pace applies the optional limits of PosterOptions.GlobalLimiter and
+// ChannelEvery.
 func (p *Poster) pace(ctx context.Context, channelID string) error {
-	if p.cfg.channelEvery > 0 {
+	if p.opts.ChannelEvery > 0 {
 		if err := p.channel(channelID).Wait(ctx); err != nil {
 			return fmt.Errorf("channel pacing: %w", errors.Join(err, ctx.Err()))
 		}
 	}
-	if p.cfg.global != nil {
-		if err := p.cfg.global.Wait(ctx); err != nil {
+	if p.opts.GlobalLimiter != nil {
+		if err := p.opts.GlobalLimiter.Wait(ctx); err != nil {
 			return fmt.Errorf("global limit: %w", errors.Join(err, ctx.Err()))
 		}
 	}
@@ -277,7 +271,7 @@ func (p *Poster) channel(id string) *rate.Limiter {
 	defer p.mu.Unlock()
 	l, ok := p.channels[id]
 	if !ok {
-		l = rate.NewLimiter(rate.Every(p.cfg.channelEvery), p.cfg.channelBurst)
+		l = rate.NewLimiter(rate.Every(p.opts.ChannelEvery), p.opts.ChannelBurst)
 		p.channels[id] = l
 	}
 	return l
@@ -287,7 +281,7 @@ func (p *Poster) channel(id string) *rate.Limiter {
 // longer than maxWait fails it unsent (ratelimit.WaitError). The status is
 // that of the answer, 0 when none arrived.
 func (p *Poster) do(ctx context.Context, method, endpoint string, body []byte) (int, http.Header, []byte, error) {
-	req, err := http.NewRequestWithContext(ratelimit.WithMaxWait(ctx, p.cfg.maxWait), method, endpoint, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ratelimit.WithMaxWait(ctx, p.opts.MaxRateLimitWait), method, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, nil, err
 	}

@@ -46,7 +46,14 @@ type postEnv struct {
 	logs   *postLogBuffer
 }
 
-func newPostEnv(t *testing.T, opts ...bot.PosterOption) *postEnv {
+func newPostEnv(t *testing.T) *postEnv {
+	t.Helper()
+	return newPostEnvWith(t, bot.PosterOptions{})
+}
+
+// newPostEnvWith is newPostEnv with a Poster built with opts; the logger
+// and, unless set, the channel pacing are the test's.
+func newPostEnvWith(t *testing.T, opts bot.PosterOptions) *postEnv {
 	t.Helper()
 	fd := fakediscord.New(t)
 	logs := &postLogBuffer{}
@@ -61,8 +68,11 @@ func newPostEnv(t *testing.T, opts ...bot.PosterOption) *postEnv {
 		}
 	})
 	// Fast pacing keeps the tests quick; the defaults are tested apart.
-	opts = append([]bot.PosterOption{bot.PosterChannelPacing(time.Millisecond, 100)}, opts...)
-	return &postEnv{fd: fd, s: s, poster: bot.NewPoster(s, logger, opts...), logs: logs}
+	if opts.ChannelEvery == 0 {
+		opts.ChannelEvery, opts.ChannelBurst = time.Millisecond, 100
+	}
+	opts.Logger = logger
+	return &postEnv{fd: fd, s: s, poster: bot.NewPoster(s, opts), logs: logs}
 }
 
 func postDelivery(id int64, channel string) model.Delivery {
@@ -258,7 +268,7 @@ func TestPostGlobalRateLimitHoldsOtherChannels(t *testing.T) {
 
 func TestPostLongRetryAfterIsReturnedNotSlept(t *testing.T) {
 	t.Parallel()
-	env := newPostEnv(t, bot.PosterRateLimitRetries(3, time.Second))
+	env := newPostEnvWith(t, bot.PosterOptions{RateLimitRetries: 3, MaxRateLimitWait: time.Second})
 	env.fd.FailRateLimited(fakediscord.CreateMessage("c1"), 1, time.Minute, false)
 	start := time.Now()
 	_, err := env.poster.Post(t.Context(), postDelivery(1, "c1"))
@@ -298,7 +308,7 @@ func TestPostHonoursContext(t *testing.T) {
 func TestPosterGlobalLimiterIsShared(t *testing.T) {
 	t.Parallel()
 	lim := rate.NewLimiter(rate.Every(50*time.Millisecond), 1)
-	env := newPostEnv(t, bot.PosterGlobalLimiter(lim))
+	env := newPostEnvWith(t, bot.PosterOptions{GlobalLimiter: lim})
 	start := time.Now()
 	for i := int64(1); i <= 4; i++ {
 		if _, err := env.poster.Post(t.Context(), postDelivery(i, fmt.Sprint("c", i))); err != nil {

@@ -68,7 +68,8 @@ const sessionPrivilegedIntents = discordgo.IntentsGuildMembers | discordgo.Inten
 const sessionLogOff = discordgo.LogError - 1
 
 // NewSession returns a discordgo session whose REST calls go to
-// cfg.APIURL. It does not open the gateway.
+// cfg.APIURL. It does not open the gateway. cfg is the user's
+// configuration: Token is required, every other field may be zero.
 //
 // discordgo builds its URLs from package-level Endpoint* variables;
 // reassigning them would be global mutable state shared by every session in
