@@ -214,9 +214,10 @@ func (a *App) openPolling(ctx context.Context) error {
 		PerHost:              2,
 		UserAgent:            feeds.UserAgent(version),
 		AllowPrivateNetworks: a.cfg.Poll.AllowPrivateNetworks,
-	}, a.logger)
-	poller := feeds.NewPoller(a.fetcher, a.store, batchHandler{a.dispatcher}, a.metrics, a.logger, time.Now)
-	sched, err := feeds.NewScheduler(poller, a.cfg.Poll.Schedule, a.cfg.Poll.Concurrency, a.logger)
+		Logger:               a.logger,
+	})
+	poller := feeds.NewPoller(a.fetcher, a.store, batchHandler{a.dispatcher}, feeds.PollerOptions{Metrics: a.metrics, Logger: a.logger, Now: time.Now})
+	sched, err := feeds.NewScheduler(poller, a.cfg.Poll.Schedule, feeds.SchedulerOptions{Concurrency: a.cfg.Poll.Concurrency, Logger: a.logger})
 	if err != nil {
 		return err
 	}

@@ -65,8 +65,8 @@ func benchServer(tb testing.TB, bodies [][]byte, etags bool) string {
 }
 
 func benchScheduler(tb testing.TB, url string, store Store, h Handler) (*Scheduler, *Poller) {
-	p := NewPoller(NewFetcher(Config{}, quietLogger()), store, h, nil, quietLogger(), nil)
-	s, err := NewScheduler(p, "@every 5m", DefaultConcurrency, quietLogger())
+	p := NewPoller(NewFetcher(Config{Logger: quietLogger()}), store, h, PollerOptions{Logger: quietLogger()})
+	s, err := NewScheduler(p, "@every 5m", SchedulerOptions{Concurrency: DefaultConcurrency, Logger: quietLogger()})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func BenchmarkGofeedParse(b *testing.B) {
 func BenchmarkFetchAllChanged(b *testing.B) {
 	bodies := benchBodies()
 	url := benchServer(b, bodies, false)
-	f := NewFetcher(Config{}, quietLogger())
+	f := NewFetcher(Config{Logger: quietLogger()})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	var cpu time.Duration

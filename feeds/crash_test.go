@@ -35,7 +35,7 @@ func TestCrashLosesOnlyQueuedState(t *testing.T) {
 	}
 	feed, empty := fs[0], fs[1]
 	got := &batches{}
-	p := NewPoller(NewFetcher(Config{}, testLogger(t)), before, got, nil, testLogger(t), nil)
+	p := NewPoller(NewFetcher(Config{Logger: testLogger(t)}), before, got, PollerOptions{Logger: testLogger(t)})
 	// The empty feed first: writing its state at once takes the queued
 	// states along.
 	for _, f := range []model.Feed{empty, feed, feed} { // the feed: a 200, then a 304
@@ -71,7 +71,7 @@ func TestCrashLosesOnlyQueuedState(t *testing.T) {
 		s.body.Store(&body)
 	}
 	got = &batches{}
-	p = NewPoller(NewFetcher(Config{}, testLogger(t)), after, got, nil, testLogger(t), nil)
+	p = NewPoller(NewFetcher(Config{Logger: testLogger(t)}), after, got, PollerOptions{Logger: testLogger(t)})
 	for _, f := range []model.Feed{feed, empty} {
 		if _, err := p.Poll(ctx, f); err != nil {
 			t.Fatal(err)

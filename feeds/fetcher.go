@@ -15,8 +15,9 @@ import (
 	"github.com/backchannel/backchannel/model"
 )
 
-// Config holds the fetcher's limits. Zero fields take the defaults below,
-// which match the poll.* keys in docs/CONTRACT.md.
+// Config holds the fetcher's limits, the user's poll.* settings, and its
+// logger. Zero fields take the defaults below, which match the poll.* keys
+// in docs/CONTRACT.md; a nil Logger discards.
 type Config struct {
 	Timeout              time.Duration // whole request, body included
 	MaxBytes             int64         // body cap, after decompression
@@ -25,6 +26,7 @@ type Config struct {
 	UserAgent            string
 	AllowPrivateNetworks bool // let untrusted feeds reach private addresses
 	MaxRedirects         int
+	Logger               *slog.Logger
 }
 
 // Defaults for zero Config fields.
@@ -46,6 +48,9 @@ func UserAgent(version string) string {
 }
 
 func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
 	}
@@ -90,14 +95,12 @@ type Fetcher struct {
 
 // NewFetcher returns a Fetcher with its own transports: nothing is shared with
 // http.DefaultClient, whose lack of timeouts and limits suits no poller.
-func NewFetcher(cfg Config, logger *slog.Logger) *Fetcher {
+// cfg may be zero.
+func NewFetcher(cfg Config) *Fetcher {
 	cfg = cfg.withDefaults()
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	f := &Fetcher{
 		cfg:    cfg,
-		logger: logger,
+		logger: cfg.Logger,
 		global: make(chan struct{}, cfg.Concurrency),
 		hosts:  hostLimiter{limit: cfg.PerHost, slots: map[string]*hostSlots{}},
 	}

@@ -26,7 +26,7 @@ func TestFetchOK(t *testing.T) {
 		w.Header().Set("Last-Modified", "Sat, 01 Mar 2025 12:00:00 GMT")
 		writeFeed(w, body)
 	})
-	f := NewFetcher(Config{UserAgent: UserAgent("1.2.3")}, testLogger(t))
+	f := NewFetcher(Config{UserAgent: UserAgent("1.2.3"), Logger: testLogger(t)})
 	resp, err := f.Fetch(t.Context(), Request{URL: srv.URL, Trusted: true})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func TestFetchNotModified(t *testing.T) {
 		}
 		writeFeed(w, makeRSS("x", 1))
 	})
-	f := NewFetcher(Config{}, testLogger(t))
+	f := NewFetcher(Config{Logger: testLogger(t)})
 	resp, err := f.Fetch(t.Context(), Request{URL: srv.URL, ETag: `"v1"`, LastModified: "Sat, 01 Mar 2025 12:00:00 GMT", Trusted: true})
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func TestFetchGzip(t *testing.T) {
 		_, _ = zw.Write(body)
 		_ = zw.Close()
 	})
-	f := NewFetcher(Config{}, testLogger(t))
+	f := NewFetcher(Config{Logger: testLogger(t)})
 	resp, err := f.Fetch(t.Context(), Request{URL: srv.URL, Trusted: true})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestFetchBodyOverCap(t *testing.T) {
 		srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 			writeFeed(w, bytes.Repeat([]byte("x"), max+1))
 		})
-		f := NewFetcher(Config{MaxBytes: max}, testLogger(t))
+		f := NewFetcher(Config{MaxBytes: max, Logger: testLogger(t)})
 		_, err := f.Fetch(t.Context(), Request{URL: srv.URL, Trusted: true})
 		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), srv.URL) {
 			t.Fatalf("want ErrTooLarge naming the URL, got %v", err)
@@ -119,7 +119,7 @@ func TestFetchBodyOverCap(t *testing.T) {
 			}
 			written <- n
 		})
-		f := NewFetcher(Config{MaxBytes: max}, testLogger(t))
+		f := NewFetcher(Config{MaxBytes: max, Logger: testLogger(t)})
 		_, err := f.Fetch(t.Context(), Request{URL: srv.URL, Trusted: true})
 		if !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("want ErrTooLarge, got %v", err)
@@ -148,7 +148,7 @@ func TestFetchGzipBomb(t *testing.T) {
 		w.Header().Set("Content-Type", "application/rss+xml")
 		_, _ = w.Write(bomb.Bytes())
 	})
-	f := NewFetcher(Config{MaxBytes: 1 << 20}, testLogger(t))
+	f := NewFetcher(Config{MaxBytes: 1 << 20, Logger: testLogger(t)})
 	_, err := f.Fetch(t.Context(), Request{URL: srv.URL, Trusted: true})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("compressed %d bytes: want ErrTooLarge on the decompressed size, got %v", bomb.Len(), err)
@@ -177,7 +177,7 @@ func TestFetchTimeout(t *testing.T) {
 				}
 			})
 			defer close(release) // runs before srv.Close, which waits for handlers
-			f := NewFetcher(Config{Timeout: 200 * time.Millisecond}, testLogger(t))
+			f := NewFetcher(Config{Timeout: 200 * time.Millisecond, Logger: testLogger(t)})
 			start := time.Now()
 			_, err := f.Fetch(t.Context(), Request{URL: srv.URL, Trusted: true})
 			if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "timed out after 200ms") {
@@ -194,7 +194,7 @@ func TestFetchServerError(t *testing.T) {
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "boom", http.StatusInternalServerError)
 	})
-	f := NewFetcher(Config{}, testLogger(t))
+	f := NewFetcher(Config{Logger: testLogger(t)})
 	resp, err := f.Fetch(t.Context(), Request{URL: srv.URL, Trusted: true})
 	var he *HTTPError
 	if !errors.As(err, &he) || he.Code != 500 || resp.Status != 500 {
@@ -220,7 +220,7 @@ func TestFetchPerHostLimit(t *testing.T) {
 		cur.Add(-1)
 		writeFeed(w, makeRSS("h", 1))
 	})
-	f := NewFetcher(Config{Concurrency: 8}, testLogger(t))
+	f := NewFetcher(Config{Concurrency: 8, Logger: testLogger(t)})
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -249,7 +249,7 @@ func TestFetchGlobalLimitWaitsForContext(t *testing.T) {
 		}
 	})
 	defer close(release)
-	f := NewFetcher(Config{Concurrency: 1, Timeout: 10 * time.Second}, testLogger(t))
+	f := NewFetcher(Config{Concurrency: 1, Timeout: 10 * time.Second, Logger: testLogger(t)})
 	go func() { _, _ = f.Fetch(t.Context(), Request{URL: srv.URL, Trusted: true}) }()
 	for i := 0; i < 500 && len(f.global) == 0; i++ {
 		time.Sleep(2 * time.Millisecond)
@@ -284,7 +284,7 @@ func TestFetchRedirects(t *testing.T) {
 		http.Redirect(w, r, "/chain/"+string(n[0]-1), http.StatusFound)
 	})
 	srv := serve(t, mux.ServeHTTP)
-	f := NewFetcher(Config{}, testLogger(t))
+	f := NewFetcher(Config{Logger: testLogger(t)})
 
 	_, err := f.Fetch(t.Context(), Request{URL: srv.URL + "/loop/a", Trusted: true})
 	if !errors.Is(err, ErrTooManyRedirects) {
@@ -319,7 +319,7 @@ func TestFetchCharsets(t *testing.T) {
 				w.Header().Set("Content-Type", tc.ctype)
 				_, _ = w.Write(tc.body)
 			})
-			f := NewFetcher(Config{AllowPrivateNetworks: true}, testLogger(t))
+			f := NewFetcher(Config{AllowPrivateNetworks: true, Logger: testLogger(t)})
 			title, n, err := f.Probe(t.Context(), srv.URL)
 			if err != nil {
 				t.Fatal(err)
@@ -351,7 +351,7 @@ func TestProbe(t *testing.T) {
 	})
 	mux.HandleFunc("/empty", func(w http.ResponseWriter, r *http.Request) {})
 	srv := serve(t, mux.ServeHTTP)
-	f := NewFetcher(Config{AllowPrivateNetworks: true}, testLogger(t))
+	f := NewFetcher(Config{AllowPrivateNetworks: true, Logger: testLogger(t)})
 
 	title, n, err := f.Probe(t.Context(), srv.URL+"/rss")
 	if err != nil || title != "Probe" || n != 7 {
@@ -376,7 +376,7 @@ func TestFetchRefusesPrivateNetworks(t *testing.T) {
 		hits.Add(1)
 		writeFeed(w, makeRSS("private", 1))
 	})
-	f := NewFetcher(Config{}, testLogger(t))
+	f := NewFetcher(Config{Logger: testLogger(t)})
 	for _, u := range []string{
 		srv.URL,
 		strings.Replace(srv.URL, "127.0.0.1", "localhost", 1), // refused after DNS, not by name
@@ -411,7 +411,7 @@ func TestFetchRefusesPrivateNetworks(t *testing.T) {
 	if _, err := f.Fetch(t.Context(), Request{URL: srv.URL, Trusted: true}); err != nil {
 		t.Fatalf("trusted: %v", err)
 	}
-	open := NewFetcher(Config{AllowPrivateNetworks: true}, testLogger(t))
+	open := NewFetcher(Config{AllowPrivateNetworks: true, Logger: testLogger(t)})
 	if _, err := open.Fetch(t.Context(), Request{URL: srv.URL}); err != nil {
 		t.Fatalf("allowed: %v", err)
 	}
@@ -423,7 +423,7 @@ func TestFetchRefusesRedirectToOtherSchemes(t *testing.T) {
 	redir := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)
 	})
-	f := NewFetcher(Config{AllowPrivateNetworks: true}, testLogger(t))
+	f := NewFetcher(Config{AllowPrivateNetworks: true, Logger: testLogger(t)})
 	if _, err := f.Fetch(t.Context(), Request{URL: redir.URL}); !errors.Is(err, ErrUnsupportedScheme) {
 		t.Fatalf("redirect to file: got %v", err)
 	}
@@ -440,7 +440,7 @@ func TestFetchRefusesRedirectToFileWhenTrusted(t *testing.T) {
 	redir := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "file://"+filepath.ToSlash(secret), http.StatusFound)
 	})
-	f := NewFetcher(Config{}, testLogger(t))
+	f := NewFetcher(Config{Logger: testLogger(t)})
 	resp, err := f.Fetch(t.Context(), Request{URL: redir.URL, Trusted: true})
 	if !errors.Is(err, ErrUnsupportedScheme) || resp.Body != nil {
 		t.Fatalf("redirect to a local file: %d bytes, err %v", len(resp.Body), err)
@@ -456,7 +456,7 @@ func TestFetchFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
-	f := NewFetcher(Config{}, testLogger(t))
+	f := NewFetcher(Config{Logger: testLogger(t)})
 	resp, err := f.Fetch(t.Context(), Request{URL: u, Trusted: true})
 	if err != nil {
 		t.Fatal(err)
@@ -501,7 +501,7 @@ func TestFetchErrorsRedactTheURL(t *testing.T) {
 		u.RawQuery = "api_key=SEKRET&page=2"
 		return u.String()
 	}
-	f := NewFetcher(Config{Timeout: 5 * time.Second}, testLogger(t))
+	f := NewFetcher(Config{Timeout: 5 * time.Second, Logger: testLogger(t)})
 	var errs []error
 	for _, raw := range []string{withSecrets(srv.URL, "/forbidden"), withSecrets(closed.URL, "/feed"), "gopher://alice:hunter2@h/?token=SEKRET"} {
 		_, err := f.Fetch(t.Context(), Request{URL: raw, Trusted: true})

@@ -101,9 +101,17 @@ type Poller struct {
 	polls    uint64           // last poll number handed out
 }
 
-// NewPoller returns a Poller. now is the clock (time.Now when nil); m may be
-// nil in tools that do not export metrics.
-func NewPoller(fetcher FeedFetcher, store Store, h Handler, m *metrics.Metrics, logger *slog.Logger, now func() time.Time) *Poller {
+// PollerOptions are NewPoller's optional settings; the zero value works.
+type PollerOptions struct {
+	Metrics *metrics.Metrics // [unregistered: tools that export none]
+	Logger  *slog.Logger     // [discard]
+	Now     func() time.Time // [time.Now]
+}
+
+// NewPoller returns a Poller handing new articles to h (none when nil);
+// opts may be zero.
+func NewPoller(fetcher FeedFetcher, store Store, h Handler, opts PollerOptions) *Poller {
+	now, logger, m := opts.Now, opts.Logger, opts.Metrics
 	if now == nil {
 		now = time.Now
 	}

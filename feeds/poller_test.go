@@ -68,7 +68,7 @@ func TestPollRecordsStateAndUsesItsOwn(t *testing.T) {
 	store, got := newMemStore(), &batches{}
 	clock := &fakeClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
 	m := metrics.NewUnregistered()
-	p := NewPoller(NewFetcher(Config{}, testLogger(t)), store, got, m, testLogger(t), clock.Now)
+	p := NewPoller(NewFetcher(Config{Logger: testLogger(t)}), store, got, PollerOptions{Metrics: m, Logger: testLogger(t), Now: clock.Now})
 	// The snapshot the caller holds never changes: the poller must use its
 	// own state (ETag) for the second poll.
 	feed := model.Feed{ID: 7, Name: "state", URL: url, Source: model.SourceConfig}
@@ -137,7 +137,7 @@ func TestPollBackoffGrowsCapsAndRecovers(t *testing.T) {
 	start := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	clock := &fakeClock{t: start}
 	m := metrics.NewUnregistered()
-	p := NewPoller(NewFetcher(Config{}, testLogger(t)), store, &batches{}, m, testLogger(t), clock.Now)
+	p := NewPoller(NewFetcher(Config{Logger: testLogger(t)}), store, &batches{}, PollerOptions{Metrics: m, Logger: testLogger(t), Now: clock.Now})
 	feed := model.Feed{ID: 1, Name: "flaky", URL: url, Source: model.SourceConfig}
 
 	var delays []time.Duration
@@ -182,7 +182,7 @@ func TestPollKeepsValidatorsOnFailure(t *testing.T) {
 	_, url := newEtagServer(t, makeRSS("v", 2))
 	store := newMemStore()
 	store.storeErr = errTest
-	p := NewPoller(NewFetcher(Config{}, testLogger(t)), store, &batches{}, nil, testLogger(t), nil)
+	p := NewPoller(NewFetcher(Config{Logger: testLogger(t)}), store, &batches{}, PollerOptions{Logger: testLogger(t)})
 	feed := model.Feed{ID: 3, Name: "v", URL: url, Source: model.SourceConfig, State: model.FeedState{ETag: `"old"`}}
 	st, err := p.Poll(t.Context(), feed)
 	if !errors.Is(err, errTest) || st.ETag != `"old"` || st.Status != model.StatusError {
@@ -199,7 +199,7 @@ func TestPollKeepsValidatorsOnFailure(t *testing.T) {
 
 func TestPollHandlerFailure(t *testing.T) {
 	_, url := newEtagServer(t, makeRSS("h", 2))
-	p := NewPoller(NewFetcher(Config{}, testLogger(t)), newMemStore(), &batches{err: errTest}, nil, testLogger(t), nil)
+	p := NewPoller(NewFetcher(Config{Logger: testLogger(t)}), newMemStore(), &batches{err: errTest}, PollerOptions{Logger: testLogger(t)})
 	st, err := p.Poll(t.Context(), model.Feed{ID: 4, Name: "h", URL: url, Source: model.SourceConfig})
 	if !errors.Is(err, errTest) || st.Status != model.StatusError || st.Failures != 0 || !strings.Contains(st.Error, "handling 2 new articles") {
 		t.Fatalf("got %+v, %v", st, err)
@@ -212,7 +212,7 @@ func TestPollCancelledLeavesStateAlone(t *testing.T) {
 		<-ctx.Done()
 		return Response{}, fmt.Errorf("feeds: fetch %s: %w", req.URL, ctx.Err())
 	})
-	p := NewPoller(fetch, store, &batches{}, nil, testLogger(t), nil)
+	p := NewPoller(fetch, store, &batches{}, PollerOptions{Logger: testLogger(t)})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	feed := model.Feed{ID: 5, URL: "http://x/", State: model.FeedState{ETag: `"e"`}}
@@ -236,7 +236,7 @@ func TestPollSkipsFeedAlreadyInFlight(t *testing.T) {
 		return Response{NotModified: true, Status: 304}, nil
 	})
 	m := metrics.NewUnregistered()
-	p := NewPoller(fetch, newMemStore(), nil, m, testLogger(t), nil)
+	p := NewPoller(fetch, newMemStore(), nil, PollerOptions{Metrics: m, Logger: testLogger(t)})
 	feed := model.Feed{ID: 6, URL: "http://x/"}
 	done := make(chan struct{})
 	go func() { defer close(done); _, _ = p.Poll(t.Context(), feed) }()
@@ -319,9 +319,9 @@ func TestFaultyFeedsDoNotHarmHealthyOnes(t *testing.T) {
 		{"/latin1", model.SourceConfig, "", 1},
 	}
 	store, got := newMemStore(), &batches{}
-	fetcher := NewFetcher(Config{Timeout: 500 * time.Millisecond, MaxBytes: 1 << 20}, testLogger(t))
-	p := NewPoller(fetcher, store, got, nil, testLogger(t), nil)
-	s, err := NewScheduler(p, "@every 5m", 4, testLogger(t))
+	fetcher := NewFetcher(Config{Timeout: 500 * time.Millisecond, MaxBytes: 1 << 20, Logger: testLogger(t)})
+	p := NewPoller(fetcher, store, got, PollerOptions{Logger: testLogger(t)})
+	s, err := NewScheduler(p, "@every 5m", SchedulerOptions{Concurrency: 4, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +382,7 @@ func TestPollQueuesState(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := newMemStore()
-			p := NewPoller(NewFetcher(Config{}, quietLogger()), store, &batches{}, nil, quietLogger(), clock.Now)
+			p := NewPoller(NewFetcher(Config{Logger: quietLogger()}), store, &batches{}, PollerOptions{Logger: quietLogger(), Now: clock.Now})
 			feed := model.Feed{ID: 1, Name: "q", URL: tc.url, Source: model.SourceConfig}
 			for range tc.polls {
 				st, _ := p.Poll(t.Context(), feed)
@@ -408,7 +408,7 @@ func TestPollOfForgottenFeedRecordsNothing(t *testing.T) {
 		return Response{NotModified: true, Status: 304}, nil
 	})
 	store := newMemStore()
-	p := NewPoller(fetch, store, nil, nil, quietLogger(), nil)
+	p := NewPoller(fetch, store, nil, PollerOptions{Logger: quietLogger()})
 	feed := model.Feed{ID: 9, URL: "http://x/"}
 	done := make(chan struct{})
 	go func() { defer close(done); _, _ = p.Poll(t.Context(), feed) }()
@@ -439,7 +439,7 @@ func TestPollLogging(t *testing.T) {
 		writeFeed(w, makeRSS("log", 2))
 	})
 	clock := &fakeClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
-	p := NewPoller(NewFetcher(Config{}, quietLogger()), newMemStore(), &batches{}, nil, logger, clock.Now)
+	p := NewPoller(NewFetcher(Config{Logger: quietLogger()}), newMemStore(), &batches{}, PollerOptions{Logger: logger, Now: clock.Now})
 	feed := model.Feed{ID: 1, Name: "log", URL: srv.URL, Source: model.SourceConfig}
 	poll := func(code int32) {
 		status.Store(code)

@@ -168,12 +168,20 @@ type entry struct {
 	slot slotKey
 }
 
+// SchedulerOptions are NewScheduler's optional settings; the zero value
+// works.
+type SchedulerOptions struct {
+	Concurrency int          // polls at once [DefaultConcurrency]
+	Logger      *slog.Logger // [discard]
+}
+
 // NewScheduler returns a Scheduler using defaultSpec for feeds without their
-// own schedule and running at most concurrency polls at once.
-func NewScheduler(p *Poller, defaultSpec string, concurrency int, logger *slog.Logger) (*Scheduler, error) {
+// own schedule; opts may be zero.
+func NewScheduler(p *Poller, defaultSpec string, opts SchedulerOptions) (*Scheduler, error) {
 	if _, err := schedule.Parse(defaultSpec); err != nil {
 		return nil, fmt.Errorf("feeds: default schedule: %w", err)
 	}
+	concurrency, logger := opts.Concurrency, opts.Logger
 	if concurrency <= 0 {
 		concurrency = DefaultConcurrency
 	}

@@ -20,11 +20,11 @@ import (
 // refuses, for the default and for a feed, and schedules nothing then.
 func TestSchedulesRefused(t *testing.T) {
 	for _, spec := range []string{"nonsense", "@every 100ms", "@every 0s", "0 0 30 2 *", "TZ=UTC"} {
-		if _, err := NewScheduler(nil, spec, 1, nil); err == nil || !strings.Contains(err.Error(), strconv.Quote(spec)) {
+		if _, err := NewScheduler(nil, spec, SchedulerOptions{Concurrency: 1}); err == nil || !strings.Contains(err.Error(), strconv.Quote(spec)) {
 			t.Errorf("default %q: %v", spec, err)
 		}
 	}
-	s, err := NewScheduler(NewPoller(nil, newMemStore(), nil, nil, nil, nil), "@every 5m", 1, nil)
+	s, err := NewScheduler(NewPoller(nil, newMemStore(), nil, PollerOptions{}), "@every 5m", SchedulerOptions{Concurrency: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestSpreadSlots(t *testing.T) {
 // TestSlotEntries: feeds share one cron entry per slot, whatever their
 // number, and Add, re-Add and Remove keep entries and slots in step.
 func TestSlotEntries(t *testing.T) {
-	s, err := NewScheduler(NewPoller(nil, newMemStore(), nil, nil, nil, nil), "@every 60s", 4, nil)
+	s, err := NewScheduler(NewPoller(nil, newMemStore(), nil, PollerOptions{}), "@every 60s", SchedulerOptions{Concurrency: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestSlotsFire(t *testing.T) {
 		defer mu.Unlock()
 		return polled[url]
 	}
-	s, err := NewScheduler(NewPoller(fetch, newMemStore(), nil, nil, quietLogger(), nil), "@every 1s", 3, quietLogger())
+	s, err := NewScheduler(NewPoller(fetch, newMemStore(), nil, PollerOptions{Logger: quietLogger()}), "@every 1s", SchedulerOptions{Concurrency: 3, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,8 +197,8 @@ func TestSlotsFire(t *testing.T) {
 func TestSchedulerNext(t *testing.T) {
 	clock := &fakeClock{t: time.Now()}
 	fail := fetchFunc(func(ctx context.Context, req Request) (Response, error) { return Response{}, errTest })
-	p := NewPoller(fail, newMemStore(), nil, nil, testLogger(t), clock.Now)
-	s, err := NewScheduler(p, "@every 5m", 2, testLogger(t))
+	p := NewPoller(fail, newMemStore(), nil, PollerOptions{Logger: testLogger(t), Now: clock.Now})
+	s, err := NewScheduler(p, "@every 5m", SchedulerOptions{Concurrency: 2, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,8 +250,8 @@ func TestSchedulerRecoversPanics(t *testing.T) {
 		healthy.Add(1)
 		return Response{NotModified: true, Status: 304}, nil
 	})
-	p := NewPoller(fetch, newMemStore(), nil, nil, quietLogger(), nil)
-	s, err := NewScheduler(p, "@every 1s", 4, quietLogger())
+	p := NewPoller(fetch, newMemStore(), nil, PollerOptions{Logger: quietLogger()})
+	s, err := NewScheduler(p, "@every 1s", SchedulerOptions{Concurrency: 4, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func TestSchedulerStopWaitsForInFlight(t *testing.T) {
 			}
 		})
 		store := newMemStore()
-		s, err := NewScheduler(NewPoller(fetch, store, nil, nil, quietLogger(), nil), spec, 4, quietLogger())
+		s, err := NewScheduler(NewPoller(fetch, store, nil, PollerOptions{Logger: quietLogger()}), spec, SchedulerOptions{Concurrency: 4, Logger: quietLogger()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -376,7 +376,7 @@ func TestPollAllBoundedAndInterleaved(t *testing.T) {
 		mu.Unlock()
 		return Response{NotModified: true, Status: 304}, nil
 	})
-	s, _ := NewScheduler(NewPoller(fetch, newMemStore(), nil, nil, quietLogger(), nil), "@every 5m", 3, quietLogger())
+	s, _ := NewScheduler(NewPoller(fetch, newMemStore(), nil, PollerOptions{Logger: quietLogger()}), "@every 5m", SchedulerOptions{Concurrency: 3, Logger: quietLogger()})
 	for i := range 30 {
 		host := "a.example"
 		if i >= 20 {
