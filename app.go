@@ -193,7 +193,7 @@ func (a *App) openDelivery(context.Context) error {
 		a.session = session
 		poster = bot.NewPoster(session, bot.PosterOptions{Logger: a.logger})
 	}
-	a.outbox = outbox.New(a.store, poster, a.metrics, a.logger, outbox.Options{ShutdownGrace: postGrace, Workers: outboxWorkers})
+	a.outbox = outbox.New(a.store, poster, outbox.Options{Metrics: a.metrics, Logger: a.logger, ShutdownGrace: postGrace, Workers: outboxWorkers})
 	a.dispatcher = dispatch.New(a.store, a.book, a.metrics, dispatch.Options{
 		MaxAge:        a.cfg.Poll.MaxAge.D,
 		Subscriptions: subs,

@@ -72,7 +72,7 @@ func BenchmarkDeliveryFanOut(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ob := outbox.New(store, bot.NewPoster(s, bot.PosterOptions{}), nil, nil, outbox.Options{Workers: outboxWorkers, ShutdownGrace: postGrace})
+		ob := outbox.New(store, bot.NewPoster(s, bot.PosterOptions{}), outbox.Options{Workers: outboxWorkers, ShutdownGrace: postGrace})
 		deliver := func() float64 {
 			start := time.Now()
 			// Flush until nothing is queued: a 429 would leave a retry.

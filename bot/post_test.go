@@ -443,7 +443,7 @@ func TestOutboxDeliversExactlyOnceThroughFaults(t *testing.T) {
 			// Two faults: on the first post and on the first retry.
 			env.fd.Fail(fakediscord.CreateMessage("c1"), 2, kind)
 			store := newDlvStore(ds...)
-			ob := outbox.New(store, env.poster, nil, nil, outbox.Options{
+			ob := outbox.New(store, env.poster, outbox.Options{
 				BackoffBase: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond, Jitter: -1,
 			})
 			deadline := time.Now().Add(10 * time.Second)
@@ -492,7 +492,7 @@ func TestOutboxMissingPermissionsDisablesWithoutStorm(t *testing.T) {
 	}
 	ds = append(ds, postDelivery(11, "open"))
 	store := newDlvStore(ds...)
-	ob := outbox.New(store, env.poster, nil, nil, outbox.Options{BackoffBase: time.Millisecond, Jitter: -1})
+	ob := outbox.New(store, env.poster, outbox.Options{BackoffBase: time.Millisecond, Jitter: -1})
 	for i := 0; i < 5; i++ {
 		if err := ob.Flush(t.Context()); err != nil {
 			t.Fatal(err)
@@ -521,7 +521,7 @@ func TestOutboxBreakerStopsInvalidRequestStorm(t *testing.T) {
 		ds = append(ds, postDelivery(i, fmt.Sprint("c", i)))
 	}
 	store := newDlvStore(ds...)
-	ob := outbox.New(store, env.poster, nil, nil, outbox.Options{BreakerThreshold: 5, BreakerPause: time.Hour, BackoffBase: time.Millisecond, Jitter: -1})
+	ob := outbox.New(store, env.poster, outbox.Options{BreakerThreshold: 5, BreakerPause: time.Hour, BackoffBase: time.Millisecond, Jitter: -1})
 	for i := 0; i < 5; i++ {
 		if err := ob.Flush(t.Context()); err != nil && !errors.Is(err, outbox.ErrPaused) {
 			t.Fatal(err)

@@ -99,7 +99,7 @@ func TestLanes(t *testing.T) {
 		case <-giveUp:
 		}
 	}
-	ob := outbox.New(store, probe, nil, nil, outbox.Options{Workers: workers, Batch: 7, Jitter: -1})
+	ob := outbox.New(store, probe, outbox.Options{Workers: workers, Batch: 7, Jitter: -1})
 	if err := ob.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestEditWithUnknownOutcomeIsCheckedFirst(t *testing.T) {
 				return "", nil
 			}, d)
 			cp := &checkingPoster{posterFunc: h.poster, shows: func(model.Delivery) (bool, error) { return tc.shows, tc.showsErr }}
-			ob := outbox.New(h.store, cp, nil, nil, outbox.Options{Now: h.clock.Now, Jitter: -1})
+			ob := outbox.New(h.store, cp, outbox.Options{Now: h.clock.Now, Jitter: -1})
 			if err := ob.Flush(t.Context()); err != nil {
 				t.Fatal(err)
 			}

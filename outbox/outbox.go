@@ -111,8 +111,12 @@ func Classify(err error) Outcome {
 	return o
 }
 
-// Options tune the worker. Zero values take the defaults in brackets.
+// Options are New's optional settings: the worker's logger, metrics and
+// clock, and its tuning. Zero values take the defaults in brackets.
 type Options struct {
+	Logger  *slog.Logger     // [discard]
+	Metrics *metrics.Metrics // [unregistered]
+
 	Batch        int           // deliveries read from the store at a time [100]
 	Workers      int           // deliveries in flight at once, each to another channel [32]
 	BackoffBase  time.Duration // first retry delay [5s]
@@ -145,6 +149,12 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.NewUnregistered()
+	}
 	if o.Batch <= 0 {
 		o.Batch = 100
 	}
@@ -224,21 +234,15 @@ type Outbox struct {
 	pausedUntil time.Time     // breaker open until then
 }
 
-// New returns an outbox worker. m may be nil (metrics are then kept on a
-// private registry); logger may be nil.
-func New(store Store, poster Poster, m *metrics.Metrics, logger *slog.Logger, opts Options) *Outbox {
+// New returns an outbox worker delivering from store through poster; opts
+// may be zero.
+func New(store Store, poster Poster, opts Options) *Outbox {
 	opts.defaults()
-	if m == nil {
-		m = metrics.NewUnregistered()
-	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	return &Outbox{
 		store:  store,
 		poster: poster,
-		m:      m,
-		log:    logger,
+		m:      opts.Metrics,
+		log:    opts.Logger,
 		opts:   opts,
 		notify: make(chan struct{}, 1),
 	}

@@ -240,7 +240,8 @@ func newHarness(t *testing.T, opts outbox.Options, fn func(ctx context.Context, 
 	if opts.Jitter == 0 {
 		opts.Jitter = -1
 	}
-	h.ob = outbox.New(h.store, h.poster, m, nil, opts)
+	opts.Metrics = m
+	h.ob = outbox.New(h.store, h.poster, opts)
 	return h
 }
 
@@ -494,7 +495,7 @@ func TestBreakerPausesAfterInvalidAnswers(t *testing.T) {
 func TestBackoffBoundsWithJitter(t *testing.T) {
 	t.Parallel()
 	for _, r := range []float64{0, 0.5, 0.999} {
-		ob := outbox.New(newMemStore(), &posterFunc{fn: okPost}, nil, nil, outbox.Options{
+		ob := outbox.New(newMemStore(), &posterFunc{fn: okPost}, outbox.Options{
 			BackoffBase: time.Second, BackoffMax: time.Minute, Jitter: 0.2, Rand: func() float64 { return r },
 		})
 		for attempt := 1; attempt <= 40; attempt++ {
