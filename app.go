@@ -194,12 +194,13 @@ func (a *App) openDelivery(context.Context) error {
 		poster = bot.NewPoster(session, bot.PosterOptions{Logger: a.logger})
 	}
 	a.outbox = outbox.New(a.store, poster, outbox.Options{Metrics: a.metrics, Logger: a.logger, ShutdownGrace: postGrace, Workers: outboxWorkers})
-	a.dispatcher = dispatch.New(a.store, a.book, a.metrics, dispatch.Options{
+	a.dispatcher = dispatch.New(a.store, a.book, dispatch.Options{
 		MaxAge:        a.cfg.Poll.MaxAge.D,
 		Subscriptions: subs,
 		Notify:        a.outbox.Notify,
 		Stories:       &dispatch.Stories{Placer: grouper, Store: a.store},
 		Logger:        a.logger,
+		Metrics:       a.metrics,
 	})
 	return nil
 }

@@ -63,7 +63,7 @@ type Stories struct {
 	Store  StoryStore
 }
 
-// Options tune a Dispatcher.
+// Options are New's optional settings; the zero value works.
 type Options struct {
 	// MaxAge: items published longer ago never alert (poll.max_age). Zero
 	// means no limit.
@@ -80,8 +80,9 @@ type Options struct {
 	// EditDelay is how long a story's message waits for more reports
 	// before it is edited: the reports of a burst are one edit [5s].
 	EditDelay time.Duration
-	Now       func() time.Time
-	Logger    *slog.Logger
+	Now       func() time.Time // [time.Now]
+	Logger    *slog.Logger     // [discard]
+	Metrics   *metrics.Metrics // [unregistered]
 }
 
 // Dispatcher matches new articles and records alerts.
@@ -99,8 +100,9 @@ type Dispatcher struct {
 // DefaultEditDelay is Options.EditDelay's default.
 const DefaultEditDelay = 5 * time.Second
 
-// New returns a Dispatcher.
-func New(store Store, sets RuleSets, m *metrics.Metrics, opts Options) *Dispatcher {
+// New returns a Dispatcher recording alerts in store by the rules of sets;
+// opts may be zero.
+func New(store Store, sets RuleSets, opts Options) *Dispatcher {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -113,10 +115,10 @@ func New(store Store, sets RuleSets, m *metrics.Metrics, opts Options) *Dispatch
 	if opts.EditDelay <= 0 {
 		opts.EditDelay = DefaultEditDelay
 	}
-	if m == nil {
-		m = metrics.NewUnregistered()
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.NewUnregistered()
 	}
-	return &Dispatcher{store: store, sets: sets, metrics: m, opts: opts}
+	return &Dispatcher{store: store, sets: sets, metrics: opts.Metrics, opts: opts}
 }
 
 // Eligible reports whether an article may alert at all: an item older than

@@ -156,7 +156,7 @@ func TestDispatch(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			store := &fakeStore{subs: tt.subs}
 			notified := 0
-			d := New(store, guildSets{def, g2}, nil, Options{MaxAge: 48 * time.Hour, Now: func() time.Time { return now }, Notify: func() { notified++ }})
+			d := New(store, guildSets{def, g2}, Options{MaxAge: 48 * time.Hour, Now: func() time.Time { return now }, Notify: func() { notified++ }})
 			batch := slices.Clone(articles)
 			for i := range batch {
 				batch[i].Backlog = tt.backlog
@@ -193,7 +193,7 @@ func TestDispatch(t *testing.T) {
 func TestDispatchKeepsGoingPastAFailingGuild(t *testing.T) {
 	set := mustCompile(t, model.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}})
 	store := &fakeStore{failFor: "bad", subs: []model.Subscription{{GuildID: "bad", ChannelID: "1"}, {GuildID: "good", ChannelID: "2"}}}
-	d := New(store, guildSets{set, set}, nil, Options{})
+	d := New(store, guildSets{set, set}, Options{})
 	err := d.Dispatch(context.Background(), model.Feed{}, []model.Article{{ID: 1, Title: "Naryshkin"}})
 	if err == nil {
 		t.Fatal("the failing guild's error was swallowed")
@@ -222,7 +222,7 @@ func TestRetry(t *testing.T) {
 	}
 	late := model.Article{ID: retryPage + 6, Title: "Naryshkin late", Fetched: now}
 	store.stored = append(store.stored, late)
-	d := New(store, guildSets{set, set}, nil, Options{Now: func() time.Time { return now }})
+	d := New(store, guildSets{set, set}, Options{Now: func() time.Time { return now }})
 
 	n, err := d.Retry(context.Background(), now)
 	if err == nil || n != retryPage+5 {
@@ -252,7 +252,7 @@ func TestRetry(t *testing.T) {
 func TestDryRunSubscriptionsReplaceTheStore(t *testing.T) {
 	set := mustCompile(t, model.RuleSpec{Name: "spies", Keywords: []string{`naryshkin`}})
 	store := &fakeStore{subs: []model.Subscription{{GuildID: "real", ChannelID: "1"}}}
-	d := New(store, guildSets{set, set}, nil, Options{Subscriptions: []model.Subscription{{ChannelID: "stdout"}}})
+	d := New(store, guildSets{set, set}, Options{Subscriptions: []model.Subscription{{ChannelID: "stdout"}}})
 	if err := d.Dispatch(context.Background(), model.Feed{}, []model.Article{{Title: "Naryshkin"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -103,7 +103,7 @@ func TestReportsOfOneContactAreOneStory(t *testing.T) {
 	st := newMemStories()
 	placer := grouper(t, def, st)
 	store := &fakeStore{subs: []model.Subscription{{GuildID: "g1", ChannelID: "c1"}, {GuildID: "g3", ChannelID: "c3"}}}
-	d := New(store, guildSets{def: def}, nil, Options{Stories: &Stories{Placer: placer, Store: st}})
+	d := New(store, guildSets{def: def}, Options{Stories: &Stories{Placer: placer, Store: st}})
 	for _, a := range ankara {
 		if err := d.Dispatch(context.Background(), model.Feed{}, []model.Article{a}); err != nil {
 			t.Fatal(err)
@@ -140,7 +140,7 @@ func TestStoryReadWithTheRulesThatMatched(t *testing.T) {
 		st := newMemStories()
 		placer := grouper(t, def, st)
 		store := &fakeStore{subs: []model.Subscription{{GuildID: "g1", ChannelID: "c1"}, {GuildID: "g2", ChannelID: "c2"}}}
-		d := New(store, guildSets{def, g2}, nil, Options{Stories: &Stories{Placer: placer, Store: st}})
+		d := New(store, guildSets{def, g2}, Options{Stories: &Stories{Placer: placer, Store: st}})
 		if err := d.Dispatch(context.Background(), model.Feed{}, []model.Article{{ID: 1, Title: tc.title}}); err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +157,7 @@ func TestRetriedArticleKeepsItsStory(t *testing.T) {
 	st := newMemStories()
 	placer := grouper(t, def, st)
 	store := &fakeStore{failFor: "bad", subs: []model.Subscription{{GuildID: "bad", ChannelID: "1"}, {GuildID: "good", ChannelID: "2"}}}
-	d := New(store, guildSets{def: def}, nil, Options{Stories: &Stories{Placer: placer, Store: st}})
+	d := New(store, guildSets{def: def}, Options{Stories: &Stories{Placer: placer, Store: st}})
 	ctx := context.Background()
 
 	st.saveErr = errors.New("disk full")
