@@ -160,7 +160,7 @@ func (a *App) openStore(ctx context.Context) error {
 }
 
 func (a *App) openMatcher(context.Context) error {
-	a.book = rulebook.NewBook(a.cfg.Defaults, a.store, a.logger)
+	a.book = rulebook.NewBook(a.cfg.Defaults, a.store, rulebook.Options{Logger: a.logger})
 	return nil
 }
 

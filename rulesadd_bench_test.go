@@ -43,7 +43,7 @@ func BenchmarkRulesAdd(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	book := rulebook.NewBook(defaults, store, nil)
+	book := rulebook.NewBook(defaults, store, rulebook.Options{})
 	h := commands.New(commands.Deps{Rules: store, Book: book})
 	guild := func(i int) string { return fmt.Sprintf("2100000000000%05d", i%rulesAddGuilds) }
 	for i := range rulesAddGuilds {

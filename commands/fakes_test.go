@@ -498,7 +498,7 @@ func newEnv(t testing.TB) *env {
 		panics: &panicWatch{},
 	}
 	e.sched = &scheduler{next: map[int64]time.Time{}, now: e.now}
-	e.book = rulebook.NewBook(defaultSet(t), e.store, nil)
+	e.book = rulebook.NewBook(defaultSet(t), e.store, rulebook.Options{})
 	e.store.feeds = []model.Feed{
 		{ID: 1, Name: "wire", URL: "https://wire.example/feed", Source: model.SourceConfig, State: model.FeedState{
 			LastPoll: e.now.Add(-time.Minute), Status: "ok", ItemsSeen: 42}},

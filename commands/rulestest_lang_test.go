@@ -24,7 +24,7 @@ func TestRulesTestLanguages(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t)
-	e.book = rulebook.NewBook(set, e.store, nil)
+	e.book = rulebook.NewBook(set, e.store, rulebook.Options{})
 	e.h = New(Deps{
 		Subscriptions: e.store, Alerts: e.store, Rules: e.store, Book: e.book,
 		Feeds: e.store, Prober: e.prober, Scheduler: e.sched,

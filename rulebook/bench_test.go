@@ -31,7 +31,7 @@ func BenchmarkGuildSets(b *testing.B) {
 	})
 	var book *Book
 	guildsB := heapDelta(func() {
-		book = NewBook(defaults, store, nil)
+		book = NewBook(defaults, store, Options{})
 		for i := range benchGuilds {
 			if _, err := book.ForGuild(ctx, guildName(i)); err != nil {
 				b.Fatal(err)

@@ -35,8 +35,17 @@ type Book struct {
 	gen  map[string]uint64 // bumped by Invalidate, so a load racing an edit is not cached
 }
 
-// NewBook returns a Book over the compiled defaults.
-func NewBook(defaults *rules.Set, store OverrideStore, logger *slog.Logger) *Book {
+// Options are NewBook's optional settings; the zero value works.
+type Options struct {
+	// Logger is told when a guild's stored rules no longer compile
+	// [discard].
+	Logger *slog.Logger
+}
+
+// NewBook returns a Book over the compiled defaults and the guilds' changes
+// in store (nil: every guild gets the defaults); opts may be zero.
+func NewBook(defaults *rules.Set, store OverrideStore, opts Options) *Book {
+	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}

@@ -38,7 +38,7 @@ func TestGuildWithoutOverridesGetsTheDefaults(t *testing.T) {
 	ctx := context.Background()
 	defaults := compileDefaults(t)
 	store := newFakeStore()
-	book := NewBook(defaults, store, nil)
+	book := NewBook(defaults, store, Options{})
 	if book.Defaults() != defaults {
 		t.Error("Defaults is not the set given")
 	}
@@ -58,7 +58,7 @@ func TestGuildWithoutOverridesGetsTheDefaults(t *testing.T) {
 	if n := store.loadsOf(guildName(1)); n != 1 {
 		t.Errorf("the guild's overrides were loaded %d times; want once, then cached", n)
 	}
-	if s, err := NewBook(defaults, nil, nil).ForGuild(ctx, guildName(1)); err != nil || s != defaults {
+	if s, err := NewBook(defaults, nil, Options{}).ForGuild(ctx, guildName(1)); err != nil || s != defaults {
 		t.Errorf("book without a store: %p, %v; want the defaults", s, err)
 	}
 }
@@ -69,7 +69,7 @@ func TestGuildSetsBuildOnTheDefaultVocabulary(t *testing.T) {
 	store := newFakeStore()
 	store.set(guildName(1), model.Override{Name: "watch-1", Rule: keywordRule(1)})
 	store.set(guildName(2), model.Override{Name: "intel-heads"}, model.Override{Name: "watch-2", Rule: keywordRule(2)})
-	book := NewBook(defaults, store, nil)
+	book := NewBook(defaults, store, Options{})
 
 	g1, err := book.ForGuild(ctx, guildName(1))
 	if err != nil {
@@ -109,7 +109,7 @@ func TestGuildSetsBuildOnTheDefaultVocabulary(t *testing.T) {
 func TestInvalidate(t *testing.T) {
 	ctx := context.Background()
 	store := newFakeStore()
-	book := NewBook(compileDefaults(t), store, nil)
+	book := NewBook(compileDefaults(t), store, Options{})
 	g, other := guildName(1), guildName(2)
 	store.set(other, model.Override{Name: "watch-2", Rule: keywordRule(2)})
 	before, err := book.ForGuild(ctx, g)
@@ -149,7 +149,7 @@ func TestStoreError(t *testing.T) {
 	ctx := context.Background()
 	store := newFakeStore()
 	store.set(guildName(1), model.Override{Name: "watch-1", Rule: keywordRule(1)})
-	book := NewBook(compileDefaults(t), store, nil)
+	book := NewBook(compileDefaults(t), store, Options{})
 	broken := errors.New("database is locked")
 	store.fail(broken)
 	s, err := book.ForGuild(ctx, guildName(1))
@@ -169,7 +169,7 @@ func TestOverridesThatNoLongerCompileFallBackToTheDefaults(t *testing.T) {
 	stale := keywordRule(1)
 	stale.Actors = []string{"zz-removed"} // an actor the configuration no longer has
 	store.set(guildName(1), model.Override{Name: stale.Name, Rule: stale})
-	book := NewBook(compileDefaults(t), store, slog.New(slog.NewTextHandler(&logs, nil)))
+	book := NewBook(compileDefaults(t), store, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	s, err := book.ForGuild(context.Background(), guildName(1))
 	if err != nil || s != book.Defaults() {
 		t.Fatalf("ForGuild = %v, %v; want the defaults", ruleNames(s), err)
@@ -185,7 +185,7 @@ func TestOverridesThatNoLongerCompileFallBackToTheDefaults(t *testing.T) {
 func TestLoadRacingInvalidateIsNotCached(t *testing.T) {
 	ctx := context.Background()
 	store := newFakeStore()
-	book := NewBook(compileDefaults(t), store, nil)
+	book := NewBook(compileDefaults(t), store, Options{})
 	g := guildName(1)
 	store.during = func(string) {
 		store.during = nil // the hook runs once, before the edit lands
@@ -210,7 +210,7 @@ func TestConcurrentForGuildAndInvalidate(t *testing.T) {
 	ctx := context.Background()
 	defaults := compileDefaults(t)
 	store := newFakeStore()
-	book := NewBook(defaults, store, nil)
+	book := NewBook(defaults, store, Options{})
 	const guilds, editors, readers, rounds = 4, 2, 4, 30
 	var wg sync.WaitGroup
 	errs := make(chan string, readers+editors)
