@@ -237,7 +237,7 @@ func (a *App) openPolling(ctx context.Context) error {
 }
 
 func (a *App) openCommands(context.Context) error {
-	a.commands = commands.New(commands.Deps{
+	a.commands = commands.New(commands.Options{
 		Subscriptions: a.store,
 		Alerts:        a.store,
 		Rules:         a.store,

@@ -44,7 +44,7 @@ func BenchmarkRulesAdd(b *testing.B) {
 		b.Fatal(err)
 	}
 	book := rulebook.NewBook(defaults, store, rulebook.Options{})
-	h := commands.New(commands.Deps{Rules: store, Book: book})
+	h := commands.New(commands.Options{Rules: store, Book: book})
 	guild := func(i int) string { return fmt.Sprintf("2100000000000%05d", i%rulesAddGuilds) }
 	for i := range rulesAddGuilds {
 		if err := store.PutGuildRule(ctx, guild(i), model.RuleSpec{Name: "own", Keywords: []string{`\bsanctions?\b`}}); err != nil {

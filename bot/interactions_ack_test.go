@@ -461,7 +461,7 @@ func TestAutoAckCommands(t *testing.T) {
 				if tt.public != "" {
 					owners = nil // an owner's /feeds list is ephemeral (it shows whole URLs)
 				}
-				cmds := commands.New(commands.Deps{Feeds: store, Prober: ackProber{}, OwnerIDs: owners})
+				cmds := commands.New(commands.Options{Feeds: store, Prober: ackProber{}, OwnerIDs: owners})
 				finished := make(chan struct{})
 				h := itxHandlerFunc(func(ctx context.Context, i *discordgo.Interaction, r commands.Responder) {
 					defer close(finished)

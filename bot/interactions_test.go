@@ -35,7 +35,7 @@ func (itxFeeds) RemoveFeed(context.Context, string) (model.Feed, error) {
 }
 
 func itxCommands() *commands.Handler {
-	return commands.New(commands.Deps{Feeds: itxFeeds{}})
+	return commands.New(commands.Options{Feeds: itxFeeds{}})
 }
 
 // itxInteraction is a /feeds list (or another command) as Discord sends it.

@@ -74,9 +74,10 @@ type Scheduler interface {
 	Next(feedID int64) time.Time
 }
 
-// Deps are what the Handler needs. A nil store or service makes the
-// commands that need it answer that they are unavailable, rather than fail.
-type Deps struct {
+// Options are what the Handler works with, every one optional: a nil
+// store or service makes the commands that need it answer that they are
+// unavailable, rather than fail, so the zero value works.
+type Options struct {
 	Subscriptions SubscriptionStore
 	Alerts        AlertStore
 	Rules         RuleStore
@@ -98,7 +99,7 @@ type Deps struct {
 // Handler answers interactions. It is safe for concurrent use: each
 // interaction is handled on its own goroutine by both transports.
 type Handler struct {
-	d      Deps
+	d      Options
 	owners map[string]bool
 
 	// ruleMu serialises rule edits so that "validate against the current
@@ -106,19 +107,19 @@ type Handler struct {
 	ruleMu sync.Mutex
 }
 
-// New returns a Handler over deps.
-func New(deps Deps) *Handler {
-	if deps.Now == nil {
-		deps.Now = time.Now
+// New returns a Handler over opts.
+func New(opts Options) *Handler {
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	if deps.Logger == nil {
-		deps.Logger = slog.New(slog.DiscardHandler)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	owners := make(map[string]bool, len(deps.OwnerIDs))
-	for _, id := range deps.OwnerIDs {
+	owners := make(map[string]bool, len(opts.OwnerIDs))
+	for _, id := range opts.OwnerIDs {
 		if id != "" {
 			owners[id] = true
 		}
 	}
-	return &Handler{d: deps, owners: owners}
+	return &Handler{d: opts, owners: owners}
 }

@@ -12,7 +12,7 @@
 //   - anyone: any member;
 //   - channel admin: Manage Channels, Manage Guild or Administrator;
 //   - guild admin: Manage Guild or Administrator;
-//   - owner: a user id listed in Deps.OwnerIDs.
+//   - owner: a user id listed in Options.OwnerIDs.
 //
 // Guild-scoped commands always act on the interaction's own guild id, never
 // on one taken from an option, so one guild can never read or change

@@ -524,7 +524,7 @@ func newEnv(t testing.TB) *env {
 			Article: model.Article{Title: "Update: Ankara meeting confirmed", Link: "https://wire.example/c", Feed: "wire", Published: e.now.Add(-time.Hour)},
 			Matches: []model.Match{{Rule: "summits"}}},
 	}
-	e.h = New(Deps{
+	e.h = New(Options{
 		Subscriptions: e.store, Alerts: e.store, Rules: e.store, Book: e.book,
 		Feeds: e.store, Prober: e.prober, Scheduler: e.sched,
 		OwnerIDs: []string{ownerID},

@@ -25,7 +25,7 @@ func TestRulesTestLanguages(t *testing.T) {
 	}
 	e := newEnv(t)
 	e.book = rulebook.NewBook(set, e.store, rulebook.Options{})
-	e.h = New(Deps{
+	e.h = New(Options{
 		Subscriptions: e.store, Alerts: e.store, Rules: e.store, Book: e.book,
 		Feeds: e.store, Prober: e.prober, Scheduler: e.sched,
 		Now:     func() time.Time { return e.now },
