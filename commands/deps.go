@@ -107,7 +107,7 @@ type Handler struct {
 	ruleMu sync.Mutex
 }
 
-// New returns a Handler over opts.
+// New returns a Handler over opts; opts may be zero.
 func New(opts Options) *Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
