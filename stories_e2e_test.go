@@ -118,7 +118,7 @@ type deliveryRow struct {
 // a read-only connection beside the running bot.
 func deliveries(t *testing.T, path string) map[string][]deliveryRow {
 	t.Helper()
-	conn, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	conn, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
