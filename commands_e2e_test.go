@@ -413,7 +413,7 @@ var itemSeq atomic.Int64
 func dipItem(topic string) feedItem {
 	n := itemSeq.Add(1)
 	return feedItem{
-		GUID: fmt.Sprintf("dip-%d", n), Title: "Lavrov and Rubio hold phone call on " + topic,
+		GUID: fmt.Sprintf("dip-%d", n), Title: "Lavrov and " + counterpartOf(n) + " hold phone call on " + topic,
 		Link: fmt.Sprintf("https://wire.example/dip/%d", n), Summary: "The foreign ministers spoke by phone on " + callDay(n) + ".",
 		Published: time.Now().UTC().Add(-10 * time.Minute),
 	}
@@ -424,15 +424,26 @@ func dipItem(topic string) feedItem {
 func intelItem(topic string) feedItem {
 	n := itemSeq.Add(1)
 	return feedItem{
-		GUID: fmt.Sprintf("intel-%d", n), Title: "CIA Director Ratcliffe and SVR chief Naryshkin hold phone call on " + topic,
+		GUID: fmt.Sprintf("intel-%d", n), Title: callerOf(n) + " and SVR chief Naryshkin hold phone call on " + topic,
 		Link: fmt.Sprintf("https://wire.example/intel/%d", n), Summary: "The spy chiefs spoke by phone on " + callDay(n) + ".",
 		Published: time.Now().UTC().Add(-10 * time.Minute),
 	}
 }
 
-// callDay names the day of the week of item n's call: seven items in a
-// row are seven contacts.
+// callDay names the day of the week of item n's call and callerOf its
+// American side (counterpartOf for dipItem): with three parties and seven days, any 21 items in a row
+// are 21 different contacts, so tests running side by side never make two
+// of their items one story (which would edit a message, not post one).
 func callDay(n int64) string { return time.Weekday(n % 7).String() }
+
+// counterpartOf is Lavrov's counterpart in dipItem n's call, as callerOf.
+func counterpartOf(n int64) string {
+	return [...]string{"Rubio", "Wang Yi", "Fidan"}[(n/7)%3]
+}
+
+func callerOf(n int64) string {
+	return [...]string{"CIA Director Ratcliffe", "DNI Gabbard", "FBI Director Patel"}[(n/7)%3]
+}
 
 // plainItem is a fresh item no default rule matches.
 func plainItem(title string) feedItem {
