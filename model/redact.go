@@ -58,20 +58,51 @@ func SecretParam(name string) bool {
 // Every feed URL shown to members or written to a log goes through this one
 // function; owners may see the URL whole.
 func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return redactUnparsed(raw)
-	}
-	u.User = nil
-	u.RawQuery = redactParams(u.RawQuery)
-	if u.Fragment != "" {
-		frag := redactParams(u.EscapedFragment())
-		u.Fragment, u.RawFragment = "", ""
-		if f, err := url.PathUnescape(frag); err == nil {
-			u.Fragment, u.RawFragment = f, frag
+	// Edit the text as given rather than re-spell it with net/url: every
+	// other byte stays, and redacting twice changes nothing (u.String()
+	// would shrink "//@//@" on each pass). net/url cuts at the first '#',
+	// then the first '?', as here.
+	rest, frag, hasFrag := strings.Cut(raw, "#")
+	rest, query, hasQuery := strings.Cut(rest, "?")
+	if u, err := url.Parse(raw); err != nil {
+		// Text net/url refuses: whatever follows "://" (or a leading
+		// "//") is taken for the authority.
+		if i := strings.Index(rest, "://"); i >= 0 {
+			rest = dropUserinfo(rest, i+1)
+		} else {
+			rest = dropUserinfo(rest, 0)
 		}
+	} else if u.User != nil {
+		start := 0
+		if u.Scheme != "" {
+			start = len(u.Scheme) + 1
+		}
+		rest = dropUserinfo(rest, start)
 	}
-	return u.String()
+	if hasQuery {
+		rest += "?" + redactParams(query)
+	}
+	if hasFrag {
+		rest += "#" + redactParams(frag)
+	}
+	return rest
+}
+
+// dropUserinfo removes "user:pass@" from the authority of a URL without its
+// query and fragment, where net/url finds it: the authority starts with "//"
+// at s[start:], runs to the first '/', and its user info to the last '@'.
+func dropUserinfo(s string, start int) string {
+	if start > len(s) || !strings.HasPrefix(s[start:], "//") {
+		return s
+	}
+	prefix, auth, path := s[:start+2], s[start+2:], ""
+	if i := strings.IndexByte(auth, '/'); i >= 0 {
+		auth, path = auth[:i], auth[i:]
+	}
+	if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+		auth = auth[at+1:]
+	}
+	return prefix + auth + path
 }
 
 // redactParams replaces the values of secret parameters in a raw query,
@@ -95,32 +126,6 @@ func redactParams(raw string) string {
 		}
 	}
 	return strings.Join(parts, "&")
-}
-
-// redactUnparsed is RedactURL for text net/url refuses: everything up to
-// an '@' before the path goes, and the query is redacted as far as it
-// splits.
-func redactUnparsed(raw string) string {
-	rest, query, hasQuery := strings.Cut(raw, "?")
-	if scheme, after, ok := strings.Cut(rest, "://"); ok {
-		host, path, _ := strings.Cut(after, "/")
-		if at := strings.LastIndex(host, "@"); at >= 0 {
-			host = host[at+1:]
-		}
-		rest = scheme + "://" + host
-		if path != "" || strings.Contains(after, "/") {
-			rest += "/" + path
-		}
-	}
-	if !hasQuery {
-		return rest
-	}
-	query, frag, hasFrag := strings.Cut(query, "#")
-	out := rest + "?" + redactParams(query)
-	if hasFrag {
-		out += "#" + redactParams(frag)
-	}
-	return out
 }
 
 // urlInText finds URLs written in free text, such as an error message that

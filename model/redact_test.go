@@ -1,6 +1,7 @@
 package model
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -29,6 +30,10 @@ func TestRedactURL(t *testing.T) {
 		// net/url refuses it (bad port), yet nothing secret gets through.
 		{"http://bob:pw@host:port/x?key=1", "http://host:port/x?key=REDACTED"},
 		{"http://bob:pw@host:port", "http://host:port"},
+		// Odd text net/url accepts but would re-spell comes back as it was.
+		{"A://", "A://"},
+		{"A:// @", "A://"},
+		{"//@//@", "////@"},
 	}
 	for _, tt := range tests {
 		if got := RedactURL(tt.in); got != tt.want {
@@ -65,12 +70,17 @@ func FuzzRedactURL(f *testing.F) {
 	f.Add("http://alice:hunter2@host/feed.xml?api_key=SEKRET")
 	f.Add("http://bob:pw@host:port/x?key=1#token=2")
 	f.Add("%zz://a:b@c?token=1")
+	f.Add("A:// @")
+	f.Add("//@//@")
 	f.Fuzz(func(t *testing.T, raw string) {
 		got := RedactURL(raw)
 		// Redacting is idempotent, and a secret parameter value never
 		// survives it.
 		if again := RedactURL(got); again != got {
 			t.Fatalf("not idempotent: %q → %q → %q", raw, got, again)
+		}
+		if u, err := url.Parse(got); err == nil && u.User != nil {
+			t.Fatalf("user info survives: %q → %q", raw, got)
 		}
 	})
 }
