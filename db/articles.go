@@ -342,10 +342,11 @@ func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article
 	return out, err
 }
 
-// lastArticleSQL is the highest article id. Articles are only ever
-// inserted, never deleted or given other keys, so an unchanged highest id
-// means that no article was stored in between, and verdicts taken then
-// still hold.
+// lastArticleSQL is the highest article id. Articles are inserted with
+// ever higher ids and never given other keys, so an unchanged highest id
+// means that no article was stored in between. Retention (retention.go)
+// only removes keys, which cannot make a "new" verdict wrong; an item it
+// made new in between is stored at the next poll.
 const lastArticleSQL = `SELECT coalesce(max(id), 0) FROM articles`
 
 // insertArticleSQL inserts one article. ON CONFLICT DO NOTHING with no

@@ -54,6 +54,7 @@ type DB struct {
 	now      atomic.Pointer[func() time.Time]
 	states   stateQueue // feed states written behind (feeds.go)
 	stmts    stmts      // prepared once (stmts.go)
+	writes   writeState // writes SQLite could not make (writehealth.go)
 }
 
 // Open opens (creating if needed) the database at path and brings its
@@ -130,6 +131,9 @@ func (db *DB) start(ctx context.Context) error {
 	if err := claim(ctx, db.writer); err != nil {
 		return err
 	}
+	if err := ensureIncrementalVacuum(ctx, db.writer); err != nil {
+		return explain(err)
+	}
 	if err := migrate(ctx, db.writer); err != nil {
 		return explain(err)
 	}
@@ -139,6 +143,31 @@ func (db *DB) start(ctx context.Context) error {
 	}
 	db.instance = id
 	return db.prepareStmts(ctx, false)
+}
+
+// ensureIncrementalVacuum puts the file in incremental auto-vacuum mode,
+// in which pages freed by deletes can be returned to the file system a few
+// at a time (PRAGMA incremental_vacuum, see Prune) instead of staying in
+// the file for ever. A new file takes the mode with its first table; a file
+// made before this mode existed here needs one VACUUM, a rewrite of the
+// whole file that needs about its size again in free space. When that
+// fails (a full disk) the file is used as it is and the VACUUM is tried at
+// the next start: pruning still makes room inside the file.
+func ensureIncrementalVacuum(ctx context.Context, w *sql.DB) error {
+	var mode int
+	if err := w.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return err
+	}
+	if mode == 2 {
+		return nil
+	}
+	if _, err := w.ExecContext(ctx, "PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+		return err
+	}
+	// Even an empty file needs it here: switching to WAL has written its
+	// header already.
+	_, _ = w.ExecContext(ctx, "VACUUM") // see above: not fatal
+	return nil
 }
 
 // claimFile runs claim on an existing file through a read-only connection,
@@ -303,7 +332,7 @@ func (db *DB) nonce(deliveryID int64) string {
 // fn returns nil. The transaction begins IMMEDIATE (see dsn), so it holds the
 // write lock from the start and cannot fail with SQLITE_BUSY on upgrade.
 func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
-	return runTx(ctx, db.writer, nil, fn)
+	return db.noteWrite(runTx(ctx, db.writer, nil, fn))
 }
 
 // read runs fn in a read-only transaction, so that its queries see one
