@@ -56,13 +56,14 @@ const MaxBytesLimit = 1 << 30
 
 // Config is the whole configuration. Sections mirror the TOML tables.
 type Config struct {
-	Database Database   `toml:"database"`
-	Discord  Discord    `toml:"discord"`
-	HTTP     HTTP       `toml:"http"`
-	Poll     Poll       `toml:"poll"`
-	Log      Log        `toml:"log"`
-	Feeds    []Feed     `toml:"feeds"`
-	Rules    rules.Spec `toml:"rules"`
+	Database  Database   `toml:"database"`
+	Discord   Discord    `toml:"discord"`
+	HTTP      HTTP       `toml:"http"`
+	Poll      Poll       `toml:"poll"`
+	Retention Retention  `toml:"retention"`
+	Log       Log        `toml:"log"`
+	Feeds     []Feed     `toml:"feeds"`
+	Rules     rules.Spec `toml:"rules"`
 }
 
 // Database configures the SQLite store.
@@ -94,6 +95,17 @@ type Poll struct {
 	MaxBytes             int64    `toml:"max_bytes"`
 	MaxAge               Duration `toml:"max_age"`
 	AllowPrivateNetworks bool     `toml:"allow_private_networks"`
+}
+
+// Retention says how long articles that did not alert are kept (see
+// db.Retention): their text for Text, their de-duplication keys for Keys
+// (UndatedKeys for items without a date; 0 keeps those for ever). Prune
+// runs every Interval. Articles that alerted are kept whole.
+type Retention struct {
+	Text        Duration `toml:"text"`
+	Keys        Duration `toml:"keys"`
+	UndatedKeys Duration `toml:"undated_keys"`
+	Interval    Duration `toml:"interval"`
 }
 
 // Log configures structured logging.
@@ -158,6 +170,12 @@ func Default() Config {
 			Concurrency: 8,
 			MaxBytes:    10 << 20,
 			MaxAge:      Duration{D: 48 * time.Hour},
+		},
+		Retention: Retention{
+			Text:        Duration{D: 72 * time.Hour},
+			Keys:        Duration{D: 30 * 24 * time.Hour},
+			UndatedKeys: Duration{D: 365 * 24 * time.Hour},
+			Interval:    Duration{D: time.Hour},
 		},
 		Log: Log{Format: "text", Level: "info"},
 	}

@@ -71,6 +71,20 @@ func TestDefaults(t *testing.T) {
 		cfg.Poll.AllowPrivateNetworks || !cfg.Discord.Gateway || cfg.Discord.APIURL != want.Discord.APIURL || cfg.HTTP.Listen != "" {
 		t.Errorf("defaults differ from docs/CONTRACT.md: %+v", cfg)
 	}
+	if r := cfg.Retention; r.Text.D != 72*time.Hour || r.Keys.D != 720*time.Hour || r.UndatedKeys.D != 8760*time.Hour || r.Interval.D != time.Hour {
+		t.Errorf("retention defaults: %+v", r)
+	}
+}
+
+func TestRetentionFromEnv(t *testing.T) {
+	cfg, err := Parse([]byte("[retention]\nkeys = \"1000h\"\n"), env(map[string]string{
+		"BACKCHANNEL_RETENTION_KEYS": "2000h", "BACKCHANNEL_RETENTION_UNDATED_KEYS": "0s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Retention.Keys.D != 2000*time.Hour || cfg.Retention.UndatedKeys.D != 0 {
+		t.Errorf("retention from the environment: %+v", cfg.Retention)
+	}
 }
 
 func TestProblems(t *testing.T) {
@@ -118,6 +132,17 @@ func TestProblems(t *testing.T) {
 		{"bad public key", "[discord]\npublic_key = \"abc\"\n", nil, []string{"discord.public_key (line 2)"}},
 		{"bad listen", "[http]\nlisten = \"8080\"\n", nil, []string{"http.listen (line 2)"}},
 		{"syntax error", "[poll\n", nil, []string{"line 1"}},
+		{"zero retention window", "[retention]\ntext = \"0s\"\n", nil, []string{"retention.text (line 2): must be positive"}},
+		{"key window below text window", "[retention]\ntext = \"800h\"\nkeys = \"720h\"\n", nil,
+			[]string{"retention.keys (line 3): must be at least retention.text"}},
+		{"key window near max_age", "[poll]\nmax_age = \"48h\"\n[retention]\ntext = \"24h\"\nkeys = \"72h\"\n", nil,
+			[]string{"retention.keys (line 5): must be at least twice poll.max_age (96h0m0s)"}},
+		{"key window below env max_age", "", map[string]string{"BACKCHANNEL_POLL_MAX_AGE": "720h"},
+			[]string{"retention.keys: must be at least twice poll.max_age"}},
+		{"undated window below key window", "[retention]\nundated_keys = \"100h\"\n", nil,
+			[]string{"retention.undated_keys (line 2): must be 0 (for ever) or at least retention.keys"}},
+		{"bad env retention", "", map[string]string{"BACKCHANNEL_RETENTION_INTERVAL": "hourly"},
+			[]string{"BACKCHANNEL_RETENTION_INTERVAL: invalid duration"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
