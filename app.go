@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -154,6 +155,12 @@ func (a *App) openStore(ctx context.Context) error {
 			return -1
 		}
 		return float64(n)
+	}, DBWriteErrors: store.WriteErrors, DBSize: func() float64 {
+		fi, err := os.Stat(store.Path())
+		if err != nil {
+			return -1
+		}
+		return float64(fi.Size())
 	}})
 	a.registry.MustRegister(metrics.BuildInfo(version))
 	return nil
@@ -285,7 +292,7 @@ func (a *App) openHTTP(ctx context.Context) error {
 	interactions := bot.InteractionsHandler(a.cfg.Discord.PublicKey, a.commands, a.session, bot.InteractionsOptions{Logger: a.logger, Rejected: func(reason string) {
 		a.metrics.InteractionsRejected.WithLabelValues(reason).Inc()
 	}})
-	srv, err := listenHTTP(ctx, a.cfg.HTTP.Listen, newMux(health{ping: a.store.Ping, connected: a.connected}, a.registry, interactions), a.logger)
+	srv, err := listenHTTP(ctx, a.cfg.HTTP.Listen, newMux(health{ping: a.store.Ping, writable: a.writable, connected: a.connected}, a.registry, interactions), a.logger)
 	if err != nil {
 		return err
 	}
@@ -309,6 +316,7 @@ func (a *App) startWork(context.Context) error {
 		a.logger.Error("retrying undispatched articles", "err", err)
 	}
 	a.work.Go(func() { a.dispatcher.RunRetries(a.pollCtx, dispatchRetryInterval) })
+	a.work.Go(func() { a.runRetention(a.pollCtx) })
 	a.scheduler.Start()
 	a.work.Go(func() { a.scheduler.PollAll(a.pollCtx) })
 	return nil
@@ -406,4 +414,58 @@ func dryRunPath(path string) string {
 		return path + ".dry-run"
 	}
 	return strings.TrimSuffix(path, ext) + ".dry-run" + ext
+}
+
+// retentionStart is how long after start-up the first pruning runs: after
+// the first polls, which matter more.
+const retentionStart = time.Minute
+
+// runRetention prunes the store as [retention] says, every
+// retention.interval, until ctx ends. A failed run is logged and the next
+// one continues where it stopped.
+func (a *App) runRetention(ctx context.Context) {
+	r := db.Retention{
+		Text:        a.cfg.Retention.Text.D,
+		Keys:        a.cfg.Retention.Keys.D,
+		UndatedKeys: a.cfg.Retention.UndatedKeys.D,
+	}
+	wait := min(retentionStart, a.cfg.Retention.Interval.D)
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = a.cfg.Retention.Interval.D
+		start := time.Now()
+		st, err := a.store.Prune(ctx, r)
+		a.metrics.ArticlesPruned.WithLabelValues("stripped").Add(float64(st.Stripped))
+		a.metrics.ArticlesPruned.WithLabelValues("deleted").Add(float64(st.Deleted))
+		if err != nil {
+			if ctx.Err() == nil {
+				a.logger.Error("retention: pruning failed; the next run continues", "err", err, "stripped", st.Stripped, "deleted", st.Deleted)
+			}
+			continue
+		}
+		if st.Stripped+st.Deleted > 0 {
+			a.logger.Info("retention: pruned articles", "stripped", st.Stripped, "deleted", st.Deleted,
+				"pages_freed", st.Vacuumed, "took", time.Since(start).Round(time.Millisecond), "max_lock", st.MaxLock.Round(time.Microsecond))
+		}
+	}
+}
+
+// writable reports whether the store can write: nil while writes succeed.
+// After a write failed it tries a small write itself, so that /healthz
+// turns healthy again once space returns even if nothing else wrote.
+func (a *App) writable(ctx context.Context) error {
+	if a.store.WriteError() == nil {
+		return nil
+	}
+	if err := a.store.ProbeWrite(ctx); err == nil {
+		a.logger.Info("database writes succeed again")
+		return nil
+	}
+	return a.store.WriteError()
 }

@@ -19,7 +19,11 @@ import (
 // (/readyz, and /healthz as docs/CONTRACT.md defines it) also needs the gateway
 // session, and says which of the two is missing.
 type health struct {
-	ping      func(context.Context) error
+	ping func(context.Context) error
+	// writable reports whether the database can write (nil: it can, or
+	// unknown). A full disk fails readiness, not liveness: a restart
+	// frees no space.
+	writable  func(context.Context) error
 	connected func() bool // nil: no gateway
 }
 
@@ -30,6 +34,11 @@ func (h health) check(ctx context.Context, live bool) string {
 	defer cancel()
 	if err := h.ping(ctx); err != nil {
 		return "database: unavailable"
+	}
+	if !live && h.writable != nil {
+		if err := h.writable(ctx); err != nil {
+			return "database: " + err.Error()
+		}
 	}
 	if !live && h.connected != nil && !h.connected() {
 		return "discord: unreachable (gateway not connected)"

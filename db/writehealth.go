@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -120,17 +120,40 @@ func (db *DB) WriteError() error {
 	return fmt.Errorf("%w (%s) since %s: %s", ErrCannotWrite, f.reason, f.since.Format(time.RFC3339), hint(f.reason))
 }
 
-// ProbeWrite makes one small write, so that a store whose writes failed
-// learns that they succeed again even when nothing else writes. It returns
-// the write's error.
+// ProbeWrite makes a write that needs new pages, so that a store whose
+// writes failed learns that they succeed again even when nothing else
+// writes: it stores probeBytes in meta and deletes them in one committed
+// transaction, which changes nothing but has to find room for them (in
+// the file, under max_page_count, and in the WAL on disk). It returns the
+// write's error.
 func (db *DB) ProbeWrite(ctx context.Context) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('write_probe', ?)
-			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strconv.FormatInt(toMillis(db.clock()), 10))
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('write_probe', ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strings.Repeat("p", probeBytes)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'write_probe'`)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("db: write probe: %w", err)
 	}
 	return nil
+}
+
+// probeBytes is the size of ProbeWrite's write: 16 pages, about what a
+// poll of a busy feed stores.
+const probeBytes = 64 << 10
+
+// LimitPages caps the database at n pages (PRAGMA max_page_count on the
+// writer; never below its current size) and returns the cap in force, so
+// that a test can make the database "full" and then give it room again.
+// Meant for tests.
+func (db *DB) LimitPages(ctx context.Context, n int64) (int64, error) {
+	var got int64
+	// PRAGMA takes no bound parameters; n is an integer.
+	if err := db.writer.QueryRowContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", n)).Scan(&got); err != nil {
+		return 0, fmt.Errorf("db: limit pages: %w", err)
+	}
+	return got, nil
 }

@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"runtime"
+	"sort"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,9 @@ type Metrics struct {
 	// InteractionsRejected counts POST /interactions requests refused
 	// before any command ran, by reason: see RejectReasons.
 	InteractionsRejected *prometheus.CounterVec
+	// ArticlesPruned counts articles retention changed, by action:
+	// stripped (text emptied, keys kept) or deleted (keys too).
+	ArticlesPruned *prometheus.CounterVec
 }
 
 // Options are New's optional settings; the zero value works.
@@ -37,6 +41,13 @@ type Options struct {
 	// QueueDepth is called at scrape time to report the number of
 	// deliveries waiting in the outbox [always 0].
 	QueueDepth func() float64
+	// DBWriteErrors is called at scrape time for the number of write
+	// transactions the database could not make, by reason (full,
+	// readonly, ioerr) [none].
+	DBWriteErrors func() map[string]uint64
+	// DBSize is called at scrape time for the database file's size in
+	// bytes [not exported].
+	DBSize func() float64
 }
 
 // New creates the collectors and registers them, with the Go and process
@@ -71,6 +82,13 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 			Name: "backchannel_interactions_rejected_total",
 			Help: "POST /interactions requests refused before any command ran, by reason (" + strings.Join(RejectReasons(), ", ") + ").",
 		}, []string{"reason"}),
+		ArticlesPruned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backchannel_db_articles_pruned_total",
+			Help: "Articles changed by retention, by action (stripped: text emptied; deleted: keys too).",
+		}, []string{"action"}),
+	}
+	for _, a := range []string{"stripped", "deleted"} {
+		m.ArticlesPruned.WithLabelValues(a)
 	}
 	for _, r := range []string{"ok", "not_modified", "error", "skipped"} {
 		m.FeedPolls.WithLabelValues(r)
@@ -91,10 +109,46 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 			Name: "backchannel_delivery_queue_depth",
 			Help: "Deliveries waiting in the outbox.",
 		}, queueDepth),
+		m.ArticlesPruned,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	if opts.DBWriteErrors != nil {
+		reg.MustRegister(writeErrors{
+			desc: prometheus.NewDesc("backchannel_db_write_errors_total",
+				"Database write transactions that failed because SQLite could not write, by reason (full: disk or max_page_count full; readonly; ioerr).",
+				[]string{"reason"}, nil),
+			counts: opts.DBWriteErrors,
+		})
+	}
+	if opts.DBSize != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "backchannel_db_size_bytes",
+			Help: "Size of the database file (without its WAL).",
+		}, opts.DBSize))
+	}
 	return m
+}
+
+// writeErrors exports the store's own counts of failed writes, read at
+// scrape time, so that the store needs no metrics of its own.
+type writeErrors struct {
+	desc   *prometheus.Desc
+	counts func() map[string]uint64
+}
+
+func (w writeErrors) Describe(ch chan<- *prometheus.Desc) { ch <- w.desc }
+
+func (w writeErrors) Collect(ch chan<- prometheus.Metric) {
+	counts := w.counts()
+	reasons := make([]string, 0, len(counts))
+	for r := range counts {
+		reasons = append(reasons, r)
+	}
+	sort.Strings(reasons)
+	for _, r := range reasons {
+		ch <- prometheus.MustNewConstMetric(w.desc, prometheus.CounterValue, float64(counts[r]), r)
+	}
 }
 
 // RejectReasons returns the reason label values of InteractionsRejected:
