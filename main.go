@@ -26,6 +26,8 @@ commands:
   run    [-config FILE] [-dry-run] [-log-format text|json]
                                     run the bot (scheduler, pollers, matcher, store, delivery, HTTP)
   check  [-config FILE]             validate the configuration and rules
+  backup [-config FILE] OUT         write a consistent copy of the database to OUT (a new file),
+                                    also while run is running
   match  [-config FILE] [-stories]  match JSON Lines articles on stdin, verdicts on stdout
                                     (-stories: read them as a news stream, give each its story id)
   health [-config FILE] [-ready] [-url URL]
@@ -56,6 +58,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdRun(ctx, args, stdout, stderr, env)
 	case "check":
 		err = cmdCheck(args, stdout, env)
+	case "backup":
+		err = cmdBackup(ctx, args, stdout, stderr, env)
 	case "match":
 		err = cmdMatch(ctx, args, stdin, stdout, env)
 	case "health":
