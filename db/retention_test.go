@@ -2,8 +2,12 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -286,3 +290,63 @@ func TestPruneShrinksFile(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestUpgradeToIncrementalVacuum: a database made by the build before
+// retention (schema 0001–0004, auto_vacuum off) is converted at open,
+// keeps its data, and is then pruned like a new one.
+func TestUpgradeToIncrementalVacuum(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{}
+	for _, m := range ms[:4] {
+		stmts = append(stmts, m.sql)
+	}
+	stmts = append(stmts,
+		`PRAGMA user_version = 4`,
+		`INSERT INTO meta (key, value) VALUES ('application', 'backchannel'), ('instance_id', '0123456789abcdef')`,
+		`INSERT INTO feeds (id, name, url, url_key, source, created) VALUES (1, 'wire', 'https://w.example/f', 'https://w.example/f', 'config', 1)`,
+	)
+	for i := 1; i <= 300; i++ {
+		stmts = append(stmts, fmt.Sprintf(`INSERT INTO articles (feed_id, feed, title, title_key, summary, published, fetched)
+			VALUES (1, 'wire', 'Old story %d', %d, '%s', %d, %d)`, i, keyOf(TitleFingerprint(fmt.Sprintf("Old story %d", i))), strings.Repeat("s", 1000), epoch.UnixMilli(), epoch.UnixMilli()))
+	}
+	for _, stmt := range stmts {
+		if _, err := raw.ExecContext(ctx, stmt); err != nil {
+			raw.Close()
+			t.Fatalf("%.40s: %v", stmt, err)
+		}
+	}
+	var mode int
+	if err := raw.QueryRow(`PRAGMA auto_vacuum`).Scan(&mode); err != nil || mode != 0 {
+		t.Fatalf("old database auto_vacuum = %d, %v; want 0 as the old build made it", mode, err)
+	}
+	raw.Close()
+
+	db := mustOpenPath(t, path)
+	clock := newClock(db)
+	if err := db.reader.QueryRow(`PRAGMA auto_vacuum`).Scan(&mode); err != nil || mode != 2 {
+		t.Fatalf("upgraded auto_vacuum = %d, %v; want 2 (incremental)", mode, err)
+	}
+	if v, _ := db.SchemaVersion(ctx); v != len(ms) {
+		t.Fatalf("schema version %d, want %d", v, len(ms))
+	}
+	if n, err := db.ArticleCount(ctx); err != nil || n != 300 {
+		t.Fatalf("articles after upgrade: %d, %v", n, err)
+	}
+	// A stored title is still a known key.
+	if got := mustStore(t, db, 1, model.Article{Title: "Old story 7"}); len(got) != 0 {
+		t.Fatalf("old article's key lost in the upgrade: %v stored", titles(got))
+	}
+	clock.advance(testRetention.Keys + time.Hour)
+	if st := mustPrune(t, db, testRetention); st.Stripped != 300 || st.Deleted != 300 || st.Vacuumed == 0 {
+		t.Fatalf("pruning the upgraded database: %+v", st)
+	}
+}
