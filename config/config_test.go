@@ -76,6 +76,29 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// TestRetentionWarnings: a key window that does not outlast max_age well
+// is valid but warned of, as is max_age off.
+func TestRetentionWarnings(t *testing.T) {
+	for _, tt := range []struct {
+		doc, want string
+	}{
+		{"[poll]\nmax_age = \"48h\"\n[retention]\ntext = \"24h\"\nkeys = \"72h\"\n", "retention.keys (line 5): 72h0m0s is less than twice poll.max_age"},
+		{"[poll]\nmax_age = \"0s\"\n", "poll.max_age (line 2): 0s (no limit)"},
+	} {
+		cfg, err := Parse([]byte(tt.doc), env(nil))
+		if err != nil {
+			t.Fatalf("%q: %v", tt.doc, err)
+		}
+		if !strings.Contains(cfg.Warnings.Error(), tt.want) {
+			t.Errorf("%q: warnings %q, want %q", tt.doc, cfg.Warnings.Error(), tt.want)
+		}
+	}
+	cfg, err := Parse(nil, env(nil))
+	if err != nil || strings.Contains(cfg.Warnings.Error(), "retention") || strings.Contains(cfg.Warnings.Error(), "max_age") {
+		t.Errorf("defaults: %v, warnings %v", err, cfg.Warnings)
+	}
+}
+
 func TestRetentionFromEnv(t *testing.T) {
 	cfg, err := Parse([]byte("[retention]\nkeys = \"1000h\"\n"), env(map[string]string{
 		"BACKCHANNEL_RETENTION_KEYS": "2000h", "BACKCHANNEL_RETENTION_UNDATED_KEYS": "0s"}))
@@ -135,10 +158,6 @@ func TestProblems(t *testing.T) {
 		{"zero retention window", "[retention]\ntext = \"0s\"\n", nil, []string{"retention.text (line 2): must be positive"}},
 		{"key window below text window", "[retention]\ntext = \"800h\"\nkeys = \"720h\"\n", nil,
 			[]string{"retention.keys (line 3): must be at least retention.text"}},
-		{"key window near max_age", "[poll]\nmax_age = \"48h\"\n[retention]\ntext = \"24h\"\nkeys = \"72h\"\n", nil,
-			[]string{"retention.keys (line 5): must be at least twice poll.max_age (96h0m0s)"}},
-		{"key window below env max_age", "", map[string]string{"BACKCHANNEL_POLL_MAX_AGE": "720h"},
-			[]string{"retention.keys: must be at least twice poll.max_age"}},
 		{"undated window below key window", "[retention]\nundated_keys = \"100h\"\n", nil,
 			[]string{"retention.undated_keys (line 2): must be 0 (for ever) or at least retention.keys"}},
 		{"bad env retention", "", map[string]string{"BACKCHANNEL_RETENTION_INTERVAL": "hourly"},

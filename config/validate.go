@@ -43,8 +43,13 @@ func warnings(cfg Config) Problems {
 	if len(cfg.Rules.Rules) == 0 {
 		ws = append(ws, Problem{Key: "rules", Msg: "no rules: nothing will be matched until a guild adds one with /rules add"})
 	}
-	if cfg.Poll.MaxAge.D == 0 {
+	// An item a feed serves again after its keys were pruned is stored as
+	// new; only being older than max_age keeps it from alerting again.
+	// Valid (a replay of old news may want it), but rarely meant.
+	if r, age := cfg.Retention.Keys.D, cfg.Poll.MaxAge.D; age == 0 {
 		ws = append(ws, Problem{Key: "poll.max_age", Msg: "0s (no limit): an item a feed serves again after retention.keys, its keys pruned, can alert a second time"})
+	} else if r > 0 && r < 2*age {
+		ws = append(ws, Problem{Key: "retention.keys", Msg: fmt.Sprintf("%s is less than twice poll.max_age (%s): an item a feed serves again after its keys were pruned can alert a second time", r, age)})
 	}
 	if len(cfg.Rules.Actors) == 0 {
 		ws = append(ws, Problem{Key: "rules.actor", Msg: "no actors: contact rules cannot fire, only keyword rules"})
@@ -103,7 +108,7 @@ func validate(cfg Config) Problems {
 		add("poll.max_bytes", "must be between 1024 and %d (1 GiB), got %d", MaxBytesLimit, n)
 	}
 
-	ps = append(ps, checkRetention(cfg.Retention, cfg.Poll.MaxAge)...)
+	ps = append(ps, checkRetention(cfg.Retention)...)
 
 	if _, _, lp := cfg.Log.parse(); len(lp) > 0 {
 		ps = append(ps, lp...)
@@ -161,10 +166,9 @@ func checkDuration(ps *Problems, key string, d Duration, zeroOK bool) {
 	}
 }
 
-// checkRetention checks the [retention] windows. The key window must stay
-// well above poll.max_age: an item re-served after its keys were pruned is
-// stored as new, and only its age keeps it from alerting again.
-func checkRetention(r Retention, maxAge Duration) Problems {
+// checkRetention checks the [retention] windows against each other (and
+// warnings, against poll.max_age).
+func checkRetention(r Retention) Problems {
 	var ps Problems
 	checkDuration(&ps, "retention.text", r.Text, false)
 	checkDuration(&ps, "retention.keys", r.Keys, false)
@@ -178,9 +182,6 @@ func checkRetention(r Retention, maxAge Duration) Problems {
 	}
 	if r.Keys.D < r.Text.D {
 		add("retention.keys", "must be at least retention.text (%s), got %s: the keys outlive the text", r.Text.D, r.Keys.D)
-	}
-	if maxAge.err == nil && maxAge.D > 0 && r.Keys.D < 2*maxAge.D {
-		add("retention.keys", "must be at least twice poll.max_age (%s), got %s: a re-served item whose keys were pruned is kept from alerting again only by being older than max_age", 2*maxAge.D, r.Keys.D)
 	}
 	if u := r.UndatedKeys.D; u != 0 && u < r.Keys.D {
 		add("retention.undated_keys", "must be 0 (for ever) or at least retention.keys (%s), got %s: an undated item has no max_age to keep it from alerting again", r.Keys.D, u)

@@ -17,7 +17,8 @@ import (
 // De-duplication of articles
 //
 // Every stored article has up to three keys, each under a unique index
-// (stored as 64-bit hashes of the text, see keyOf):
+// (stored as 64-bit hashes of the text, see keyOf) of the table
+// article_keys, which outlives the article's text (see retention.go):
 //
 //   - (feed_id, guid_key): the feed's own identifier for the item;
 //   - link_key: NormalizeLink(link), so links differing only in case of
@@ -98,14 +99,14 @@ type lookups struct {
 func prepareLookups(ctx context.Context, tx *sql.Tx) (*lookups, error) {
 	var l lookups
 	var err error
-	if l.link, err = tx.PrepareContext(ctx, `SELECT 1 FROM articles WHERE link_key = ?`); err != nil {
+	if l.link, err = tx.PrepareContext(ctx, `SELECT 1 FROM article_keys WHERE link_key = ?`); err != nil {
 		return nil, err
 	}
-	if l.title, err = tx.PrepareContext(ctx, `SELECT 1 FROM articles WHERE title_key = ?`); err != nil {
+	if l.title, err = tx.PrepareContext(ctx, `SELECT 1 FROM article_keys WHERE title_key = ?`); err != nil {
 		return nil, err
 	}
 	if l.guid, err = tx.PrepareContext(ctx,
-		`SELECT link_key, title_key FROM articles WHERE feed_id = ? AND guid_key = ?`); err != nil {
+		`SELECT link_key, title_key FROM article_keys WHERE feed_id = ? AND guid_key = ?`); err != nil {
 		return nil, err
 	}
 	return &l, nil
@@ -280,6 +281,7 @@ func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article
 				lookup.close()
 			}
 		}()
+		insertKeys := tx.StmtContext(ctx, db.stmts.insertKeys)
 		insert := tx.StmtContext(ctx, db.stmts.insertArticle)
 		inBatch := map[int64]bool{} // keys of the items inserted so far, all three kinds
 		now := db.clock()
@@ -307,9 +309,8 @@ func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article
 			if a.Fetched.IsZero() {
 				a.Fetched = now
 			}
-			res, err := insert.ExecContext(ctx, feedID, feedName, a.GUID, nullKey(k.guid), a.Link, nullKey(k.link),
-				a.Title, nullKey(k.title),
-				a.Summary, a.Content, toMillis(a.Published), toMillis(a.Fetched), boolInt(a.Backlog))
+			res, err := insertKeys.ExecContext(ctx, feedID, nullKey(k.guid), nullKey(k.link), nullKey(k.title),
+				toMillis(a.Published), toMillis(a.Fetched))
 			if err != nil {
 				return err
 			}
@@ -321,6 +322,10 @@ func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article
 				continue
 			}
 			if a.ID, err = res.LastInsertId(); err != nil {
+				return err
+			}
+			if _, err := insert.ExecContext(ctx, a.ID, feedID, feedName, a.GUID, a.Link, a.Title,
+				a.Summary, a.Content, toMillis(a.Published), toMillis(a.Fetched), boolInt(a.Backlog)); err != nil {
 				return err
 			}
 			for _, key := range []int64{k.link, k.title, k.guid} {
@@ -347,16 +352,22 @@ func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article
 // means that no article was stored in between. Retention (retention.go)
 // only removes keys, which cannot make a "new" verdict wrong; an item it
 // made new in between is stored at the next poll.
-const lastArticleSQL = `SELECT coalesce(max(id), 0) FROM articles`
+const lastArticleSQL = `SELECT coalesce(max(id), 0) FROM article_keys`
 
-// insertArticleSQL inserts one article. ON CONFLICT DO NOTHING with no
-// target covers every unique index: should a verdict ever miss a
-// collision, the schema still refuses the row, and no row is inserted.
-const insertArticleSQL = `INSERT INTO articles
-	(feed_id, feed, guid, guid_key, link, link_key, title, title_key, summary, content, published, fetched,
-	 dispatched, backlog)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
+// insertKeysSQL stores an article's keys, which makes it known: the first
+// half of storing an article (insertArticleSQL is the second). ON CONFLICT
+// DO NOTHING with no target covers every unique index: should a verdict
+// ever miss a collision, the schema still refuses the row, and no row is
+// inserted.
+const insertKeysSQL = `INSERT INTO article_keys (feed_id, guid_key, link_key, title_key, published, fetched)
+	VALUES (?, ?, ?, ?, ?, ?)
 	ON CONFLICT DO NOTHING`
+
+// insertArticleSQL stores an article's text and state under the id its
+// keys got. (Its own key columns, from before 0005, stay NULL.)
+const insertArticleSQL = `INSERT INTO articles
+	(id, feed_id, feed, guid, link, title, summary, content, published, fetched, dispatched, backlog)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`
 
 // MarkDispatched records that the articles' alerts were recorded (or that
 // they had none), so UndispatchedArticles no longer returns them.
@@ -417,10 +428,11 @@ func (db *DB) UndispatchedArticles(ctx context.Context, afterID int64, fetchedBe
 	return out, nil
 }
 
-// ArticleCount returns the number of stored articles.
+// ArticleCount returns the number of articles the store knows: those it
+// holds, and those of which retention kept only the keys.
 func (db *DB) ArticleCount(ctx context.Context) (int64, error) {
 	var n int64
-	if err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM articles`).Scan(&n); err != nil {
+	if err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM article_keys`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("db: count articles: %w", err)
 	}
 	return n, nil
@@ -481,9 +493,9 @@ func prefilter(ctx context.Context, tx *sql.Tx, q keyQueries, feedID int64, keys
 // prefilter's queries take their keys as one JSON array, so that each is
 // one statement whatever the batch size, compiled once (see keyQueries).
 const (
-	storedLinksSQL  = `SELECT link_key, NULL, NULL FROM articles WHERE link_key IN (SELECT value FROM json_each(?))`
-	storedTitlesSQL = `SELECT title_key, NULL, NULL FROM articles WHERE title_key IN (SELECT value FROM json_each(?))`
-	storedGUIDsSQL  = `SELECT guid_key, link_key, title_key FROM articles
+	storedLinksSQL  = `SELECT link_key, NULL, NULL FROM article_keys WHERE link_key IN (SELECT value FROM json_each(?))`
+	storedTitlesSQL = `SELECT title_key, NULL, NULL FROM article_keys WHERE title_key IN (SELECT value FROM json_each(?))`
+	storedGUIDsSQL  = `SELECT guid_key, link_key, title_key FROM article_keys
 		WHERE feed_id = ? AND guid_key IN (SELECT value FROM json_each(?))`
 )
 

@@ -43,7 +43,7 @@ func TestStoreArticlesWriterBetweenPasses(t *testing.T) {
 		t.Fatalf("stored %v, want [Story Y Story Z]: X was stored meanwhile", titles(got))
 	}
 	var guidKey *int64
-	if err := db.reader.QueryRowContext(ctx, `SELECT guid_key FROM articles WHERE id = ?`, got[1].ID).Scan(&guidKey); err != nil {
+	if err := db.reader.QueryRowContext(ctx, `SELECT guid_key FROM article_keys WHERE id = ?`, got[1].ID).Scan(&guidKey); err != nil {
 		t.Fatal(err)
 	}
 	if guidKey != nil {
@@ -70,7 +70,7 @@ func TestStoredKeysFullRange(t *testing.T) {
 	feed := mustFeed(t, db, "a")
 	keys := []int64{math.MinInt64, math.MinInt64 + 1, -1, 1, 1 << 53, 1<<53 + 1, math.MaxInt64}
 	for i, k := range keys {
-		if _, err := db.writer.ExecContext(ctx, `INSERT INTO articles (feed_id, link_key, title_key, fetched) VALUES (?, ?, ?, 1)`,
+		if _, err := db.writer.ExecContext(ctx, `INSERT INTO article_keys (feed_id, link_key, title_key, fetched) VALUES (?, ?, ?, 1)`,
 			feed, k, i+100); err != nil {
 			t.Fatal(err)
 		}

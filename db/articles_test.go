@@ -193,7 +193,7 @@ func TestArticleUniqueIndexes(t *testing.T) {
 	db := MustOpen(t)
 	feed := mustFeed(t, db, "wire")
 	mustStore(t, db, feed, art("g", "https://x.example/a", "Title"))
-	ins := `INSERT INTO articles (feed_id, guid_key, link_key, title_key, fetched) VALUES (?, ?, ?, ?, 1)`
+	ins := `INSERT INTO article_keys (feed_id, guid_key, link_key, title_key, fetched) VALUES (?, ?, ?, ?, 1)`
 	for _, args := range [][]any{
 		{feed, keyOf("g"), nil, nil},
 		{feed, nil, keyOf("https://x.example/a"), nil},

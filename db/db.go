@@ -43,6 +43,9 @@ const (
 	readerConns = 4
 	// journalLimit caps the WAL file left on disk after a checkpoint.
 	journalLimit = 64 << 20
+	// walAutocheckpoint is the WAL size, in pages, at which a commit
+	// checkpoints (see dsn).
+	walAutocheckpoint = 10000
 )
 
 // DB is the store. It is safe for concurrent use.
@@ -209,7 +212,7 @@ func dsn(path string, readOnly bool) string {
 		// Checkpoint every ~40 MB of WAL rather than SQLite's 4 MB: a first
 		// poll of many feeds writes tens of MB, and each checkpoint syncs
 		// and copies pages that later commits would dirty again.
-		q.Add("_pragma", "wal_autocheckpoint(10000)")
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutocheckpoint))
 		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", journalLimit))
 		q.Set("_txlock", "immediate")
 	}

@@ -16,15 +16,18 @@ import (
 // read again (stories, /explain, /search, edits of its story's messages),
 // so it keeps everything, for as long as its alerts exist. One that did not
 // alert is kept only so that a feed serving it again is recognised: that
-// needs its de-duplication keys (guid_key with feed_id, link_key,
-// title_key, see articles.go), not its text. So retention works in two
-// steps on the articles that have no alert and no story:
+// needs its de-duplication keys, not its text. The two live in two tables
+// (migrations/0005_article_keys.sql): articles holds the text and dispatch
+// state, article_keys the keys under unique indexes, both under the
+// article's id. So retention works in two steps on the articles that have
+// no alert and no story:
 //
-//  1. After Retention.Text, the article's text is emptied (title, link,
-//     GUID, summary, content, feed name). The row keeps its id, keys, times
-//     and flags (see stripArticles for why this is a delete and insert).
+//  1. After Retention.Text, the article's articles row (its text) is
+//     deleted. Its rows are in id (= fetch) order and no unique index
+//     covers them, so this frees whole pages at little cost.
 //  2. After Retention.Keys (Retention.UndatedKeys for an item without a
-//     publication date), the row is deleted, keys and all.
+//     publication date), its article_keys row is deleted, and with it the
+//     three index entries.
 //
 // Once its keys are gone, an item re-served by its feed is new again, and
 // dispatched as news. A dated item cannot alert then: dispatch.Eligible
@@ -36,9 +39,10 @@ import (
 // What is never pruned: an article not yet dispatched (its alerts may not
 // be recorded yet), one with an alert (deliveries hang off alerts, so a
 // pending delivery's article is kept too), and one a story names, as its
-// first report or as a member (stories, article_stories).
+// first report or as a member (stories, article_stories); nor the keys of
+// an article whose text is kept.
 //
-// Each pass walks the articles in id order from a cursor kept in meta, so a
+// Each pass walks its table in id order from a cursor kept in meta, so a
 // run reads only what it has not seen. Rows are handled in batches of
 // Retention.Batch per write transaction: the candidates are read on a
 // reader connection, and the write transaction re-checks every condition in
@@ -61,27 +65,30 @@ type Retention struct {
 
 // Defaults of Retention's tuning.
 const (
-	DefaultPruneBatch  = 400
-	DefaultVacuumPages = 512 // 2 MB of 4 KiB pages
+	DefaultPruneBatch  = 200
+	DefaultVacuumPages = 256 // 1 MB of 4 KiB pages
 )
 
 // PruneStats says what one Prune did.
 type PruneStats struct {
-	Stripped int // articles whose text was emptied
-	Deleted  int // articles deleted with their keys
+	Stripped int // articles whose text was deleted, keys kept
+	Deleted  int // articles whose keys were deleted
 	Vacuumed int // free pages returned to the file system
 	// Transactions is the number of write transactions, and MaxLock the
 	// longest time one of them held the write lock.
 	Transactions int
 	MaxLock      time.Duration
+	// MaxCheckpoint is the longest WAL checkpoint made after one of them
+	// (which holds the writer connection, not the write lock).
+	MaxCheckpoint time.Duration
 }
 
-// prunePass is one walk of the articles: rows fetched before cutoff that
-// match the kind are stripped or deleted.
+// prunePass is one walk of a table: rows fetched before cutoff that match
+// the kind are deleted.
 type prunePass struct {
 	cursor string // meta key of the last id this pass has seen
 	cutoff time.Time
-	delete bool
+	keys   bool // article_keys rather than articles
 	// undated: nil for every article, else only undated (true) or only
 	// dated (false) ones.
 	undated *bool
@@ -102,14 +109,25 @@ func (db *DB) Prune(ctx context.Context, r Retention) (PruneStats, error) {
 	if r.VacuumPages <= 0 {
 		r.VacuumPages = DefaultVacuumPages
 	}
+	// Pruning writes many pages; checkpointed 40 MB at a time (see
+	// walAutocheckpoint) the commit that crosses the mark would hold the
+	// writer for tens of milliseconds. So while it runs, the WAL is
+	// checkpointed after each of its transactions instead, a few pages
+	// at a time (see timedWrite).
+	if _, err := db.writer.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		return st, fmt.Errorf("db: prune: %w", db.noteWrite(err))
+	}
+	defer func() {
+		_, _ = db.writer.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutocheckpoint))
+	}()
 	now := db.clock()
 	dated, undated := false, true
 	passes := []prunePass{
 		{cursor: "retention_text_cursor", cutoff: now.Add(-r.Text)},
-		{cursor: "retention_keys_cursor", cutoff: now.Add(-r.Keys), delete: true, undated: &dated},
+		{cursor: "retention_keys_cursor", cutoff: now.Add(-r.Keys), keys: true, undated: &dated},
 	}
 	if r.UndatedKeys > 0 {
-		passes = append(passes, prunePass{cursor: "retention_undated_cursor", cutoff: now.Add(-r.UndatedKeys), delete: true, undated: &undated})
+		passes = append(passes, prunePass{cursor: "retention_undated_cursor", cutoff: now.Add(-r.UndatedKeys), keys: true, undated: &undated})
 	}
 	for _, p := range passes {
 		if err := db.prunePass(ctx, p, r.Batch, &st); err != nil {
@@ -135,7 +153,7 @@ func (db *DB) prunePass(ctx context.Context, p prunePass, batch int, st *PruneSt
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ids, last, done, err := db.pruneCandidates(ctx, cursor, cutoff, p.undated, batch)
+		ids, last, done, err := db.pruneCandidates(ctx, p, cursor, cutoff, batch)
 		if err != nil {
 			return err
 		}
@@ -146,7 +164,7 @@ func (db *DB) prunePass(ctx context.Context, p prunePass, batch int, st *PruneSt
 		if err != nil {
 			return err
 		}
-		if p.delete {
+		if p.keys {
 			st.Deleted += n
 		} else {
 			st.Stripped += n
@@ -158,27 +176,39 @@ func (db *DB) prunePass(ctx context.Context, p prunePass, batch int, st *PruneSt
 	}
 }
 
-// pruneCandidates reads, on a reader, up to batch articles after id
-// cursor fetched before cutoff, and returns the ids of those of the
-// pass's kind that look prunable, the last id it looked at (cursor when
-// none) and whether it reached the cutoff or the end. The write
+// The conditions under which a row may go, for each table: an article's
+// text when it is dispatched and neither alerted nor in a story; its keys
+// when its text is gone.
+const (
+	articleKept = `a.dispatched = 0
+		OR EXISTS (SELECT 1 FROM alerts WHERE article_id = a.id)
+		OR EXISTS (SELECT 1 FROM article_stories WHERE article_id = a.id)
+		OR EXISTS (SELECT 1 FROM stories WHERE article_id = a.id)`
+	keysKept = `EXISTS (SELECT 1 FROM articles WHERE id = a.id)`
+)
+
+// pruneCandidates reads, on a reader, up to batch rows of the pass's
+// table after id cursor fetched before cutoff, and returns the ids of
+// those of the pass's kind that may go, the last id it looked at (cursor
+// when none) and whether it reached the cutoff or the end. The write
 // transaction checks each id again.
-func (db *DB) pruneCandidates(ctx context.Context, cursor, cutoff int64, undated *bool, batch int) (ids []int64, last int64, done bool, err error) {
+func (db *DB) pruneCandidates(ctx context.Context, p prunePass, cursor, cutoff int64, batch int) (ids []int64, last int64, done bool, err error) {
 	last = cursor
-	rows, err := db.reader.QueryContext(ctx, `SELECT a.id, a.fetched, a.published, a.dispatched,
-			EXISTS (SELECT 1 FROM alerts WHERE article_id = a.id)
-			OR EXISTS (SELECT 1 FROM article_stories WHERE article_id = a.id)
-			OR EXISTS (SELECT 1 FROM stories WHERE article_id = a.id)
-		FROM articles a WHERE a.id > ? ORDER BY a.id LIMIT ?`, cursor, batch)
+	table, kept := "articles", articleKept
+	if p.keys {
+		table, kept = "article_keys", keysKept
+	}
+	rows, err := db.reader.QueryContext(ctx, `SELECT a.id, a.fetched, a.published, `+kept+`
+		FROM `+table+` a WHERE a.id > ? ORDER BY a.id LIMIT ?`, cursor, batch)
 	if err != nil {
 		return nil, cursor, false, err
 	}
 	defer rows.Close()
 	n := 0
 	for rows.Next() {
-		var id, fetched, published, dispatched int64
-		var kept bool
-		if err := rows.Scan(&id, &fetched, &published, &dispatched, &kept); err != nil {
+		var id, fetched, published int64
+		var keep bool
+		if err := rows.Scan(&id, &fetched, &published, &keep); err != nil {
 			return nil, cursor, false, err
 		}
 		n++
@@ -189,14 +219,14 @@ func (db *DB) pruneCandidates(ctx context.Context, cursor, cutoff int64, undated
 			return ids, last, true, rows.Err()
 		}
 		last = id
-		// An undispatched article is passed, not waited for: its dispatch
-		// is retried until it succeeds, and a pass that stopped here would
-		// stop retention with it. It keeps its text and keys for ever, at
-		// the cost of one row.
-		if dispatched == 0 || kept {
+		// A row kept is passed, not waited for. An undispatched article's
+		// dispatch is retried until it succeeds, and a pass that stopped
+		// there would stop retention with it; it keeps its text and keys
+		// for ever, at the cost of one row.
+		if keep {
 			continue
 		}
-		if undated != nil && *undated != (published == 0) {
+		if p.undated != nil && *p.undated != (published == 0) {
 			continue
 		}
 		ids = append(ids, id)
@@ -204,28 +234,24 @@ func (db *DB) pruneCandidates(ctx context.Context, cursor, cutoff int64, undated
 	return ids, last, n < batch, rows.Err()
 }
 
-// pruneBatch strips or deletes ids in one write transaction and moves the
-// pass's cursor to last in the same transaction.
+// pruneBatch deletes ids in one write transaction, checking again that
+// each may go, and moves the pass's cursor to last in the same
+// transaction.
 func (db *DB) pruneBatch(ctx context.Context, p prunePass, ids []int64, last int64, st *PruneStats) (int, error) {
 	var n int64
 	err := db.timedWrite(ctx, st, func(tx *sql.Tx) error {
 		n = 0
 		if len(ids) > 0 {
-			// The conditions of pruneCandidates again, under the write lock.
-			where := ` WHERE id IN (SELECT value FROM json_each(?)) AND dispatched = 1
-				AND NOT EXISTS (SELECT 1 FROM alerts WHERE article_id = articles.id)
-				AND NOT EXISTS (SELECT 1 FROM article_stories WHERE article_id = articles.id)
-				AND NOT EXISTS (SELECT 1 FROM stories WHERE article_id = articles.id)`
-			var err error
-			if p.delete {
-				var res sql.Result
-				if res, err = tx.ExecContext(ctx, `DELETE FROM articles`+where, idList(ids)); err == nil {
-					n, err = res.RowsAffected()
-				}
-			} else {
-				n, err = stripArticles(ctx, tx, where, idList(ids))
+			table, kept := "articles", articleKept
+			if p.keys {
+				table, kept = "article_keys", keysKept
 			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` AS a
+				WHERE a.id IN (SELECT value FROM json_each(?)) AND NOT (`+kept+`)`, idList(ids))
 			if err != nil {
+				return err
+			}
+			if n, err = res.RowsAffected(); err != nil {
 				return err
 			}
 		}
@@ -269,58 +295,6 @@ func (db *DB) vacuum(ctx context.Context, pages int, st *PruneStats) error {
 	}
 }
 
-// stripArticles empties the text of the articles where selects (with the
-// id list as its one argument), by deleting each row and inserting its
-// keys, times and flags again under the same id. An UPDATE would be
-// simpler, but SQLite leaves the pages of rows that shrank as sparse as
-// they became (only a delete merges underfull pages), so the table would
-// keep one ~4 KiB page per two articles; deleting and re-inserting packs
-// the key-only rows densely. It returns the number of articles stripped.
-func stripArticles(ctx context.Context, tx *sql.Tx, where, idsJSON string) (int64, error) {
-	type keyRow struct {
-		id, published, fetched, backlog int64
-		feedID, guid, link, title       sql.NullInt64
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, feed_id, guid_key, link_key, title_key, published, fetched, backlog
-		FROM articles`+where, idsJSON)
-	if err != nil {
-		return 0, err
-	}
-	var keep []keyRow
-	for rows.Next() {
-		var r keyRow
-		if err := rows.Scan(&r.id, &r.feedID, &r.guid, &r.link, &r.title, &r.published, &r.fetched, &r.backlog); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		keep = append(keep, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(keep) == 0 {
-		return 0, err
-	}
-	ids := make([]int64, len(keep))
-	for i, r := range keep {
-		ids[i] = r.id
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM articles WHERE id IN (SELECT value FROM json_each(?))`, idList(ids)); err != nil {
-		return 0, err
-	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO articles
-		(id, feed_id, guid_key, link_key, title_key, published, fetched, dispatched, backlog)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`)
-	if err != nil {
-		return 0, err
-	}
-	defer ins.Close()
-	for _, r := range keep {
-		if _, err := ins.ExecContext(ctx, r.id, r.feedID, r.guid, r.link, r.title, r.published, r.fetched, r.backlog); err != nil {
-			return 0, err
-		}
-	}
-	return int64(len(keep)), nil
-}
-
 // timedWrite is db.write, counting the transaction and how long it held
 // the write lock (from BEGIN IMMEDIATE to the end of COMMIT) in st.
 func (db *DB) timedWrite(ctx context.Context, st *PruneStats, fn func(*sql.Tx) error) error {
@@ -342,7 +316,17 @@ func (db *DB) timedWrite(ctx context.Context, st *PruneStats, fn func(*sql.Tx) e
 	held := time.Since(start)
 	st.Transactions++
 	st.MaxLock = max(st.MaxLock, held)
-	return db.noteWrite(err)
+	if err != nil {
+		return db.noteWrite(err)
+	}
+	// A passive checkpoint waits for no reader and blocks no writer of
+	// another process; it does hold this process's writer connection, so
+	// it is timed too. Its errors are not the prune's: the WAL is
+	// checkpointed again after the next transaction.
+	start = time.Now()
+	_, _ = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	st.MaxCheckpoint = max(st.MaxCheckpoint, time.Since(start))
+	return db.noteWrite(nil)
 }
 
 // metaInt reads an integer meta value, 0 when absent.

@@ -16,6 +16,7 @@ import (
 // reader statement the first time it uses it).
 type stmts struct {
 	// On the writer.
+	insertKeys    *sql.Stmt // insertKeysSQL (articles.go)
 	insertArticle *sql.Stmt // insertArticleSQL (articles.go)
 	updateState   *sql.Stmt // updateStateSQL (feeds.go)
 	// On the readers: the read pass of StoreArticles (articles.go).
@@ -30,6 +31,7 @@ func (db *DB) prepareStmts(ctx context.Context, readers bool) error {
 		query string
 	}
 	pool, specs := db.writer, []spec{
+		{&db.stmts.insertKeys, insertKeysSQL},
 		{&db.stmts.insertArticle, insertArticleSQL},
 		{&db.stmts.updateState, updateStateSQL},
 	}
@@ -52,7 +54,7 @@ func (db *DB) prepareStmts(ctx context.Context, readers bool) error {
 
 func (s *stmts) close() error {
 	var errs []error
-	for _, st := range []**sql.Stmt{&s.insertArticle, &s.updateState, &s.storedLinks, &s.storedTitles, &s.storedGUIDs} {
+	for _, st := range []**sql.Stmt{&s.insertKeys, &s.insertArticle, &s.updateState, &s.storedLinks, &s.storedTitles, &s.storedGUIDs} {
 		if *st != nil {
 			errs = append(errs, (*st).Close())
 			*st = nil
