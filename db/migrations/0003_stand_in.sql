@@ -1,6 +1,4 @@
--- 0003: changes nothing. The number was held for a retention migration,
--- which turned out to need no schema change (retention.go keeps its
--- cursors in meta, and incremental auto-vacuum is switched on at open,
--- which a migration's transaction could not do). Databases made by every
--- build since have run this file at version 3, so it stays.
+-- 0003: changes nothing. The number was held for the storage work while it
+-- was being done; databases made by every build since have run this file
+-- at version 3, so it stays, and that work's schema change is 0005.
 SELECT 1;
