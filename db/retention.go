@@ -100,8 +100,10 @@ type prunePass struct {
 // ctx ends.
 func (db *DB) Prune(ctx context.Context, r Retention) (PruneStats, error) {
 	var st PruneStats
-	if r.Text <= 0 || r.Keys <= 0 || r.UndatedKeys < 0 {
-		return st, fmt.Errorf("db: prune: windows must be positive (text %s, keys %s, undated keys %s)", r.Text, r.Keys, r.UndatedKeys)
+	// The key passes pass for good over an article whose text is still
+	// there, so the text window must be the shortest.
+	if r.Text <= 0 || r.Keys < r.Text || r.UndatedKeys < 0 || (r.UndatedKeys > 0 && r.UndatedKeys < r.Text) {
+		return st, fmt.Errorf("db: prune: windows must be positive, text the shortest (text %s, keys %s, undated keys %s)", r.Text, r.Keys, r.UndatedKeys)
 	}
 	if r.Batch <= 0 {
 		r.Batch = DefaultPruneBatch

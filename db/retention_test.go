@@ -132,10 +132,13 @@ func TestPrune(t *testing.T) {
 	}
 }
 
-// TestPruneWindowsRefused: a zero window would delete what was just stored.
+// TestPruneWindowsRefused: a zero window would delete what was just
+// stored, and a key window shorter than the text window would never
+// delete the keys it passed over.
 func TestPruneWindowsRefused(t *testing.T) {
 	db := MustOpen(t)
-	for _, r := range []Retention{{}, {Text: time.Hour}, {Text: time.Hour, Keys: time.Hour, UndatedKeys: -1}} {
+	for _, r := range []Retention{{}, {Text: time.Hour}, {Text: time.Hour, Keys: time.Hour, UndatedKeys: -1},
+		{Text: time.Hour, Keys: time.Minute}, {Text: time.Hour, Keys: time.Hour, UndatedKeys: time.Minute}} {
 		if _, err := db.Prune(context.Background(), r); err == nil {
 			t.Errorf("Prune(%+v) accepted", r)
 		}
