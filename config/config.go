@@ -172,7 +172,7 @@ func Default() Config {
 			MaxAge:      Duration{D: 48 * time.Hour},
 		},
 		Retention: Retention{
-			Text:        Duration{D: 72 * time.Hour},
+			Text:        Duration{D: 48 * time.Hour},
 			Keys:        Duration{D: 30 * 24 * time.Hour},
 			UndatedKeys: Duration{D: 365 * 24 * time.Hour},
 			Interval:    Duration{D: time.Hour},

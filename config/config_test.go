@@ -71,7 +71,7 @@ func TestDefaults(t *testing.T) {
 		cfg.Poll.AllowPrivateNetworks || !cfg.Discord.Gateway || cfg.Discord.APIURL != want.Discord.APIURL || cfg.HTTP.Listen != "" {
 		t.Errorf("defaults differ from docs/CONTRACT.md: %+v", cfg)
 	}
-	if r := cfg.Retention; r.Text.D != 72*time.Hour || r.Keys.D != 720*time.Hour || r.UndatedKeys.D != 8760*time.Hour || r.Interval.D != time.Hour {
+	if r := cfg.Retention; r.Text.D != 48*time.Hour || r.Keys.D != 720*time.Hour || r.UndatedKeys.D != 8760*time.Hour || r.Interval.D != time.Hour {
 		t.Errorf("retention defaults: %+v", r)
 	}
 }

@@ -25,7 +25,7 @@ const (
 )
 
 // defaultRetention is config.Default's [retention].
-var defaultRetention = Retention{Text: 72 * time.Hour, Keys: 720 * time.Hour, UndatedKeys: 8760 * time.Hour}
+var defaultRetention = Retention{Text: 48 * time.Hour, Keys: 720 * time.Hour, UndatedKeys: 8760 * time.Hour}
 
 // retentionSim drives a store through simulated days on its fake clock.
 type retentionSim struct {
