@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"slices"
 	"unicode/utf8"
 )
@@ -18,23 +19,24 @@ import (
 // library in go.mod allocated for every hit, mid-word ones included, and
 // took half a second to build a DFA for the default rules.)
 //
-// Layout: a state with two or more edges (the root, where every walk
-// starts, and the states after the first letters of aliases) has a dense
-// row over byte classes; a state with one edge (most of them: aliases in
-// Chinese, Arabic or Russian are two or three bytes a letter and share few
-// prefixes) keeps that edge alone. A dense table for every state (states
-// × classes) took 115 MB with the native-script vocabulary; this one takes
-// under 2 MB and walks as fast.
+// Layout, 4 bytes a state and 4 an edge: node[s] says where the edges of
+// state s are. Most states have one edge (aliases in Chinese, Arabic or
+// Russian are two or three bytes a letter and share few prefixes), a few
+// have several; their edges are listed, (class, target) in 4 bytes each,
+// and found by a short scan. Only states with many edges (the root, where
+// every walk starts, and the first letters of aliases) get a dense row
+// over all byte classes, where it pays for its size. A target carries
+// whether patterns end at it in its low bit, so the walk looks up
+// outputs only there.
 type automaton struct {
 	class [256]uint8 // byte → class; 0: the byte occurs in no pattern
 	ncol  int        // classes + 1
-	// row[s] >= 0: the edges of s are rows[row[s]*ncol+class] (0 for
-	// none). row[s] < 0: s has at most one edge, on class label[s] to
-	// next[s] (label 0: none).
-	row   []int32
-	rows  []int32
-	label []uint8
-	next  []int32
+	// node[s]: edges of s. Low byte: the number of edges, listed at
+	// edges[node>>8:]; or denseNode, and the row is
+	// rows[(node>>8)*ncol:][:ncol], indexed by class.
+	node  []uint32
+	edges []uint32 // class | target<<8
+	rows  []uint32 // targets; 0: no edge
 	// Patterns ending at state s: outs[outAt[s]:outAt[s+1]].
 	outAt []int32
 	outs  []int32
@@ -44,8 +46,30 @@ type automaton struct {
 	firsts [1 << 10]uint64
 }
 
+// A target is state<<1 | 1 when patterns end at the state; 0 is no state
+// (the root is never a target).
+type target = uint32
+
+const (
+	// denseNode marks a state with a dense row.
+	denseNode = 0xFF
+	// denseMin is the number of edges from which a state gets a dense
+	// row: below it, scanning the list is as fast and far smaller.
+	denseMin = 8
+	// maxSlots bounds states, edges and row slots: a target must fit in
+	// the 24 bits an edge has for it. The default rules need about 150
+	// thousand.
+	maxSlots = 1 << 23
+)
+
 // newAutomaton builds the trie of patterns; pattern i is reported as i.
-func newAutomaton(patterns []string) *automaton {
+// It refuses a trie too large for its layout (maxSlots).
+func newAutomaton(patterns []string) (*automaton, error) {
+	return buildAutomaton(patterns, maxSlots)
+}
+
+// buildAutomaton is newAutomaton with limit in place of maxSlots.
+func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 	a := &automaton{}
 	nclass := 0
 	for _, p := range patterns {
@@ -69,6 +93,9 @@ func newAutomaton(patterns []string) *automaton {
 			k := uint64(st)<<8 | uint64(a.class[p[i]])
 			nx, ok := edges[k]
 			if !ok {
+				if int(states) >= limit {
+					return nil, fmt.Errorf("the aliases make a trie of more than %d states", limit)
+				}
 				nx = states
 				states++
 				edges[k] = nx
@@ -77,32 +104,60 @@ func newAutomaton(patterns []string) *automaton {
 		}
 		ends = append(ends, [2]int32{st, int32(id)})
 	}
-	// Count edges per state, then give the states with two or more a
-	// dense row.
-	count := make([]int32, states)
+	a.ncol = nclass + 1
+	accepting := make([]bool, states)
+	for _, e := range ends {
+		accepting[e[0]] = true
+	}
+	tgt := func(s int32) target {
+		t := target(s) << 1
+		if accepting[s] {
+			t |= 1
+		}
+		return t
+	}
+	// Edges by state, in class order.
+	keys := make([]uint64, 0, len(edges))
 	for k := range edges {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	count := make([]int32, states)
+	for _, k := range keys {
 		count[k>>8]++
 	}
-	a.ncol = nclass + 1
-	a.row = make([]int32, states)
-	a.label = make([]uint8, states)
-	a.next = make([]int32, states)
-	nrows := 0
+	nrows, nedges := 0, 0
 	for s, n := range count {
-		a.row[s] = -1
-		if n >= 2 || s == 0 {
-			a.row[s] = int32(nrows)
+		if n >= denseMin || s == 0 {
 			nrows++
+		} else {
+			nedges += int(n)
 		}
 	}
-	a.rows = make([]int32, nrows*a.ncol)
-	for k, nx := range edges {
-		st, c := int32(k>>8), uint8(k)
-		if r := a.row[st]; r >= 0 {
-			a.rows[int(r)*a.ncol+int(c)] = nx
+	if nrows*a.ncol > limit || nedges > limit {
+		return nil, fmt.Errorf("the aliases make a trie of %d dense slots and %d edges; at most %d each", nrows*a.ncol, nedges, limit)
+	}
+	a.node = make([]uint32, states)
+	a.node[0] = denseNode // row 0, which the root always has
+	a.edges = make([]uint32, 0, nedges)
+	a.rows = make([]uint32, nrows*a.ncol)
+	row := 0
+	for i := 0; i < len(keys); {
+		st := int32(keys[i] >> 8)
+		n := int(count[st])
+		if n >= denseMin || st == 0 {
+			a.node[st] = uint32(row)<<8 | denseNode
+			for _, k := range keys[i : i+n] {
+				a.rows[row*a.ncol+int(uint8(k))] = tgt(edges[k])
+			}
+			row++
 		} else {
-			a.label[st], a.next[st] = c, nx
+			a.node[st] = uint32(len(a.edges))<<8 | uint32(n)
+			for _, k := range keys[i : i+n] {
+				a.edges = append(a.edges, uint32(uint8(k))|tgt(edges[k])<<8)
+			}
 		}
+		i += n
 	}
 	slices.SortFunc(ends, func(x, y [2]int32) int {
 		if x[0] != y[0] {
@@ -119,7 +174,7 @@ func newAutomaton(patterns []string) *automaton {
 	for s := int32(1); s <= states; s++ {
 		a.outAt[s] += a.outAt[s-1]
 	}
-	return a
+	return a, nil
 }
 
 // mayStart reports whether a pattern may begin with rune r.
@@ -127,13 +182,16 @@ func (a *automaton) mayStart(r rune) bool {
 	return r >= 1<<16 || a.firsts[r>>6]&(1<<(r&63)) != 0
 }
 
-// step returns the state after class c from state st, or 0.
-func (a *automaton) step(st int32, c uint8) int32 {
-	if r := a.row[st]; r >= 0 {
-		return a.rows[int(r)*a.ncol+int(c)]
+// step returns the target after class c from state st, or 0.
+func (a *automaton) step(st uint32, c uint8) target {
+	n := a.node[st]
+	if n&0xFF == denseNode {
+		return a.rows[int(n>>8)*a.ncol+int(c)]
 	}
-	if a.label[st] == c {
-		return a.next[st]
+	for _, e := range a.edges[n>>8 : n>>8+n&0xFF] {
+		if uint8(e) == c {
+			return e >> 8
+		}
 	}
 	return 0
 }
@@ -141,17 +199,26 @@ func (a *automaton) step(st int32, c uint8) int32 {
 // walk reports every pattern that starts at text[start], longest last, by
 // calling emit with the pattern and its end offset.
 func (a *automaton) walk(text []byte, start int, emit func(pattern int32, end int)) {
-	st := int32(0)
+	st := uint32(0)
 	for j := start; j < len(text); j++ {
 		c := a.class[text[j]]
 		if c == 0 {
 			return
 		}
-		if st = a.step(st, c); st == 0 {
+		t := a.step(st, c)
+		if t == 0 {
 			return
 		}
-		for _, p := range a.outs[a.outAt[st]:a.outAt[st+1]] {
-			emit(p, j+1)
+		st = t >> 1
+		if t&1 != 0 {
+			for _, p := range a.outs[a.outAt[st]:a.outAt[st+1]] {
+				emit(p, j+1)
+			}
 		}
 	}
+}
+
+// size is the memory the automaton holds, in bytes.
+func (a *automaton) size() int {
+	return len(a.class) + 4*(len(a.node)+len(a.edges)+len(a.rows)+len(a.outAt)+len(a.outs)) + 8*len(a.firsts)
 }
