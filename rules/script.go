@@ -65,13 +65,18 @@ func scriptAt(text []byte, i int) (script, int) {
 		return scriptOf(rune(c)), 1
 	// Lead bytes of whole blocks (folded text holds only letters and
 	// digits, so these need no decoding): U+0400–U+04FF Cyrillic,
-	// U+0600–U+06FF Arabic, U+4000–U+9FFF Han.
+	// U+0600–U+06FF Arabic, U+4000–U+9FFF Han, and below.
 	case c >= 0xD0 && c <= 0xD3 && i+1 < len(text):
 		return scCyrillic, 2
 	case c >= 0xD8 && c <= 0xDB && i+1 < len(text):
 		return scArabic, 2
 	case c >= 0xE4 && c <= 0xE9 && i+2 < len(text):
 		return scHan, 3
+	// U+05C0–U+05FF Hebrew, U+B000–U+CFFF Hangul syllables.
+	case c == 0xD7 && i+1 < len(text):
+		return scHebrew, 2
+	case (c == 0xEB || c == 0xEC) && i+2 < len(text):
+		return scHangul, 3
 	}
 	r, size := utf8.DecodeRune(text[i:])
 	return scriptOf(r), size

@@ -142,18 +142,30 @@ func foldWith(dst []byte, from []int32, src string, stemLast bool, tab *foldTab)
 			switch {
 			case r < foldTableMax:
 				e := tab.steps[r]
-				f.apply(e.flags, tab.out[e.off:e.off+uint32(e.n)], at)
+				out := tab.out[e.off : e.off+uint32(e.n)]
+				if e.script != scNone {
+					f.count(e.flags)
+					f.letter(out, e.script, at)
+				} else {
+					f.apply(e.flags, out, at)
+				}
 				continue
 			case r >= 0x4E00 && r <= 0x9FFF:
 				// Chinese characters: a letter, read simplified
 				// (foldRune).
 				f.letters++
-				f.rune(tab.t2s(r), at)
+				if m := tab.t2s(r); m != r {
+					f.rune(m, at)
+				} else {
+					var b [3]byte
+					f.letter(utf8.AppendRune(b[:0], r), scHan, at)
+				}
 				continue
 			case r >= 0xAC00 && r <= 0xD7A3:
 				// Hangul syllables: a letter, kept whole (foldRune).
 				f.letters++
-				f.rune(r, at)
+				var b [3]byte
+				f.letter(utf8.AppendRune(b[:0], r), scHangul, at)
 				continue
 			}
 		}
@@ -249,20 +261,7 @@ func (s *step) source(r rune) {
 
 // apply does to f what a recorded step says, for a rune at source offset at.
 func (f *folder) apply(flags uint8, out []byte, at int32) {
-	if flags != 0 {
-		if flags&stepZWNJ != 0 {
-			f.zwnj()
-		}
-		if flags&stepLetter != 0 {
-			f.letters++
-		}
-		if flags&stepUpper != 0 {
-			f.upper++
-		}
-		if flags&stepLower != 0 {
-			f.lower++
-		}
-	}
+	f.count(flags)
 	for k := 0; k < len(out); {
 		c := out[k]
 		switch {
@@ -276,6 +275,38 @@ func (f *folder) apply(flags uint8, out []byte, at int32) {
 			r, size := utf8.DecodeRune(out[k:])
 			f.rune(r, at)
 			k += size
+		}
+	}
+}
+
+// letter is folder.rune for a letter or digit of script sc, encoded in b.
+func (f *folder) letter(b []byte, sc script, at int32) {
+	if f.word < 0 {
+		f.word = len(f.dst)
+	}
+	f.scripts |= 1 << sc
+	f.dst = append(f.dst, b...)
+	if f.from != nil {
+		for range b {
+			f.from = append(f.from, at)
+		}
+	}
+}
+
+// count does the counting of a step's flags.
+func (f *folder) count(flags uint8) {
+	if flags != 0 {
+		if flags&stepZWNJ != 0 {
+			f.zwnj()
+		}
+		if flags&stepLetter != 0 {
+			f.letters++
+		}
+		if flags&stepUpper != 0 {
+			f.upper++
+		}
+		if flags&stepLower != 0 {
+			f.lower++
 		}
 	}
 }
@@ -378,6 +409,9 @@ type foldEntry struct {
 	off   uint32
 	n     uint8
 	flags uint8
+	// script, when not scNone: the output is one call of folder.rune
+	// with a letter or digit of this script (folder.letter).
+	script script
 }
 
 // foldTable returns the table, built on first use; it is never changed
@@ -394,6 +428,9 @@ var foldTable = sync.OnceValue(func() *foldTab {
 			panic("rules: fold of a rune too long for the table")
 		}
 		t.steps[r] = foldEntry{off: uint32(len(out)), n: uint8(len(o)), flags: st.flags}
+		if m, size := utf8.DecodeRune(o); m >= utf8.RuneSelf && size == len(o) {
+			t.steps[r].script = scriptOf(m)
+		}
 		out = append(out, o...)
 	}
 	t.out = out

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -128,6 +129,20 @@ func TestFoldTable(t *testing.T) {
 				t.Errorf("%U in %q: table %q %v, slow path %q %v", r, c, fast, fastFrom, slow, slowFrom)
 				bad++
 			}
+		}
+	}
+}
+
+// TestScriptAt compares scriptAt, which reads the lead byte of common
+// blocks, with scriptOf for every letter or digit folded text may hold.
+func TestScriptAt(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if !utf8.ValidRune(r) || scriptOf(r) == scNone {
+			continue
+		}
+		b := utf8.AppendRune(nil, r)
+		if s, size := scriptAt(append(b, 'x'), 0); s != scriptOf(r) || size != len(b) {
+			t.Fatalf("scriptAt(%U) = %v, %d; scriptOf %v, %d bytes", r, s, size, scriptOf(r), len(b))
 		}
 	}
 }
