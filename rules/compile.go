@@ -343,6 +343,7 @@ func compileHeads(b *builder, v *Vocabulary, h HeadSpec) {
 		}
 		v.links[f] = true
 		v.maxLink = max(v.maxLink, len(f))
+		v.linkLens[f[0]] |= 1 << min(len(f), 63)
 	}
 	b.aliases("rules.heads.void", h.Void, payload{kind: hVoid})
 	v.headSpan = orDefault(h.Span, 6)
