@@ -19,11 +19,11 @@ import (
 // library in go.mod allocated for every hit, mid-word ones included, and
 // took half a second to build a DFA for the default rules.)
 //
-// Layout, 4 bytes a state and 4 an edge: node[s] says where the edges of
-// state s are. Most states have one edge (aliases in Chinese, Arabic or
-// Russian are two or three bytes a letter and share few prefixes), a few
-// have several; their edges are listed, (class, target) in 4 bytes each,
-// and found by a short scan. Only states with many edges (the root, where
+// Layout, 4 bytes a state and 4 an edge: most states have one edge
+// (aliases in Chinese, Arabic or Russian are two or three bytes a letter
+// and share few prefixes), which node[s] holds itself. A few have
+// several; their edges are listed, (class, target) in 4 bytes each, and
+// found by a short scan. Only states with many edges (the root, where
 // every walk starts, and the first letters of aliases) get a dense row
 // over all byte classes, where it pays for its size. A target carries
 // whether patterns end at it in its low bit, so the walk looks up
@@ -31,10 +31,13 @@ import (
 type automaton struct {
 	class [256]uint8 // byte → class; 0: the byte occurs in no pattern
 	ncol  int        // classes + 1
-	// node[s]: edges of s. Low byte: the number of edges, listed at
-	// edges[node>>8:]; or denseNode, and the row is
-	// rows[(node>>8)*ncol:][:ncol], indexed by class.
+	// node[s]: edges of s. A state with one edge holds it: class (never
+	// 0) | target<<8. Otherwise the low byte is 0 and node>>8 indexes
+	// multi, whose entry is the number of edges, listed at
+	// edges[m>>8:], or denseNode with the row at rows[(m>>8)*ncol:],
+	// indexed by class. multi[0] is a state without edges.
 	node  []uint32
+	multi []uint32
 	edges []uint32 // class | target<<8
 	rows  []uint32 // targets; 0: no edge
 	// Patterns ending at state s: outs[outAt[s]:outAt[s+1]].
@@ -128,9 +131,10 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 	}
 	nrows, nedges := 0, 0
 	for s, n := range count {
-		if n >= denseMin || s == 0 {
+		switch {
+		case n >= denseMin || s == 0:
 			nrows++
-		} else {
+		case n >= 2:
 			nedges += int(n)
 		}
 	}
@@ -138,21 +142,32 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 		return nil, fmt.Errorf("the aliases make a trie of %d dense slots and %d edges; at most %d each", nrows*a.ncol, nedges, limit)
 	}
 	a.node = make([]uint32, states)
-	a.node[0] = denseNode // row 0, which the root always has
+	// multi[0]: no edges; multi[1]: the root, with row 0.
+	a.multi = []uint32{0, denseNode}
+	a.node[0] = 1 << 8
 	a.edges = make([]uint32, 0, nedges)
 	a.rows = make([]uint32, nrows*a.ncol)
-	row := 0
+	row := 1
 	for i := 0; i < len(keys); {
 		st := int32(keys[i] >> 8)
 		n := int(count[st])
-		if n >= denseMin || st == 0 {
-			a.node[st] = uint32(row)<<8 | denseNode
+		switch {
+		case st == 0:
+			for _, k := range keys[i : i+n] {
+				a.rows[int(uint8(k))] = tgt(edges[k])
+			}
+		case n == 1:
+			a.node[st] = uint32(uint8(keys[i])) | tgt(edges[keys[i]])<<8
+		case n >= denseMin:
+			a.node[st] = uint32(len(a.multi)) << 8
+			a.multi = append(a.multi, uint32(row)<<8|denseNode)
 			for _, k := range keys[i : i+n] {
 				a.rows[row*a.ncol+int(uint8(k))] = tgt(edges[k])
 			}
 			row++
-		} else {
-			a.node[st] = uint32(len(a.edges))<<8 | uint32(n)
+		default:
+			a.node[st] = uint32(len(a.multi)) << 8
+			a.multi = append(a.multi, uint32(len(a.edges))<<8|uint32(n))
 			for _, k := range keys[i : i+n] {
 				a.edges = append(a.edges, uint32(uint8(k))|tgt(edges[k])<<8)
 			}
@@ -185,12 +200,27 @@ func (a *automaton) mayStart(r rune) bool {
 // step returns the target after class c from state st, or 0.
 func (a *automaton) step(st uint32, c uint8) target {
 	n := a.node[st]
-	if n&0xFF == denseNode {
-		return a.rows[int(n>>8)*a.ncol+int(c)]
+	if uint8(n) == c {
+		return n >> 8
 	}
-	for _, e := range a.edges[n>>8 : n>>8+n&0xFF] {
-		if uint8(e) == c {
-			return e >> 8
+	if uint8(n) != 0 {
+		return 0
+	}
+	return a.stepMulti(n>>8, c)
+}
+
+// stepMulti is step from a state with several edges, multi[m]. Kept out
+// of line so that step, for the common single edge, inlines into walk.
+//
+//go:noinline
+func (a *automaton) stepMulti(m uint32, c uint8) target {
+	e := a.multi[m]
+	if e&0xFF == denseNode {
+		return a.rows[int(e>>8)*a.ncol+int(c)]
+	}
+	for _, x := range a.edges[e>>8 : e>>8+e&0xFF] {
+		if uint8(x) == c {
+			return x >> 8
 		}
 	}
 	return 0
@@ -199,26 +229,38 @@ func (a *automaton) step(st uint32, c uint8) target {
 // walk reports every pattern that starts at text[start], longest last, by
 // calling emit with the pattern and its end offset.
 func (a *automaton) walk(text []byte, start int, emit func(pattern int32, end int)) {
-	st := uint32(0)
-	for j := start; j < len(text); j++ {
-		c := a.class[text[j]]
-		if c == 0 {
-			return
-		}
-		t := a.step(st, c)
-		if t == 0 {
-			return
-		}
-		st = t >> 1
+	if start >= len(text) {
+		return
+	}
+	// Every walk leaves the root, whose row is rows[:ncol].
+	t := a.rows[a.class[text[start]]]
+	for j := start; t != 0; {
+		st := t >> 1
 		if t&1 != 0 {
 			for _, p := range a.outs[a.outAt[st]:a.outAt[st+1]] {
 				emit(p, j+1)
 			}
+		}
+		if j++; j >= len(text) {
+			return
+		}
+		c := a.class[text[j]]
+		if c == 0 {
+			return
+		}
+		// step, with the single edge of most states read here.
+		switch n := a.node[st]; {
+		case uint8(n) == c:
+			t = n >> 8
+		case uint8(n) != 0:
+			return
+		default:
+			t = a.stepMulti(n>>8, c)
 		}
 	}
 }
 
 // size is the memory the automaton holds, in bytes.
 func (a *automaton) size() int {
-	return len(a.class) + 4*(len(a.node)+len(a.edges)+len(a.rows)+len(a.outAt)+len(a.outs)) + 8*len(a.firsts)
+	return len(a.class) + 4*(len(a.node)+len(a.multi)+len(a.edges)+len(a.rows)+len(a.outAt)+len(a.outs)) + 8*len(a.firsts)
 }
