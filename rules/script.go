@@ -184,24 +184,37 @@ func cyrStem(w []byte) int {
 func cutEnding(w []byte) int {
 	for i, set := range cyrEndingSets {
 		n := 2 * (len(cyrEndingSets) - i) // bytes of the endings in set
-		if len(w)-n >= 2*minCyrStem && set[string(w[len(w)-n:])] {
-			return len(w) - n
+		if len(w)-n >= 2*minCyrStem {
+			if _, ok := slices.BinarySearch(set, endingKey(w[len(w)-n:])); ok {
+				return len(w) - n
+			}
 		}
 	}
 	return len(w)
 }
 
-// cyrEndingSets are cyrEndings as sets, three letters first.
-var cyrEndingSets = func() [3]map[string]bool {
-	var sets [3]map[string]bool
+// endingKey packs an ending of at most 8 bytes into a number, so that
+// looking it up needs no hashing.
+func endingKey(b []byte) uint64 {
+	var k uint64
+	for _, c := range b {
+		k = k<<8 | uint64(c)
+	}
+	return k
+}
+
+// cyrEndingSets are cyrEndings as sorted keys (endingKey), three letters
+// first.
+var cyrEndingSets = func() [3][]uint64 {
+	var sets [3][]uint64
 	for i, list := range cyrEndings {
-		sets[i] = make(map[string]bool, len(list))
 		for _, e := range list {
 			if len(e) != 2*(3-i) {
 				panic("rules: Cyrillic ending " + e + " in the wrong list")
 			}
-			sets[i][e] = true
+			sets[i] = append(sets[i], endingKey([]byte(e)))
 		}
+		slices.Sort(sets[i])
 	}
 	return sets
 }()

@@ -135,7 +135,22 @@ func foldWith(dst []byte, from []int32, src string, stemLast bool, tab *foldTab)
 			f.ascii(c, at)
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(src[i:])
+		var r rune
+		var size int
+		switch {
+		case tab == nil:
+			r, size = utf8.DecodeRuneInString(src[i:])
+		case c >= 0xC2 && c <= 0xDF && i+1 < len(src) && src[i+1]&0xC0 == 0x80:
+			// Two bytes (U+0080–U+07FF: Cyrillic, Arabic, Hebrew, …),
+			// always valid: decoded here.
+			r, size = rune(c&0x1F)<<6|rune(src[i+1]&0x3F), 2
+		case c >= 0xE1 && c <= 0xEC && i+2 < len(src) && src[i+1]&0xC0 == 0x80 && src[i+2]&0xC0 == 0x80:
+			// Three bytes from U+1000 to U+CFFF (Chinese, Hangul), always
+			// valid.
+			r, size = rune(c&0x0F)<<12|rune(src[i+1]&0x3F)<<6|rune(src[i+2]&0x3F), 3
+		default:
+			r, size = utf8.DecodeRuneInString(src[i:])
+		}
 		at := int32(i)
 		i += size
 		if tab != nil {
