@@ -115,24 +115,31 @@ func foldWith(dst []byte, from []int32, src string, stemLast bool, tab *foldTab)
 	for i := 0; i < len(src); {
 		c := src[i]
 		if c < utf8.RuneSelf {
-			at := int32(i)
-			i++
 			if c >= 'a' && c <= 'z' && tab != nil {
-				// The common case, as source and ascii would do it.
-				f.letters++
-				f.lower++
+				// The common case, a run of small letters, as source
+				// and ascii would do it letter by letter.
+				k := i + 1
+				for k < len(src) && src[k] >= 'a' && src[k] <= 'z' {
+					k++
+				}
+				f.letters += k - i
+				f.lower += k - i
 				if f.word < 0 {
 					f.word = len(f.dst)
 				}
 				f.scripts |= 1 << scLatin
-				f.dst = append(f.dst, c)
+				f.dst = append(f.dst, src[i:k]...)
 				if f.from != nil {
-					f.from = append(f.from, at)
+					for at := int32(i); at < int32(k); at++ {
+						f.from = append(f.from, at)
+					}
 				}
+				i = k
 				continue
 			}
 			f.source(rune(c))
-			f.ascii(c, at)
+			f.ascii(c, int32(i))
+			i++
 			continue
 		}
 		var r rune
