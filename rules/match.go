@@ -420,11 +420,17 @@ func (v *Vocabulary) contactMatch(sc *scratch, parts []part, c contactHit, a, b 
 		ContactTerm: strings.ToValidUTF8(sc.fields[c.field].f.quote(int(c.b0), int(c.b1)), "\uFFFD"),
 		Field:       fieldNames[c.field],
 	}
+	n := 1
+	if b != nil {
+		n = 2
+	}
+	m.Actors = make([]model.ActorHit, 0, n)
 	m.Actors = append(m.Actors, v.actorHit(sc, a, b))
 	if b != nil {
 		m.Actors = append(m.Actors, v.actorHit(sc, b, a))
 	}
-	var ev []string
+	var evBuf [3]string // a unit has at most three parts
+	ev := evBuf[:0]
 	for _, p := range parts {
 		fs := &sc.fields[p.field]
 		if p.sent >= 0 {

@@ -303,13 +303,14 @@ func arabicStarts(w []byte, out []int) []int {
 			out = append(out, at)
 		}
 	}
-	conj := []int{0}
+	var conjBuf, prepBuf [2]int // at most two each: no allocation
+	conj := append(conjBuf[:0], 0)
 	if hasAt(w, 0, arWaw) || hasAt(w, 0, arFa) {
 		conj = append(conj, 2)
 		add(2)
 	}
 	for _, c := range conj {
-		preps := []int{c}
+		preps := append(prepBuf[:0], c)
 		if hasAt(w, c, arBa) || hasAt(w, c, arLam) || hasAt(w, c, arKaf) {
 			preps = append(preps, c+2)
 			add(c + 2)
