@@ -218,9 +218,13 @@ func (a *automaton) stepMulti(m uint32, c uint8) target {
 	if e&0xFF == denseNode {
 		return a.rows[int(e>>8)*a.ncol+int(c)]
 	}
+	// The list is in class order: stop at the first class not below c.
 	for _, x := range a.edges[e>>8 : e>>8+e&0xFF] {
-		if uint8(x) == c {
-			return x >> 8
+		if uint8(x) >= c {
+			if uint8(x) == c {
+				return x >> 8
+			}
+			return 0
 		}
 	}
 	return 0
