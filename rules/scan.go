@@ -243,6 +243,11 @@ func (fs *fieldScan) settle() {
 			drop[i] = true
 			continue
 		}
+		if !blocks && h.p.kind != hCountry && h.p.kind != hAgency {
+			// Only a block, or a longer name of its own kind, voids a
+			// hit (voids).
+			continue
+		}
 		for j := i - 1; j >= 0 && hits[j].b0 > h.b0-reach; j-- {
 			if fs.voids(hits[j], h) {
 				drop[i] = true
