@@ -163,13 +163,12 @@ func foldWith(dst []byte, from []int32, src string, stemLast bool, tab *foldTab)
 		if tab != nil {
 			switch {
 			case r < foldTableMax:
-				e := tab.steps[r]
-				out := tab.out[e.off : e.off+uint32(e.n)]
+				e := &tab.steps[r]
 				if e.script != scNone {
 					f.count(e.flags)
-					f.letter(out, e.script, at)
+					f.letter(e.letter[:e.n], e.script, at)
 				} else {
-					f.apply(e.flags, out, at)
+					f.apply(e.flags, tab.out[e.off:e.off+uint32(e.n)], at)
 				}
 				continue
 			case r >= 0x4E00 && r <= 0x9FFF:
@@ -307,6 +306,14 @@ func (f *folder) letter(b []byte, sc script, at int32) {
 		f.word = len(f.dst)
 	}
 	f.scripts |= 1 << sc
+	if len(b) == 2 {
+		// Most letters outside ASCII: spelled out, cheaper than a copy.
+		f.dst = append(f.dst, b[0], b[1])
+		if f.from != nil {
+			f.from = append(f.from, at, at)
+		}
+		return
+	}
 	f.dst = append(f.dst, b...)
 	if f.from != nil {
 		for range b {
@@ -432,8 +439,10 @@ type foldEntry struct {
 	n     uint8
 	flags uint8
 	// script, when not scNone: the output is one call of folder.rune
-	// with a letter or digit of this script (folder.letter).
+	// with a letter or digit of this script (folder.letter), whose
+	// UTF-8 is letter[:n].
 	script script
+	letter [utf8.UTFMax]byte
 }
 
 // foldTable returns the table, built on first use; it is never changed
@@ -452,6 +461,7 @@ var foldTable = sync.OnceValue(func() *foldTab {
 		t.steps[r] = foldEntry{off: uint32(len(out)), n: uint8(len(o)), flags: st.flags}
 		if m, size := utf8.DecodeRune(o); m >= utf8.RuneSelf && size == len(o) {
 			t.steps[r].script = scriptOf(m)
+			copy(t.steps[r].letter[:], o)
 		}
 		out = append(out, o...)
 	}
