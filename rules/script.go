@@ -184,13 +184,25 @@ func cyrStem(w []byte) int {
 func cutEnding(w []byte) int {
 	for i, set := range cyrEndingSets {
 		n := 2 * (len(cyrEndingSets) - i) // bytes of the endings in set
-		if len(w)-n >= 2*minCyrStem {
-			if _, ok := slices.BinarySearch(set, endingKey(w[len(w)-n:])); ok {
-				return len(w) - n
-			}
+		if len(w)-n >= 2*minCyrStem && hasKey(set, endingKey(w[len(w)-n:])) {
+			return len(w) - n
 		}
 	}
 	return len(w)
+}
+
+// hasKey reports whether the sorted keys hold k.
+func hasKey(keys []uint64, k uint64) bool {
+	lo, hi := 0, len(keys)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if keys[m] < k {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo < len(keys) && keys[lo] == k
 }
 
 // endingKey packs an ending of at most 8 bytes into a number, so that

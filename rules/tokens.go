@@ -54,7 +54,10 @@ func tokenize(f *folded, toks []token, sents []sentence) ([]token, []sentence) {
 	for i := 0; i < len(text); {
 		c := text[i]
 		if isWordByte(c) {
-			sc, size := scriptAt(text, i)
+			sc, size := scLatin, 1 // an ASCII word byte is Latin (scriptAt)
+			if c >= utf8.RuneSelf {
+				sc, size = scriptAt(text, i)
+			}
 			j := i + size
 			if !sc.unspaced() {
 				for j < len(text) {
