@@ -197,29 +197,12 @@ func (a *automaton) mayStart(r rune) bool {
 	return r >= 1<<16 || a.firsts[r>>6]&(1<<(r&63)) != 0
 }
 
-// step returns the target after class c from state st, or 0.
-func (a *automaton) step(st uint32, c uint8) target {
-	n := a.node[st]
-	if uint8(n) == c {
-		return n >> 8
-	}
-	if uint8(n) != 0 {
-		return 0
-	}
-	return a.stepMulti(n>>8, c)
-}
-
-// stepMulti is step from a state with several edges, multi[m]. Kept out
-// of line so that step, for the common single edge, inlines into walk.
+// stepList returns the target of class c in a list of edges in class
+// order, or 0. Kept out of line so that walk stays small.
 //
 //go:noinline
-func (a *automaton) stepMulti(m uint32, c uint8) target {
-	e := a.multi[m]
-	if e&0xFF == denseNode {
-		return a.rows[int(e>>8)*a.ncol+int(c)]
-	}
-	// The list is in class order: stop at the first class not below c.
-	for _, x := range a.edges[e>>8 : e>>8+e&0xFF] {
+func stepList(edges []uint32, c uint8) target {
+	for _, x := range edges {
 		if uint8(x) >= c {
 			if uint8(x) == c {
 				return x >> 8
@@ -252,14 +235,19 @@ func (a *automaton) walk(text []byte, start int, emit func(pattern int32, end in
 		if c == 0 {
 			return
 		}
-		// step, with the single edge of most states read here.
+		// The next state: most states hold their one edge; the
+		// others have a dense row or a list.
 		switch n := a.node[st]; {
 		case uint8(n) == c:
 			t = n >> 8
 		case uint8(n) != 0:
 			return
 		default:
-			t = a.stepMulti(n>>8, c)
+			if m := a.multi[n>>8]; m&0xFF == denseNode {
+				t = a.rows[int(m>>8)*a.ncol+int(c)]
+			} else {
+				t = stepList(a.edges[m>>8:m>>8+m&0xFF], c)
+			}
 		}
 	}
 }
