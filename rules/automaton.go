@@ -119,14 +119,8 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 		}
 		return t
 	}
-	// Edges by state, in class order.
-	keys := make([]uint64, 0, len(edges))
-	for k := range edges {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	count := make([]int32, states)
-	for _, k := range keys {
+	for k := range edges {
 		count[k>>8]++
 	}
 	nrows, nedges := 0, 0
@@ -141,38 +135,49 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 	if nrows*a.ncol > limit || nedges > limit {
 		return nil, fmt.Errorf("the aliases make a trie of %d dense slots and %d edges; at most %d each", nrows*a.ncol, nedges, limit)
 	}
+	// Lay the states out in order, then put each edge in its place.
 	a.node = make([]uint32, states)
 	// multi[0]: no edges; multi[1]: the root, with row 0.
 	a.multi = []uint32{0, denseNode}
 	a.node[0] = 1 << 8
-	a.edges = make([]uint32, 0, nedges)
+	a.edges = make([]uint32, nedges)
 	a.rows = make([]uint32, nrows*a.ncol)
-	row := 1
-	for i := 0; i < len(keys); {
-		st := int32(keys[i] >> 8)
-		n := int(count[st])
-		switch {
-		case st == 0:
-			for _, k := range keys[i : i+n] {
-				a.rows[int(uint8(k))] = tgt(edges[k])
-			}
-		case n == 1:
-			a.node[st] = uint32(uint8(keys[i])) | tgt(edges[keys[i]])<<8
+	row, off := 1, 0
+	for st := int32(1); st < states; st++ {
+		switch n := int(count[st]); {
 		case n >= denseMin:
 			a.node[st] = uint32(len(a.multi)) << 8
 			a.multi = append(a.multi, uint32(row)<<8|denseNode)
-			for _, k := range keys[i : i+n] {
-				a.rows[row*a.ncol+int(uint8(k))] = tgt(edges[k])
-			}
 			row++
-		default:
+		case n >= 2:
 			a.node[st] = uint32(len(a.multi)) << 8
-			a.multi = append(a.multi, uint32(len(a.edges))<<8|uint32(n))
-			for _, k := range keys[i : i+n] {
-				a.edges = append(a.edges, uint32(uint8(k))|tgt(edges[k])<<8)
-			}
+			a.multi = append(a.multi, uint32(off)<<8|uint32(n))
+			off += n
+			count[st] = 0 // from here on: edges placed so far
 		}
-		i += n
+	}
+	for k, nx := range edges {
+		st, c := int32(k>>8), uint8(k)
+		n := a.node[st]
+		switch {
+		case st == 0:
+			a.rows[c] = tgt(nx)
+		case n == 0:
+			// The one edge of st.
+			a.node[st] = uint32(c) | tgt(nx)<<8
+		case a.multi[n>>8]&0xFF == denseNode:
+			a.rows[int(a.multi[n>>8]>>8)*a.ncol+int(c)] = tgt(nx)
+		default:
+			a.edges[int(a.multi[n>>8]>>8)+int(count[st])] = uint32(c) | tgt(nx)<<8
+			count[st]++
+		}
+	}
+	// Edge lists in class order, which the walk relies on.
+	for _, m := range a.multi[2:] {
+		if m&0xFF != denseNode {
+			list := a.edges[m>>8 : m>>8+m&0xFF]
+			slices.SortFunc(list, func(x, y uint32) int { return int(uint8(x)) - int(uint8(y)) })
+		}
 	}
 	slices.SortFunc(ends, func(x, y [2]int32) int {
 		if x[0] != y[0] {
