@@ -202,22 +202,6 @@ func (a *automaton) mayStart(r rune) bool {
 	return r >= 1<<16 || a.firsts[r>>6]&(1<<(r&63)) != 0
 }
 
-// stepList returns the target of class c in a list of edges in class
-// order, or 0. Kept out of line so that walk stays small.
-//
-//go:noinline
-func stepList(edges []uint32, c uint8) target {
-	for _, x := range edges {
-		if uint8(x) >= c {
-			if uint8(x) == c {
-				return x >> 8
-			}
-			return 0
-		}
-	}
-	return 0
-}
-
 // walk reports every pattern that starts at text[start], longest last, by
 // calling emit with the pattern and its end offset.
 func (a *automaton) walk(text []byte, start int, emit func(pattern int32, end int)) {
@@ -251,7 +235,17 @@ func (a *automaton) walk(text []byte, start int, emit func(pattern int32, end in
 			if m := a.multi[n>>8]; m&0xFF == denseNode {
 				t = a.rows[int(m>>8)*a.ncol+int(c)]
 			} else {
-				t = stepList(a.edges[m>>8:m>>8+m&0xFF], c)
+				// The list is in class order: stop at the first
+				// class not below c.
+				t = 0
+				for _, x := range a.edges[m>>8 : m>>8+m&0xFF] {
+					if uint8(x) >= c {
+						if uint8(x) == c {
+							t = x >> 8
+						}
+						break
+					}
+				}
 			}
 		}
 	}
