@@ -12,13 +12,17 @@ import (
 // index order.
 func naiveWalk(patterns []string, text []byte, start int) [][2]int {
 	var out [][2]int
-	for end := start + 1; end <= len(text); end++ {
-		for id, p := range patterns {
-			if p != "" && string(text[start:end]) == p {
-				out = append(out, [2]int{id, end})
-			}
+	for id, p := range patterns {
+		if p != "" && strings.HasPrefix(string(text[start:]), p) {
+			out = append(out, [2]int{id, start + len(p)})
 		}
 	}
+	slices.SortFunc(out, func(x, y [2]int) int {
+		if x[1] != y[1] {
+			return x[1] - y[1]
+		}
+		return x[0] - y[0]
+	})
 	return out
 }
 
