@@ -89,6 +89,9 @@ func FuzzFold(f *testing.F) {
 		if plain := Fold(src); plain != string(fd.text) {
 			t.Fatalf("Fold %q, fold with offsets %q", plain, fd.text)
 		}
+		if got, want := validUTF8(src), strings.ToValidUTF8(src, "\uFFFD"); got != want {
+			t.Fatalf("validUTF8 %q, strings.ToValidUTF8 %q", got, want)
+		}
 		for _, stem := range []bool{true, false} {
 			fast, fastFrom := foldWith(nil, make([]int32, 0, 16), src, stem, foldTable())
 			slow, slowFrom := foldWith(nil, make([]int32, 0, 16), src, stem, nil)

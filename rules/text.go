@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -752,4 +753,14 @@ func Fold(s string) string {
 // ASCII than letters and digits.
 func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= utf8.RuneSelf
+}
+
+// validUTF8 is strings.ToValidUTF8(s, "\uFFFD"), which explanations use
+// (a source may hold bytes that are not UTF-8); most text is valid, and
+// checking that is faster than rewriting it.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
