@@ -40,7 +40,8 @@ type automaton struct {
 	multi []uint32
 	edges []uint32 // class | target<<8
 	rows  []uint32 // targets; 0: no edge
-	// Patterns ending at state s: outs[outAt[s]:outAt[s+1]].
+	// Patterns ending at state s (1 to len(outAt)-2, the states
+	// numbered first): outs[outAt[s]:outAt[s+1]].
 	outAt []int32
 	outs  []int32
 	// firsts has a bit for every rune of the Basic Multilingual Plane
@@ -108,20 +109,33 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 		ends = append(ends, [2]int32{st, int32(id)})
 	}
 	a.ncol = nclass + 1
-	accepting := make([]bool, states)
+	// Number the states where patterns end first, 1 to nacc, so that
+	// the table of their outputs leaves the others out.
+	id := make([]int32, states)
+	nacc := int32(0)
 	for _, e := range ends {
-		accepting[e[0]] = true
+		if e[0] != 0 && id[e[0]] == 0 {
+			nacc++
+			id[e[0]] = nacc
+		}
 	}
-	tgt := func(s int32) target {
+	next := nacc + 1
+	for s := int32(1); s < states; s++ {
+		if id[s] == 0 {
+			id[s] = next
+			next++
+		}
+	}
+	tgt := func(s int32) target { // s renumbered
 		t := target(s) << 1
-		if accepting[s] {
+		if s <= nacc {
 			t |= 1
 		}
 		return t
 	}
 	count := make([]int32, states)
 	for k := range edges {
-		count[k>>8]++
+		count[id[k>>8]]++
 	}
 	nrows, nedges := 0, 0
 	for s, n := range count {
@@ -157,7 +171,7 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 		}
 	}
 	for k, nx := range edges {
-		st, c := int32(k>>8), uint8(k)
+		st, c, nx := id[k>>8], uint8(k), id[nx]
 		n := a.node[st]
 		switch {
 		case st == 0:
@@ -179,19 +193,26 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 			slices.SortFunc(list, func(x, y uint32) int { return int(uint8(x)) - int(uint8(y)) })
 		}
 	}
+	for i := range ends {
+		ends[i][0] = id[ends[i][0]]
+	}
 	slices.SortFunc(ends, func(x, y [2]int32) int {
 		if x[0] != y[0] {
 			return int(x[0] - y[0])
 		}
 		return int(x[1] - y[1])
 	})
-	a.outAt = make([]int32, states+1)
+	// Patterns ending at the root (empty ones) are never reported.
+	for len(ends) > 0 && ends[0][0] == 0 {
+		ends = ends[1:]
+	}
+	a.outAt = make([]int32, nacc+2)
 	a.outs = make([]int32, len(ends))
 	for i, e := range ends {
 		a.outAt[e[0]+1]++
 		a.outs[i] = e[1]
 	}
-	for s := int32(1); s <= states; s++ {
+	for s := int32(1); s <= nacc+1; s++ {
 		a.outAt[s] += a.outAt[s-1]
 	}
 	return a, nil
