@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"slices"
 	"unicode/utf8"
 )
@@ -18,24 +19,29 @@ import (
 // library in go.mod allocated for every hit, mid-word ones included, and
 // took half a second to build a DFA for the default rules.)
 //
-// Layout: a state with two or more edges (the root, where every walk
-// starts, and the states after the first letters of aliases) has a dense
-// row over byte classes; a state with one edge (most of them: aliases in
-// Chinese, Arabic or Russian are two or three bytes a letter and share few
-// prefixes) keeps that edge alone. A dense table for every state (states
-// × classes) took 115 MB with the native-script vocabulary; this one takes
-// under 2 MB and walks as fast.
+// Layout, 4 bytes a state and 4 an edge: most states have one edge
+// (aliases in Chinese, Arabic or Russian are two or three bytes a letter
+// and share few prefixes), which node[s] holds itself. A few have
+// several; their edges are listed, (class, target) in 4 bytes each, and
+// found by a short scan. Only states with many edges (the root, where
+// every walk starts, and the first letters of aliases) get a dense row
+// over all byte classes, where it pays for its size. A target carries
+// whether patterns end at it in its low bit, so the walk looks up
+// outputs only there.
 type automaton struct {
 	class [256]uint8 // byte → class; 0: the byte occurs in no pattern
 	ncol  int        // classes + 1
-	// row[s] >= 0: the edges of s are rows[row[s]*ncol+class] (0 for
-	// none). row[s] < 0: s has at most one edge, on class label[s] to
-	// next[s] (label 0: none).
-	row   []int32
-	rows  []int32
-	label []uint8
-	next  []int32
-	// Patterns ending at state s: outs[outAt[s]:outAt[s+1]].
+	// node[s]: edges of s. A state with one edge holds it: class (never
+	// 0) | target<<8. Otherwise the low byte is 0 and node>>8 indexes
+	// multi, whose entry is the number of edges, listed at
+	// edges[m>>8:], or denseNode with the row at rows[(m>>8)*ncol:],
+	// indexed by class. multi[0] is a state without edges.
+	node  []uint32
+	multi []uint32
+	edges []uint32 // class | target<<8
+	rows  []uint32 // targets; 0: no edge
+	// Patterns ending at state s (1 to len(outAt)-2, the states
+	// numbered first): outs[outAt[s]:outAt[s+1]].
 	outAt []int32
 	outs  []int32
 	// firsts has a bit for every rune of the Basic Multilingual Plane
@@ -44,8 +50,30 @@ type automaton struct {
 	firsts [1 << 10]uint64
 }
 
+// A target is state<<1 | 1 when patterns end at the state; 0 is no state
+// (the root is never a target).
+type target = uint32
+
+const (
+	// denseNode marks a state with a dense row.
+	denseNode = 0xFF
+	// denseMin is the number of edges from which a state gets a dense
+	// row: below it, scanning the list is as fast and far smaller.
+	denseMin = 8
+	// maxSlots bounds states, edges and row slots: a target must fit in
+	// the 24 bits an edge has for it. The default rules need about 150
+	// thousand.
+	maxSlots = 1 << 23
+)
+
 // newAutomaton builds the trie of patterns; pattern i is reported as i.
-func newAutomaton(patterns []string) *automaton {
+// It refuses a trie too large for its layout (maxSlots).
+func newAutomaton(patterns []string) (*automaton, error) {
+	return buildAutomaton(patterns, maxSlots)
+}
+
+// buildAutomaton is newAutomaton with limit in place of maxSlots.
+func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 	a := &automaton{}
 	nclass := 0
 	for _, p := range patterns {
@@ -69,6 +97,9 @@ func newAutomaton(patterns []string) *automaton {
 			k := uint64(st)<<8 | uint64(a.class[p[i]])
 			nx, ok := edges[k]
 			if !ok {
+				if int(states) >= limit {
+					return nil, fmt.Errorf("the aliases make a trie of more than %d states", limit)
+				}
 				nx = states
 				states++
 				edges[k] = nx
@@ -77,32 +108,93 @@ func newAutomaton(patterns []string) *automaton {
 		}
 		ends = append(ends, [2]int32{st, int32(id)})
 	}
-	// Count edges per state, then give the states with two or more a
-	// dense row.
+	a.ncol = nclass + 1
+	// Number the states where patterns end first, 1 to nacc, so that
+	// the table of their outputs leaves the others out.
+	id := make([]int32, states)
+	nacc := int32(0)
+	for _, e := range ends {
+		if e[0] != 0 && id[e[0]] == 0 {
+			nacc++
+			id[e[0]] = nacc
+		}
+	}
+	next := nacc + 1
+	for s := int32(1); s < states; s++ {
+		if id[s] == 0 {
+			id[s] = next
+			next++
+		}
+	}
+	tgt := func(s int32) target { // s renumbered
+		t := target(s) << 1
+		if s <= nacc {
+			t |= 1
+		}
+		return t
+	}
 	count := make([]int32, states)
 	for k := range edges {
-		count[k>>8]++
+		count[id[k>>8]]++
 	}
-	a.ncol = nclass + 1
-	a.row = make([]int32, states)
-	a.label = make([]uint8, states)
-	a.next = make([]int32, states)
-	nrows := 0
+	nrows, nedges := 0, 0
 	for s, n := range count {
-		a.row[s] = -1
-		if n >= 2 || s == 0 {
-			a.row[s] = int32(nrows)
+		switch {
+		case n >= denseMin || s == 0:
 			nrows++
+		case n >= 2:
+			nedges += int(n)
 		}
 	}
-	a.rows = make([]int32, nrows*a.ncol)
-	for k, nx := range edges {
-		st, c := int32(k>>8), uint8(k)
-		if r := a.row[st]; r >= 0 {
-			a.rows[int(r)*a.ncol+int(c)] = nx
-		} else {
-			a.label[st], a.next[st] = c, nx
+	if nrows*a.ncol > limit || nedges > limit {
+		return nil, fmt.Errorf("the aliases make a trie of %d dense slots and %d edges; at most %d each", nrows*a.ncol, nedges, limit)
+	}
+	// Lay the states out in order, then put each edge in its place.
+	a.node = make([]uint32, states)
+	// multi[0]: no edges; multi[1]: the root, with row 0.
+	a.multi = []uint32{0, denseNode}
+	a.node[0] = 1 << 8
+	a.edges = make([]uint32, nedges)
+	a.rows = make([]uint32, nrows*a.ncol)
+	row, off := 1, 0
+	for st := int32(1); st < states; st++ {
+		switch n := int(count[st]); {
+		case n >= denseMin:
+			a.node[st] = uint32(len(a.multi)) << 8
+			a.multi = append(a.multi, uint32(row)<<8|denseNode)
+			row++
+		case n >= 2:
+			a.node[st] = uint32(len(a.multi)) << 8
+			a.multi = append(a.multi, uint32(off)<<8|uint32(n))
+			off += n
+			count[st] = 0 // from here on: edges placed so far
 		}
+	}
+	for k, nx := range edges {
+		st, c, nx := id[k>>8], uint8(k), id[nx]
+		n := a.node[st]
+		switch {
+		case st == 0:
+			a.rows[c] = tgt(nx)
+		case n == 0:
+			// The one edge of st.
+			a.node[st] = uint32(c) | tgt(nx)<<8
+		case a.multi[n>>8]&0xFF == denseNode:
+			a.rows[int(a.multi[n>>8]>>8)*a.ncol+int(c)] = tgt(nx)
+		default:
+			a.edges[int(a.multi[n>>8]>>8)+int(count[st])] = uint32(c) | tgt(nx)<<8
+			count[st]++
+		}
+	}
+	// Edge lists in class order, which the walk relies on.
+	for _, m := range a.multi[2:] {
+		if m&0xFF != denseNode {
+			list := a.edges[m>>8 : m>>8+m&0xFF]
+			slices.SortFunc(list, func(x, y uint32) int { return int(uint8(x)) - int(uint8(y)) })
+		}
+	}
+	for i := range ends {
+		ends[i][0] = id[ends[i][0]]
 	}
 	slices.SortFunc(ends, func(x, y [2]int32) int {
 		if x[0] != y[0] {
@@ -110,16 +202,20 @@ func newAutomaton(patterns []string) *automaton {
 		}
 		return int(x[1] - y[1])
 	})
-	a.outAt = make([]int32, states+1)
+	// Patterns ending at the root (empty ones) are never reported.
+	for len(ends) > 0 && ends[0][0] == 0 {
+		ends = ends[1:]
+	}
+	a.outAt = make([]int32, nacc+2)
 	a.outs = make([]int32, len(ends))
 	for i, e := range ends {
 		a.outAt[e[0]+1]++
 		a.outs[i] = e[1]
 	}
-	for s := int32(1); s <= states; s++ {
+	for s := int32(1); s <= nacc+1; s++ {
 		a.outAt[s] += a.outAt[s-1]
 	}
-	return a
+	return a, nil
 }
 
 // mayStart reports whether a pattern may begin with rune r.
@@ -127,31 +223,56 @@ func (a *automaton) mayStart(r rune) bool {
 	return r >= 1<<16 || a.firsts[r>>6]&(1<<(r&63)) != 0
 }
 
-// step returns the state after class c from state st, or 0.
-func (a *automaton) step(st int32, c uint8) int32 {
-	if r := a.row[st]; r >= 0 {
-		return a.rows[int(r)*a.ncol+int(c)]
-	}
-	if a.label[st] == c {
-		return a.next[st]
-	}
-	return 0
-}
-
 // walk reports every pattern that starts at text[start], longest last, by
 // calling emit with the pattern and its end offset.
 func (a *automaton) walk(text []byte, start int, emit func(pattern int32, end int)) {
-	st := int32(0)
-	for j := start; j < len(text); j++ {
+	if start >= len(text) {
+		return
+	}
+	// Every walk leaves the root, whose row is rows[:ncol].
+	t := a.rows[a.class[text[start]]]
+	for j := start; t != 0; {
+		st := t >> 1
+		if t&1 != 0 {
+			for _, p := range a.outs[a.outAt[st]:a.outAt[st+1]] {
+				emit(p, j+1)
+			}
+		}
+		if j++; j >= len(text) {
+			return
+		}
 		c := a.class[text[j]]
 		if c == 0 {
 			return
 		}
-		if st = a.step(st, c); st == 0 {
+		// The next state: most states hold their one edge; the
+		// others have a dense row or a list.
+		switch n := a.node[st]; {
+		case uint8(n) == c:
+			t = n >> 8
+		case uint8(n) != 0:
 			return
-		}
-		for _, p := range a.outs[a.outAt[st]:a.outAt[st+1]] {
-			emit(p, j+1)
+		default:
+			if m := a.multi[n>>8]; m&0xFF == denseNode {
+				t = a.rows[int(m>>8)*a.ncol+int(c)]
+			} else {
+				// The list is in class order: stop at the first
+				// class not below c.
+				t = 0
+				for _, x := range a.edges[m>>8 : m>>8+m&0xFF] {
+					if uint8(x) >= c {
+						if uint8(x) == c {
+							t = x >> 8
+						}
+						break
+					}
+				}
+			}
 		}
 	}
+}
+
+// size is the memory the automaton holds, in bytes.
+func (a *automaton) size() int {
+	return len(a.class) + 4*(len(a.node)+len(a.multi)+len(a.edges)+len(a.rows)+len(a.outAt)+len(a.outs)) + 8*len(a.firsts)
 }

@@ -208,7 +208,9 @@ func Compile(spec Spec) (*Set, error) {
 	if err := b.err(); err != nil {
 		return nil, err
 	}
-	v.finish(b)
+	if err := v.finish(b); err != nil {
+		return nil, err
+	}
 	return &Set{vocab: v, rules: rs}, nil
 }
 
@@ -268,13 +270,20 @@ func compileVocabulary(b *builder, spec Spec) *Vocabulary {
 	return v
 }
 
-// finish builds the automaton of the aliases b collected.
-func (v *Vocabulary) finish(b *builder) {
+// finish builds the automaton of the aliases b collected. The error, a
+// SpecErrors, says when there are too many to hold.
+func (v *Vocabulary) finish(b *builder) error {
 	if len(b.patterns) > 0 {
-		v.ac = newAutomaton(b.patterns)
+		ac, err := newAutomaton(b.patterns)
+		if err != nil {
+			b.add("rules", "%v", err)
+			return b.err()
+		}
+		v.ac = ac
 	}
 	v.payloads = b.payloads
 	v.scratch.New = func() any { return new(scratch) }
+	return nil
 }
 
 // compileRules checks and compiles rs against v. compiled, when not nil,
@@ -334,6 +343,7 @@ func compileHeads(b *builder, v *Vocabulary, h HeadSpec) {
 		}
 		v.links[f] = true
 		v.maxLink = max(v.maxLink, len(f))
+		v.linkLens[f[0]] |= 1 << min(len(f), 63)
 	}
 	b.aliases("rules.heads.void", h.Void, payload{kind: hVoid})
 	v.headSpan = orDefault(h.Span, 6)

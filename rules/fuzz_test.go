@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"bytes"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -86,6 +88,16 @@ func FuzzFold(f *testing.F) {
 		}
 		if plain := Fold(src); plain != string(fd.text) {
 			t.Fatalf("Fold %q, fold with offsets %q", plain, fd.text)
+		}
+		if got, want := validUTF8(src), strings.ToValidUTF8(src, "\uFFFD"); got != want {
+			t.Fatalf("validUTF8 %q, strings.ToValidUTF8 %q", got, want)
+		}
+		for _, stem := range []bool{true, false} {
+			fast, fastFrom := foldWith(nil, make([]int32, 0, 16), src, stem, foldTable())
+			slow, slowFrom := foldWith(nil, make([]int32, 0, 16), src, stem, nil)
+			if !bytes.Equal(fast, slow) || !slices.Equal(fastFrom, slowFrom) {
+				t.Fatalf("stem %v: fold with the table %q %v, without %q %v", stem, fast, fastFrom, slow, slowFrom)
+			}
 		}
 		if !utf8.Valid(fd.text) {
 			t.Fatalf("folded text %q is not UTF-8", fd.text)

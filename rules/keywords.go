@@ -1,10 +1,6 @@
 package rules
 
-import (
-	"strings"
-
-	"github.com/backchannel/backchannel/model"
-)
+import "github.com/backchannel/backchannel/model"
 
 // Keyword rules: any of the RE2 patterns (case-insensitive) in the chosen
 // fields, none of the exclude patterns, and when actor ids are given, at
@@ -15,7 +11,7 @@ func (v *Vocabulary) matchKeywords(sc *scratch, r *rule) (model.Match, bool) {
 	if len(kw) == 0 || v.excluded(sc, r) {
 		return model.Match{}, false
 	}
-	m := model.Match{Keywords: kw, Field: fieldNames[field], Evidence: strings.ToValidUTF8(ev, "\uFFFD")}
+	m := model.Match{Keywords: kw, Field: fieldNames[field], Evidence: validUTF8(ev)}
 	if r.actors != nil {
 		for i := range sc.mentions {
 			mn := &sc.mentions[i]

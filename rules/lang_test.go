@@ -127,3 +127,30 @@ func TestEvidenceInOriginalScript(t *testing.T) {
 		}
 	}
 }
+
+// TestCutEnding compares cutEnding with a plain reading of cyrEndings:
+// the longest ending (three letters, then two, then one) that leaves
+// minCyrStem letters.
+func TestCutEnding(t *testing.T) {
+	want := func(w string) int {
+		for _, list := range cyrEndings {
+			for _, e := range list {
+				if strings.HasSuffix(w, e) && len(w)-len(e) >= 2*minCyrStem {
+					return len(w) - len(e)
+				}
+			}
+		}
+		return len(w)
+	}
+	for _, stem := range []string{"", "м", "ми", "мин", "минис", "министр"} {
+		for _, list := range cyrEndings {
+			for _, e := range list {
+				for _, w := range []string{stem + e, stem + e + "а", stem + "ы" + e} {
+					if got := cutEnding([]byte(w)); got != want(w) {
+						t.Errorf("cutEnding(%q) = %d, want %d", w, got, want(w))
+					}
+				}
+			}
+		}
+	}
+}

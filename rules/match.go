@@ -417,14 +417,20 @@ func (v *Vocabulary) actorWanted(r *rule, m *mention) bool {
 func (v *Vocabulary) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mention) model.Match {
 	m := model.Match{
 		ContactKind: contactKinds[c.kind],
-		ContactTerm: strings.ToValidUTF8(sc.fields[c.field].f.quote(int(c.b0), int(c.b1)), "\uFFFD"),
+		ContactTerm: validUTF8(sc.fields[c.field].f.quote(int(c.b0), int(c.b1))),
 		Field:       fieldNames[c.field],
 	}
+	n := 1
+	if b != nil {
+		n = 2
+	}
+	m.Actors = make([]model.ActorHit, 0, n)
 	m.Actors = append(m.Actors, v.actorHit(sc, a, b))
 	if b != nil {
 		m.Actors = append(m.Actors, v.actorHit(sc, b, a))
 	}
-	var ev []string
+	var evBuf [3]string // a unit has at most three parts
+	ev := evBuf[:0]
 	for _, p := range parts {
 		fs := &sc.fields[p.field]
 		if p.sent >= 0 {
@@ -433,13 +439,13 @@ func (v *Vocabulary) contactMatch(sc *scratch, parts []part, c contactHit, a, b 
 			ev = append(ev, fs.f.src)
 		}
 	}
-	m.Evidence = strings.ToValidUTF8(truncate(strings.TrimSpace(strings.Join(ev, " — ")), maxEvidence), "\uFFFD")
+	m.Evidence = validUTF8(truncate(strings.TrimSpace(strings.Join(ev, " — ")), maxEvidence))
 	return m
 }
 
 // actorHit describes mention m; partner gives a counterpart its kind.
 func (v *Vocabulary) actorHit(sc *scratch, m, partner *mention) model.ActorHit {
-	h := model.ActorHit{Alias: strings.ToValidUTF8(sc.fields[m.field].f.quote(int(m.b0), int(m.b1)), "\uFFFD")}
+	h := model.ActorHit{Alias: validUTF8(sc.fields[m.field].f.quote(int(m.b0), int(m.b1)))}
 	cc := ""
 	if m.country >= 0 {
 		cc = v.countries[m.country]

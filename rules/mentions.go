@@ -508,10 +508,17 @@ const pastReach = 12
 // not background: it dates the gap before a new contact.
 func (fs *fieldScan) pastYearNear(t0, t1 int32, thisYear int) bool {
 	sn := fs.sents[fs.toks[t0].sent]
-	for t := sn.t0; t < sn.t1; t++ {
-		if t < t0 && fs.dist(t, t0) > pastReach || t >= t1 && fs.dist(t1, t) >= pastReach {
-			continue
-		}
+	// The tokens of the sentence within reach: distances grow with
+	// every token away from the hit, so they are one run around it.
+	lo := t0
+	for lo > sn.t0 && fs.dist(lo-1, t0) <= pastReach {
+		lo--
+	}
+	hi := min(t1, sn.t1)
+	for hi < sn.t1 && fs.dist(t1, hi) < pastReach {
+		hi++
+	}
+	for t := lo; t < hi; t++ {
 		w := fs.f.text[fs.toks[t].b0:fs.toks[t].b1]
 		if len(w) != 4 || (w[0] != '1' && w[0] != '2') {
 			continue

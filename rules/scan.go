@@ -77,20 +77,23 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 		}
 	}
 	fs.tokOf = resize(fs.tokOf, len(text))
-	for i := range fs.tokOf {
-		fs.tokOf[i] = -1
-	}
-	for i, t := range fs.toks {
-		for b := t.b0; b < t.b1; b++ {
-			fs.tokOf[b] = int32(i)
-		}
-	}
 	fs.flags = resize(fs.flags, len(fs.toks))
-	clear(fs.flags)
+	tokOf := fs.tokOf
+	b := int32(0)
 	for i, t := range fs.toks {
-		if int(t.b1-t.b0) <= v.maxLink && v.links[string(text[t.b0:t.b1])] {
+		for ; b < t.b0; b++ {
+			tokOf[b] = -1
+		}
+		for ; b < t.b1; b++ {
+			tokOf[b] = int32(i)
+		}
+		fs.flags[i] = 0
+		if n := int(t.b1 - t.b0); v.linkLens[text[t.b0]]&(1<<min(n, 63)) != 0 && n <= v.maxLink && v.links[string(text[t.b0:t.b1])] {
 			fs.flags[i] = fLink
 		}
+	}
+	for ; int(b) < len(tokOf); b++ {
+		tokOf[b] = -1
 	}
 	fs.hits, fs.heads = fs.hits[:0], fs.heads[:0]
 	if v.ac == nil {
@@ -238,6 +241,11 @@ func (fs *fieldScan) settle() {
 	for i, h := range hits {
 		if h.p.kind == hBlock {
 			drop[i] = true
+			continue
+		}
+		if !blocks && h.p.kind != hCountry && h.p.kind != hAgency {
+			// Only a block, or a longer name of its own kind, voids a
+			// hit (voids).
 			continue
 		}
 		for j := i - 1; j >= 0 && hits[j].b0 > h.b0-reach; j-- {

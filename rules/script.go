@@ -65,13 +65,18 @@ func scriptAt(text []byte, i int) (script, int) {
 		return scriptOf(rune(c)), 1
 	// Lead bytes of whole blocks (folded text holds only letters and
 	// digits, so these need no decoding): U+0400–U+04FF Cyrillic,
-	// U+0600–U+06FF Arabic, U+4000–U+9FFF Han.
+	// U+0600–U+06FF Arabic, U+4000–U+9FFF Han, and below.
 	case c >= 0xD0 && c <= 0xD3 && i+1 < len(text):
 		return scCyrillic, 2
 	case c >= 0xD8 && c <= 0xDB && i+1 < len(text):
 		return scArabic, 2
 	case c >= 0xE4 && c <= 0xE9 && i+2 < len(text):
 		return scHan, 3
+	// U+05C0–U+05FF Hebrew, U+B000–U+CFFF Hangul syllables.
+	case c == 0xD7 && i+1 < len(text):
+		return scHebrew, 2
+	case (c == 0xEB || c == 0xEC) && i+2 < len(text):
+		return scHangul, 3
 	}
 	r, size := utf8.DecodeRune(text[i:])
 	return scriptOf(r), size
@@ -179,24 +184,49 @@ func cyrStem(w []byte) int {
 func cutEnding(w []byte) int {
 	for i, set := range cyrEndingSets {
 		n := 2 * (len(cyrEndingSets) - i) // bytes of the endings in set
-		if len(w)-n >= 2*minCyrStem && set[string(w[len(w)-n:])] {
+		if len(w)-n >= 2*minCyrStem && hasKey(set, endingKey(w[len(w)-n:])) {
 			return len(w) - n
 		}
 	}
 	return len(w)
 }
 
-// cyrEndingSets are cyrEndings as sets, three letters first.
-var cyrEndingSets = func() [3]map[string]bool {
-	var sets [3]map[string]bool
+// hasKey reports whether the sorted keys hold k.
+func hasKey(keys []uint64, k uint64) bool {
+	lo, hi := 0, len(keys)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if keys[m] < k {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo < len(keys) && keys[lo] == k
+}
+
+// endingKey packs an ending of at most 8 bytes into a number, so that
+// looking it up needs no hashing.
+func endingKey(b []byte) uint64 {
+	var k uint64
+	for _, c := range b {
+		k = k<<8 | uint64(c)
+	}
+	return k
+}
+
+// cyrEndingSets are cyrEndings as sorted keys (endingKey), three letters
+// first.
+var cyrEndingSets = func() [3][]uint64 {
+	var sets [3][]uint64
 	for i, list := range cyrEndings {
-		sets[i] = make(map[string]bool, len(list))
 		for _, e := range list {
 			if len(e) != 2*(3-i) {
 				panic("rules: Cyrillic ending " + e + " in the wrong list")
 			}
-			sets[i][e] = true
+			sets[i] = append(sets[i], endingKey([]byte(e)))
 		}
+		slices.Sort(sets[i])
 	}
 	return sets
 }()
@@ -285,13 +315,14 @@ func arabicStarts(w []byte, out []int) []int {
 			out = append(out, at)
 		}
 	}
-	conj := []int{0}
+	var conjBuf, prepBuf [2]int // at most two each: no allocation
+	conj := append(conjBuf[:0], 0)
 	if hasAt(w, 0, arWaw) || hasAt(w, 0, arFa) {
 		conj = append(conj, 2)
 		add(2)
 	}
 	for _, c := range conj {
-		preps := []int{c}
+		preps := append(prepBuf[:0], c)
 		if hasAt(w, c, arBa) || hasAt(w, c, arLam) || hasAt(w, c, arKaf) {
 			preps = append(preps, c+2)
 			add(c + 2)

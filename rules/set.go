@@ -29,6 +29,10 @@ type Vocabulary struct {
 	actorIDs  map[string]int  // configured id → index
 	links     map[string]bool // folded link words (rules.heads.links)
 	maxLink   int             // bytes of the longest link word
+	// linkLens[c] has bit n set when a link word of n bytes (or, for
+	// bit 63, 63 or more) starts with byte c: most words need no
+	// look-up in links.
+	linkLens [256]uint64
 
 	window, negBefore, negAfter, headSpan int
 	denialReach                           int

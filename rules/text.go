@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -101,81 +103,97 @@ func fold(dst []byte, from []int32, src string) ([]byte, []int32) {
 // foldOpt is fold; with stemLast false the last word is kept as written
 // (an alias ending in "*" is a stem already).
 func foldOpt(dst []byte, from []int32, src string, stemLast bool) ([]byte, []int32) {
+	return foldWith(dst, from, src, stemLast, foldTable())
+}
+
+// foldWith is foldOpt reading the runes below foldTableMax from tab, the
+// per-rune steps worked out once, and small ASCII letters inline; with tab
+// nil every rune takes the slow path (folder.source and folder.ascii, or
+// foldStep, which the table is built from), which tests compare with.
+func foldWith(dst []byte, from []int32, src string, stemLast bool, tab *foldTab) ([]byte, []int32) {
 	f := folder{dst: dst, from: from, word: -1}
-	var dec [32]byte
+	var st step
 	for i := 0; i < len(src); {
-		r, size := utf8.DecodeRuneInString(src[i:])
+		c := src[i]
+		if c < utf8.RuneSelf {
+			if c >= 'a' && c <= 'z' && tab != nil {
+				// The common case, a run of small letters, as source
+				// and ascii would do it letter by letter.
+				k := i + 1
+				for k < len(src) && src[k] >= 'a' && src[k] <= 'z' {
+					k++
+				}
+				f.letters += k - i
+				f.lower += k - i
+				if f.word < 0 {
+					f.word = len(f.dst)
+				}
+				f.scripts |= 1 << scLatin
+				f.dst = append(f.dst, src[i:k]...)
+				if f.from != nil {
+					for at := int32(i); at < int32(k); at++ {
+						f.from = append(f.from, at)
+					}
+				}
+				i = k
+				continue
+			}
+			f.source(rune(c))
+			f.ascii(c, int32(i))
+			i++
+			continue
+		}
+		var r rune
+		var size int
+		switch {
+		case tab == nil:
+			r, size = utf8.DecodeRuneInString(src[i:])
+		case c >= 0xC2 && c <= 0xDF && i+1 < len(src) && src[i+1]&0xC0 == 0x80:
+			// Two bytes (U+0080–U+07FF: Cyrillic, Arabic, Hebrew, …),
+			// always valid: decoded here.
+			r, size = rune(c&0x1F)<<6|rune(src[i+1]&0x3F), 2
+		case c >= 0xE1 && c <= 0xEC && i+2 < len(src) && src[i+1]&0xC0 == 0x80 && src[i+2]&0xC0 == 0x80:
+			// Three bytes from U+1000 to U+CFFF (Chinese, Hangul), always
+			// valid.
+			r, size = rune(c&0x0F)<<12|rune(src[i+1]&0x3F)<<6|rune(src[i+2]&0x3F), 3
+		default:
+			r, size = utf8.DecodeRuneInString(src[i:])
+		}
 		at := int32(i)
 		i += size
-		if r < utf8.RuneSelf {
-			f.source(r)
-			f.ascii(byte(r), at)
-			continue
-		}
-		if s, ok := specialFold(r); ok {
-			f.source(r)
-			for j := 0; j < len(s); j++ {
-				f.ascii(s[j], at)
-			}
-			continue
-		}
-		if r == '\u200c' { // zero-width non-joiner: inside a Persian word
-			f.zwnj()
-			continue
-		}
-		if m, drop, ok := foldRune(r); ok {
-			f.source(r)
+		if tab != nil {
 			switch {
-			case drop:
-			case m < utf8.RuneSelf:
-				f.ascii(byte(m), at)
-			default:
-				f.rune(m, at)
-			}
-			continue
-		}
-		if unicode.IsMark(r) && !unicode.Is(unicode.Mc, r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError && size == 1 {
-			// Combining marks, zero-width and direction marks, bytes
-			// that are not UTF-8: nothing to read.
-			if r == utf8.RuneError {
-				f.ascii(' ', at)
-			}
-			continue
-		}
-		if unicode.IsSpace(r) {
-			f.ascii(' ', at)
-			continue
-		}
-		f.source(r)
-		n := utf8.EncodeRune(dec[:], r)
-		parts := norm.NFKD.Append(dec[n:n], dec[:n]...)
-		for len(parts) > 0 {
-			pr, psize := utf8.DecodeRune(parts)
-			parts = parts[psize:]
-			switch {
-			case pr < utf8.RuneSelf:
-				f.ascii(byte(pr), at)
-			case unicode.IsMark(pr) && !unicode.Is(unicode.Mc, pr):
-			default:
-				if s, ok := specialFold(pr); ok {
-					for j := 0; j < len(s); j++ {
-						f.ascii(s[j], at)
-					}
-					continue
+			case r < foldTableMax:
+				e := &tab.steps[r]
+				if e.script != scNone {
+					f.count(e.flags)
+					f.letter(e.letter[:e.n], e.script, at)
+				} else {
+					f.apply(e.flags, tab.out[e.off:e.off+uint32(e.n)], at)
 				}
-				if m, drop, ok := foldRune(pr); ok {
-					switch {
-					case drop:
-					case m < utf8.RuneSelf:
-						f.ascii(byte(m), at)
-					default:
-						f.rune(m, at)
-					}
-					continue
+				continue
+			case r >= 0x4E00 && r <= 0x9FFF:
+				// Chinese characters: a letter, read simplified
+				// (foldRune).
+				f.letters++
+				if m := tab.t2s(r); m != r {
+					f.rune(m, at)
+				} else {
+					var b [3]byte
+					f.letter(utf8.AppendRune(b[:0], r), scHan, at)
 				}
-				f.rune(unicode.ToLower(pr), at)
+				continue
+			case r >= 0xAC00 && r <= 0xD7A3:
+				// Hangul syllables: a letter, kept whole (foldRune).
+				f.letters++
+				var b [3]byte
+				f.letter(utf8.AppendRune(b[:0], r), scHangul, at)
+				continue
 			}
 		}
+		st.reset()
+		foldStep(r, size, &st)
+		f.apply(st.flags, st.out(), at)
 	}
 	f.endWord(stemLast)
 	dst, from = f.dst, f.from
@@ -188,6 +206,275 @@ func foldOpt(dst []byte, from []int32, src string, stemLast bool) ([]byte, []int
 	}
 	return dst, from
 }
+
+// What folding one rune outside ASCII does to the folder (step.flags):
+// the case of the source letter it counts (see folder.source), or a
+// zero-width non-joiner noted inside a Persian word.
+const (
+	stepLetter uint8 = 1 << iota
+	stepUpper
+	stepLower
+	stepZWNJ
+)
+
+// stepRune marks, in step output, that the byte after it is passed to
+// folder.rune rather than folder.ascii (0xFF never occurs in UTF-8).
+const stepRune = 0xFF
+
+// step records what folding one rune does: flags, and the output calls
+// in order: an ASCII byte is a call of folder.ascii, a UTF-8 sequence one
+// of folder.rune.
+type step struct {
+	flags uint8
+	buf   [64]byte
+	n     int
+	// spill takes output that does not fit buf (a long compatibility
+	// decomposition), so it is allocated only for such runes.
+	spill []byte
+}
+
+func (s *step) reset() { s.flags, s.n, s.spill = 0, 0, nil }
+
+func (s *step) out() []byte {
+	if s.spill != nil {
+		return s.spill
+	}
+	return s.buf[:s.n]
+}
+
+func (s *step) put(b ...byte) {
+	if s.spill == nil && s.n+len(b) <= len(s.buf) {
+		s.n += copy(s.buf[s.n:], b)
+		return
+	}
+	if s.spill == nil {
+		s.spill = append([]byte(nil), s.buf[:s.n]...)
+	}
+	s.spill = append(s.spill, b...)
+}
+
+// ascii records a call of folder.ascii.
+func (s *step) ascii(c byte) { s.put(c) }
+
+// rune records a call of folder.rune.
+func (s *step) rune(r rune) {
+	if r < utf8.RuneSelf {
+		s.put(stepRune, byte(r))
+		return
+	}
+	var b [utf8.UTFMax]byte
+	s.put(b[:utf8.EncodeRune(b[:], r)]...)
+}
+
+// source records the case of a source letter, as folder.source counts it.
+func (s *step) source(r rune) {
+	var f folder
+	f.source(r)
+	if f.letters > 0 {
+		s.flags |= stepLetter
+	}
+	if f.upper > 0 {
+		s.flags |= stepUpper
+	}
+	if f.lower > 0 {
+		s.flags |= stepLower
+	}
+}
+
+// apply does to f what a recorded step says, for a rune at source offset at.
+func (f *folder) apply(flags uint8, out []byte, at int32) {
+	f.count(flags)
+	for k := 0; k < len(out); {
+		c := out[k]
+		switch {
+		case c == stepRune:
+			f.rune(rune(out[k+1]), at)
+			k += 2
+		case c < utf8.RuneSelf:
+			f.ascii(c, at)
+			k++
+		default:
+			r, size := utf8.DecodeRune(out[k:])
+			f.rune(r, at)
+			k += size
+		}
+	}
+}
+
+// letter is folder.rune for a letter or digit of script sc, encoded in b.
+func (f *folder) letter(b []byte, sc script, at int32) {
+	if f.word < 0 {
+		f.word = len(f.dst)
+	}
+	f.scripts |= 1 << sc
+	if len(b) == 2 {
+		// Most letters outside ASCII: spelled out, cheaper than a copy.
+		f.dst = append(f.dst, b[0], b[1])
+		if f.from != nil {
+			f.from = append(f.from, at, at)
+		}
+		return
+	}
+	f.dst = append(f.dst, b...)
+	if f.from != nil {
+		for range b {
+			f.from = append(f.from, at)
+		}
+	}
+}
+
+// count does the counting of a step's flags.
+func (f *folder) count(flags uint8) {
+	if flags != 0 {
+		if flags&stepZWNJ != 0 {
+			f.zwnj()
+		}
+		if flags&stepLetter != 0 {
+			f.letters++
+		}
+		if flags&stepUpper != 0 {
+			f.upper++
+		}
+		if flags&stepLower != 0 {
+			f.lower++
+		}
+	}
+}
+
+// foldStep works out what folding rune r (size bytes in the source, not
+// ASCII) does: the slow, general path, with x/text's decomposition.
+func foldStep(r rune, size int, st *step) {
+	if s, ok := specialFold(r); ok {
+		st.source(r)
+		for j := 0; j < len(s); j++ {
+			st.ascii(s[j])
+		}
+		return
+	}
+	if r == '\u200c' { // zero-width non-joiner: inside a Persian word
+		st.flags |= stepZWNJ
+		return
+	}
+	if m, drop, ok := foldRune(r); ok {
+		st.source(r)
+		switch {
+		case drop:
+		case m < utf8.RuneSelf:
+			st.ascii(byte(m))
+		default:
+			st.rune(m)
+		}
+		return
+	}
+	if unicode.IsMark(r) && !unicode.Is(unicode.Mc, r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError && size == 1 {
+		// Combining marks, zero-width and direction marks, bytes
+		// that are not UTF-8: nothing to read.
+		if r == utf8.RuneError {
+			st.ascii(' ')
+		}
+		return
+	}
+	if unicode.IsSpace(r) {
+		st.ascii(' ')
+		return
+	}
+	st.source(r)
+	var dec [32]byte
+	n := utf8.EncodeRune(dec[:], r)
+	parts := norm.NFKD.Append(dec[n:n], dec[:n]...)
+	for len(parts) > 0 {
+		pr, psize := utf8.DecodeRune(parts)
+		parts = parts[psize:]
+		switch {
+		case pr < utf8.RuneSelf:
+			st.ascii(byte(pr))
+		case unicode.IsMark(pr) && !unicode.Is(unicode.Mc, pr):
+		default:
+			if s, ok := specialFold(pr); ok {
+				for j := 0; j < len(s); j++ {
+					st.ascii(s[j])
+				}
+				continue
+			}
+			if m, drop, ok := foldRune(pr); ok {
+				switch {
+				case drop:
+				case m < utf8.RuneSelf:
+					st.ascii(byte(m))
+				default:
+					st.rune(m)
+				}
+				continue
+			}
+			st.rune(unicode.ToLower(pr))
+		}
+	}
+}
+
+// foldTableMax bounds the runes whose fold is looked up in a table: the
+// alphabets (Latin, Greek, Cyrillic, Hebrew, Arabic, …), punctuation and
+// kana. Chinese characters and Hangul above it are mapped by foldRune
+// without decomposition; other runes take the slow path.
+const foldTableMax = 0x3100
+
+// foldTab holds foldStep's result for every rune below foldTableMax.
+type foldTab struct {
+	steps []foldEntry
+	out   []byte // the steps' output, concatenated
+	// hanMapped has a bit for each rune from U+4E00 to U+9FFF that t2s
+	// maps: most characters of a simplified text need no search.
+	hanMapped []uint64
+}
+
+// t2s is t2s for a rune from U+4E00 to U+9FFF.
+func (t *foldTab) t2s(r rune) rune {
+	i := r - 0x4E00
+	if t.hanMapped[i>>6]&(1<<(i&63)) == 0 {
+		return r
+	}
+	return t2s(r)
+}
+
+type foldEntry struct {
+	off   uint32
+	n     uint8
+	flags uint8
+	// script, when not scNone: the output is one call of folder.rune
+	// with a letter or digit of this script (folder.letter), whose
+	// UTF-8 is letter[:n].
+	script script
+	letter [utf8.UTFMax]byte
+}
+
+// foldTable returns the table, built on first use; it is never changed
+// afterwards.
+var foldTable = sync.OnceValue(func() *foldTab {
+	t := &foldTab{steps: make([]foldEntry, foldTableMax)}
+	var out []byte
+	var st step
+	for r := rune(utf8.RuneSelf); r < foldTableMax; r++ {
+		st.reset()
+		foldStep(r, utf8.RuneLen(r), &st)
+		o := st.out()
+		if len(o) > 255 {
+			panic("rules: fold of a rune too long for the table")
+		}
+		t.steps[r] = foldEntry{off: uint32(len(out)), n: uint8(len(o)), flags: st.flags}
+		if m, size := utf8.DecodeRune(o); m >= utf8.RuneSelf && size == len(o) {
+			t.steps[r].script = scriptOf(m)
+			copy(t.steps[r].letter[:], o)
+		}
+		out = append(out, o...)
+	}
+	t.out = out
+	t.hanMapped = make([]uint64, (0x9FFF-0x4E00)/64+1)
+	for _, e := range t2sTable {
+		if i := e[0] - 0x4E00; i >= 0 && e[0] <= 0x9FFF && e[1] != e[0] {
+			t.hanMapped[i>>6] |= 1 << (i & 63)
+		}
+	}
+	return t
+})
 
 // folder is the state of one fold: the output, and the word being
 // written, which is read whole when it ends (foldWord).
@@ -466,4 +753,14 @@ func Fold(s string) string {
 // ASCII than letters and digits.
 func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= utf8.RuneSelf
+}
+
+// validUTF8 is strings.ToValidUTF8(s, "\uFFFD"), which explanations use
+// (a source may hold bytes that are not UTF-8); most text is valid, and
+// checking that is faster than rewriting it.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }

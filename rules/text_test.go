@@ -1,6 +1,13 @@
 package rules
 
-import "testing"
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
 
 func TestFold(t *testing.T) {
 	for in, want := range map[string]string{
@@ -87,6 +94,55 @@ func TestAliasCase(t *testing.T) {
 	for in, want := range map[string]caseRule{"MIT": caseAll, "MİT": caseAll, "Burns": caseFirst, "spy chief": caseAny, "R&AW": caseAll, "A": caseFirst} {
 		if got := aliasCase(in); got != want {
 			t.Errorf("aliasCase(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// TestFoldTable compares, for every rune the fold table holds (and the
+// Chinese and Korean ones read without it), folding
+// with the table and without it (the slow path, x/text's decomposition),
+// alone and between words of several scripts, offsets included.
+func TestFoldTable(t *testing.T) {
+	tab := foldTable()
+	contexts := []string{"%s", "Ab%sКд%s%sx", "ПРИ%sВЕТ %s", "ال%sمخ", "中%s國", " %s\u200c%s "}
+	bad := 0
+	var runes []rune
+	for r := rune(utf8.RuneSelf); r < foldTableMax; r++ {
+		runes = append(runes, r)
+	}
+	// Chinese characters and Hangul syllables have fast paths of their own.
+	for r := rune(0x4E00); r <= 0x9FFF; r++ {
+		runes = append(runes, r)
+	}
+	for r := rune(0xAC00); r <= 0xD7A3; r++ {
+		runes = append(runes, r)
+	}
+	for _, r := range runes {
+		if bad >= 10 {
+			break
+		}
+		for _, c := range contexts {
+			src := strings.ReplaceAll(c, "%s", string(r))
+			fast, fastFrom := foldWith(nil, []int32{}, src, true, tab)
+			slow, slowFrom := foldWith(nil, []int32{}, src, true, nil)
+			if !bytes.Equal(fast, slow) || !slices.Equal(fastFrom, slowFrom) {
+				t.Errorf("%U in %q: table %q %v, slow path %q %v", r, c, fast, fastFrom, slow, slowFrom)
+				bad++
+			}
+		}
+	}
+}
+
+// TestScriptAt compares scriptAt, which reads the lead byte of common
+// blocks, with scriptOf for every letter or digit folded text may hold.
+func TestScriptAt(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if !utf8.ValidRune(r) || scriptOf(r) == scNone {
+			continue
+		}
+		b := utf8.AppendRune(nil, r)
+		if s, size := scriptAt(append(b, 'x'), 0); s != scriptOf(r) || size != len(b) {
+			t.Fatalf("scriptAt(%U) = %v, %d; scriptOf %v, %d bytes", r, s, size, scriptOf(r), len(b))
 		}
 	}
 }

@@ -54,10 +54,22 @@ func tokenize(f *folded, toks []token, sents []sentence) ([]token, []sentence) {
 	for i := 0; i < len(text); {
 		c := text[i]
 		if isWordByte(c) {
-			sc, size := scriptAt(text, i)
+			sc, size := scLatin, 1 // an ASCII word byte is Latin (scriptAt)
+			if c >= utf8.RuneSelf {
+				sc, size = scriptAt(text, i)
+			}
 			j := i + size
 			if !sc.unspaced() {
-				for j < len(text) && isWordByte(text[j]) {
+				for j < len(text) {
+					c2 := text[j]
+					if c2 < utf8.RuneSelf {
+						// An ASCII word byte is Latin (scriptAt).
+						if sc != scLatin || !isWordByte(c2) {
+							break
+						}
+						j++
+						continue
+					}
 					s2, size2 := scriptAt(text, j)
 					if s2 != sc {
 						break
@@ -74,7 +86,7 @@ func tokenize(f *folded, toks []token, sents []sentence) ([]token, []sentence) {
 			i = j
 			continue
 		}
-		if int32(len(toks)) > t0 && endsSentence(f, i, toks) {
+		if (c == '\n' || c == ';' || c == '!' || c == '?' || c == '.') && int32(len(toks)) > t0 && endsSentence(f, i, toks) {
 			sents = append(sents, sentence{t0: t0, t1: int32(len(toks)), question: c == '?', joined: joined})
 			t0 = int32(len(toks))
 			joined = c == ';'
