@@ -82,6 +82,19 @@ func scriptAt(text []byte, i int) (script, int) {
 	return scriptOf(r), size
 }
 
+// scriptLead is scriptAt for the lead bytes of Cyrillic, Arabic and
+// Chinese, small enough to inline; rem is the number of bytes from c on.
+// Size 0: ask scriptAt.
+func scriptLead(c byte, rem int) (script, int) {
+	switch {
+	case c >= 0xD0 && c <= 0xD3 && rem > 1:
+		return scCyrillic, 2
+	case c >= 0xD8 && c <= 0xDB && rem > 1:
+		return scArabic, 2
+	}
+	return scNone, 0
+}
+
 // foldRune maps the letters of Arabic, Persian, Cyrillic and Chinese that
 // are spelled in more than one way to one of them; ok is false for runes
 // it leaves to the general fold. An empty result drops the rune.

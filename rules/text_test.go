@@ -133,8 +133,9 @@ func TestFoldTable(t *testing.T) {
 	}
 }
 
-// TestScriptAt compares scriptAt, which reads the lead byte of common
-// blocks, with scriptOf for every letter or digit folded text may hold.
+// TestScriptAt compares scriptAt and scriptLead, which read the lead
+// byte of common blocks, with scriptOf for every letter or digit folded
+// text may hold.
 func TestScriptAt(t *testing.T) {
 	for r := rune(0); r <= unicode.MaxRune; r++ {
 		if !utf8.ValidRune(r) || scriptOf(r) == scNone {
@@ -143,6 +144,9 @@ func TestScriptAt(t *testing.T) {
 		b := utf8.AppendRune(nil, r)
 		if s, size := scriptAt(append(b, 'x'), 0); s != scriptOf(r) || size != len(b) {
 			t.Fatalf("scriptAt(%U) = %v, %d; scriptOf %v, %d bytes", r, s, size, scriptOf(r), len(b))
+		}
+		if s, size := scriptLead(b[0], len(b)+1); size != 0 && (s != scriptOf(r) || size != len(b)) {
+			t.Fatalf("scriptLead(%U) = %v, %d; scriptOf %v, %d bytes", r, s, size, scriptOf(r), len(b))
 		}
 	}
 }

@@ -70,7 +70,10 @@ func tokenize(f *folded, toks []token, sents []sentence) ([]token, []sentence) {
 						j++
 						continue
 					}
-					s2, size2 := scriptAt(text, j)
+					s2, size2 := scriptLead(c2, len(text)-j)
+					if size2 == 0 {
+						s2, size2 = scriptAt(text, j)
+					}
 					if s2 != sc {
 						break
 					}
