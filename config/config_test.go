@@ -77,13 +77,12 @@ func TestDefaults(t *testing.T) {
 }
 
 // TestRetentionWarnings: a key window that does not outlast max_age well
-// is valid but warned of, as is max_age off.
+// is valid but warned of.
 func TestRetentionWarnings(t *testing.T) {
 	for _, tt := range []struct {
 		doc, want string
 	}{
 		{"[poll]\nmax_age = \"48h\"\n[retention]\ntext = \"24h\"\nkeys = \"72h\"\n", "retention.keys (line 5): 72h0m0s is less than twice poll.max_age"},
-		{"[poll]\nmax_age = \"0s\"\n", "poll.max_age (line 2): 0s (no limit)"},
 	} {
 		cfg, err := Parse([]byte(tt.doc), env(nil))
 		if err != nil {

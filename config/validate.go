@@ -45,10 +45,9 @@ func warnings(cfg Config) Problems {
 	}
 	// An item a feed serves again after its keys were pruned is stored as
 	// new; only being older than max_age keeps it from alerting again.
-	// Valid (a replay of old news may want it), but rarely meant.
-	if r, age := cfg.Retention.Keys.D, cfg.Poll.MaxAge.D; age == 0 {
-		ws = append(ws, Problem{Key: "poll.max_age", Msg: "0s (no limit): an item a feed serves again after retention.keys, its keys pruned, can alert a second time"})
-	} else if r > 0 && r < 2*age {
+	// Valid (a replay of old news may want it), but rarely meant. (max_age
+	// 0s, no limit, is meant that way: the demo replays last year's news.)
+	if r, age := cfg.Retention.Keys.D, cfg.Poll.MaxAge.D; age > 0 && r > 0 && r < 2*age {
 		ws = append(ws, Problem{Key: "retention.keys", Msg: fmt.Sprintf("%s is less than twice poll.max_age (%s): an item a feed serves again after its keys were pruned can alert a second time", r, age)})
 	}
 	if len(cfg.Rules.Actors) == 0 {
