@@ -145,9 +145,24 @@ func (fs *fieldScan) hitsNear(t0, t1, reach int32) []hit {
 
 // hitsBetween returns the hits of list (in order of t0) with lo <= t0 <= hi.
 func hitsBetween(list []hit, lo, hi int32) []hit {
+	if len(list) <= linearHits {
+		i := 0
+		for i < len(list) && list[i].t0 < lo {
+			i++
+		}
+		j := i
+		for j < len(list) && list[j].t0 <= hi {
+			j++
+		}
+		return list[i:j]
+	}
 	i, j := firstFrom(list, lo), firstFrom(list, hi+1)
 	return list[i:j]
 }
+
+// linearHits is the length up to which hitsBetween reads a list in order
+// rather than by halves: most fields hold a handful of hits.
+const linearHits = 32
 
 // firstFrom returns the index of the first hit of list with t0 >= t.
 func firstFrom(list []hit, t int32) int {

@@ -143,6 +143,14 @@ func foldWith(dst []byte, from []int32, src string, stemLast bool, tab *foldTab)
 			i++
 			continue
 		}
+		if tab != nil && c >= 0xC2 && c <= 0xDF {
+			// Most text outside ASCII is a run of two-byte letters
+			// (Cyrillic, Arabic, Hebrew, Greek).
+			if k := f.letters2(src, i, tab); k > i {
+				i = k
+				continue
+			}
+		}
 		var r rune
 		var size int
 		switch {
@@ -321,6 +329,38 @@ func (f *folder) letter(b []byte, sc script, at int32) {
 			f.from = append(f.from, at)
 		}
 	}
+}
+
+// letters2 folds the run of two-byte runes from src[i] whose table entry
+// is a two-byte letter (folder.count and folder.letter for each, without
+// returning to foldWith's dispatch between them) and returns where the
+// run ends.
+func (f *folder) letters2(src string, i int, tab *foldTab) int {
+	start, word := i, f.word
+	if word < 0 {
+		f.word = len(f.dst) // undone below if no letter follows
+	}
+	for i+1 < len(src) {
+		c, c2 := src[i], src[i+1]
+		if c < 0xC2 || c > 0xDF || c2&0xC0 != 0x80 {
+			break
+		}
+		e := &tab.steps[rune(c&0x1F)<<6|rune(c2&0x3F)]
+		if e.script == scNone || e.n != 2 || e.flags&stepZWNJ != 0 {
+			break
+		}
+		f.count(e.flags)
+		f.scripts |= 1 << (e.script & 15) // scripts < 16: no shift check
+		f.dst = append(f.dst, e.letter[0], e.letter[1])
+		if f.from != nil {
+			f.from = append(f.from, int32(i), int32(i))
+		}
+		i += 2
+	}
+	if i == start {
+		f.word = word
+	}
+	return i
 }
 
 // count does the counting of a step's flags.
