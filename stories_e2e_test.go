@@ -364,6 +364,11 @@ func TestStoryMessages(t *testing.T) {
 			t.Errorf("%s: messages link %v, want %v", ch, links, want)
 		}
 	}
+	// The fake logs a request once its answer is written, which can be
+	// just after the message shows: wait for the log, then count.
+	waitUntil(t, 10*time.Second, "the posts to the deleted story's channel logged", func() bool {
+		return fd.CountRequests(fakediscord.CreateMessage(deleted)) >= 3
+	})
 	if n := fd.CountRequests(fakediscord.CreateMessage(deleted)); n != 3 {
 		t.Errorf("%d posts to the channel whose message was deleted, want 3 (no repost)", n)
 	}
