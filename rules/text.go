@@ -381,6 +381,17 @@ func (f *folder) count(flags uint8) {
 	}
 }
 
+// folded writes what foldRune made of a rune: nothing when it is dropped.
+func (st *step) folded(m rune, drop bool) {
+	switch {
+	case drop:
+	case m < utf8.RuneSelf:
+		st.ascii(byte(m))
+	default:
+		st.rune(m)
+	}
+}
+
 // foldStep works out what folding rune r (size bytes in the source, not
 // ASCII) does: the slow, general path, with x/text's decomposition.
 func foldStep(r rune, size int, st *step) {
@@ -397,13 +408,7 @@ func foldStep(r rune, size int, st *step) {
 	}
 	if m, drop, ok := foldRune(r); ok {
 		st.source(r)
-		switch {
-		case drop:
-		case m < utf8.RuneSelf:
-			st.ascii(byte(m))
-		default:
-			st.rune(m)
-		}
+		st.folded(m, drop)
 		return
 	}
 	if unicode.IsMark(r) && !unicode.Is(unicode.Mc, r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError && size == 1 {
@@ -437,13 +442,7 @@ func foldStep(r rune, size int, st *step) {
 				continue
 			}
 			if m, drop, ok := foldRune(pr); ok {
-				switch {
-				case drop:
-				case m < utf8.RuneSelf:
-					st.ascii(byte(m))
-				default:
-					st.rune(m)
-				}
+				st.folded(m, drop)
 				continue
 			}
 			st.rune(unicode.ToLower(pr))
