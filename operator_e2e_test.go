@@ -138,19 +138,7 @@ func TestMetricsInteractionsAndBuild(t *testing.T) {
 		t.Errorf("replay: %d %s", code, out)
 	}
 
-	m := httpGet(t, "http://"+e.addr+"/metrics")
-	value := func(series string) float64 {
-		t.Helper()
-		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
-		got := re.FindStringSubmatch(m)
-		if got == nil {
-			t.Errorf("/metrics has no %s", series)
-			return -1
-		}
-		v, _ := strconv.ParseFloat(got[1], 64)
-		return v
-	}
-	for series, want := range map[string]float64{
+	want := map[string]float64{
 		`backchannel_interactions_total{command="status",result="ok"}`:                            2,
 		`backchannel_interactions_total{command="feeds add",result="refused"}`:                    2,
 		`backchannel_interactions_total{command="subscriptions",result="ok"}`:                     1,
@@ -160,9 +148,36 @@ func TestMetricsInteractionsAndBuild(t *testing.T) {
 		`backchannel_interactions_rejected_total{reason="replay"}`:                                1,
 		`backchannel_interactions_rejected_total{reason="too_large"}`:                             0,
 		`backchannel_build_info{goversion="` + runtime.Version() + `",version="` + version + `"}`: 1,
-	} {
-		if got := value(series); got != want {
-			t.Errorf("%s = %v, want %v", series, got, want)
+	}
+	value := func(m, series string) float64 {
+		re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`)
+		got := re.FindStringSubmatch(m)
+		if got == nil {
+			return -1
+		}
+		v, _ := strconv.ParseFloat(got[1], 64)
+		return v
+	}
+	// A command is counted once its handler returns, which is just after
+	// its last answer reaches Discord, so the test may see the answer a
+	// moment before the count: scrape until the counts agree, for a while.
+	var m string
+	for attempt := 0; attempt < 50; attempt++ {
+		m = httpGet(t, "http://"+e.addr+"/metrics")
+		settled := true
+		for series, n := range want {
+			if value(m, series) != n {
+				settled = false
+			}
+		}
+		if settled {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for series, n := range want {
+		if got := value(m, series); got != n {
+			t.Errorf("%s = %v, want %v (-1: absent)", series, got, n)
 		}
 	}
 	// The Go runtime's and the process's own metrics.
