@@ -374,6 +374,21 @@ func (s *dlvStore) DueDeliveries(_ context.Context, now time.Time, after int64, 
 	return out[:min(limit, len(out))], nil
 }
 
+func (s *dlvStore) NextDue(context.Context) (time.Time, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var next time.Time
+	ok := false
+	for id, d := range s.rows {
+		_, sent := s.sent[id]
+		_, failed := s.failed[id]
+		if !sent && !failed && (!ok || d.NextAttempt.Before(next)) {
+			next, ok = d.NextAttempt, true
+		}
+	}
+	return next, ok, nil
+}
+
 func (s *dlvStore) MarkDelivered(_ context.Context, d model.Delivery, messageID string) error {
 	id := d.ID
 	s.mu.Lock()

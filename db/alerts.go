@@ -299,15 +299,7 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, after int64, lim
 	}
 	var out []model.Delivery
 	err := db.read(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT d.id, d.channel_id, d.message_id, d.attempts, d.next_attempt, d.last_error, `+
-			alertColumns+` FROM deliveries d
-			JOIN alerts a ON a.id = d.alert_id
-			JOIN articles r ON r.id = a.article_id
-			WHERE d.status = 'pending' AND d.id > ?1 AND d.next_attempt <= ?2
-			AND (d.message_id != '' OR NOT EXISTS (SELECT 1 FROM deliveries e
-				WHERE e.guild_id = d.guild_id AND e.channel_id = d.channel_id AND e.status = 'pending'
-				AND e.message_id = '' AND e.id < d.id AND e.next_attempt > ?2))
-			ORDER BY d.id LIMIT ?3`, after, toMillis(now), limit)
+		rows, err := tx.StmtContext(ctx, db.stmts.dueDeliveries).QueryContext(ctx, after, toMillis(now), limit)
 		if err != nil {
 			return err
 		}
@@ -335,6 +327,37 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, after int64, lim
 		return nil, fmt.Errorf("db: due deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// dueDeliveriesSQL: pending deliveries due at ?2 after id ?1, at most ?3,
+// in id order, leaving out a channel's new post while an earlier new post
+// to it waits for its retry (order within a channel is the order of the
+// stories). Prepared once (stmts.go): the outbox runs it every round.
+const dueDeliveriesSQL = `SELECT d.id, d.channel_id, d.message_id, d.attempts, d.next_attempt, d.last_error, ` +
+	alertColumns + ` FROM deliveries d
+	JOIN alerts a ON a.id = d.alert_id
+	JOIN articles r ON r.id = a.article_id
+	WHERE d.status = 'pending' AND d.id > ?1 AND d.next_attempt <= ?2
+	AND (d.message_id != '' OR NOT EXISTS (SELECT 1 FROM deliveries e
+		WHERE e.guild_id = d.guild_id AND e.channel_id = d.channel_id AND e.status = 'pending'
+		AND e.message_id = '' AND e.id < d.id AND e.next_attempt > ?2))
+	ORDER BY d.id LIMIT ?3`
+
+// nextDueSQL: when the earliest pending delivery is due.
+const nextDueSQL = `SELECT min(next_attempt) FROM deliveries WHERE status = 'pending'`
+
+// NextDue returns when the earliest pending delivery is due (possibly in
+// the past), and false when none is pending. The outbox sleeps until then
+// instead of asking for due deliveries every few seconds.
+func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var next sql.NullInt64
+	if err := db.stmts.nextDue.QueryRowContext(ctx).Scan(&next); err != nil {
+		return time.Time{}, false, fmt.Errorf("db: next due delivery: %w", err)
+	}
+	if !next.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromMillis(next.Int64), true, nil
 }
 
 // MarkDelivered records that Discord shows d as messageID: posted, or

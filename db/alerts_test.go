@@ -145,6 +145,9 @@ func TestDeliveryLifecycle(t *testing.T) {
 	if n, _ := db.QueueDepth(ctx); n != 1 {
 		t.Fatalf("queue depth %d, want 1 (the retry)", n)
 	}
+	if at, ok, err := db.NextDue(ctx); err != nil || !ok || !at.Equal(next) {
+		t.Fatalf("NextDue = %v, %v, %v; want the retry's %v", at, ok, err, next)
+	}
 	got, _ := db.DueDeliveries(ctx, next, 0, 10)
 	if len(got) != 1 || got[0].ID != due[1].ID || got[0].Attempts != 1 || got[0].LastError != "502 bad gateway" || !got[0].NextAttempt.Equal(next) {
 		t.Fatalf("retried delivery: %+v", got)
@@ -159,6 +162,12 @@ func TestDeliveryLifecycle(t *testing.T) {
 	}
 	if err := db.MarkFailed(ctx, due[0].ID, "late"); err != nil {
 		t.Fatal(err)
+	}
+	if err := db.MarkDelivered(ctx, got[0], "m2"); err != nil {
+		t.Fatal(err)
+	}
+	if at, ok, err := db.NextDue(ctx); err != nil || ok {
+		t.Fatalf("NextDue with nothing pending = %v, %v, %v", at, ok, err)
 	}
 	var status string
 	db.reader.QueryRow(`SELECT status FROM deliveries WHERE id = ?`, due[0].ID).Scan(&status)

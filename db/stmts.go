@@ -21,6 +21,8 @@ type stmts struct {
 	updateState   *sql.Stmt // updateStateSQL (feeds.go)
 	// On the readers: the read pass of StoreArticles (articles.go).
 	storedLinks, storedTitles, storedGUIDs *sql.Stmt
+	// On the readers: the outbox's rounds (alerts.go).
+	dueDeliveries, nextDue *sql.Stmt
 }
 
 // prepareStmts prepares the writer's statements, or with readers the
@@ -40,6 +42,8 @@ func (db *DB) prepareStmts(ctx context.Context, readers bool) error {
 			{&db.stmts.storedLinks, storedLinksSQL},
 			{&db.stmts.storedTitles, storedTitlesSQL},
 			{&db.stmts.storedGUIDs, storedGUIDsSQL},
+			{&db.stmts.dueDeliveries, dueDeliveriesSQL},
+			{&db.stmts.nextDue, nextDueSQL},
 		}
 	}
 	for _, s := range specs {
@@ -54,7 +58,7 @@ func (db *DB) prepareStmts(ctx context.Context, readers bool) error {
 
 func (s *stmts) close() error {
 	var errs []error
-	for _, st := range []**sql.Stmt{&s.insertKeys, &s.insertArticle, &s.updateState, &s.storedLinks, &s.storedTitles, &s.storedGUIDs} {
+	for _, st := range []**sql.Stmt{&s.insertKeys, &s.insertArticle, &s.updateState, &s.storedLinks, &s.storedTitles, &s.storedGUIDs, &s.dueDeliveries, &s.nextDue} {
 		if *st != nil {
 			errs = append(errs, (*st).Close())
 			*st = nil

@@ -42,6 +42,9 @@ import (
 // settled with a LastError.
 type Store interface {
 	DueDeliveries(ctx context.Context, now time.Time, after int64, limit int) ([]model.Delivery, error)
+	// NextDue says when the earliest pending delivery is due (false: none
+	// is pending), so that an idle outbox sleeps instead of polling.
+	NextDue(ctx context.Context) (time.Time, bool, error)
 	MarkDelivered(ctx context.Context, d model.Delivery, messageID string) error
 	MarkSending(ctx context.Context, id int64, settled time.Time) error
 	MarkRetry(ctx context.Context, id int64, next time.Time, reason string) error
@@ -123,7 +126,11 @@ type Options struct {
 	BackoffMax   time.Duration // longest retry delay [10m]
 	Jitter       float64       // ± fraction of the delay, 0..1 [0.2]; negative: none
 	MaxAttempts  int           // attempts before a retryable failure is final [50]
-	PollInterval time.Duration // how often Run looks for due deliveries [2s]
+	// PollInterval is the shortest sleep between Run's rounds [2s], and
+	// IdleInterval the longest: Run sleeps until the earliest pending
+	// delivery is due, within those bounds, or until Notify [30s].
+	PollInterval time.Duration
+	IdleInterval time.Duration
 	// ShutdownGrace is how long an in-flight post (and the recording of
 	// its result) may run on after Run's or Flush's context is cancelled [5s].
 	ShutdownGrace time.Duration
@@ -183,6 +190,12 @@ func (o *Options) defaults() {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 2 * time.Second
+	}
+	if o.IdleInterval <= 0 {
+		o.IdleInterval = 30 * time.Second
+	}
+	if o.IdleInterval < o.PollInterval {
+		o.IdleInterval = o.PollInterval
 	}
 	if o.ShutdownGrace <= 0 {
 		o.ShutdownGrace = 5 * time.Second
@@ -257,10 +270,12 @@ func (o *Outbox) Notify() {
 	}
 }
 
-// Run delivers due deliveries until ctx is done, waking every PollInterval
-// or on Notify. It returns nil when stopped by ctx: an in-flight post is
-// given ShutdownGrace to finish and be recorded; everything else stays
-// queued for the next start.
+// Run delivers due deliveries until ctx is done. Between rounds it sleeps
+// until the earliest pending delivery is due (at least PollInterval, at
+// most IdleInterval), until the breaker closes, or until Notify. It
+// returns nil when stopped by ctx: an in-flight post is given
+// ShutdownGrace to finish and be recorded; everything else stays queued
+// for the next start.
 func (o *Outbox) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -289,6 +304,9 @@ func (o *Outbox) Run(ctx context.Context) error {
 			}
 		}
 		wait := o.opts.PollInterval
+		if err == nil {
+			wait = o.idleWait(ctx)
+		}
 		if until := o.pausedTill(); !until.IsZero() {
 			if d := until.Sub(o.opts.Now()); d > 0 && d < wait {
 				wait = d
@@ -302,6 +320,26 @@ func (o *Outbox) Run(ctx context.Context) error {
 		}
 		timer.Reset(wait)
 	}
+}
+
+// idleWait is how long Run may sleep after a round that went well: until
+// the earliest pending delivery is due, within [PollInterval,
+// IdleInterval]. A delivery due already (one waiting behind an earlier
+// post's retry, or an edit queued by this round) is looked at again after
+// PollInterval; new deliveries come with Notify. IdleInterval bounds what
+// a writer that does not notify (another process) waits.
+func (o *Outbox) idleWait(ctx context.Context) time.Duration {
+	next, ok, err := o.store.NextDue(ctx)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			o.log.Warn("outbox: reading the next due delivery failed", "err", err)
+		}
+		return o.opts.PollInterval
+	case !ok:
+		return o.opts.IdleInterval
+	}
+	return min(max(next.Sub(o.opts.Now()), o.opts.PollInterval), o.opts.IdleInterval)
 }
 
 // Flush delivers everything due now and returns when no due delivery is

@@ -44,6 +44,7 @@ type memStore struct {
 	rows     map[int64]*row
 	disabled map[string]string // guild/channel -> reason
 	dueErr   error
+	dueCalls int // DueDeliveries calls
 }
 
 var _ outbox.Store = (*memStore)(nil)
@@ -65,6 +66,7 @@ func (s *memStore) add(d model.Delivery) {
 func (s *memStore) DueDeliveries(_ context.Context, now time.Time, after int64, limit int) ([]model.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.dueCalls++
 	if s.dueErr != nil {
 		return nil, s.dueErr
 	}
@@ -79,6 +81,19 @@ func (s *memStore) DueDeliveries(_ context.Context, now time.Time, after int64, 
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+func (s *memStore) NextDue(context.Context) (time.Time, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var next time.Time
+	ok := false
+	for _, r := range s.rows {
+		if r.state == pending && (!ok || r.d.NextAttempt.Before(next)) {
+			next, ok = r.d.NextAttempt, true
+		}
+	}
+	return next, ok, nil
 }
 
 func (s *memStore) get(id int64) (*row, error) {
@@ -606,5 +621,53 @@ func TestRunWakesOnNotifyAndStops(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not stop")
+	}
+}
+
+// TestRunSleepsUntilTheNextDelivery: an idle outbox does not poll the
+// store, and one with a delivery pending wakes when it is due, without a
+// Notify (retries, and edits held back to coalesce, are stored that way).
+func TestRunSleepsUntilTheNextDelivery(t *testing.T) {
+	t.Parallel()
+	store := newMemStore()
+	poster := &posterFunc{fn: okPost}
+	ob := outbox.New(store, poster, outbox.Options{PollInterval: 10 * time.Millisecond, IdleInterval: time.Hour, Jitter: -1})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- ob.Run(ctx) }()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not stop")
+		}
+	}()
+
+	// Idle: one round at start, then asleep (an hour), not a round every
+	// PollInterval.
+	time.Sleep(300 * time.Millisecond)
+	store.mu.Lock()
+	calls := store.dueCalls
+	store.mu.Unlock()
+	if calls != 1 {
+		t.Errorf("idle for 300ms with PollInterval 10ms: %d rounds, want 1", calls)
+	}
+
+	// A retry stored for 200ms from now, with a Notify for the store
+	// write: Run wakes, finds it not yet due, and sleeps until it is.
+	d := delivery(1, "c1")
+	d.NextAttempt = time.Now().Add(200 * time.Millisecond)
+	store.add(d)
+	ob.Notify()
+	deadline := time.Now().Add(5 * time.Second)
+	for store.row(1).state != delivered {
+		if time.Now().After(deadline) {
+			t.Fatal("the pending delivery was not posted when due")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if posted := time.Now(); posted.Before(d.NextAttempt) {
+		t.Errorf("posted at %v, before it was due at %v", posted, d.NextAttempt)
 	}
 }
