@@ -163,7 +163,18 @@ func (db *DB) SyncConfigFeeds(ctx context.Context, feeds []model.Feed) ([]model.
 	if err != nil {
 		return nil, fmt.Errorf("db: sync feeds: %w", err)
 	}
+	db.forgetWritten() // the sync may have reset states or removed feeds
 	return db.withQueued(out), nil
+}
+
+// forgetWritten forgets every state last written, so that the next state
+// queued for each feed counts as a change and is written soon. q.flushMu
+// is held.
+func (db *DB) forgetWritten() {
+	q := &db.states
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	clear(q.written)
 }
 
 func (db *DB) syncFeed(ctx context.Context, tx *sql.Tx, f model.Feed, listed map[string]bool) error {
@@ -250,17 +261,22 @@ func (db *DB) RemoveFeed(ctx context.Context, name string) (model.Feed, error) {
 // Feed state is written behind. The poller hands over every feed's state
 // after every poll; most of those polls changed nothing but their times (a
 // 304), and a write transaction per poll was most of what an unchanged poll
-// cost. QueueFeedState keeps the state in memory, FlushFeedStates writes
-// every queued state in one transaction, which runs stateFlushInterval after
-// the first state queued and at Close; Feeds shows queued states meanwhile,
-// so /status is never behind. SaveFeedState writes at once (and takes the
-// queue along).
+// cost. QueueFeedState keeps the state in memory and FlushFeedStates writes
+// every queued state in one transaction. A state that changed more than
+// its times (status, error, validators, failures) is written
+// stateFlushInterval after it was queued; one whose poll changed only its
+// times waits up to stateQuietInterval, so that a bot whose feeds answer
+// 304 writes nothing between those; Close writes everything. Feeds shows
+// queued states meanwhile, so /status is never behind. SaveFeedState
+// writes at once (and takes the queue along).
 //
 // A crash loses the states queued since the last flush; see feeds.Poller for
-// why that is safe. items_seen is not part of it: StoreArticles counts it in
-// the transaction that stores the items.
+// why that is safe (lost times only make a feed be polled sooner). items_seen
+// is not part of it: StoreArticles counts it in the transaction that stores
+// the items.
 const (
 	stateFlushInterval = 30 * time.Second
+	stateQuietInterval = 10 * time.Minute
 	stateFlushTimeout  = 10 * time.Second
 )
 
@@ -276,10 +292,50 @@ type stateQueue struct {
 
 	mu      sync.Mutex
 	pending map[int64]model.FeedState
-	timer   *time.Timer   // armed while states are pending
-	every   time.Duration // stateFlushInterval; tests shorten it
-	err     error         // a background flush's failure, for the next QueueFeedState to report
+	written map[int64]model.FeedState // the last state written of each feed, to tell a change of times only
+	timer   *time.Timer               // armed while states are pending
+	due     time.Time                 // when timer fires
+	every   time.Duration             // stateFlushInterval; tests shorten it
+	quiet   time.Duration             // stateQuietInterval; tests change it
+	err     error                     // a background flush's failure, for the next QueueFeedState to report
 	closed  bool
+}
+
+// timesOnly says whether b differs from a, the state last written, in its
+// poll times alone (and items_seen, which the store counts itself).
+func timesOnly(a, b model.FeedState) bool {
+	for _, st := range []*model.FeedState{&a, &b} {
+		st.LastPoll, st.LastSuccess, st.NextPoll, st.ItemsSeen = time.Time{}, time.Time{}, time.Time{}, 0
+	}
+	return a == b
+}
+
+// arm makes sure a flush runs within d. q.mu is held.
+func (db *DB) arm(d time.Duration) {
+	q := &db.states
+	at := time.Now().Add(d)
+	if q.timer != nil {
+		if !q.due.After(at) || !q.timer.Stop() {
+			return // due soon enough, or firing now: it re-arms for what is left
+		}
+	}
+	q.timer, q.due = time.AfterFunc(d, db.backgroundFlush), at
+}
+
+// armFor arms the timer for what is pending: soon if any queued state
+// changed more than its times, else quietly. q.mu is held.
+func (db *DB) armFor() {
+	q := &db.states
+	if len(q.pending) == 0 || q.closed {
+		return
+	}
+	for id, st := range q.pending {
+		if w, ok := q.written[id]; !ok || !timesOnly(w, st) {
+			db.arm(q.interval())
+			return
+		}
+	}
+	db.arm(q.quietInterval())
 }
 
 // QueueFeedState records the poller's state for a feed, to be written with
@@ -297,8 +353,10 @@ func (db *DB) QueueFeedState(feedID int64, st model.FeedState) error {
 		q.pending = map[int64]model.FeedState{}
 	}
 	q.pending[feedID] = st
-	if q.timer == nil {
-		q.timer = time.AfterFunc(q.interval(), db.backgroundFlush)
+	if w, ok := q.written[feedID]; ok && timesOnly(w, st) {
+		db.arm(q.quietInterval())
+	} else {
+		db.arm(q.interval())
 	}
 	err := q.err
 	q.err = nil
@@ -320,10 +378,12 @@ func (db *DB) backgroundFlush() {
 	q.timer = nil
 	if err != nil {
 		q.err = err
+		if len(q.pending) > 0 && !q.closed {
+			db.arm(q.interval())
+		}
+		return
 	}
-	if len(q.pending) > 0 && !q.closed {
-		q.timer = time.AfterFunc(q.interval(), db.backgroundFlush)
-	}
+	db.armFor()
 }
 
 func (q *stateQueue) interval() time.Duration {
@@ -331,6 +391,13 @@ func (q *stateQueue) interval() time.Duration {
 		return stateFlushInterval
 	}
 	return q.every
+}
+
+func (q *stateQueue) quietInterval() time.Duration {
+	if q.quiet <= 0 {
+		return stateQuietInterval
+	}
+	return q.quiet
 }
 
 // FlushFeedStates writes every queued feed state in one transaction. A
@@ -388,10 +455,14 @@ func (db *DB) writeStates(ctx context.Context, batch map[int64]model.FeedState, 
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.written == nil {
+		q.written = make(map[int64]model.FeedState, len(batch))
+	}
 	for id, st := range batch {
 		if cur, ok := q.pending[id]; ok && cur == st {
 			delete(q.pending, id)
 		}
+		q.written[id] = st // a removed feed's too: dropQueued forgets it
 	}
 	return nil
 }
@@ -451,6 +522,7 @@ func (db *DB) dropQueued(feedID int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.pending, feedID)
+	delete(q.written, feedID)
 }
 
 // closeStates flushes the queue and stops queueing: Close calls it before

@@ -350,3 +350,95 @@ func TestQueuedStateOfRemovedFeed(t *testing.T) {
 		}
 	}
 }
+
+// TestQuietStatesWaitLonger: a poll that changed only a feed's times (a
+// 304) is written at the quiet interval, not the short one; any other
+// change is written soon, and takes the quiet ones along.
+func TestQuietStatesWaitLonger(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "q.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.states.mu.Lock()
+	db.states.every, db.states.quiet = 20*time.Millisecond, time.Hour
+	db.states.mu.Unlock()
+	a, b := mustFeed(t, db, "a"), mustFeed(t, db, "b")
+	other := mustOpenPath(t, path)
+	stored := func() map[int64]model.FeedState {
+		fs, err := other.Feeds(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]model.FeedState{}
+		for _, f := range fs {
+			f.State.ItemsSeen = 0
+			out[f.ID] = f.State
+		}
+		return out
+	}
+	waitFor := func(what string, ok func(map[int64]model.FeedState) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !ok(stored()); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not written within 5s: %+v", what, stored())
+			}
+		}
+	}
+
+	// First states of both feeds: nothing written for them yet, so soon.
+	stA := model.FeedState{LastPoll: epoch, LastSuccess: epoch, Status: model.StatusOK, ETag: `"a"`}
+	stB := model.FeedState{LastPoll: epoch, LastSuccess: epoch, Status: model.StatusOK, ETag: `"b"`}
+	for id, st := range map[int64]model.FeedState{a: stA, b: stB} {
+		if err := db.QueueFeedState(id, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor("first states", func(m map[int64]model.FeedState) bool { return m[a].ETag == `"a"` && m[b].ETag == `"b"` })
+
+	// A 304 of each: only the times move. Not written within many short
+	// intervals; shown by Feeds of the same DB all the same.
+	quietA, quietB := stA, stB
+	quietA.LastPoll, quietA.LastSuccess = epoch.Add(time.Minute), epoch.Add(time.Minute)
+	quietB.LastPoll, quietB.NextPoll = epoch.Add(time.Minute), epoch.Add(2*time.Minute)
+	for id, st := range map[int64]model.FeedState{a: quietA, b: quietB} {
+		if err := db.QueueFeedState(id, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // 15 short intervals
+	if got := stored(); !got[a].LastPoll.Equal(epoch) || !got[b].LastPoll.Equal(epoch) {
+		t.Fatalf("times-only states written at the short interval: %+v", got)
+	}
+	fs, err := db.Feeds(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if !f.State.LastPoll.Equal(epoch.Add(time.Minute)) {
+			t.Errorf("Feeds shows %s polled at %v, want the queued time", f.Name, f.State.LastPoll)
+		}
+	}
+
+	// b fails: written soon, and a's quiet state with it.
+	failB := quietB
+	failB.Status, failB.Error, failB.Failures = model.StatusError, "500", 1
+	if err := db.QueueFeedState(b, failB); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("a failure", func(m map[int64]model.FeedState) bool {
+		return m[b].Status == model.StatusError && m[a].LastPoll.Equal(quietA.LastPoll)
+	})
+
+	// At the quiet interval, times-only states are written too.
+	db.states.mu.Lock()
+	db.states.quiet = 30 * time.Millisecond
+	db.states.mu.Unlock()
+	quietA.LastPoll = epoch.Add(3 * time.Minute)
+	if err := db.QueueFeedState(a, quietA); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the quiet interval", func(m map[int64]model.FeedState) bool { return m[a].LastPoll.Equal(quietA.LastPoll) })
+}
