@@ -120,12 +120,12 @@ type Options struct {
 	Logger  *slog.Logger     // [discard]
 	Metrics *metrics.Metrics // [unregistered]
 
-	Batch        int           // deliveries read from the store at a time [100]
-	Workers      int           // deliveries in flight at once, each to another channel [32]
-	BackoffBase  time.Duration // first retry delay [5s]
-	BackoffMax   time.Duration // longest retry delay [10m]
-	Jitter       float64       // ± fraction of the delay, 0..1 [0.2]; negative: none
-	MaxAttempts  int           // attempts before a retryable failure is final [50]
+	Batch       int           // deliveries read from the store at a time [100]
+	Workers     int           // deliveries in flight at once, each to another channel [32]
+	BackoffBase time.Duration // first retry delay [5s]
+	BackoffMax  time.Duration // longest retry delay [10m]
+	Jitter      float64       // ± fraction of the delay, 0..1 [0.2]; negative: none
+	MaxAttempts int           // attempts before a retryable failure is final [50]
 	// PollInterval is the shortest sleep between Run's rounds [2s], and
 	// IdleInterval the longest: Run sleeps until the earliest pending
 	// delivery is due, within those bounds, or until Notify [30s].
