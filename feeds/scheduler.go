@@ -29,18 +29,20 @@ const maxSpread = time.Hour
 // over, each at least a second from the next. A slot is one cron entry that
 // starts all its feeds. One entry per feed made robfig/cron sort all 1,000
 // entries at each of its 1,000 wake-ups a period; and every wake-up of an
-// idle process costs thread and runtime wake-ups beyond the polls' own work
-// (on 1,000 unchanged feeds a minute, 12 slots cost about a fifth less CPU
-// than 60). Twelve still spread the feeds: "@every 5m" starts a twelfth of
-// them every 25 seconds.
-const maxSlots = 12
+// idle process costs thread and runtime wake-ups beyond the polls' own work:
+// on the poll-cost rig (1,000 unchanged feeds a minute) 12 slots cost about
+// a fifth less CPU than 60, and 4 a fifth less than 12 (0.135 against 0.170
+// CPU-s per 1,000 polls, BENCHMARKS.md). Four still spread the feeds:
+// "@every 5m" starts a quarter of them every 75 seconds, each slot's polls
+// paced by poll.concurrency and the per-host limit.
+const maxSlots = 4
 
 // slotOffset returns where in the schedule's period the feed keyed key
 // fires: one of up to maxSlots slots, picked by a hash of the key so that it
 // is the same across restarts.
 func slotOffset(inner cron.Schedule, key string) time.Duration {
 	width := slotWidth(inner)
-	n := uint64(schedulePeriod(inner) / width)
+	n := uint64(min(maxSlots, schedulePeriod(inner)/width))
 	if n <= 1 {
 		return 0
 	}
@@ -62,9 +64,10 @@ func mix(h uint64) uint64 {
 }
 
 // slotWidth is the distance between neighbouring slots of a schedule: its
-// period over maxSlots, at least a second, in whole milliseconds.
+// period over maxSlots, in whole seconds (cron's own resolution), at least
+// one.
 func slotWidth(inner cron.Schedule) time.Duration {
-	return max(time.Second, (schedulePeriod(inner) / maxSlots).Truncate(time.Millisecond))
+	return max(time.Second, (schedulePeriod(inner) / maxSlots).Truncate(time.Second))
 }
 
 // schedulePeriod is the span a schedule's feeds are spread over: its
