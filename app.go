@@ -224,7 +224,7 @@ func (a *App) openPolling(ctx context.Context) error {
 		AllowPrivateNetworks: a.cfg.Poll.AllowPrivateNetworks,
 		Logger:               a.logger,
 	})
-	poller := feeds.NewPoller(a.fetcher, a.store, batchHandler{a.dispatcher}, feeds.PollerOptions{Metrics: a.metrics, Logger: a.logger, Now: time.Now})
+	poller := feeds.NewPoller(a.fetcher, a.store, batchHandler{a.dispatcher}, feeds.PollerOptions{Metrics: a.metrics, Logger: a.logger, Now: time.Now, MaxAge: a.cfg.Poll.MaxAge.D})
 	sched, err := feeds.NewScheduler(poller, a.cfg.Poll.Schedule, feeds.SchedulerOptions{Concurrency: a.cfg.Poll.Concurrency, Logger: a.logger})
 	if err != nil {
 		return err

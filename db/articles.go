@@ -203,7 +203,9 @@ func classify(ctx context.Context, l *lookups, feedID int64, k articleKeys) (ver
 
 // StoreArticles stores a feed's items and returns the ones that were new,
 // with ID, FeedID, Feed and Fetched set, in input order. New articles are
-// stored undispatched: see MarkDispatched. An item colliding
+// stored undispatched: see MarkDispatched. A KeysOnly article is stored as
+// its keys alone (no text, nothing to dispatch), as retention leaves an
+// article that did not alert. An item colliding
 // with a stored article (or an earlier item of the batch) on any
 // de-duplication key is not new. Re-fetching a feed whose items are all
 // stored, the common case, only reads: the writer is not taken.
@@ -324,9 +326,11 @@ func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article
 			if a.ID, err = res.LastInsertId(); err != nil {
 				return err
 			}
-			if _, err := insert.ExecContext(ctx, a.ID, feedID, feedName, a.GUID, a.Link, a.Title,
-				a.Summary, a.Content, toMillis(a.Published), toMillis(a.Fetched), boolInt(a.Backlog)); err != nil {
-				return err
+			if !a.KeysOnly {
+				if _, err := insert.ExecContext(ctx, a.ID, feedID, feedName, a.GUID, a.Link, a.Title,
+					a.Summary, a.Content, toMillis(a.Published), toMillis(a.Fetched), boolInt(a.Backlog)); err != nil {
+					return err
+				}
 			}
 			for _, key := range []int64{k.link, k.title, k.guid} {
 				if key != 0 {

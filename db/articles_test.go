@@ -273,3 +273,42 @@ func TestJudge(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreArticlesKeysOnly: an article that cannot alert is stored as its
+// keys: known from then on, with no text row and nothing to dispatch.
+func TestStoreArticlesKeysOnly(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	newClock(db)
+	feed := mustFeed(t, db, "wire")
+	old := art("old-1", "https://news.example/old", "An old story")
+	old.KeysOnly = true
+	got := mustStore(t, db, feed, old, art("new-1", "https://news.example/new", "A new story"))
+	if len(got) != 2 || got[0].ID == 0 || !got[0].KeysOnly || got[1].KeysOnly {
+		t.Fatalf("stored %+v", got)
+	}
+	var keys, texts int
+	if err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM article_keys WHERE id = ?`, got[0].ID).Scan(&keys); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM articles WHERE id = ?`, got[0].ID).Scan(&texts); err != nil {
+		t.Fatal(err)
+	}
+	if keys != 1 || texts != 0 {
+		t.Fatalf("keys-only article: %d key rows, %d text rows; want 1, 0", keys, texts)
+	}
+	// Known by every key, from this feed or another.
+	again := art("old-1", "https://news.example/old", "An old story")
+	copied := art("", "https://news.example/old", "")
+	other := mustFeed(t, db, "other")
+	if n := len(mustStore(t, db, feed, again)) + len(mustStore(t, db, other, copied)); n != 0 {
+		t.Fatalf("a keys-only article came back as new %d times", n)
+	}
+	undispatched, err := db.UndispatchedArticles(ctx, 0, epoch.Add(time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(undispatched) != 1 || undispatched[0].ID != got[1].ID {
+		t.Fatalf("undispatched %+v, want only the article with text", undispatched)
+	}
+}

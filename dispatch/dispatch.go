@@ -121,16 +121,6 @@ func New(store Store, sets RuleSets, opts Options) *Dispatcher {
 	return &Dispatcher{store: store, sets: sets, metrics: opts.Metrics, opts: opts}
 }
 
-// Eligible reports whether an article may alert at all: an item older than
-// max age never does, and an undated item of a feed's back catalogue does
-// not either, so adding a feed never floods channels with old news.
-func Eligible(a model.Article, maxAge time.Duration, now time.Time) bool {
-	if a.Published.IsZero() {
-		return !a.Backlog
-	}
-	return maxAge <= 0 || now.Sub(a.Published) <= maxAge
-}
-
 // Dispatch records alerts for the new articles of one feed poll, then marks
 // the articles dispatched. It keeps going past a failing guild or article
 // and returns the errors joined; an article that failed stays undispatched
@@ -139,9 +129,11 @@ func (d *Dispatcher) Dispatch(ctx context.Context, feed model.Feed, articles []m
 	now := d.opts.Now()
 	var todo, done []model.Article
 	for _, a := range articles {
-		if Eligible(a, d.opts.MaxAge, now) {
+		switch {
+		case a.KeysOnly: // stored without text, nothing to mark
+		case a.CanAlert(d.opts.MaxAge, now):
 			todo = append(todo, a)
-		} else {
+		default:
 			done = append(done, a)
 		}
 	}

@@ -261,28 +261,6 @@ func TestDryRunSubscriptionsReplaceTheStore(t *testing.T) {
 	}
 }
 
-func TestEligible(t *testing.T) {
-	now := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
-	tests := []struct {
-		published time.Time
-		backlog   bool
-		maxAge    time.Duration
-		want      bool
-	}{
-		{now.Add(-time.Hour), true, 48 * time.Hour, true},
-		{now.Add(-49 * time.Hour), false, 48 * time.Hour, false},
-		{now.Add(-48 * time.Hour), false, 48 * time.Hour, true},
-		{time.Time{}, true, 48 * time.Hour, false},
-		{time.Time{}, false, 48 * time.Hour, true},
-		{now.Add(-1000 * time.Hour), false, 0, true},
-	}
-	for _, tt := range tests {
-		if got := Eligible(model.Article{Published: tt.published, Backlog: tt.backlog}, tt.maxAge, now); got != tt.want {
-			t.Errorf("Eligible(%v, backlog=%v, %v) = %v", tt.published, tt.backlog, tt.maxAge, got)
-		}
-	}
-}
-
 func equal(a, b map[int64]map[string][]string) bool {
 	if len(a) != len(b) {
 		return false

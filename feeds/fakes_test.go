@@ -17,6 +17,7 @@ import (
 type memStore struct {
 	mu       sync.Mutex
 	seen     map[int64]map[string]bool
+	stored   []model.Article // every new article, as handed to StoreArticles
 	states   map[int64]model.FeedState
 	nextID   int64
 	storeN   int   // StoreArticles calls
@@ -53,6 +54,7 @@ func (s *memStore) StoreArticles(_ context.Context, feedID int64, items []model.
 		s.nextID++
 		a.ID = s.nextID
 		fresh = append(fresh, a)
+		s.stored = append(s.stored, a)
 	}
 	return fresh, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -86,6 +87,7 @@ type Poller struct {
 	metrics *metrics.Metrics
 	logger  *slog.Logger
 	now     func() time.Time
+	maxAge  time.Duration
 
 	// parseSlots bounds parsing to one per CPU: fetches wait on the network
 	// and may run many at once, but more parses than CPUs only add memory.
@@ -106,6 +108,10 @@ type PollerOptions struct {
 	Metrics *metrics.Metrics // [unregistered: tools that export none]
 	Logger  *slog.Logger     // [discard]
 	Now     func() time.Time // [time.Now]
+	// MaxAge is poll.max_age: new items that cannot alert
+	// (model.Article.CanAlert) are stored as keys only and not handed to
+	// the handler. Zero: no age limit.
+	MaxAge time.Duration
 }
 
 // NewPoller returns a Poller handing new articles to h (none when nil);
@@ -126,7 +132,7 @@ func NewPoller(fetcher FeedFetcher, store Store, h Handler, opts PollerOptions) 
 		results[r] = m.FeedPolls.WithLabelValues(r)
 	}
 	return &Poller{
-		fetcher: fetcher, store: store, handler: h, metrics: m, logger: logger, now: now,
+		fetcher: fetcher, store: store, handler: h, metrics: m, logger: logger, now: now, maxAge: opts.MaxAge,
 		parseSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		results:    results,
 		states:     map[int64]model.FeedState{},
@@ -328,6 +334,7 @@ func (p *Poller) poll(ctx context.Context, feed model.Feed, prev model.FeedState
 		items[i].FeedID = feed.ID
 		items[i].Feed = feed.Name
 		items[i].Backlog = firstFetch
+		items[i].KeysOnly = !items[i].CanAlert(p.maxAge, now)
 	}
 	fresh, err := p.store.StoreArticles(ctx, feed.ID, items)
 	if err != nil {
@@ -336,6 +343,7 @@ func (p *Poller) poll(ctx context.Context, feed model.Feed, prev model.FeedState
 	ok(model.StatusOK)
 	st.ItemsSeen += int64(len(fresh))
 	p.metrics.FeedItems.Add(float64(len(fresh)))
+	fresh = slices.DeleteFunc(fresh, func(a model.Article) bool { return a.KeysOnly })
 	if len(fresh) == 0 || p.handler == nil {
 		return st, resultOK, nil
 	}

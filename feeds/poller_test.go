@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"regexp"
 	"strings"
@@ -260,7 +261,7 @@ func TestFaultyFeedsDoNotHarmHealthyOnes(t *testing.T) {
 	_, _ = zw.Write(make([]byte, 4<<20))
 	_ = zw.Close()
 	repeated := regexp.MustCompile(`<guid isPermaLink="false">rep-\d+</guid>`).ReplaceAll(makeRSS("rep", 4), []byte("<guid>same</guid>"))
-	latin1 := []byte("<rss version=\"2.0\"><channel><title>L</title><item><title>Caf\xe9 talks</title><guid>l1</guid></item></channel></rss>")
+	latin1 := []byte("<rss version=\"2.0\"><channel><title>L</title><item><title>Caf\xe9 talks</title><guid>l1</guid><pubDate>Sat, 01 Mar 2025 12:00:00 GMT</pubDate></item></channel></rss>")
 
 	hang := make(chan struct{})
 	mux := http.NewServeMux()
@@ -457,5 +458,74 @@ func TestPollLogging(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "level=WARN"); n != 2 || !strings.Contains(logs.String(), "HTTP 503") {
 		t.Fatalf("want 2 warnings (failing, then failing differently), got %d:\n%s", n, logs.String())
+	}
+}
+
+// TestPollStoresWhatCannotAlertAsKeysOnly: items older than max age, and
+// undated items of a first fetch, can never alert; they are stored (so
+// that they are never new again) as keys only, and not handed on.
+func TestPollStoresWhatCannotAlertAsKeysOnly(t *testing.T) {
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	item := func(guid string, published time.Time) string {
+		date := ""
+		if !published.IsZero() {
+			date = "<pubDate>" + published.Format(time.RFC1123Z) + "</pubDate>"
+		}
+		return "<item><title>Item " + guid + "</title><guid>" + guid + "</guid>" + date + "</item>"
+	}
+	feedWith := func(items ...string) []byte {
+		return []byte(`<rss version="2.0"><channel><title>K</title>` + strings.Join(items, "") + `</channel></rss>`)
+	}
+	recent, old := now.Add(-time.Hour), now.Add(-72*time.Hour)
+	srv, url := newEtagServer(t, feedWith(item("recent", recent), item("old", old), item("undated", time.Time{})))
+	store, got := newMemStore(), &batches{}
+	clock := &fakeClock{t: now}
+	p := NewPoller(NewFetcher(Config{Logger: testLogger(t)}), store, got, PollerOptions{Logger: testLogger(t), Now: clock.Now, MaxAge: 48 * time.Hour})
+	feed := model.Feed{ID: 3, Name: "k", URL: url, Source: model.SourceConfig}
+
+	st, err := p.Poll(t.Context(), feed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keysOnly := func() map[string]bool {
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		out := map[string]bool{}
+		for _, a := range store.stored {
+			out[a.GUID] = a.KeysOnly
+		}
+		return out
+	}
+	if want := map[string]bool{"recent": false, "old": true, "undated": true}; !maps.Equal(keysOnly(), want) {
+		t.Fatalf("stored KeysOnly %v, want %v", keysOnly(), want)
+	}
+	if st.ItemsSeen != 3 {
+		t.Errorf("items seen %d, want all 3", st.ItemsSeen)
+	}
+	b := got.forFeed(3)
+	if len(b) != 1 || len(b[0].Articles) != 1 || b[0].Articles[0].GUID != "recent" {
+		t.Fatalf("handed on %+v, want only the recent item", b)
+	}
+
+	// Later polls: an undated new item is news now (not back catalogue);
+	// an old one is still keys only, and a batch of those alone is not
+	// handed on at all.
+	body := feedWith(item("recent", recent), item("old", old), item("undated", time.Time{}), item("undated-2", time.Time{}))
+	srv.body.Store(&body)
+	clock.Set(now.Add(time.Minute))
+	if _, err := p.Poll(t.Context(), feed); err != nil {
+		t.Fatal(err)
+	}
+	if k := keysOnly(); k["undated-2"] {
+		t.Errorf("an undated item after the first fetch was stored as keys only")
+	}
+	body = feedWith(item("recent", recent), item("old-2", old))
+	srv.body.Store(&body)
+	clock.Set(now.Add(2 * time.Minute))
+	if _, err := p.Poll(t.Context(), feed); err != nil {
+		t.Fatal(err)
+	}
+	if k, b := keysOnly(), got.forFeed(3); !k["old-2"] || len(b) != 2 {
+		t.Errorf("old-2 keys only: %v; %d batches, want 2 (none for old-2 alone)", k["old-2"], len(b))
 	}
 }

@@ -37,6 +37,22 @@ type Article struct {
 	// Backlog: the article came with its feed's first successful fetch, so
 	// it is the feed's back catalogue rather than news.
 	Backlog bool `json:"-"`
+	// KeysOnly: the article could not alert when it was polled (CanAlert),
+	// so the store keeps only its de-duplication keys. Nothing reads the
+	// text of an article that never alerted, and more than half of a first
+	// fetch is older than poll.max_age.
+	KeysOnly bool `json:"-"`
+}
+
+// CanAlert reports whether the article may alert at all: an item published
+// more than maxAge before now never does (zero maxAge: no limit), and an
+// undated item of a feed's back catalogue does not either, so adding a feed
+// never floods channels with old news.
+func (a Article) CanAlert(maxAge time.Duration, now time.Time) bool {
+	if a.Published.IsZero() {
+		return !a.Backlog
+	}
+	return maxAge <= 0 || now.Sub(a.Published) <= maxAge
 }
 
 // ActorHit is one actor found in a text.

@@ -1,6 +1,9 @@
 package model
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestMatchWhoAndHow(t *testing.T) {
 	tests := []struct {
@@ -42,6 +45,28 @@ func TestCountryPossessive(t *testing.T) {
 	for code, want := range map[string]string{"RU": "Russia's", "ru": "Russia's", " EG ": "Egypt's", "NL": "the Netherlands'", "XK": "XK's", "": ""} {
 		if got := CountryPossessive(code); got != want {
 			t.Errorf("CountryPossessive(%q) = %q, want %q", code, got, want)
+		}
+	}
+}
+
+func TestCanAlert(t *testing.T) {
+	now := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		published time.Time
+		backlog   bool
+		maxAge    time.Duration
+		want      bool
+	}{
+		{now.Add(-time.Hour), true, 48 * time.Hour, true},
+		{now.Add(-49 * time.Hour), false, 48 * time.Hour, false},
+		{now.Add(-48 * time.Hour), false, 48 * time.Hour, true},
+		{time.Time{}, true, 48 * time.Hour, false},
+		{time.Time{}, false, 48 * time.Hour, true},
+		{now.Add(-1000 * time.Hour), false, 0, true},
+	}
+	for _, tt := range tests {
+		if got := (Article{Published: tt.published, Backlog: tt.backlog}).CanAlert(tt.maxAge, now); got != tt.want {
+			t.Errorf("CanAlert(%v, backlog=%v, %v) = %v", tt.published, tt.backlog, tt.maxAge, got)
 		}
 	}
 }
