@@ -218,14 +218,14 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []model.Art
 		keys[i] = keysOf(it)
 	}
 
-	candidates, lastID, err := db.readPass(ctx, feedID, keys)
+	candidates, err := db.readPass(ctx, feedID, keys)
 	if err != nil {
 		return nil, fmt.Errorf("db: store articles of feed %d: %w", feedID, err)
 	}
 	if len(candidates) == 0 {
 		return nil, nil
 	}
-	out, err := db.writePass(ctx, feedID, items, keys, candidates, lastID)
+	out, err := db.writePass(ctx, feedID, items, keys, candidates)
 	if err != nil {
 		return nil, fmt.Errorf("db: store articles of feed %d: %w", feedID, err)
 	}
@@ -234,48 +234,33 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []model.Art
 
 // readPass finds the candidates on a reader connection, so that a re-fetch
 // of known items never queues behind (or blocks) writers. It asks about the
-// whole batch in a few IN queries rather than probing item by item. lastID
-// is the highest article id it saw (see lastArticleSQL).
-func (db *DB) readPass(ctx context.Context, feedID int64, keys []articleKeys) (candidates []candidate, lastID int64, err error) {
+// whole batch in a few IN queries rather than probing item by item.
+func (db *DB) readPass(ctx context.Context, feedID int64, keys []articleKeys) (candidates []candidate, err error) {
 	err = db.read(ctx, func(tx *sql.Tx) (err error) {
 		q := keyQueries{db.stmts.storedLinks, db.stmts.storedTitles, db.stmts.storedGUIDs}
-		if candidates, err = prefilter(ctx, tx, q, feedID, keys); err != nil || len(candidates) == 0 {
-			return err
-		}
-		return tx.QueryRowContext(ctx, lastArticleSQL).Scan(&lastID)
+		candidates, err = prefilter(ctx, tx, q, feedID, keys)
+		return err
 	})
-	return candidates, lastID, err
+	return candidates, err
 }
 
-// writePass inserts the candidates of the read pass. If another writer
-// stored articles since then, the batch queries run again first, in this
-// transaction. An item sharing a key with one inserted before it in this
-// batch is decided alone by classify, which sees that row.
+// writePass inserts the candidates of the read pass. Another writer may
+// have stored articles since then; the keys' unique indexes refuse an item
+// one of them took a key of (ON CONFLICT DO NOTHING), and only then is the
+// item decided again, alone, by classify, which sees what is stored now.
+// That is the rare case: re-running the read pass's queries in here
+// whenever anything was stored in between cost a first fetch of many feeds
+// (all polled at once, all storing) a query per feed for nothing. An item
+// sharing a key with one inserted before it in this batch is decided by
+// classify too.
 func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article, keys []articleKeys,
-	candidates []candidate, lastID int64) ([]model.Article, error) {
+	candidates []candidate) ([]model.Article, error) {
 	var out []model.Article
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		out = nil
 		var feedName string
-		var last int64
-		if err := tx.QueryRowContext(ctx, `SELECT name, (`+lastArticleSQL+`) FROM feeds WHERE id = ?`, feedID).
-			Scan(&feedName, &last); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT name FROM feeds WHERE id = ?`, feedID).Scan(&feedName); err != nil {
 			return notFound(err)
-		}
-		still := candidates
-		if last != lastID {
-			candKeys := make([]articleKeys, len(candidates))
-			for j, c := range candidates {
-				candKeys[j] = keys[c.i]
-			}
-			again, err := prefilter(ctx, tx, keyQueries{}, feedID, candKeys)
-			if err != nil {
-				return err
-			}
-			still = make([]candidate, len(again))
-			for j, c := range again {
-				still[j] = candidate{i: candidates[c.i].i, v: c.v}
-			}
 		}
 		var lookup *lookups
 		defer func() {
@@ -287,17 +272,21 @@ func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article
 		insert := tx.StmtContext(ctx, db.stmts.insertArticle)
 		inBatch := map[int64]bool{} // keys of the items inserted so far, all three kinds
 		now := db.clock()
-		for _, c := range still {
+		decide := func(k articleKeys) (verdict, error) {
+			if lookup == nil {
+				var err error
+				if lookup, err = prepareLookups(ctx, tx); err != nil {
+					return 0, err
+				}
+			}
+			return classify(ctx, lookup, feedID, k)
+		}
+		for _, c := range candidates {
 			k := keys[c.i]
 			v := c.v
 			if inBatch[k.link] || inBatch[k.title] || inBatch[k.guid] {
 				var err error
-				if lookup == nil {
-					if lookup, err = prepareLookups(ctx, tx); err != nil {
-						return err
-					}
-				}
-				if v, err = classify(ctx, lookup, feedID, k); err != nil {
+				if v, err = decide(k); err != nil {
 					return err
 				}
 			}
@@ -311,21 +300,31 @@ func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article
 			if a.Fetched.IsZero() {
 				a.Fetched = now
 			}
-			res, err := insertKeys.ExecContext(ctx, feedID, nullKey(k.guid), nullKey(k.link), nullKey(k.title),
-				toMillis(a.Published), toMillis(a.Fetched))
+			id, err := insertKeysRow(ctx, insertKeys, feedID, k, a)
 			if err != nil {
 				return err
 			}
-			// ON CONFLICT DO NOTHING: no row when the schema refused it.
-			if n, err := res.RowsAffected(); err != nil || n == 0 {
-				if err != nil {
+			if id == 0 {
+				// Refused: a key was taken since the read pass. Decide
+				// again on what is stored now, and try once more; what the
+				// schema refuses then is not new.
+				if v, err = decide(k); err != nil {
 					return err
 				}
-				continue
+				if !v.stores() {
+					continue
+				}
+				if v == isNewDropGUID {
+					k.guid = 0
+				}
+				if id, err = insertKeysRow(ctx, insertKeys, feedID, k, a); err != nil {
+					return err
+				}
+				if id == 0 {
+					continue
+				}
 			}
-			if a.ID, err = res.LastInsertId(); err != nil {
-				return err
-			}
+			a.ID = id
 			if !a.KeysOnly {
 				if _, err := insert.ExecContext(ctx, a.ID, feedID, feedName, a.GUID, a.Link, a.Title,
 					a.Summary, a.Content, toMillis(a.Published), toMillis(a.Fetched), boolInt(a.Backlog)); err != nil {
@@ -351,12 +350,19 @@ func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article
 	return out, err
 }
 
-// lastArticleSQL is the highest article id. Articles are inserted with
-// ever higher ids and never given other keys, so an unchanged highest id
-// means that no article was stored in between. Retention (retention.go)
-// only removes keys, which cannot make a "new" verdict wrong; an item it
-// made new in between is stored at the next poll.
-const lastArticleSQL = `SELECT coalesce(max(id), 0) FROM article_keys`
+// insertKeysRow inserts an article's keys and returns its new id, or 0
+// when the schema refused the row (ON CONFLICT DO NOTHING: a key is taken).
+func insertKeysRow(ctx context.Context, st *sql.Stmt, feedID int64, k articleKeys, a model.Article) (int64, error) {
+	res, err := st.ExecContext(ctx, feedID, nullKey(k.guid), nullKey(k.link), nullKey(k.title),
+		toMillis(a.Published), toMillis(a.Fetched))
+	if err != nil {
+		return 0, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
 
 // insertKeysSQL stores an article's keys, which makes it known: the first
 // half of storing an article (insertArticleSQL is the second). ON CONFLICT

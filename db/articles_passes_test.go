@@ -26,7 +26,7 @@ func TestStoreArticlesWriterBetweenPasses(t *testing.T) {
 	for i, it := range items {
 		keys[i] = keysOf(it)
 	}
-	candidates, lastID, err := db.readPass(ctx, a, keys)
+	candidates, err := db.readPass(ctx, a, keys)
 	if err != nil || len(candidates) != 3 {
 		t.Fatalf("read pass: %v, %v", candidates, err)
 	}
@@ -35,7 +35,7 @@ func TestStoreArticlesWriterBetweenPasses(t *testing.T) {
 	mustStore(t, db, b, art("bx", "https://news.example/x?utm_source=b", "Other words for X"))
 	mustStore(t, db, a, art("g1", "https://news.example/w", "Story W"))
 
-	got, err := db.writePass(ctx, a, items, keys, candidates, lastID)
+	got, err := db.writePass(ctx, a, items, keys, candidates)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,11 +53,11 @@ func TestStoreArticlesWriterBetweenPasses(t *testing.T) {
 	// No writer in between: the read pass's verdicts stand.
 	more := []model.Article{art("v", "https://news.example/v", "Story V")}
 	keys = []articleKeys{keysOf(more[0])}
-	candidates, lastID, err = db.readPass(ctx, a, keys)
+	candidates, err = db.readPass(ctx, a, keys)
 	if err != nil || len(candidates) != 1 {
 		t.Fatalf("read pass: %v, %v", candidates, err)
 	}
-	if got, err := db.writePass(ctx, a, more, keys, candidates, lastID); err != nil || len(got) != 1 {
+	if got, err := db.writePass(ctx, a, more, keys, candidates); err != nil || len(got) != 1 {
 		t.Fatalf("write pass: %v, %v", titles(got), err)
 	}
 }
