@@ -208,7 +208,8 @@ func classify(ctx context.Context, l *lookups, feedID int64, k articleKeys) (ver
 // article that did not alert. An item colliding
 // with a stored article (or an earlier item of the batch) on any
 // de-duplication key is not new. Re-fetching a feed whose items are all
-// stored, the common case, only reads: the writer is not taken.
+// stored, the common case, only reads: the writer is not taken. A first
+// fetch (every item Backlog) goes straight to the writer.
 func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []model.Article) ([]model.Article, error) {
 	if len(items) == 0 {
 		return nil, nil
@@ -218,9 +219,22 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []model.Art
 		keys[i] = keysOf(it)
 	}
 
-	candidates, err := db.readPass(ctx, feedID, keys)
-	if err != nil {
-		return nil, fmt.Errorf("db: store articles of feed %d: %w", feedID, err)
+	var candidates []candidate
+	if backCatalogue(items) {
+		// A feed's first fetch: nearly every item is new, so the write
+		// is needed anyway, and the read pass would only answer early
+		// what the write pass finds out (a key taken by another feed's
+		// article is refused by the schema and decided by classify).
+		for i, k := range keys {
+			if v := judge(k, held{}); v.stores() {
+				candidates = append(candidates, candidate{i, v})
+			}
+		}
+	} else {
+		var err error
+		if candidates, err = db.readPass(ctx, feedID, keys); err != nil {
+			return nil, fmt.Errorf("db: store articles of feed %d: %w", feedID, err)
+		}
 	}
 	if len(candidates) == 0 {
 		return nil, nil
@@ -230,6 +244,17 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []model.Art
 		return nil, fmt.Errorf("db: store articles of feed %d: %w", feedID, err)
 	}
 	return out, nil
+}
+
+// backCatalogue says whether items are a feed's first fetch (every one
+// Backlog; see model.Article).
+func backCatalogue(items []model.Article) bool {
+	for _, it := range items {
+		if !it.Backlog {
+			return false
+		}
+	}
+	return true
 }
 
 // readPass finds the candidates on a reader connection, so that a re-fetch
