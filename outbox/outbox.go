@@ -701,10 +701,18 @@ func (o *Outbox) Backoff(attempt int) time.Duration {
 func (o *Outbox) admit(ctx context.Context) (release func(), ok bool) {
 	var timeout <-chan time.Time
 	for {
-		if ctx.Err() != nil || o.paused() {
+		if ctx.Err() != nil {
 			return nil, false
 		}
 		o.mu.Lock()
+		// The breaker is checked under the same lock as the probe is
+		// taken: checked before it, a request could pass the check, then
+		// find the probe just released by the answer that opened the
+		// breaker, and go out anyway.
+		if o.opts.Now().Before(o.pausedUntil) {
+			o.mu.Unlock()
+			return nil, false
+		}
 		if o.validSeen && o.invalidRun == 0 {
 			o.mu.Unlock()
 			return func() {}, true
