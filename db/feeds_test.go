@@ -397,6 +397,19 @@ func TestQuietStatesWaitLonger(t *testing.T) {
 		}
 	}
 	waitFor("first states", func(m map[int64]model.FeedState) bool { return m[a].ETag == `"a"` && m[b].ETag == `"b"` })
+	// The flush forgets what it wrote just after its commit; wait for that
+	// too, or the next states could be compared with nothing written.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		db.states.mu.Lock()
+		n := len(db.states.pending)
+		db.states.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d states still queued after their flush", n)
+		}
+	}
 
 	// A 304 of each: only the times move. Not written within many short
 	// intervals; shown by Feeds of the same DB all the same.
