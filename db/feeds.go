@@ -310,6 +310,13 @@ func timesOnly(a, b model.FeedState) bool {
 	return a == b
 }
 
+// timesOnlyChange says whether st, queued for feed id, differs from the state last
+// written for it in its poll times alone. q.mu is held.
+func (q *stateQueue) timesOnlyChange(id int64, st model.FeedState) bool {
+	w, ok := q.written[id]
+	return ok && timesOnly(w, st)
+}
+
 // arm makes sure a flush runs within d. q.mu is held.
 func (db *DB) arm(d time.Duration) {
 	q := &db.states
@@ -330,7 +337,7 @@ func (db *DB) armFor() {
 		return
 	}
 	for id, st := range q.pending {
-		if w, ok := q.written[id]; !ok || !timesOnly(w, st) {
+		if !q.timesOnlyChange(id, st) {
 			db.arm(q.interval())
 			return
 		}
@@ -353,7 +360,7 @@ func (db *DB) QueueFeedState(feedID int64, st model.FeedState) error {
 		q.pending = map[int64]model.FeedState{}
 	}
 	q.pending[feedID] = st
-	if w, ok := q.written[feedID]; ok && timesOnly(w, st) {
+	if q.timesOnlyChange(feedID, st) {
 		db.arm(q.quietInterval())
 	} else {
 		db.arm(q.interval())

@@ -233,9 +233,7 @@ func TestQueuedFeedStates(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db.states.mu.Lock()
-	pending := len(db.states.pending)
-	db.states.mu.Unlock()
+	pending := queued(db)
 	if got := states(other); got[a] != wantA || pending != 0 {
 		t.Fatalf("second flush: %+v, %d still queued", got[a], pending)
 	}
@@ -252,9 +250,7 @@ func TestQueuedFeedStates(t *testing.T) {
 	if err := db.SaveFeedState(ctx, b, stB); err != nil {
 		t.Fatal(err)
 	}
-	db.states.mu.Lock()
-	pending = len(db.states.pending)
-	db.states.mu.Unlock()
+	pending = queued(db)
 	if got := states(other); got[a] != wantA || got[b] != stB || pending != 0 {
 		t.Fatalf("after SaveFeedState the file has %+v, %d still queued", got, pending)
 	}
@@ -400,9 +396,7 @@ func TestQuietStatesWaitLonger(t *testing.T) {
 	// The flush forgets what it wrote just after its commit; wait for that
 	// too, or the next states could be compared with nothing written.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		db.states.mu.Lock()
-		n := len(db.states.pending)
-		db.states.mu.Unlock()
+		n := queued(db)
 		if n == 0 {
 			break
 		}
@@ -454,4 +448,11 @@ func TestQuietStatesWaitLonger(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("the quiet interval", func(m map[int64]model.FeedState) bool { return m[a].LastPoll.Equal(quietA.LastPoll) })
+}
+
+// queued is how many feed states wait for a flush.
+func queued(db *DB) int {
+	db.states.mu.Lock()
+	defer db.states.mu.Unlock()
+	return len(db.states.pending)
 }
