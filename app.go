@@ -428,6 +428,7 @@ func (a *App) runRetention(ctx context.Context) {
 		Text:        a.cfg.Retention.Text.D,
 		Keys:        a.cfg.Retention.Keys.D,
 		UndatedKeys: a.cfg.Retention.UndatedKeys.D,
+		KeySweep:    a.cfg.Retention.KeySweep.D,
 	}
 	wait := min(retentionStart, a.cfg.Retention.Interval.D)
 	for {
@@ -441,16 +442,16 @@ func (a *App) runRetention(ctx context.Context) {
 		wait = a.cfg.Retention.Interval.D
 		start := time.Now()
 		st, err := a.store.Prune(ctx, r)
-		a.metrics.ArticlesPruned.WithLabelValues("stripped").Add(float64(st.Stripped))
-		a.metrics.ArticlesPruned.WithLabelValues("deleted").Add(float64(st.Deleted))
+		a.metrics.Pruned.WithLabelValues("texts").Add(float64(st.Stripped))
+		a.metrics.Pruned.WithLabelValues("keys").Add(float64(st.Keys))
 		if err != nil {
 			if ctx.Err() == nil {
-				a.logger.Error("retention: pruning failed; the next run continues", "err", err, "stripped", st.Stripped, "deleted", st.Deleted)
+				a.logger.Error("retention: pruning failed; the next run continues", "err", err, "texts", st.Stripped, "keys", st.Keys)
 			}
 			continue
 		}
-		if st.Stripped+st.Deleted > 0 {
-			a.logger.Info("retention: pruned articles", "stripped", st.Stripped, "deleted", st.Deleted,
+		if st.Stripped+st.Keys > 0 {
+			a.logger.Info("retention: pruned", "texts", st.Stripped, "keys", st.Keys,
 				"pages_freed", st.Vacuumed, "took", time.Since(start).Round(time.Millisecond), "max_lock", st.MaxLock.Round(time.Microsecond))
 		}
 	}

@@ -31,7 +31,9 @@ func TestRunRetention(t *testing.T) {
 	}
 	var items []model.Article
 	for i := range 30 {
-		items = append(items, model.Article{GUID: strconv.Itoa(i), Title: "Item " + strconv.Itoa(i), Published: time.Now()})
+		// Fetched days ago: keys expire by whole days (see db.Retention).
+		items = append(items, model.Article{GUID: strconv.Itoa(i), Title: "Item " + strconv.Itoa(i),
+			Published: time.Now(), Fetched: time.Now().Add(-72 * time.Hour)})
 	}
 	stored, err := store.StoreArticles(ctx, feed.ID, items)
 	if err != nil || len(stored) != len(items) {
@@ -51,7 +53,6 @@ func TestRunRetention(t *testing.T) {
 		Interval: config.Duration{D: 10 * time.Millisecond},
 	}
 	a := &App{cfg: config.Loaded{Config: cfg}, store: store, logger: slog.New(slog.DiscardHandler), metrics: metrics.NewUnregistered()}
-	time.Sleep(5 * time.Millisecond) // the articles are now older than both windows
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { a.runRetention(runCtx); close(done) }()
@@ -67,15 +68,19 @@ func TestRunRetention(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("%d articles left after retention ran (%v); want none", n, err)
 	}
-	if got := testutilCounter(t, a.metrics, "deleted"); got != float64(len(items)) {
-		t.Errorf("backchannel_db_articles_pruned_total{action=\"deleted\"} = %v, want %d", got, len(items))
+	if got := testutilCounter(t, a.metrics, "texts"); got != float64(len(items)) {
+		t.Errorf("backchannel_db_pruned_total{what=\"texts\"} = %v, want %d", got, len(items))
+	}
+	// Each item has a GUID and a title key, and no link.
+	if got := testutilCounter(t, a.metrics, "keys"); got != float64(2*len(items)) {
+		t.Errorf("backchannel_db_pruned_total{what=\"keys\"} = %v, want %d", got, 2*len(items))
 	}
 }
 
-func testutilCounter(t *testing.T, m *metrics.Metrics, action string) float64 {
+func testutilCounter(t *testing.T, m *metrics.Metrics, what string) float64 {
 	t.Helper()
 	var out dto.Metric
-	if err := m.ArticlesPruned.WithLabelValues(action).Write(&out); err != nil {
+	if err := m.Pruned.WithLabelValues(what).Write(&out); err != nil {
 		t.Fatal(err)
 	}
 	return out.GetCounter().GetValue()

@@ -99,12 +99,14 @@ type Poll struct {
 
 // Retention says how long articles that did not alert are kept (see
 // db.Retention): their text for Text, their de-duplication keys for Keys
-// (UndatedKeys for items without a date; 0 keeps those for ever). Prune
-// runs every Interval. Articles that alerted are kept whole.
+// (UndatedKeys for items without a date; 0 keeps those for ever), deleted
+// by a sweep every KeySweep. Prune runs every Interval. Articles that
+// alerted are kept whole.
 type Retention struct {
 	Text        Duration `toml:"text"`
 	Keys        Duration `toml:"keys"`
 	UndatedKeys Duration `toml:"undated_keys"`
+	KeySweep    Duration `toml:"key_sweep"`
 	Interval    Duration `toml:"interval"`
 }
 
@@ -175,6 +177,7 @@ func Default() Config {
 			Text:        Duration{D: 48 * time.Hour},
 			Keys:        Duration{D: 30 * 24 * time.Hour},
 			UndatedKeys: Duration{D: 365 * 24 * time.Hour},
+			KeySweep:    Duration{D: 7 * 24 * time.Hour},
 			Interval:    Duration{D: time.Hour},
 		},
 		Log: Log{Format: "text", Level: "info"},

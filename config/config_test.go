@@ -159,6 +159,7 @@ func TestProblems(t *testing.T) {
 			[]string{"retention.keys (line 3): must be at least retention.text"}},
 		{"undated window below key window", "[retention]\nundated_keys = \"100h\"\n", nil,
 			[]string{"retention.undated_keys (line 2): must be 0 (for ever) or at least retention.keys"}},
+		{"zero key sweep", "[retention]\nkey_sweep = \"0s\"\n", nil, []string{"retention.key_sweep (line 2): must be positive"}},
 		{"bad env retention", "", map[string]string{"BACKCHANNEL_RETENTION_INTERVAL": "hourly"},
 			[]string{"BACKCHANNEL_RETENTION_INTERVAL: invalid duration"}},
 	}

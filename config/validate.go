@@ -173,6 +173,7 @@ func checkRetention(r Retention) Problems {
 	checkDuration(&ps, "retention.keys", r.Keys, false)
 	checkDuration(&ps, "retention.undated_keys", r.UndatedKeys, true)
 	checkDuration(&ps, "retention.interval", r.Interval, false)
+	checkDuration(&ps, "retention.key_sweep", r.KeySweep, false)
 	if len(ps) > 0 {
 		return ps
 	}

@@ -16,22 +16,26 @@ import (
 
 // De-duplication of articles
 //
-// Every stored article has up to three keys, each under a unique index
-// (stored as 64-bit hashes of the text, see keyOf) of the table
-// article_keys, which outlives the article's text (see retention.go):
+// Every stored article has up to three keys, each a row of the table
+// seen_keys keyed by the key itself (a 64-bit hash of the text tagged with
+// its kind, see keyOf and migrations/0006_seen_keys.sql), which outlives
+// the article's text (see retention.go):
 //
-//   - (feed_id, guid_key): the feed's own identifier for the item;
-//   - link_key: NormalizeLink(link), so links differing only in case of
-//     the host, default port, fragment, tracking parameters or parameter
-//     order are one story, across all feeds;
-//   - title_key: TitleFingerprint(title), so copies with the same title
-//     (case, Unicode form and white space folded) are one story, across
-//     all feeds.
+//   - the feed's own identifier for the item, its GUID, mixed with the
+//     feed's id;
+//   - NormalizeLink(link), so links differing only in case of the host,
+//     default port, fragment, tracking parameters or parameter order are
+//     one story, across all feeds;
+//   - TitleFingerprint(title), so copies with the same title (case,
+//     Unicode form and white space folded) are one story, across all
+//     feeds.
 //
 // An item is new only if it collides with no stored article on any key;
-// the unique indexes make that true whatever this code does. Items with no
-// key at all (no GUID, no link, no title) are dropped: nothing could ever
-// recognise them again, so storing them would repeat them on every fetch.
+// the table's primary key makes that true whatever this code does: an
+// article's keys are inserted together or not at all (see writePass).
+// Items with no key at all (no GUID, no link, no title) are dropped:
+// nothing could ever recognise them again, so storing them would repeat
+// them on every fetch.
 //
 // Feeds with broken GUIDs:
 //
@@ -42,92 +46,111 @@ import (
 //     when it is not contradicted: if the stored item with that GUID
 //     differs from the new one in every key both of them have (link and/or
 //     title; at least one), the feed is reusing the GUID for a different
-//     story. The new item is then stored without its GUID key (NULL) and
-//     keyed on its link and title alone. An item whose link or title
-//     matches is already a repeat by that key, so this never lets a repeat
-//     through; what it gives up is recognising a story whose publisher
-//     changed both its link and its title while keeping the GUID, which
-//     then posts again — rarer, and less harmful, than losing items.
+//     story. The new item is then stored without its GUID key and keyed on
+//     its link and title alone. An item whose link or title matches is
+//     already a repeat by that key, so this never lets a repeat through;
+//     what it gives up is recognising a story whose publisher changed both
+//     its link and its title while keeping the GUID, which then posts
+//     again — rarer, and less harmful, than losing items. (So that a GUID
+//     match can be checked without reading another row, a GUID's row
+//     says in its flags whether its article has a link key and a title
+//     key.)
 
-// articleKeys are an item's de-duplication keys; 0 means "none".
+// articleKeys are an item's de-duplication keys, as stored in seen_keys; 0
+// means "none".
 type articleKeys struct {
 	guid, link, title int64
 }
 
-// keyOf hashes a key's text to the integer stored in the index: the first
-// 8 bytes of its SHA-256 (a cryptographic hash, so that a hostile feed
-// cannot craft a link that collides with another story's and suppresses
-// it). 0 is reserved for "no key".
-func keyOf(s string) int64 {
+// The kinds of key, in the top two bits of a stored key (see 0006).
+const (
+	guidKind  = 1
+	linkKind  = 2
+	titleKind = 3
+	kindShift = 62
+	hashMask  = 1<<kindShift - 1
+)
+
+// keyOf hashes a key's text: the first 8 bytes of its SHA-256 (a
+// cryptographic hash, so that a hostile feed cannot craft a link that
+// collides with another story's and suppresses it), and tags the low 62
+// bits with kind. 0 is "no key" (empty text).
+func keyOf(kind uint64, s string) int64 {
 	if s == "" {
 		return 0
 	}
 	sum := sha256.Sum256([]byte(s))
-	k := int64(binary.BigEndian.Uint64(sum[:8]))
-	if k == 0 {
-		k = 1
-	}
-	return k
+	return tagged(kind, binary.BigEndian.Uint64(sum[:8]))
 }
 
-func keysOf(a model.Article) articleKeys {
+func tagged(kind, hash uint64) int64 { return int64(kind<<kindShift | hash&hashMask) }
+
+// guidKeyOf is the key of a GUID in a feed: a GUID is only unique within
+// its feed, so the feed's id is mixed into its hash (as 0006 does).
+func guidKeyOf(feedID int64, guid string) int64 {
+	k := keyOf(guidKind, guid)
+	if k == 0 {
+		return 0
+	}
+	return tagged(guidKind, uint64(k)^uint64(feedID)<<32)
+}
+
+func keysOf(feedID int64, a model.Article) articleKeys {
 	return articleKeys{
-		guid:  keyOf(strings.TrimSpace(a.GUID)),
-		link:  keyOf(NormalizeLink(a.Link)),
-		title: keyOf(TitleFingerprint(a.Title)),
+		guid:  guidKeyOf(feedID, strings.TrimSpace(a.GUID)),
+		link:  keyOf(linkKind, NormalizeLink(a.Link)),
+		title: keyOf(titleKind, TitleFingerprint(a.Title)),
 	}
 }
 
 func (k articleKeys) empty() bool { return k.guid == 0 && k.link == 0 && k.title == 0 }
 
-// nullKey binds 0 as NULL, which no unique index compares.
-func nullKey(k int64) any {
-	if k == 0 {
-		return nil
+// The flags of a seen_keys row.
+const (
+	flagHasLink  = 1 << iota // its article has a link key
+	flagHasTitle             // its article has a title key
+	flagUndated              // its article has no publication date
+)
+
+// flags are what every key row of an article with keys k says of it.
+func (k articleKeys) flags(a model.Article) int64 {
+	var f int64
+	if k.link != 0 {
+		f |= flagHasLink
 	}
-	return k
+	if k.title != 0 {
+		f |= flagHasTitle
+	}
+	if a.Published.IsZero() {
+		f |= flagUndated
+	}
+	return f
 }
 
-// lookups are the prepared probes classify makes. The link and title
-// probes are answered from their indexes alone (covering), without reading
-// the article rows, which are large; only a GUID probe reads a row, and
-// only for an item whose link and title are both unknown.
-type lookups struct {
-	link, title, guid *sql.Stmt
+// heldKeys is what the flags of a stored GUID's row say of its article's
+// keys: link and title non-zero when it has them (their values are not
+// needed, see judge).
+func heldKeys(flags int64) *articleKeys {
+	var k articleKeys
+	if flags&flagHasLink != 0 {
+		k.link = 1
+	}
+	if flags&flagHasTitle != 0 {
+		k.title = 1
+	}
+	return &k
 }
 
-func prepareLookups(ctx context.Context, tx *sql.Tx) (*lookups, error) {
-	var l lookups
-	var err error
-	if l.link, err = tx.PrepareContext(ctx, `SELECT 1 FROM article_keys WHERE link_key = ?`); err != nil {
-		return nil, err
-	}
-	if l.title, err = tx.PrepareContext(ctx, `SELECT 1 FROM article_keys WHERE title_key = ?`); err != nil {
-		return nil, err
-	}
-	if l.guid, err = tx.PrepareContext(ctx,
-		`SELECT link_key, title_key FROM article_keys WHERE feed_id = ? AND guid_key = ?`); err != nil {
-		return nil, err
-	}
-	return &l, nil
-}
+// findKeySQL probes one key, of any kind.
+const findKeySQL = `SELECT flags FROM seen_keys WHERE key = ?`
 
-// The statements are closed with their transaction; Close is for tidiness.
-func (l *lookups) close() {
-	for _, st := range []*sql.Stmt{l.link, l.title, l.guid} {
-		if st != nil {
-			st.Close()
-		}
-	}
-}
-
-func exists(ctx context.Context, st *sql.Stmt, key int64) (bool, error) {
-	var one int
-	err := st.QueryRowContext(ctx, key).Scan(&one)
+// probe says whether key is stored and, if so, its row's flags.
+func probe(ctx context.Context, st *sql.Stmt, key int64) (found bool, flags int64, err error) {
+	err = st.QueryRowContext(ctx, key).Scan(&flags)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+		return false, 0, nil
 	}
-	return err == nil, err
+	return err == nil, flags, err
 }
 
 // verdict says what to do with one item.
@@ -172,30 +195,28 @@ func judge(k articleKeys, h held) verdict {
 }
 
 // classify decides on an item inside the write transaction, probing only
-// as far as the verdict needs. The link is probed first: in a re-fetch it
-// is what almost always hits.
-func classify(ctx context.Context, l *lookups, feedID int64, k articleKeys) (verdict, error) {
+// as far as the verdict needs, with find (findKeySQL). The link is probed
+// first: in a re-fetch it is what almost always hits.
+func classify(ctx context.Context, find *sql.Stmt, k articleKeys) (verdict, error) {
 	var h held
 	var err error
 	if k.link != 0 {
-		if h.link, err = exists(ctx, l.link, k.link); err != nil {
+		if h.link, _, err = probe(ctx, find, k.link); err != nil {
 			return 0, err
 		}
 	}
 	if k.title != 0 && !h.link {
-		if h.title, err = exists(ctx, l.title, k.title); err != nil {
+		if h.title, _, err = probe(ctx, find, k.title); err != nil {
 			return 0, err
 		}
 	}
 	if k.guid != 0 && !h.link && !h.title {
-		var link, title sql.NullInt64
-		err := l.guid.QueryRowContext(ctx, feedID, k.guid).Scan(&link, &title)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
+		found, flags, err := probe(ctx, find, k.guid)
+		if err != nil {
 			return 0, err
-		default:
-			h.sameGUID = &articleKeys{link: link.Int64, title: title.Int64}
+		}
+		if found {
+			h.sameGUID = heldKeys(flags)
 		}
 	}
 	return judge(k, h), nil
@@ -216,7 +237,7 @@ func (db *DB) StoreArticles(ctx context.Context, feedID int64, items []model.Art
 	}
 	keys := make([]articleKeys, len(items))
 	for i, it := range items {
-		keys[i] = keysOf(it)
+		keys[i] = keysOf(feedID, it)
 	}
 
 	var candidates []candidate
@@ -262,18 +283,17 @@ func backCatalogue(items []model.Article) bool {
 // whole batch in a few IN queries rather than probing item by item.
 func (db *DB) readPass(ctx context.Context, feedID int64, keys []articleKeys) (candidates []candidate, err error) {
 	err = db.read(ctx, func(tx *sql.Tx) (err error) {
-		q := keyQueries{db.stmts.storedLinks, db.stmts.storedTitles, db.stmts.storedGUIDs}
-		candidates, err = prefilter(ctx, tx, q, feedID, keys)
+		candidates, err = prefilter(ctx, tx, tx.StmtContext(ctx, db.stmts.storedKeys), keys)
 		return err
 	})
 	return candidates, err
 }
 
 // writePass inserts the candidates of the read pass. Another writer may
-// have stored articles since then; the keys' unique indexes refuse an item
-// one of them took a key of (ON CONFLICT DO NOTHING), and only then is the
-// item decided again, alone, by classify, which sees what is stored now.
-// That is the rare case: re-running the read pass's queries in here
+// have stored articles since then; the primary key of seen_keys refuses an
+// item one of them took a key of (ON CONFLICT DO NOTHING), and only then
+// is the item decided again, alone, by classify, which sees what is stored
+// now. That is the rare case: re-running the read pass's queries in here
 // whenever anything was stored in between cost a first fetch of many feeds
 // (all polled at once, all storing) a query per feed for nothing. An item
 // sharing a key with one inserted before it in this batch is decided by
@@ -287,30 +307,28 @@ func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article
 		if err := tx.QueryRowContext(ctx, `SELECT name FROM feeds WHERE id = ?`, feedID).Scan(&feedName); err != nil {
 			return notFound(err)
 		}
-		var lookup *lookups
-		defer func() {
-			if lookup != nil {
-				lookup.close()
-			}
-		}()
+		ids, err := newIDs(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var find *sql.Stmt
 		insertKeys := tx.StmtContext(ctx, db.stmts.insertKeys)
 		insert := tx.StmtContext(ctx, db.stmts.insertArticle)
 		inBatch := map[int64]bool{} // keys of the items inserted so far, all three kinds
 		now := db.clock()
 		decide := func(k articleKeys) (verdict, error) {
-			if lookup == nil {
+			if find == nil {
 				var err error
-				if lookup, err = prepareLookups(ctx, tx); err != nil {
+				if find, err = tx.PrepareContext(ctx, findKeySQL); err != nil {
 					return 0, err
 				}
 			}
-			return classify(ctx, lookup, feedID, k)
+			return classify(ctx, find, k)
 		}
 		for _, c := range candidates {
 			k := keys[c.i]
 			v := c.v
 			if inBatch[k.link] || inBatch[k.title] || inBatch[k.guid] {
-				var err error
 				if v, err = decide(k); err != nil {
 					return err
 				}
@@ -325,11 +343,12 @@ func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article
 			if a.Fetched.IsZero() {
 				a.Fetched = now
 			}
-			id, err := insertKeysRow(ctx, insertKeys, feedID, k, a)
+			a.ID = ids.next()
+			ok, err := insertKeyRows(ctx, tx, insertKeys, k, a)
 			if err != nil {
 				return err
 			}
-			if id == 0 {
+			if !ok {
 				// Refused: a key was taken since the read pass. Decide
 				// again on what is stored now, and try once more; what the
 				// schema refuses then is not new.
@@ -342,14 +361,11 @@ func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article
 				if v == isNewDropGUID {
 					k.guid = 0
 				}
-				if id, err = insertKeysRow(ctx, insertKeys, feedID, k, a); err != nil {
+				if ok, err = insertKeyRows(ctx, tx, insertKeys, k, a); err != nil || !ok {
 					return err
 				}
-				if id == 0 {
-					continue
-				}
 			}
-			a.ID = id
+			ids.take()
 			if !a.KeysOnly {
 				if _, err := insert.ExecContext(ctx, a.ID, feedID, feedName, a.GUID, a.Link, a.Title,
 					a.Summary, a.Content, toMillis(a.Published), toMillis(a.Fetched), boolInt(a.Backlog)); err != nil {
@@ -365,6 +381,9 @@ func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article
 			out = append(out, a)
 		}
 		if len(out) > 0 {
+			if err := ids.save(ctx, tx); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx,
 				`UPDATE feed_state SET items_seen = items_seen + ? WHERE feed_id = ?`, len(out), feedID); err != nil {
 				return err
@@ -375,27 +394,93 @@ func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article
 	return out, err
 }
 
-// insertKeysRow inserts an article's keys and returns its new id, or 0
-// when the schema refused the row (ON CONFLICT DO NOTHING: a key is taken).
-func insertKeysRow(ctx context.Context, st *sql.Stmt, feedID int64, k articleKeys, a model.Article) (int64, error) {
-	res, err := st.ExecContext(ctx, feedID, nullKey(k.guid), nullKey(k.link), nullKey(k.title),
-		toMillis(a.Published), toMillis(a.Fetched))
+// lastIDKey is the meta row holding the last article id handed out: ids
+// are never reused, even once retention deleted the highest, so that they
+// stay in fetch order (retention's text pass walks them from a cursor).
+const lastIDKey = "last_article_id"
+
+// idSource hands out article ids inside one write transaction.
+type idSource struct{ last, taken int64 }
+
+func newIDs(ctx context.Context, tx *sql.Tx) (*idSource, error) {
+	var s string
+	err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, lastIDKey).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &idSource{}, nil
+	}
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return 0, err
+	last, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("meta %s: %w", lastIDKey, err)
 	}
-	return res.LastInsertId()
+	return &idSource{last: last}, nil
+}
+
+// next is the id the next article stored will have; take says it was.
+func (s *idSource) next() int64 { return s.last + s.taken + 1 }
+func (s *idSource) take()       { s.taken++ }
+
+// save records the ids taken.
+func (s *idSource) save(ctx context.Context, tx *sql.Tx) error {
+	if s.taken == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, lastIDKey, strconv.FormatInt(s.last+s.taken, 10))
+	return err
+}
+
+// insertKeyRows inserts an article's keys as rows of seen_keys, all or
+// none: when the schema refuses one (ON CONFLICT DO NOTHING: a key is
+// taken), the others are taken out again and it reports false.
+func insertKeyRows(ctx context.Context, tx *sql.Tx, st *sql.Stmt, k articleKeys, a model.Article) (bool, error) {
+	day, flags := toMillis(a.Fetched)/dayMillis, k.flags(a)
+	res, err := st.ExecContext(ctx, a.ID, day, flags, nullKey(k.guid), nullKey(k.link), nullKey(k.title))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	want := int64(0)
+	for _, key := range []int64{k.guid, k.link, k.title} {
+		if key != 0 {
+			want++
+		}
+	}
+	if n == want {
+		return true, nil
+	}
+	if n > 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM seen_keys WHERE article_id = ? AND key IN (?, ?, ?)`,
+			a.ID, k.guid, k.link, k.title); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// dayMillis is a day in milliseconds: seen_keys.day is a Unix day.
+const dayMillis = 24 * 60 * 60 * 1000
+
+// nullKey binds 0 as NULL: no row.
+func nullKey(k int64) any {
+	if k == 0 {
+		return nil
+	}
+	return k
 }
 
 // insertKeysSQL stores an article's keys, which makes it known: the first
-// half of storing an article (insertArticleSQL is the second). ON CONFLICT
-// DO NOTHING with no target covers every unique index: should a verdict
-// ever miss a collision, the schema still refuses the row, and no row is
-// inserted.
-const insertKeysSQL = `INSERT INTO article_keys (feed_id, guid_key, link_key, title_key, published, fetched)
-	VALUES (?, ?, ?, ?, ?, ?)
+// half of storing an article (insertArticleSQL is the second). Its
+// arguments are the article's id, day and flags, then its GUID, link and
+// title keys (NULL: none). ON CONFLICT DO NOTHING: a key already stored
+// is not inserted, and insertKeyRows takes the article's others out again.
+const insertKeysSQL = `INSERT INTO seen_keys (key, article_id, day, flags)
+	SELECT column1, ?1, ?2, ?3 FROM (VALUES (?4), (?5), (?6)) WHERE column1 IS NOT NULL
 	ON CONFLICT DO NOTHING`
 
 // insertArticleSQL stores an article's text and state under the id its
@@ -467,7 +552,7 @@ func (db *DB) UndispatchedArticles(ctx context.Context, afterID int64, fetchedBe
 // holds, and those of which retention kept only the keys.
 func (db *DB) ArticleCount(ctx context.Context) (int64, error) {
 	var n int64
-	if err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM article_keys`).Scan(&n); err != nil {
+	if err := db.reader.QueryRowContext(ctx, `SELECT count(DISTINCT article_id) FROM seen_keys`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("db: count articles: %w", err)
 	}
 	return n, nil
@@ -483,40 +568,41 @@ type candidate struct {
 // prefilter returns the items that may be new, in order: all but those
 // whose link or title is stored, or whose GUID is stored and not
 // contradicted (see classify, which this applies to a whole batch at once;
-// repeats within the batch are left to the write pass).
-func prefilter(ctx context.Context, tx *sql.Tx, q keyQueries, feedID int64, keys []articleKeys) ([]candidate, error) {
-	pick := func(f func(articleKeys) int64) []int64 {
-		var out []int64
-		for _, k := range keys {
-			if v := f(k); v != 0 {
-				out = append(out, v)
+// repeats within the batch are left to the write pass). It asks with
+// stored (storedKeysSQL): once for the links and titles, and once more
+// for the GUIDs of the items neither settles.
+func prefilter(ctx context.Context, tx *sql.Tx, stored *sql.Stmt, keys []articleKeys) ([]candidate, error) {
+	var ask []int64
+	for _, k := range keys {
+		for _, key := range []int64{k.link, k.title} {
+			if key != 0 {
+				ask = append(ask, key)
 			}
 		}
-		return out
 	}
-	links, err := storedKeys(ctx, tx, q.links, storedLinksSQL, nil, pick(func(k articleKeys) int64 { return k.link }))
+	found, err := storedKeys(ctx, stored, ask)
 	if err != nil {
 		return nil, err
 	}
-	titles, err := storedKeys(ctx, tx, q.titles, storedTitlesSQL, nil, pick(func(k articleKeys) int64 { return k.title }))
-	if err != nil {
-		return nil, err
+	has := func(key int64) bool {
+		_, ok := found[key]
+		return key != 0 && ok
 	}
-	var unsettled []int64 // GUIDs of the items whose link and title are free
+	ask = ask[:0]
 	for _, k := range keys {
-		if k.guid != 0 && links[k.link] == nil && titles[k.title] == nil {
-			unsettled = append(unsettled, k.guid)
+		if k.guid != 0 && !has(k.link) && !has(k.title) {
+			ask = append(ask, k.guid)
 		}
 	}
-	guids, err := storedKeys(ctx, tx, q.guids, storedGUIDsSQL, []any{feedID}, unsettled)
+	guids, err := storedKeys(ctx, stored, ask)
 	if err != nil {
 		return nil, err
 	}
 	var out []candidate
 	for i, k := range keys {
-		h := held{link: k.link != 0 && links[k.link] != nil, title: k.title != 0 && titles[k.title] != nil}
-		if k.guid != 0 {
-			h.sameGUID = guids[k.guid]
+		h := held{link: has(k.link), title: has(k.title)}
+		if flags, ok := guids[k.guid]; ok && k.guid != 0 {
+			h.sameGUID = heldKeys(flags)
 		}
 		if v := judge(k, h); v.stores() {
 			out = append(out, candidate{i, v})
@@ -525,24 +611,14 @@ func prefilter(ctx context.Context, tx *sql.Tx, q keyQueries, feedID int64, keys
 	return out, nil
 }
 
-// prefilter's queries take their keys as one JSON array, so that each is
-// one statement whatever the batch size, compiled once (see keyQueries).
-const (
-	storedLinksSQL  = `SELECT link_key, NULL, NULL FROM article_keys WHERE link_key IN (SELECT value FROM json_each(?))`
-	storedTitlesSQL = `SELECT title_key, NULL, NULL FROM article_keys WHERE title_key IN (SELECT value FROM json_each(?))`
-	storedGUIDsSQL  = `SELECT guid_key, link_key, title_key FROM article_keys
-		WHERE feed_id = ? AND guid_key IN (SELECT value FROM json_each(?))`
-)
+// storedKeysSQL takes its keys as one JSON array, so that it is one
+// statement whatever the batch size, prepared once (see stmts).
+const storedKeysSQL = `SELECT key, flags FROM seen_keys WHERE key IN (SELECT value FROM json_each(?))`
 
-// keyQueries are prefilter's statements prepared on the readers (see
-// stmts), or nil, in a write transaction, to compile them there.
-type keyQueries struct{ links, titles, guids *sql.Stmt }
-
-// storedKeys runs query (or st, its prepared form, when not nil) with args
-// and keys as a JSON array, and returns the rows found by their first
-// column.
-func storedKeys(ctx context.Context, tx *sql.Tx, st *sql.Stmt, query string, args []any, keys []int64) (map[int64]*articleKeys, error) {
-	found := map[int64]*articleKeys{}
+// storedKeys runs st (storedKeysSQL) on keys and returns the flags of
+// those stored, by key.
+func storedKeys(ctx context.Context, st *sql.Stmt, keys []int64) (map[int64]int64, error) {
+	found := map[int64]int64{}
 	if len(keys) == 0 {
 		return found, nil
 	}
@@ -556,25 +632,17 @@ func storedKeys(ctx context.Context, tx *sql.Tx, st *sql.Stmt, query string, arg
 		list = strconv.AppendInt(list, k, 10)
 	}
 	list = append(list, ']')
-	args = append(args[:len(args):len(args)], string(list))
-	var rows *sql.Rows
-	var err error
-	if st != nil {
-		rows, err = tx.StmtContext(ctx, st).QueryContext(ctx, args...)
-	} else {
-		rows, err = tx.QueryContext(ctx, query, args...)
-	}
+	rows, err := st.QueryContext(ctx, string(list))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var key int64
-		var link, title sql.NullInt64
-		if err := rows.Scan(&key, &link, &title); err != nil {
+		var key, flags int64
+		if err := rows.Scan(&key, &flags); err != nil {
 			return nil, err
 		}
-		found[key] = &articleKeys{link: link.Int64, title: title.Int64}
+		found[key] = flags
 	}
 	return found, rows.Err()
 }

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"testing"
@@ -189,19 +190,55 @@ func TestStoreArticlesRepeatedGUIDFeed(t *testing.T) {
 }
 
 // The schema refuses duplicates even when the code's check is bypassed.
-func TestArticleUniqueIndexes(t *testing.T) {
+func TestArticleUniqueKeys(t *testing.T) {
 	db := MustOpen(t)
 	feed := mustFeed(t, db, "wire")
 	mustStore(t, db, feed, art("g", "https://x.example/a", "Title"))
-	ins := `INSERT INTO article_keys (feed_id, guid_key, link_key, title_key, fetched) VALUES (?, ?, ?, ?, 1)`
-	for _, args := range [][]any{
-		{feed, keyOf("g"), nil, nil},
-		{feed, nil, keyOf("https://x.example/a"), nil},
-		{feed, nil, nil, keyOf("title")},
+	for _, key := range []int64{
+		guidKeyOf(feed, "g"),
+		keyOf(linkKind, NormalizeLink("https://x.example/a")),
+		keyOf(titleKind, TitleFingerprint("title")),
 	} {
-		_, err := db.writer.Exec(ins, args...)
+		_, err := db.writer.Exec(`INSERT INTO seen_keys (key, article_id, day) VALUES (?, 99, 1)`, key)
 		if !isUnique(err) {
-			t.Errorf("insert %v: %v, want a unique violation", args, err)
+			t.Errorf("insert %x: %v, want a unique violation", key, err)
+		}
+	}
+}
+
+// TestInsertKeyRowsAllOrNothing: an article one of whose keys is taken
+// leaves none of its keys behind.
+func TestInsertKeyRowsAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	feed := mustFeed(t, db, "wire")
+	mustStore(t, db, feed, art("g", "https://x.example/a", "Title"))
+	for _, tc := range []struct {
+		name string
+		a    model.Article
+		ok   bool
+	}{
+		{"title taken", art("new", "https://x.example/new", "Title"), false},
+		{"link taken", art("new", "https://x.example/a#frag", "New title"), false},
+		{"GUID taken", art("g", "https://x.example/new", "New title"), false},
+		{"all new", art("new", "https://x.example/new", "New title"), true},
+	} {
+		k := keysOf(feed, tc.a)
+		tc.a.ID, tc.a.Fetched = 1000, time.Now()
+		var ok bool
+		err := db.write(ctx, func(tx *sql.Tx) (err error) {
+			ok, err = insertKeyRows(ctx, tx, tx.StmtContext(ctx, db.stmts.insertKeys), k, tc.a)
+			return err
+		})
+		if err != nil || ok != tc.ok {
+			t.Fatalf("%s: inserted %v, %v; want %v", tc.name, ok, err, tc.ok)
+		}
+		var n int
+		if err := db.reader.QueryRow(`SELECT count(*) FROM seen_keys WHERE article_id = 1000`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{false: 0, true: 3}[tc.ok]; n != want {
+			t.Errorf("%s: %d keys of the article stored, want %d", tc.name, n, want)
 		}
 	}
 }
@@ -288,14 +325,14 @@ func TestStoreArticlesKeysOnly(t *testing.T) {
 		t.Fatalf("stored %+v", got)
 	}
 	var keys, texts int
-	if err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM article_keys WHERE id = ?`, got[0].ID).Scan(&keys); err != nil {
+	if err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM seen_keys WHERE article_id = ?`, got[0].ID).Scan(&keys); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM articles WHERE id = ?`, got[0].ID).Scan(&texts); err != nil {
 		t.Fatal(err)
 	}
-	if keys != 1 || texts != 0 {
-		t.Fatalf("keys-only article: %d key rows, %d text rows; want 1, 0", keys, texts)
+	if keys != 3 || texts != 0 {
+		t.Fatalf("keys-only article: %d key rows, %d text rows; want 3, 0", keys, texts)
 	}
 	// Known by every key, from this feed or another.
 	again := art("old-1", "https://news.example/old", "An old story")

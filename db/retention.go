@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -16,25 +17,32 @@ import (
 // read again (stories, /explain, /search, edits of its story's messages),
 // so it keeps everything, for as long as its alerts exist. One that did not
 // alert is kept only so that a feed serving it again is recognised: that
-// needs its de-duplication keys, not its text. The two live in two tables
-// (migrations/0005_article_keys.sql): articles holds the text and dispatch
-// state, article_keys the keys under unique indexes, both under the
-// article's id. So retention works in two steps on the articles that have
-// no alert and no story:
+// needs its de-duplication keys, not its text. The two live in two tables:
+// articles holds the text and dispatch state under the article's id,
+// seen_keys (migrations/0006_seen_keys.sql) its keys, a row each, keyed by
+// the key. So retention works in two steps on the articles that have no
+// alert and no story:
 //
 //  1. After Retention.Text, the article's articles row (its text) is
-//     deleted. Its rows are in id (= fetch) order and no unique index
-//     covers them, so this frees whole pages at little cost.
+//     deleted. Its rows are in id (= fetch) order, so a pass walks them
+//     from a cursor and frees whole pages at little cost, in batches of
+//     Retention.Batch per write transaction.
 //  2. After Retention.Keys (Retention.UndatedKeys for an item without a
-//     publication date), its article_keys row is deleted, and with it the
-//     three index entries.
+//     publication date), its keys are deleted by the key sweep, which
+//     runs once every Retention.KeySweep: it walks seen_keys in key order,
+//     a few thousand rows per write transaction, deleting the expired
+//     ones. The keys are hashes, spread over the whole table, so deleting
+//     them article by article would rewrite a random page for each key,
+//     and again at each checkpoint; walking in key order rewrites each
+//     page once a sweep, however many of its keys go. A key so lives
+//     between Keys and Keys + KeySweep.
 //
 // Once its keys are gone, an item re-served by its feed is new again, and
-// dispatched as news. A dated item cannot alert then: dispatch.Eligible
-// refuses items published more than poll.max_age ago (48 h by default), and
-// the key window is far longer (config.Check requires at least twice
-// max_age). An undated item has no such guard, so its keys are kept for the
-// longer UndatedKeys window (by default a year; 0 keeps them for ever).
+// dispatched as news. A dated item cannot alert then: model.Article.CanAlert
+// refuses items published more than poll.max_age ago (48 h by default),
+// and the key window is far longer (config.Check requires at least twice
+// max_age). An undated item has no such guard, so its keys are kept for
+// the longer UndatedKeys window (by default a year; 0 keeps them for ever).
 //
 // What is never pruned: an article not yet dispatched (its alerts may not
 // be recorded yet), one with an alert (deliveries hang off alerts, so a
@@ -42,12 +50,12 @@ import (
 // first report or as a member (stories, article_stories); nor the keys of
 // an article whose text is kept.
 //
-// Each pass walks its table in id order from a cursor kept in meta, so a
-// run reads only what it has not seen. Rows are handled in batches of
-// Retention.Batch per write transaction: the candidates are read on a
-// reader connection, and the write transaction re-checks every condition in
-// its own WHERE clause, so an article that alerted in between is left
-// alone. Between batches the writer is free for polls and deliveries.
+// The text pass reads its candidates on a reader connection, and the write
+// transaction re-checks every condition in its own WHERE clause, so an
+// article that alerted in between is left alone; the sweep's DELETE checks
+// its conditions itself. Between transactions the writer is free for
+// polls and deliveries, and both walks keep their place in meta, so a run
+// cut short continues where it stopped.
 
 // Retention is how long articles that did not alert keep their text and
 // their keys (see the comment above).
@@ -55,9 +63,15 @@ type Retention struct {
 	Text        time.Duration // text of non-alerting articles, after fetch
 	Keys        time.Duration // keys of non-alerting dated articles, after fetch
 	UndatedKeys time.Duration // keys of non-alerting undated articles; 0: for ever
-	// Batch is the number of articles per write transaction; 0 means
-	// DefaultPruneBatch.
+	// KeySweep is how often the expired keys are deleted; 0 means
+	// DefaultKeySweep.
+	KeySweep time.Duration
+	// Batch is the number of articles per write transaction of the text
+	// pass; 0 means DefaultPruneBatch.
 	Batch int
+	// SweepRows is the number of key rows the sweep walks per write
+	// transaction; 0 means DefaultSweepRows.
+	SweepRows int
 	// VacuumPages is the number of free pages returned to the file system
 	// per write transaction after pruning; 0 means DefaultVacuumPages.
 	VacuumPages int
@@ -65,14 +79,16 @@ type Retention struct {
 
 // Defaults of Retention's tuning.
 const (
+	DefaultKeySweep    = 7 * 24 * time.Hour
 	DefaultPruneBatch  = 200
+	DefaultSweepRows   = 4000
 	DefaultVacuumPages = 256 // 1 MB of 4 KiB pages
 )
 
 // PruneStats says what one Prune did.
 type PruneStats struct {
 	Stripped int // articles whose text was deleted, keys kept
-	Deleted  int // articles whose keys were deleted
+	Keys     int // keys deleted (an article has up to three)
 	Vacuumed int // free pages returned to the file system
 	// Transactions is the number of write transactions, and MaxLock the
 	// longest time one of them held the write lock.
@@ -83,30 +99,35 @@ type PruneStats struct {
 	MaxCheckpoint time.Duration
 }
 
-// prunePass is one walk of a table: rows fetched before cutoff that match
-// the kind are deleted.
-type prunePass struct {
-	cursor string // meta key of the last id this pass has seen
-	cutoff time.Time
-	keys   bool // article_keys rather than articles
-	// undated: nil for every article, else only undated (true) or only
-	// dated (false) ones.
-	undated *bool
-}
+// The meta rows of retention: the text pass's cursor (the last article id
+// it has seen); the sweep's (the last key it has walked, absent between
+// sweeps), and when the last sweep started.
+const (
+	textCursorKey  = "retention_text_cursor"
+	sweepCursorKey = "retention_sweep_cursor"
+	sweepStartKey  = "retention_sweep_started"
+)
 
-// Prune applies r once: it strips and deletes what the windows allow, in
-// batches, then returns the freed pages to the file system (incremental
-// vacuum), a few at a time. It stops early, with what it did so far, when
-// ctx ends.
-func (db *DB) Prune(ctx context.Context, r Retention) (PruneStats, error) {
-	var st PruneStats
-	// The key passes pass for good over an article whose text is still
-	// there, so the text window must be the shortest.
-	if r.Text <= 0 || r.Keys < r.Text || r.UndatedKeys < 0 || (r.UndatedKeys > 0 && r.UndatedKeys < r.Text) {
-		return st, fmt.Errorf("db: prune: windows must be positive, text the shortest (text %s, keys %s, undated keys %s)", r.Text, r.Keys, r.UndatedKeys)
+// Prune applies r once: it strips the text the window allows, in batches,
+// sweeps the expired keys when a sweep is due or under way, then returns
+// the freed pages to the file system (incremental vacuum), a few at a
+// time. It stops early, with what it did so far, when ctx ends.
+func (db *DB) Prune(ctx context.Context, r Retention) (st PruneStats, err error) {
+	// The sweep passes for good over a key whose text is still there, so
+	// the text window must be the shortest; it deletes every key older
+	// than the undated window, so that must be the longest.
+	if r.Text <= 0 || r.Keys < r.Text || r.UndatedKeys < 0 || (r.UndatedKeys > 0 && r.UndatedKeys < r.Keys) || r.KeySweep < 0 {
+		return st, fmt.Errorf("db: prune: windows must be positive, text the shortest, undated keys the longest (text %s, keys %s, undated keys %s, sweep %s)",
+			r.Text, r.Keys, r.UndatedKeys, r.KeySweep)
+	}
+	if r.KeySweep == 0 {
+		r.KeySweep = DefaultKeySweep
 	}
 	if r.Batch <= 0 {
 		r.Batch = DefaultPruneBatch
+	}
+	if r.SweepRows <= 0 {
+		r.SweepRows = DefaultSweepRows
 	}
 	if r.VacuumPages <= 0 {
 		r.VacuumPages = DefaultVacuumPages
@@ -120,23 +141,23 @@ func (db *DB) Prune(ctx context.Context, r Retention) (PruneStats, error) {
 		return st, fmt.Errorf("db: prune: %w", db.noteWrite(err))
 	}
 	defer func() {
-		_, _ = db.writer.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutocheckpoint))
+		ctx := context.WithoutCancel(ctx)
+		if conn, err := db.writer.Conn(ctx); err == nil {
+			if st.Transactions%checkpointEvery != 0 {
+				db.checkpoint(ctx, conn, &st)
+			}
+			_, _ = conn.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", walAutocheckpoint))
+			conn.Close()
+		}
 	}()
 	now := db.clock()
-	dated, undated := false, true
-	passes := []prunePass{
-		{cursor: "retention_text_cursor", cutoff: now.Add(-r.Text)},
-		{cursor: "retention_keys_cursor", cutoff: now.Add(-r.Keys), keys: true, undated: &dated},
+	if err := db.stripTexts(ctx, now.Add(-r.Text), r.Batch, &st); err != nil {
+		return st, fmt.Errorf("db: prune: %w", err)
 	}
-	if r.UndatedKeys > 0 {
-		passes = append(passes, prunePass{cursor: "retention_undated_cursor", cutoff: now.Add(-r.UndatedKeys), keys: true, undated: &undated})
+	if err := db.sweepKeys(ctx, r, now, &st); err != nil {
+		return st, fmt.Errorf("db: prune: %w", err)
 	}
-	for _, p := range passes {
-		if err := db.prunePass(ctx, p, r.Batch, &st); err != nil {
-			return st, fmt.Errorf("db: prune: %w", err)
-		}
-	}
-	if st.Stripped+st.Deleted > 0 {
+	if st.Stripped+st.Keys > 0 {
 		if err := db.vacuum(ctx, r.VacuumPages, &st); err != nil {
 			return st, fmt.Errorf("db: prune: %w", err)
 		}
@@ -144,33 +165,29 @@ func (db *DB) Prune(ctx context.Context, r Retention) (PruneStats, error) {
 	return st, nil
 }
 
-// prunePass runs one pass to its cutoff, batch by batch.
-func (db *DB) prunePass(ctx context.Context, p prunePass, batch int, st *PruneStats) error {
-	cursor, err := db.metaInt(ctx, p.cursor)
+// stripTexts deletes the text of the articles fetched before cutoff that
+// may go, batch by batch, from its cursor.
+func (db *DB) stripTexts(ctx context.Context, cutoff time.Time, batch int, st *PruneStats) error {
+	cursor, _, err := db.metaInt(ctx, textCursorKey)
 	if err != nil {
 		return err
 	}
-	cutoff := toMillis(p.cutoff)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ids, last, done, err := db.pruneCandidates(ctx, p, cursor, cutoff, batch)
+		ids, last, done, err := db.textCandidates(ctx, cursor, toMillis(cutoff), batch)
 		if err != nil {
 			return err
 		}
 		if last == cursor {
 			return nil
 		}
-		n, err := db.pruneBatch(ctx, p, ids, last, st)
+		n, err := db.stripBatch(ctx, ids, last, st)
 		if err != nil {
 			return err
 		}
-		if p.keys {
-			st.Deleted += n
-		} else {
-			st.Stripped += n
-		}
+		st.Stripped += n
 		cursor = last
 		if done {
 			return nil
@@ -178,39 +195,30 @@ func (db *DB) prunePass(ctx context.Context, p prunePass, batch int, st *PruneSt
 	}
 }
 
-// The conditions under which a row may go, for each table: an article's
-// text when it is dispatched and neither alerted nor in a story; its keys
-// when its text is gone.
-const (
-	articleKept = `a.dispatched = 0
-		OR EXISTS (SELECT 1 FROM alerts WHERE article_id = a.id)
-		OR EXISTS (SELECT 1 FROM article_stories WHERE article_id = a.id)
-		OR EXISTS (SELECT 1 FROM stories WHERE article_id = a.id)`
-	keysKept = `EXISTS (SELECT 1 FROM articles WHERE id = a.id)`
-)
+// articleKept is the condition under which an article's text stays: it
+// is not dispatched yet, or it alerted, or a story names it.
+const articleKept = `a.dispatched = 0
+	OR EXISTS (SELECT 1 FROM alerts WHERE article_id = a.id)
+	OR EXISTS (SELECT 1 FROM article_stories WHERE article_id = a.id)
+	OR EXISTS (SELECT 1 FROM stories WHERE article_id = a.id)`
 
-// pruneCandidates reads, on a reader, up to batch rows of the pass's
-// table after id cursor fetched before cutoff, and returns the ids of
-// those of the pass's kind that may go, the last id it looked at (cursor
-// when none) and whether it reached the cutoff or the end. The write
-// transaction checks each id again.
-func (db *DB) pruneCandidates(ctx context.Context, p prunePass, cursor, cutoff int64, batch int) (ids []int64, last int64, done bool, err error) {
+// textCandidates reads, on a reader, up to batch articles after id cursor
+// fetched before cutoff, and returns the ids of those that may go, the
+// last id it looked at (cursor when none) and whether it reached the
+// cutoff or the end. The write transaction checks each id again.
+func (db *DB) textCandidates(ctx context.Context, cursor, cutoff int64, batch int) (ids []int64, last int64, done bool, err error) {
 	last = cursor
-	table, kept := "articles", articleKept
-	if p.keys {
-		table, kept = "article_keys", keysKept
-	}
-	rows, err := db.reader.QueryContext(ctx, `SELECT a.id, a.fetched, a.published, `+kept+`
-		FROM `+table+` a WHERE a.id > ? ORDER BY a.id LIMIT ?`, cursor, batch)
+	rows, err := db.reader.QueryContext(ctx, `SELECT a.id, a.fetched, `+articleKept+`
+		FROM articles a WHERE a.id > ? ORDER BY a.id LIMIT ?`, cursor, batch)
 	if err != nil {
 		return nil, cursor, false, err
 	}
 	defer rows.Close()
 	n := 0
 	for rows.Next() {
-		var id, fetched, published int64
+		var id, fetched int64
 		var keep bool
-		if err := rows.Scan(&id, &fetched, &published, &keep); err != nil {
+		if err := rows.Scan(&id, &fetched, &keep); err != nil {
 			return nil, cursor, false, err
 		}
 		n++
@@ -225,31 +233,23 @@ func (db *DB) pruneCandidates(ctx context.Context, p prunePass, cursor, cutoff i
 		// dispatch is retried until it succeeds, and a pass that stopped
 		// there would stop retention with it; it keeps its text and keys
 		// for ever, at the cost of one row.
-		if keep {
-			continue
+		if !keep {
+			ids = append(ids, id)
 		}
-		if p.undated != nil && *p.undated != (published == 0) {
-			continue
-		}
-		ids = append(ids, id)
 	}
 	return ids, last, n < batch, rows.Err()
 }
 
-// pruneBatch deletes ids in one write transaction, checking again that
-// each may go, and moves the pass's cursor to last in the same
+// stripBatch deletes the texts ids in one write transaction, checking
+// again that each may go, and moves the cursor to last in the same
 // transaction.
-func (db *DB) pruneBatch(ctx context.Context, p prunePass, ids []int64, last int64, st *PruneStats) (int, error) {
+func (db *DB) stripBatch(ctx context.Context, ids []int64, last int64, st *PruneStats) (int, error) {
 	var n int64
 	err := db.timedWrite(ctx, st, func(tx *sql.Tx) error {
 		n = 0
 		if len(ids) > 0 {
-			table, kept := "articles", articleKept
-			if p.keys {
-				table, kept = "article_keys", keysKept
-			}
-			res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` AS a
-				WHERE a.id IN (SELECT value FROM json_each(?)) AND NOT (`+kept+`)`, idList(ids))
+			res, err := tx.ExecContext(ctx, `DELETE FROM articles AS a
+				WHERE a.id IN (SELECT value FROM json_each(?)) AND NOT (`+articleKept+`)`, idList(ids))
 			if err != nil {
 				return err
 			}
@@ -257,11 +257,96 @@ func (db *DB) pruneBatch(ctx context.Context, p prunePass, ids []int64, last int
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
-			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, p.cursor, strconv.FormatInt(last, 10))
-		return err
+		return setMeta(ctx, tx, textCursorKey, last)
 	})
 	return int(n), err
+}
+
+// sweepKeys runs the key sweep when one is under way or due (see the
+// comment at the top), to its end.
+func (db *DB) sweepKeys(ctx context.Context, r Retention, now time.Time, st *PruneStats) error {
+	cursor, sweeping, err := db.metaInt(ctx, sweepCursorKey)
+	if err != nil {
+		return err
+	}
+	if !sweeping {
+		started, swept, err := db.metaInt(ctx, sweepStartKey)
+		if err != nil {
+			return err
+		}
+		if swept && now.Sub(fromMillis(started)) < r.KeySweep {
+			return nil
+		}
+		// A new sweep: noted with its start, so that the next is due
+		// KeySweep after it, however long this one takes.
+		cursor = math.MinInt64
+		err = db.timedWrite(ctx, st, func(tx *sql.Tx) error {
+			if err := setMeta(ctx, tx, sweepStartKey, toMillis(now)); err != nil {
+				return err
+			}
+			return setMeta(ctx, tx, sweepCursorKey, cursor)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	// Expired: fetched on a day before the window's first; so a key goes
+	// up to a day late, never early. An undated key's window is the longer
+	// (Prune checks), so every key before it goes, and between the two only
+	// dated ones: flags below flagUndated (they have three bits).
+	dated, undated := toMillis(now.Add(-r.Keys))/dayMillis, int64(math.MinInt64)
+	if r.UndatedKeys > 0 {
+		undated = toMillis(now.Add(-r.UndatedKeys)) / dayMillis
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var n int64
+		var done bool
+		err := db.timedWrite(ctx, st, func(tx *sql.Tx) error {
+			n, done = 0, false
+			// The chunk is the next SweepRows keys; the last of them is
+			// where the next transaction starts.
+			var end sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT max(key) FROM
+				(SELECT key FROM seen_keys WHERE key > ? ORDER BY key LIMIT ?)`, cursor, r.SweepRows).Scan(&end); err != nil {
+				return err
+			}
+			if !end.Valid {
+				done = true
+				_, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = ?`, sweepCursorKey)
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM seen_keys AS k
+				WHERE k.key > ? AND k.key <= ?
+					AND (k.day < ? OR (k.day < ? AND k.flags < ?))
+					AND NOT EXISTS (SELECT 1 FROM articles WHERE id = k.article_id)`,
+				cursor, end.Int64, undated, dated, flagUndated)
+			if err != nil {
+				return err
+			}
+			if n, err = res.RowsAffected(); err != nil {
+				return err
+			}
+			cursor = end.Int64
+			return setMeta(ctx, tx, sweepCursorKey, cursor)
+		})
+		if err != nil {
+			return err
+		}
+		st.Keys += int(n)
+		if done {
+			return nil
+		}
+	}
+}
+
+// setMeta writes an integer meta value.
+func setMeta(ctx context.Context, tx *sql.Tx, key string, v int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, strconv.FormatInt(v, 10))
+	return err
 }
 
 // vacuum returns the free pages to the file system, at most pages per
@@ -321,31 +406,45 @@ func (db *DB) timedWrite(ctx context.Context, st *PruneStats, fn func(*sql.Tx) e
 	if err != nil {
 		return db.noteWrite(err)
 	}
-	// A passive checkpoint waits for no reader and blocks no writer of
-	// another process; it does hold this process's writer connection, so
-	// it is timed too. Its errors are not the prune's: the WAL is
-	// checkpointed again after the next transaction.
-	start = time.Now()
-	_, _ = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
-	st.MaxCheckpoint = max(st.MaxCheckpoint, time.Since(start))
+	if st.Transactions%checkpointEvery == 0 {
+		db.checkpoint(ctx, conn, st)
+	}
 	return db.noteWrite(nil)
 }
 
-// metaInt reads an integer meta value, 0 when absent.
-func (db *DB) metaInt(ctx context.Context, key string) (int64, error) {
+// checkpointEvery is how many of Prune's transactions go between two of
+// its checkpoints: each costs two fsyncs and writes back the pages its
+// transactions share (the free-list, the tables' upper pages) once.
+// Prune's transactions write a few hundred pages each, so a checkpoint
+// writes back a few MB, in a few ms.
+const checkpointEvery = 8
+
+// checkpoint checkpoints the WAL. A passive checkpoint waits for no reader
+// and blocks no writer of another process; it does hold this process's
+// writer connection, so it is timed too. Its errors are not the prune's:
+// the WAL is checkpointed again later.
+func (db *DB) checkpoint(ctx context.Context, conn *sql.Conn, st *PruneStats) {
+	start := time.Now()
+	_, _ = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	st.MaxCheckpoint = max(st.MaxCheckpoint, time.Since(start))
+}
+
+// metaInt reads an integer meta value, and whether there is one (0, false
+// when absent).
+func (db *DB) metaInt(ctx context.Context, key string) (int64, bool, error) {
 	var s string
 	err := db.reader.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("meta %s: %w", key, err)
+		return 0, false, fmt.Errorf("meta %s: %w", key, err)
 	}
-	return v, nil
+	return v, true, nil
 }
 
 // idList is ids as a JSON array, for json_each: one bound argument

@@ -22,7 +22,7 @@ var testRetention = Retention{Text: 72 * time.Hour, Keys: 30 * 24 * time.Hour, U
 type articleRow struct {
 	text  bool   // its articles row exists
 	title string // its title, when it does
-	keys  int    // how many of its three keys are known (0: no keys row)
+	keys  int    // how many of its three keys are known
 }
 
 func readArticle(t *testing.T, db *DB, id int64) articleRow {
@@ -31,8 +31,9 @@ func readArticle(t *testing.T, db *DB, id int64) articleRow {
 	if err := db.reader.QueryRow(`SELECT title FROM articles WHERE id = ?`, id).Scan(&r.title); err == nil {
 		r.text = true
 	}
-	_ = db.reader.QueryRow(`SELECT (guid_key IS NOT NULL) + (link_key IS NOT NULL) + (title_key IS NOT NULL)
-		FROM article_keys WHERE id = ?`, id).Scan(&r.keys)
+	if err := db.reader.QueryRow(`SELECT count(*) FROM seen_keys WHERE article_id = ?`, id).Scan(&r.keys); err != nil {
+		t.Fatal(err)
+	}
 	return r
 }
 
@@ -81,22 +82,22 @@ func TestPrune(t *testing.T) {
 	gone := articleRow{}
 
 	steps := []struct {
-		name                                  string
-		advance                               time.Duration
-		plain, undated, kept                  articleRow
-		wantStripped, wantDeleted, reserveNew int
+		name                               string
+		advance                            time.Duration
+		plain, undated, kept               articleRow
+		wantStripped, wantKeys, reserveNew int
 	}{
 		{"inside every window", 71 * time.Hour, full(plain), full(undated), articleRow{}, 0, 0, 0},
 		{"text window over", 2 * time.Hour, stripped, stripped, articleRow{}, 2, 0, 0},
 		{"nothing new", time.Hour, stripped, stripped, articleRow{}, 0, 0, 0},
-		{"key window over", 30 * 24 * time.Hour, gone, stripped, articleRow{}, 0, 1, 1},
-		{"undated key window over", 365 * 24 * time.Hour, gone, gone, articleRow{}, 0, 1, 2},
+		{"key window over", 30 * 24 * time.Hour, gone, stripped, articleRow{}, 0, 3, 1},
+		{"undated key window over", 365 * 24 * time.Hour, gone, gone, articleRow{}, 0, 3, 2},
 	}
 	for _, s := range steps {
 		clock.advance(s.advance)
 		st := mustPrune(t, db, testRetention)
-		if st.Stripped != s.wantStripped || st.Deleted != s.wantDeleted {
-			t.Errorf("%s: stripped %d, deleted %d; want %d, %d", s.name, st.Stripped, st.Deleted, s.wantStripped, s.wantDeleted)
+		if st.Stripped != s.wantStripped || st.Keys != s.wantKeys {
+			t.Errorf("%s: stripped %d, deleted %d keys; want %d, %d", s.name, st.Stripped, st.Keys, s.wantStripped, s.wantKeys)
 		}
 		if got := readArticle(t, db, plain.ID); got != s.plain {
 			t.Errorf("%s: dated article %+v, want %+v", s.name, got, s.plain)
@@ -120,7 +121,7 @@ func TestPrune(t *testing.T) {
 		}
 		// Put the state back as it was before the re-serve.
 		for _, a := range again {
-			for _, q := range []string{`DELETE FROM articles WHERE id = ?`, `DELETE FROM article_keys WHERE id = ?`} {
+			for _, q := range []string{`DELETE FROM articles WHERE id = ?`, `DELETE FROM seen_keys WHERE article_id = ?`} {
 				if _, err := db.writer.ExecContext(ctx, q, a.ID); err != nil {
 					t.Fatal(err)
 				}
@@ -202,9 +203,9 @@ func TestPrunedItemDoesNotAlertAgain(t *testing.T) {
 	if testRetention.Keys < 2*maxAge {
 		t.Fatalf("key window %s is not above twice max_age %s", testRetention.Keys, maxAge)
 	}
-	clock.advance(testRetention.Keys + time.Hour)
-	if st := mustPrune(t, db, testRetention); st.Deleted != 1 {
-		t.Fatalf("pruned %+v, want the quiet item deleted", st)
+	clock.advance(testRetention.Keys + 24*time.Hour) // keys expire by whole days
+	if st := mustPrune(t, db, testRetention); st.Keys != 3 {
+		t.Fatalf("pruned %+v, want the quiet item's three keys deleted", st)
 	}
 	set2, err := rules.Compile(rules.Spec{Rules: []model.RuleSpec{{Name: "quiet", Keywords: []string{`quiet`}}}})
 	if err != nil {
@@ -279,11 +280,11 @@ func TestPruneShrinksFile(t *testing.T) {
 	clock.advance(testRetention.Keys)
 	st = mustPrune(t, db, testRetention)
 	afterKeys := size()
-	if st.Deleted != len(ids) || afterKeys >= afterText {
+	if st.Keys != 3*len(ids) || afterKeys >= afterText {
 		t.Fatalf("keys pruned: %+v; file %d -> %d bytes, want smaller", st, afterText, afterKeys)
 	}
 	if st.Transactions < 2 {
-		t.Errorf("%d write transactions for %d deletes in batches of %d", st.Transactions, len(ids), DefaultPruneBatch)
+		t.Errorf("%d write transactions for %d keys in sweeps of %d", st.Transactions, st.Keys, DefaultSweepRows)
 	}
 	var free int
 	if err := db.reader.QueryRow(`PRAGMA freelist_count`).Scan(&free); err != nil || free != 0 {
@@ -318,7 +319,7 @@ func TestUpgradeToIncrementalVacuum(t *testing.T) {
 	)
 	for i := 1; i <= 300; i++ {
 		stmts = append(stmts, fmt.Sprintf(`INSERT INTO articles (feed_id, feed, title, title_key, summary, published, fetched)
-			VALUES (1, 'wire', 'Old story %d', %d, '%s', %d, %d)`, i, keyOf(TitleFingerprint(fmt.Sprintf("Old story %d", i))), strings.Repeat("s", 1000), epoch.UnixMilli(), epoch.UnixMilli()))
+			VALUES (1, 'wire', 'Old story %d', %d, '%s', %d, %d)`, i, legacyKey(TitleFingerprint(fmt.Sprintf("Old story %d", i))), strings.Repeat("s", 1000), epoch.UnixMilli(), epoch.UnixMilli()))
 	}
 	for _, stmt := range stmts {
 		if _, err := raw.ExecContext(ctx, stmt); err != nil {
@@ -347,8 +348,8 @@ func TestUpgradeToIncrementalVacuum(t *testing.T) {
 	if got := mustStore(t, db, 1, model.Article{Title: "Old story 7"}); len(got) != 0 {
 		t.Fatalf("old article's key lost in the upgrade: %v stored", titles(got))
 	}
-	clock.advance(testRetention.Keys + time.Hour)
-	if st := mustPrune(t, db, testRetention); st.Stripped != 300 || st.Deleted != 300 || st.Vacuumed == 0 {
+	clock.advance(testRetention.Keys + 24*time.Hour) // keys expire by whole days
+	if st := mustPrune(t, db, testRetention); st.Stripped != 300 || st.Keys != 300 || st.Vacuumed == 0 {
 		t.Fatalf("pruning the upgraded database: %+v", st)
 	}
 }

@@ -20,7 +20,7 @@ type stmts struct {
 	insertArticle *sql.Stmt // insertArticleSQL (articles.go)
 	updateState   *sql.Stmt // updateStateSQL (feeds.go)
 	// On the readers: the read pass of StoreArticles (articles.go).
-	storedLinks, storedTitles, storedGUIDs *sql.Stmt
+	storedKeys *sql.Stmt
 	// On the readers: the outbox's rounds (alerts.go).
 	dueDeliveries, nextDue *sql.Stmt
 }
@@ -39,9 +39,7 @@ func (db *DB) prepareStmts(ctx context.Context, readers bool) error {
 	}
 	if readers {
 		pool, specs = db.reader, []spec{
-			{&db.stmts.storedLinks, storedLinksSQL},
-			{&db.stmts.storedTitles, storedTitlesSQL},
-			{&db.stmts.storedGUIDs, storedGUIDsSQL},
+			{&db.stmts.storedKeys, storedKeysSQL},
 			{&db.stmts.dueDeliveries, dueDeliveriesSQL},
 			{&db.stmts.nextDue, nextDueSQL},
 		}
@@ -58,7 +56,7 @@ func (db *DB) prepareStmts(ctx context.Context, readers bool) error {
 
 func (s *stmts) close() error {
 	var errs []error
-	for _, st := range []**sql.Stmt{&s.insertKeys, &s.insertArticle, &s.updateState, &s.storedLinks, &s.storedTitles, &s.storedGUIDs, &s.dueDeliveries, &s.nextDue} {
+	for _, st := range []**sql.Stmt{&s.insertKeys, &s.insertArticle, &s.updateState, &s.storedKeys, &s.dueDeliveries, &s.nextDue} {
 		if *st != nil {
 			errs = append(errs, (*st).Close())
 			*st = nil

@@ -31,9 +31,9 @@ type Metrics struct {
 	// InteractionsRejected counts POST /interactions requests refused
 	// before any command ran, by reason: see RejectReasons.
 	InteractionsRejected *prometheus.CounterVec
-	// ArticlesPruned counts articles retention changed, by action:
-	// stripped (text emptied, keys kept) or deleted (keys too).
-	ArticlesPruned *prometheus.CounterVec
+	// Pruned counts what retention deleted, by what: texts (of articles,
+	// whose keys stay) or keys (an article has up to three).
+	Pruned *prometheus.CounterVec
 }
 
 // Options are New's optional settings; the zero value works.
@@ -82,13 +82,13 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 			Name: "backchannel_interactions_rejected_total",
 			Help: "POST /interactions requests refused before any command ran, by reason (" + strings.Join(RejectReasons(), ", ") + ").",
 		}, []string{"reason"}),
-		ArticlesPruned: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "backchannel_db_articles_pruned_total",
-			Help: "Articles changed by retention, by action (stripped: text emptied; deleted: keys too).",
-		}, []string{"action"}),
+		Pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "backchannel_db_pruned_total",
+			Help: "Rows deleted by retention, by what (texts: of articles that did not alert; keys: their de-duplication keys, up to three an article).",
+		}, []string{"what"}),
 	}
-	for _, a := range []string{"stripped", "deleted"} {
-		m.ArticlesPruned.WithLabelValues(a)
+	for _, w := range []string{"texts", "keys"} {
+		m.Pruned.WithLabelValues(w)
 	}
 	for _, r := range []string{"ok", "not_modified", "error", "skipped"} {
 		m.FeedPolls.WithLabelValues(r)
@@ -109,7 +109,7 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 			Name: "backchannel_delivery_queue_depth",
 			Help: "Deliveries waiting in the outbox.",
 		}, queueDepth),
-		m.ArticlesPruned,
+		m.Pruned,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
