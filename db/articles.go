@@ -434,33 +434,36 @@ func (s *idSource) save(ctx context.Context, tx *sql.Tx) error {
 
 // insertKeyRows inserts an article's keys as rows of seen_keys, all or
 // none: when the schema refuses one (ON CONFLICT DO NOTHING: a key is
-// taken), the others are taken out again and it reports false.
+// taken), those inserted before it are taken out again and it reports
+// false. One row a statement: a statement writing several rows needs a
+// statement journal, to be undone alone, and cost more (measured with
+// BenchmarkInsert100kArticles, a batch of a whole transaction's keys too).
 func insertKeyRows(ctx context.Context, tx *sql.Tx, st *sql.Stmt, k articleKeys, a model.Article) (bool, error) {
 	day, flags := toMillis(a.Fetched)/dayMillis, k.flags(a)
-	res, err := st.ExecContext(ctx, a.ID, day, flags, nullKey(k.guid), nullKey(k.link), nullKey(k.title))
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, err
-	}
-	want := int64(0)
+	done := false // a key of the article went in
 	for _, key := range []int64{k.guid, k.link, k.title} {
-		if key != 0 {
-			want++
+		if key == 0 {
+			continue
 		}
-	}
-	if n == want {
-		return true, nil
-	}
-	if n > 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM seen_keys WHERE article_id = ? AND key IN (?, ?, ?)`,
-			a.ID, k.guid, k.link, k.title); err != nil {
+		res, err := st.ExecContext(ctx, key, a.ID, day, flags)
+		if err != nil {
 			return false, err
 		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return false, err
+		}
+		if n == 0 {
+			if done {
+				_, err := tx.ExecContext(ctx, `DELETE FROM seen_keys WHERE article_id = ? AND key IN (?, ?, ?)`,
+					a.ID, k.guid, k.link, k.title)
+				return false, err
+			}
+			return false, nil
+		}
+		done = true
 	}
-	return false, nil
+	return true, nil
 }
 
 // dayMillis is a day in milliseconds: seen_keys.day is a Unix day.
@@ -474,13 +477,12 @@ func nullKey(k int64) any {
 	return k
 }
 
-// insertKeysSQL stores an article's keys, which makes it known: the first
-// half of storing an article (insertArticleSQL is the second). Its
-// arguments are the article's id, day and flags, then its GUID, link and
-// title keys (NULL: none). ON CONFLICT DO NOTHING: a key already stored
-// is not inserted, and insertKeyRows takes the article's others out again.
-const insertKeysSQL = `INSERT INTO seen_keys (key, article_id, day, flags)
-	SELECT column1, ?1, ?2, ?3 FROM (VALUES (?4), (?5), (?6)) WHERE column1 IS NOT NULL
+// insertKeysSQL stores one of an article's keys, with the article's id,
+// day and flags; an article is known once its keys are stored: the first
+// half of storing it (insertArticleSQL is the second). ON CONFLICT DO
+// NOTHING: a key already stored is not inserted, and insertKeyRows takes
+// the article's others out again.
+const insertKeysSQL = `INSERT INTO seen_keys (key, article_id, day, flags) VALUES (?, ?, ?, ?)
 	ON CONFLICT DO NOTHING`
 
 // insertArticleSQL stores an article's text and state under the id its
