@@ -100,7 +100,7 @@ type Poll struct {
 // Retention says how long articles that did not alert are kept (see
 // db.Retention): their text for Text, their de-duplication keys for Keys
 // (UndatedKeys for items without a date; 0 keeps those for ever), deleted
-// by a sweep every KeySweep. Prune runs every Interval. Articles that
+// by a sweep that goes round once every KeySweep. Prune runs every Interval. Articles that
 // alerted are kept whole.
 type Retention struct {
 	Text        Duration `toml:"text"`

@@ -28,13 +28,14 @@ import (
 //     from a cursor and frees whole pages at little cost, in batches of
 //     Retention.Batch per write transaction.
 //  2. After Retention.Keys (Retention.UndatedKeys for an item without a
-//     publication date), its keys are deleted by the key sweep, which
-//     runs once every Retention.KeySweep: it walks seen_keys in key order,
-//     a few thousand rows per write transaction, deleting the expired
-//     ones. The keys are hashes, spread over the whole table, so deleting
+//     publication date), its keys are deleted by the key sweep: a walk
+//     through seen_keys in key order, a few thousand rows per write
+//     transaction, that goes round once every Retention.KeySweep, in
+//     sweepSteps steps (a day each by default): the Prune that finds a
+//     step due walks that share of the keys. The keys are hashes, spread over the whole table, so deleting
 //     them article by article would rewrite a random page for each key,
 //     and again at each checkpoint; walking in key order rewrites each
-//     page once a sweep, however many of its keys go. A key so lives
+//     page once a round, however many of its keys go. A key so lives
 //     between Keys and Keys + KeySweep.
 //
 // Once its keys are gone, an item re-served by its feed is new again, and
@@ -63,8 +64,8 @@ type Retention struct {
 	Text        time.Duration // text of non-alerting articles, after fetch
 	Keys        time.Duration // keys of non-alerting dated articles, after fetch
 	UndatedKeys time.Duration // keys of non-alerting undated articles; 0: for ever
-	// KeySweep is how often the expired keys are deleted; 0 means
-	// DefaultKeySweep.
+	// KeySweep is how long the key sweep takes to go round (see the
+	// comment at the top); 0 means DefaultKeySweep.
 	KeySweep time.Duration
 	// Batch is the number of articles per write transaction of the text
 	// pass; 0 means DefaultPruneBatch.
@@ -100,8 +101,8 @@ type PruneStats struct {
 }
 
 // The meta rows of retention: the text pass's cursor (the last article id
-// it has seen); the sweep's (the last key it has walked, absent between
-// sweeps), and when the last sweep started.
+// it has seen); the sweep's (the last key its round has walked), and when
+// that round began.
 const (
 	textCursorKey  = "retention_text_cursor"
 	sweepCursorKey = "retention_sweep_cursor"
@@ -109,7 +110,7 @@ const (
 )
 
 // Prune applies r once: it strips the text the window allows, in batches,
-// sweeps the expired keys when a sweep is due or under way, then returns
+// moves the key sweep on by the time since the last run, then returns
 // the freed pages to the file system (incremental vacuum), a few at a
 // time. It stops early, with what it did so far, when ctx ends.
 func (db *DB) Prune(ctx context.Context, r Retention) (st PruneStats, err error) {
@@ -262,31 +263,28 @@ func (db *DB) stripBatch(ctx context.Context, ids []int64, last int64, st *Prune
 	return int(n), err
 }
 
-// sweepKeys runs the key sweep when one is under way or due (see the
-// comment at the top), to its end.
+// sweepKeys moves the key sweep on (see the comment at the top): a walk
+// through seen_keys in key order that goes round once every KeySweep, each
+// Prune walking as far as the time since the round began says, so a
+// round's work is spread over its runs. A round overdue by more than a
+// round (no Prune ran for that long) is finished, and the next one starts
+// at most a round ago, so this run walks it whole as well.
 func (db *DB) sweepKeys(ctx context.Context, r Retention, now time.Time, st *PruneStats) error {
 	cursor, sweeping, err := db.metaInt(ctx, sweepCursorKey)
 	if err != nil {
 		return err
 	}
-	if !sweeping {
-		started, swept, err := db.metaInt(ctx, sweepStartKey)
-		if err != nil {
-			return err
-		}
-		if swept && now.Sub(fromMillis(started)) < r.KeySweep {
-			return nil
-		}
-		// A new sweep: noted with its start, so that the next is due
-		// KeySweep after it, however long this one takes.
-		cursor = math.MinInt64
-		err = db.timedWrite(ctx, st, func(tx *sql.Tx) error {
-			if err := setMeta(ctx, tx, sweepStartKey, toMillis(now)); err != nil {
-				return err
-			}
-			return setMeta(ctx, tx, sweepCursorKey, cursor)
-		})
-		if err != nil {
+	started, ok, err := db.metaInt(ctx, sweepStartKey)
+	if err != nil {
+		return err
+	}
+	round := r.KeySweep.Milliseconds()
+	if !ok || !sweeping {
+		// The first round is as if begun a round ago, so that this run
+		// walks all the keys there are (a database upgraded to 0006 may
+		// hold many expired ones).
+		started, cursor = toMillis(now)-round, math.MinInt64
+		if err := db.setSweep(ctx, st, started, cursor); err != nil {
 			return err
 		}
 	}
@@ -299,47 +297,101 @@ func (db *DB) sweepKeys(ctx context.Context, r Retention, now time.Time, st *Pru
 		undated = toMillis(now.Add(-r.UndatedKeys)) / dayMillis
 	}
 	for {
-		if err := ctx.Err(); err != nil {
+		// In whole steps: a walk's fixed costs (its first and last
+		// transactions, its checkpoint) paid a few times a round rather
+		// than at every run.
+		done := math.Floor(float64(toMillis(now)-started)/float64(round)*sweepSteps) / sweepSteps
+		target := sweepTarget(done)
+		var err error
+		if cursor, err = db.sweepTo(ctx, st, cursor, target, r.SweepRows, dated, undated); err != nil {
 			return err
 		}
+		if target != math.MaxInt64 {
+			return nil
+		}
+		// The round is over: the next begins where the last was due to,
+		// or a round ago if that is later.
+		started, cursor = max(started+round, toMillis(now)-round), math.MinInt64
+		if err := db.setSweep(ctx, st, started, cursor); err != nil {
+			return err
+		}
+	}
+}
+
+// sweepSteps is how many steps a round of the sweep takes: with the
+// default round of a week, a step a day.
+const sweepSteps = 7
+
+// sweepTarget is the key a round of the sweep should have walked to once
+// the fraction done of its time has passed: as far through the keys'
+// space, MaxInt64 at its end. The space is that of the three kinds,
+// which fill [MinInt64, 0) and [1<<62, MaxInt64] (see 0006), so that the
+// walk's pace follows the keys.
+func sweepTarget(done float64) int64 {
+	const span = 3 << 62 // positions: kinds 2 and 3, then kind 1
+	if done >= 1 {
+		return math.MaxInt64
+	}
+	pos := uint64(max(done, 0) * span)
+	if pos < 1<<63 {
+		return math.MinInt64 + int64(pos)
+	}
+	return int64(pos - 1<<63 + 1<<62)
+}
+
+// sweepTo walks the keys after cursor up to target, SweepRows a
+// transaction, deleting the expired ones that may go, and returns where it
+// stopped (target, unless ctx ended first).
+func (db *DB) sweepTo(ctx context.Context, st *PruneStats, cursor, target int64, rows int, dated, undated int64) (int64, error) {
+	for cursor < target {
+		if err := ctx.Err(); err != nil {
+			return cursor, err
+		}
 		var n int64
-		var done bool
 		err := db.timedWrite(ctx, st, func(tx *sql.Tx) error {
-			n, done = 0, false
-			// The chunk is the next SweepRows keys; the last of them is
-			// where the next transaction starts.
+			// The chunk ends at the last of the next SweepRows keys, or
+			// at target when fewer are left before it.
 			var end sql.NullInt64
-			if err := tx.QueryRowContext(ctx, `SELECT max(key) FROM
-				(SELECT key FROM seen_keys WHERE key > ? ORDER BY key LIMIT ?)`, cursor, r.SweepRows).Scan(&end); err != nil {
+			var count int
+			if err := tx.QueryRowContext(ctx, `SELECT max(key), count(*) FROM
+				(SELECT key FROM seen_keys WHERE key > ? AND key <= ? ORDER BY key LIMIT ?)`, cursor, target, rows).Scan(&end, &count); err != nil {
 				return err
 			}
-			if !end.Valid {
-				done = true
-				_, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = ?`, sweepCursorKey)
-				return err
+			to := target
+			if count == rows {
+				to = end.Int64
 			}
 			res, err := tx.ExecContext(ctx, `DELETE FROM seen_keys AS k
 				WHERE k.key > ? AND k.key <= ?
 					AND (k.day < ? OR (k.day < ? AND k.flags < ?))
 					AND NOT EXISTS (SELECT 1 FROM articles WHERE id = k.article_id)`,
-				cursor, end.Int64, undated, dated, flagUndated)
+				cursor, to, undated, dated, flagUndated)
 			if err != nil {
 				return err
 			}
 			if n, err = res.RowsAffected(); err != nil {
 				return err
 			}
-			cursor = end.Int64
+			cursor = to
 			return setMeta(ctx, tx, sweepCursorKey, cursor)
 		})
 		if err != nil {
-			return err
+			return cursor, err
 		}
 		st.Keys += int(n)
-		if done {
-			return nil
-		}
 	}
+	return cursor, nil
+}
+
+// setSweep records a round of the sweep that began at started (Unix ms),
+// walked to cursor.
+func (db *DB) setSweep(ctx context.Context, st *PruneStats, started, cursor int64) error {
+	return db.timedWrite(ctx, st, func(tx *sql.Tx) error {
+		if err := setMeta(ctx, tx, sweepStartKey, started); err != nil {
+			return err
+		}
+		return setMeta(ctx, tx, sweepCursorKey, cursor)
+	})
 }
 
 // setMeta writes an integer meta value.

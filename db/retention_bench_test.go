@@ -234,12 +234,11 @@ func BenchmarkRetentionYear(b *testing.B) {
 }
 
 // BenchmarkPruneDay: with the key window full (38 simulated days), one op
-// is a key sweep's cycle of days (DefaultKeySweep: 7) of pruning — each
-// day the text of one day's articles emptied and the pages vacuumed, and
-// once in the cycle the sweep deleting the keys of the days that expired
-// since the last — in the hourly runs of those days (the polls are not
-// timed). Reports CPU per day (the cycle's over its days), the worst day
-// (the sweep's) and the longest write transaction.
+// is a round of the key sweep (DefaultKeySweep: 7 days) of pruning — each
+// day the text of one day's articles emptied, the sweep's share of the
+// round walked (the keys of one day's articles, on average), the pages
+// vacuumed — in the hourly runs of those days (the polls are not timed).
+// Reports CPU per day, the worst day and the longest write transaction.
 func BenchmarkPruneDay(b *testing.B) {
 	s := newRetentionSim(b)
 	// Warmed up until a sweep has a whole cycle of days to delete.

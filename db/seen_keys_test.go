@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -140,15 +141,15 @@ func TestMigrateSeenKeys(t *testing.T) {
 
 // TestKeySweep: the sweep walks the keys in chunks, deletes the expired
 // ones of articles without text (dated after Keys, undated after
-// UndatedKeys), runs again only KeySweep after the last one started, and a
-// sweep cut short continues from its cursor.
+// UndatedKeys), and goes round once every KeySweep in sweepSteps steps,
+// each run walking the steps due; a round overdue is finished at once.
 func TestKeySweep(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpen(t)
 	clock := newClock(db)
 	feed := mustFeed(t, db, "wire")
-	r := Retention{Text: 24 * time.Hour, Keys: 10 * 24 * time.Hour, UndatedKeys: 40 * 24 * time.Hour,
-		KeySweep: 5 * 24 * time.Hour, SweepRows: 7}
+	r := Retention{Text: 24 * time.Hour, Keys: 10 * 24 * time.Hour, UndatedKeys: 12 * 24 * time.Hour,
+		KeySweep: 7 * 24 * time.Hour, SweepRows: 7}
 	var items []model.Article
 	for i := range 20 {
 		a := art(fmt.Sprint("g", i), fmt.Sprint("https://news.example/", i), fmt.Sprint("Story ", i))
@@ -167,58 +168,68 @@ func TestKeySweep(t *testing.T) {
 	}
 	alerted := stored[1]
 	mustAlertFor(t, db, "g1", alerted, []model.ActorHit{naryshkin}, "c1")
-	count := func() (dated, undated int) {
+	count := func(where string, args ...any) int {
 		t.Helper()
-		if err := db.reader.QueryRow(`SELECT count(*) FILTER (WHERE flags & 4 = 0), count(*) FILTER (WHERE flags & 4 != 0)
-			FROM seen_keys`).Scan(&dated, &undated); err != nil {
+		var n int
+		if err := db.reader.QueryRow(`SELECT count(*) FROM seen_keys WHERE `+where, args...).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		return dated, undated
+		return n
 	}
+	const dated, undated = "flags & 4 = 0", "flags & 4 != 0"
 
-	// Day 0: the first sweep starts at once, and finds nothing expired.
-	if st := mustPrune(t, db, r); st.Keys != 0 {
-		t.Fatalf("day 0: %+v", st)
+	// Day 0: the first round walks every key at once, and finds nothing
+	// expired.
+	if st := mustPrune(t, db, r); st.Keys != 0 || st.Transactions < 60/7 {
+		t.Fatalf("day 0: %+v, want 60 keys walked 7 a transaction, none deleted", st)
 	}
-	// Day 12: the dated keys expired, and a sweep is due (from day 5 on);
-	// it walks the 60 keys 7 at a time.
-	clock.advance(12 * 24 * time.Hour)
-	st := mustPrune(t, db, r)
-	if st.Keys != 14*3 || st.Transactions < 60/7 {
-		t.Fatalf("day 12: %+v, want the 14 dated articles' 42 keys deleted in 9 or more transactions", st)
+	// Day 11: the dated keys expired, and the round begun on day 0 is
+	// overdue: it is finished, and the next walked whole.
+	clock.advance(11 * 24 * time.Hour)
+	if st := mustPrune(t, db, r); st.Keys != 14*3 {
+		t.Fatalf("day 11: %+v, want the 14 dated articles' 42 keys deleted", st)
 	}
-	if d, u := count(); d != 3 || u != 15 {
-		t.Fatalf("day 12: %d dated and %d undated keys left, want 3 (the alerted article's) and 15", d, u)
+	if d, u := count(dated), count(undated); d != 3 || u != 15 {
+		t.Fatalf("day 11: %d dated and %d undated keys left, want 3 (the alerted article's) and 15", d, u)
 	}
-	// Day 13: no sweep is due, though undated keys would be, once their
-	// window is over.
+	// The round begun on day 0 was overdue on day 11: it was finished, and
+	// the next, begun on day 7, walked 4 of its 7 steps. Day 13: the
+	// undated keys expired; steps 5 and 6 are walked.
+	clock.advance(2 * 24 * time.Hour)
+	step4, step6 := sweepTarget(4.0/7), sweepTarget(6.0/7)
+	walked := count(undated+" AND key > ? AND key <= ?", step4, step6)
+	if walked == 0 || walked == 15 {
+		t.Fatalf("%d undated keys in steps 5 and 6; the test shows nothing", walked)
+	}
+	if st := mustPrune(t, db, r); st.Keys != walked || count(undated) != 15-walked {
+		t.Fatalf("day 13: %+v, %d undated keys left; want the %d of steps 5 and 6 deleted", st, count(undated), walked)
+	}
+	// Day 14: the round ends; day 18: the next has walked 4 steps.
 	clock.advance(24 * time.Hour)
-	if st := mustPrune(t, db, r); st.Keys != 0 || st.Transactions != 0 {
-		t.Fatalf("day 13: %+v, want no sweep", st)
+	if st := mustPrune(t, db, r); count(undated) != count(undated+" AND key <= ?", step4) {
+		t.Fatalf("day 14: %+v, undated keys left after the round's end", st)
 	}
-	// Day 50: a sweep is due and the undated keys expired. It is cut
-	// short: the cursor says it walked the keys below the 9th.
-	clock.advance(37 * 24 * time.Hour)
-	var mid int64
-	if err := db.reader.QueryRow(`SELECT key FROM seen_keys ORDER BY key LIMIT 1 OFFSET 8`).Scan(&mid); err != nil {
-		t.Fatal(err)
+	clock.advance(4 * 24 * time.Hour)
+	mustPrune(t, db, r)
+	if u, d := count(undated), count(dated); u != 0 || d != 3 {
+		t.Fatalf("day 18: %d undated and %d dated keys left; want none and the alerted article's 3", u, d)
 	}
-	if _, err := db.writer.Exec(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?), (?, ?)`,
-		sweepCursorKey, fmt.Sprint(mid), sweepStartKey, fmt.Sprint(toMillis(clock.now()))); err != nil {
-		t.Fatal(err)
-	}
-	var below int
-	if err := db.reader.QueryRow(`SELECT count(*) FROM seen_keys WHERE key <= ? AND flags & 4 != 0`, mid).Scan(&below); err != nil {
-		t.Fatal(err)
-	}
-	if below == 0 {
-		t.Fatal("no undated key below the cursor: the test shows nothing")
-	}
-	st = mustPrune(t, db, r)
-	if d, u := count(); d != 3 || u != below || st.Keys != 15-below {
-		t.Fatalf("day 50: %+v; %d dated and %d undated keys left, want 3 and the %d the sweep had passed", st, d, u, below)
-	}
-	if _, sweeping, _ := db.metaInt(ctx, sweepCursorKey); sweeping {
-		t.Error("the sweep's cursor is left after it ended")
+}
+
+func TestSweepTarget(t *testing.T) {
+	for _, tc := range []struct {
+		done float64
+		want int64
+	}{
+		{-1, math.MinInt64},
+		{0, math.MinInt64},
+		{1.0 / 3, -1 << 62}, // a third: kind 2 walked
+		{2.0 / 3, 1 << 62},  // two thirds: kinds 2 and 3, the gap skipped
+		{1, math.MaxInt64},
+		{5, math.MaxInt64},
+	} {
+		if got := sweepTarget(tc.done); got != tc.want {
+			t.Errorf("sweepTarget(%v) = %d, want %d", tc.done, got, tc.want)
+		}
 	}
 }
