@@ -17,8 +17,9 @@ var (
 	fuzzSet     *Set
 )
 
-// FuzzMatch runs the default rules over arbitrary text: no panic, and
-// everything a match quotes comes from the item itself.
+// FuzzMatch runs the default rules over arbitrary text: no panic,
+// everything a match quotes comes from the item itself, and every hit's
+// tokens are those of its bytes (checkHits).
 func FuzzMatch(f *testing.F) {
 	f.Add("CIA chief Burns met Russian spy chief in Ankara", "<p>The CIA director met SVR head Sergei Naryshkin.</p>", "")
 	f.Add("MİT Başkanı Kalın, CIA Direktörü Ratcliffe ile görüştü", "Kalın&amp;#8217;s", "<script>x</script>")
@@ -45,6 +46,11 @@ func FuzzMatch(f *testing.F) {
 			if !utf8.ValidString(m.Evidence) {
 				t.Errorf("evidence %q is not valid UTF-8", m.Evidence)
 			}
+		}
+		sc := fuzzSet.vocab.read(a)
+		defer fuzzSet.vocab.scratch.Put(sc)
+		for i := range sc.fields {
+			checkHits(t, &sc.fields[i])
 		}
 	})
 }

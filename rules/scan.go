@@ -45,7 +45,6 @@ type fieldScan struct {
 	f     folded
 	toks  []token
 	sents []sentence
-	tokOf []int32 // byte → token index, -1 between words
 	flags []uint16
 	hits  []hit
 	heads []hit
@@ -76,42 +75,33 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 			fs.end = last.pos + 1
 		}
 	}
-	fs.tokOf = resize(fs.tokOf, len(text))
 	fs.flags = resize(fs.flags, len(fs.toks))
-	tokOf := fs.tokOf
-	b := int32(0)
 	for i, t := range fs.toks {
-		for ; b < t.b0; b++ {
-			tokOf[b] = -1
-		}
-		for ; b < t.b1; b++ {
-			tokOf[b] = int32(i)
-		}
 		fs.flags[i] = 0
 		if n := int(t.b1 - t.b0); v.linkLens[text[t.b0]]&(1<<min(n, 63)) != 0 && n <= v.maxLink && v.links[string(text[t.b0:t.b1])] {
 			fs.flags[i] = fLink
 		}
 	}
-	for ; int(b) < len(tokOf); b++ {
-		tokOf[b] = -1
-	}
 	fs.hits, fs.heads = fs.hits[:0], fs.heads[:0]
 	if v.ac == nil {
 		return
 	}
+	// A walk starts inside token ti (at its start, or after a clitic).
+	var ti int
 	emit := func(start int) {
 		v.ac.walk(text, start, func(pattern int32, end int) {
-			v.keep(fs, start, end, pattern)
+			v.keep(fs, ti, start, end, pattern)
 		})
 	}
 	var starts [8]int
-	for _, t := range fs.toks {
+	for i, t := range fs.toks {
 		if t.script.unspaced() {
 			// One character a token: most begin no alias.
 			if r, _ := utf8.DecodeRune(text[t.b0:t.b1]); !v.ac.mayStart(r) {
 				continue
 			}
 		}
+		ti = i
 		emit(int(t.b0))
 		var more []int
 		switch t.script {
@@ -178,23 +168,26 @@ func firstFrom(list []hit, t int32) int {
 	return lo
 }
 
-// boundary reports whether folded byte offset e ends a token.
-func (fs *fieldScan) boundary(e int) bool {
-	return e >= len(fs.f.text) || e == 0 || fs.tokOf[e] < 0 || fs.tokOf[e] != fs.tokOf[e-1]
-}
-
-// keep records the hits of a pattern found at folded bytes [start, end)
-// that end on a word boundary (or may continue, for "word*" aliases, or
-// with an ending their script allows) and satisfy their capital-letter
-// constraint.
-func (v *Vocabulary) keep(fs *fieldScan, start, end int, pattern int32) {
+// keep records the hits of a pattern found at folded bytes [start, end),
+// start lying in token ti, that end on a word boundary (or may continue,
+// for "word*" aliases, or with an ending their script allows) and satisfy
+// their capital-letter constraint.
+func (v *Vocabulary) keep(fs *fieldScan, ti, start, end int, pattern int32) {
 	text := fs.f.text
+	// The hit's last token is the last one starting before end: end is
+	// inside it, at its end, or (an alias may end in punctuation: "U.S.")
+	// past it.
+	t := ti
+	for t+1 < len(fs.toks) && int(fs.toks[t+1].b0) < end {
+		t++
+	}
+	tokEnd := int(fs.toks[t].b1)
 	list := v.payloads[pattern]
 	for i := range list {
 		p := &list[i]
 		e := end
-		if !fs.boundary(e) {
-			tokEnd := int(fs.toks[fs.tokOf[e-1]].b1)
+		if e < tokEnd {
+			// Inside a word.
 			switch {
 			case p.prefix:
 				e = tokEnd
@@ -207,16 +200,10 @@ func (v *Vocabulary) keep(fs *fieldScan, start, end int, pattern int32) {
 		if p.cased != caseAny && !casedOK(&fs.f, start, end, p.cased) {
 			continue
 		}
-		// An alias may end in punctuation ("U.S."); its last word byte
-		// gives its last token.
-		last := e - 1
-		for last > start && fs.tokOf[last] < 0 {
-			last--
-		}
-		if len(fs.hits) >= maxHits || fs.tokOf[start] < 0 || fs.tokOf[last] < 0 {
+		if len(fs.hits) >= maxHits {
 			return
 		}
-		fs.hits = append(fs.hits, hit{p: p, t0: fs.tokOf[start], t1: fs.tokOf[last] + 1, b0: int32(start), b1: int32(e)})
+		fs.hits = append(fs.hits, hit{p: p, t0: int32(ti), t1: int32(t) + 1, b0: int32(start), b1: int32(e)})
 	}
 }
 

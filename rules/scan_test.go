@@ -38,3 +38,49 @@ func TestHitsBetween(t *testing.T) {
 		}
 	}
 }
+
+// checkHits checks the token ranges keep gives each hit of fs against a
+// map of every folded byte to its token: a hit starts in token t0, its
+// last word byte is in token t1-1, and it ends on a word boundary.
+func checkHits(t *testing.T, fs *fieldScan) {
+	t.Helper()
+	text := fs.f.text
+	tokOf := make([]int32, len(text))
+	for i := range tokOf {
+		tokOf[i] = -1
+	}
+	for i, tk := range fs.toks {
+		for b := tk.b0; b < tk.b1; b++ {
+			tokOf[b] = int32(i)
+		}
+	}
+	for _, h := range fs.hits {
+		if h.b0 < 0 || h.b0 >= h.b1 || int(h.b1) > len(text) {
+			t.Fatalf("%q: hit at [%d, %d)", text, h.b0, h.b1)
+		}
+		last := h.b1 - 1
+		for last > h.b0 && tokOf[last] < 0 {
+			last--
+		}
+		if tokOf[h.b0] != h.t0 || tokOf[last]+1 != h.t1 {
+			t.Errorf("%q: hit %q at tokens [%d, %d), want [%d, %d)", text, text[h.b0:h.b1], h.t0, h.t1, tokOf[h.b0], tokOf[last]+1)
+		}
+		if e := h.b1; int(e) < len(text) && tokOf[e] >= 0 && tokOf[e] == tokOf[e-1] {
+			t.Errorf("%q: hit %q ends inside a word", text, text[h.b0:h.b1])
+		}
+	}
+}
+
+// TestScanTokens checks the hits of every item of the corpora (checkHits).
+func TestScanTokens(t *testing.T) {
+	v := defaultSet(t).vocab
+	for _, path := range []string{"testdata/corpus/dev.jsonl", "testdata/corpus/dev_multi.jsonl", "testdata/extra.jsonl"} {
+		for _, it := range loadCorpus(t, path) {
+			sc := v.read(it.article())
+			for i := range sc.fields {
+				checkHits(t, &sc.fields[i])
+			}
+			v.scratch.Put(sc)
+		}
+	}
+}
