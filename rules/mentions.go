@@ -507,6 +507,9 @@ const pastReach = 12
 // words of the contact term at [t0, t1) in its sentence. "since 2022" is
 // not background: it dates the gap before a new contact.
 func (fs *fieldScan) pastYearNear(t0, t1 int32, thisYear int) bool {
+	if !fs.years {
+		return false
+	}
 	sn := fs.sents[fs.toks[t0].sent]
 	// The tokens of the sentence within reach: distances grow with
 	// every token away from the hit, so they are one run around it.

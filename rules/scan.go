@@ -52,6 +52,9 @@ type fieldScan struct {
 	// token.
 	end     int32
 	dropped []bool // scratch for settle
+	// years: some token may be a year (four bytes from a 1 or a 2), which
+	// pastYearNear looks for.
+	years bool
 }
 
 // scan cleans, folds and tokenizes raw into fs and runs the automaton from
@@ -76,8 +79,12 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 		}
 	}
 	fs.flags = resize(fs.flags, len(fs.toks))
+	fs.years = false
 	for i, t := range fs.toks {
 		fs.flags[i] = 0
+		if t.b1-t.b0 == 4 && (text[t.b0] == '1' || text[t.b0] == '2') {
+			fs.years = true
+		}
 		if n := int(t.b1 - t.b0); v.linkLens[text[t.b0]]&(1<<min(n, 63)) != 0 && n <= v.maxLink && v.links[string(text[t.b0:t.b1])] {
 			fs.flags[i] = fLink
 		}

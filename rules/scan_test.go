@@ -84,3 +84,36 @@ func TestScanTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestPastYearShortcut compares pastYearNear with and without the
+// shortcut of fields that hold no year-like token, around every token of
+// the corpora and of dates written in several ways.
+func TestPastYearShortcut(t *testing.T) {
+	v := defaultSet(t).vocab
+	items := []corpusItem{
+		{Title: "Lavrov met Rubio", Summary: "They met in 2022. They met in November 2022, en 2019, im Jahr 2021; since 2022; in 2099; in 1899; in 1999; in 20222."},
+		{Title: "x", Summary: "talks in 1990s and in 2O22 and in ２０２２"},
+		{Title: "Talks in 1999", Summary: "They met in 1999."},
+	}
+	for _, path := range []string{"testdata/corpus/dev.jsonl", "testdata/corpus/dev_multi.jsonl", "testdata/extra.jsonl"} {
+		items = append(items, loadCorpus(t, path)...)
+	}
+	for _, it := range items {
+		sc := v.read(it.article())
+		for fi := range sc.fields {
+			fs := &sc.fields[fi]
+			years := fs.years
+			for t0 := range int32(len(fs.toks)) {
+				for _, year := range []int{2020, 2024, 2026} {
+					fs.years = true
+					want := fs.pastYearNear(t0, t0+1, year)
+					fs.years = years
+					if got := fs.pastYearNear(t0, t0+1, year); got != want {
+						t.Errorf("%q token %d, year %d: %v, want %v", fs.f.src, t0, year, got, want)
+					}
+				}
+			}
+		}
+		v.scratch.Put(sc)
+	}
+}
