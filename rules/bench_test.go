@@ -170,8 +170,8 @@ func BenchmarkLongText(b *testing.B) {
 	}
 }
 
-// BenchmarkFold folds long adversarial text without the matcher's length
-// limits, at 16 KB to 256 KB: linear time.
+// BenchmarkFold folds and splits (foldTokens, sentences) long adversarial
+// text without the matcher's length limits, at 16 KB to 256 KB: linear time.
 func BenchmarkFold(b *testing.B) {
 	for _, name := range []string{"cjk", "marks", "arabic", "cyrillic"} {
 		for _, n := range []int{16 << 10, 64 << 10, 256 << 10} {
@@ -179,10 +179,12 @@ func BenchmarkFold(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/bytes=%d", name, n), func(b *testing.B) {
 				b.SetBytes(int64(len(text)))
 				var f folded
+				var toks []token
+				var sents []sentence
 				f.src = text
 				for b.Loop() {
-					f.text, f.from = fold(f.text[:0], f.from[:0], text)
-					tokenize(&f, nil, nil)
+					f.text, f.from, toks = foldTokens(f.text[:0], f.from[:0], toks[:0], text)
+					sents = sentences(&f, toks, sents)
 				}
 			})
 		}

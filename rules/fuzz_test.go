@@ -78,7 +78,8 @@ var scriptSeeds = []string{
 // FuzzFold folds and tokenizes arbitrary text: no panic; the folded text is
 // UTF-8 whose non-ASCII runes are all letters or digits; every byte has
 // the offset of a source rune, in order; folding with and without offsets
-// agrees; tokens and sentences are well formed and quote their source.
+// agrees; tokens and sentences are well formed and quote their source,
+// and foldTokens splits them as tokenize does.
 func FuzzFold(f *testing.F) {
 	for _, s := range scriptSeeds {
 		f.Add(s)
@@ -122,6 +123,7 @@ func FuzzFold(f *testing.F) {
 			}
 		}
 		toks, sents := tokenize(&fd, nil, nil)
+		checkFoldTokens(t, src)
 		prevEnd, prevPos := int32(0), int32(-1)
 		for _, tk := range toks {
 			if tk.b0 < prevEnd || tk.b1 <= tk.b0 || tk.pos <= prevPos {

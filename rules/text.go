@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"math/bits"
 	"strings"
 	"sync"
 	"unicode"
@@ -106,12 +107,30 @@ func foldOpt(dst []byte, from []int32, src string, stemLast bool) ([]byte, []int
 	return foldWith(dst, from, src, stemLast, foldTable())
 }
 
+// foldTokens is fold that also splits the folded text into tokens as it
+// writes each word, appending them to toks: the tokens tokenize finds in
+// the folded text, without their sentence and position (see sentences).
+// Reading each word as it ends spares a second pass over every byte: a
+// word of one script, most words, is one token.
+func foldTokens(dst []byte, from []int32, toks []token, src string) ([]byte, []int32, []token) {
+	f := folder{dst: dst, from: from, word: -1, tokens: true, toks: toks}
+	f.run(src, true, foldTable())
+	return f.finish()
+}
+
 // foldWith is foldOpt reading the runes below foldTableMax from tab, the
 // per-rune steps worked out once, and small ASCII letters inline; with tab
 // nil every rune takes the slow path (folder.source and folder.ascii, or
 // foldStep, which the table is built from), which tests compare with.
 func foldWith(dst []byte, from []int32, src string, stemLast bool, tab *foldTab) ([]byte, []int32) {
 	f := folder{dst: dst, from: from, word: -1}
+	f.run(src, stemLast, tab)
+	dst, from, _ = f.finish()
+	return dst, from
+}
+
+// run folds src (see foldWith).
+func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 	var st step
 	for i := 0; i < len(src); {
 		c := src[i]
@@ -204,15 +223,19 @@ func foldWith(dst []byte, from []int32, src string, stemLast bool, tab *foldTab)
 		f.apply(st.flags, st.out(), at)
 	}
 	f.endWord(stemLast)
-	dst, from = f.dst, f.from
-	// Drop a trailing space so folded aliases and texts end on a word.
+}
+
+// finish returns what the fold wrote, without a trailing space, so that
+// folded aliases and texts end on a word.
+func (f *folder) finish() ([]byte, []int32, []token) {
+	dst, from := f.dst, f.from
 	if n := len(dst); n > 0 && dst[n-1] == ' ' {
 		dst = dst[:n-1]
 		if from != nil {
 			from = from[:n-1]
 		}
 	}
-	return dst, from
+	return dst, from, f.toks
 }
 
 // What folding one rune outside ASCII does to the folder (step.flags):
@@ -529,6 +552,10 @@ type folder struct {
 	// scripts of the word's letters, one bit per script: a word of
 	// Latin letters alone (most words) needs no reading as a whole.
 	scripts uint16
+	digits  bool // the word holds an ASCII digit
+	// tokens: split each word into toks when it ends (foldTokens).
+	tokens bool
+	toks   []token
 }
 
 // source notes the case of a source letter of the current word. Only
@@ -614,6 +641,8 @@ func (f *folder) ascii(c byte, at int32) {
 		}
 		if c >= 'a' {
 			f.scripts |= 1 << scLatin
+		} else {
+			f.digits = true
 		}
 		f.dst = append(f.dst, c)
 		if f.from != nil {
@@ -650,12 +679,35 @@ func (f *folder) ascii(c byte, at int32) {
 }
 
 // endWord reads the word just written as a whole (see fold), stemming it
-// when stem is set, and starts a new one.
+// when stem is set, splits it into tokens when they are collected, and
+// starts a new one.
 func (f *folder) endWord(stem bool) {
+	w, scripts := f.word, f.scripts
+	if f.digits {
+		scripts |= 1 << scLatin // a digit is a Latin word byte (scriptOf)
+	}
+	f.readWord(stem)
+	if !f.tokens || w < 0 || w >= len(f.dst) {
+		return
+	}
+	// The word's bytes are letters and digits of the scripts it was
+	// written with (stemming cuts, a Persian prefix is taken out); one
+	// script that writes spaces makes one token. A word that mixed
+	// scripts, or is Chinese, Japanese or Korean, is read byte by byte.
+	if sc := script(bits.TrailingZeros16(scripts)); scripts != 0 && scripts&(scripts-1) == 0 && !sc.unspaced() {
+		f.toks = append(f.toks, token{b0: int32(w), b1: int32(len(f.dst)), script: sc})
+		return
+	}
+	f.toks = appendTokens(f.toks, f.dst, w, len(f.dst))
+}
+
+// readWord rewrites the word just written as a whole (see fold),
+// stemming it when stem is set, and starts a new one.
+func (f *folder) readWord(stem bool) {
 	w := f.word
 	acronym := f.lower == 0 && f.upper > 0 && f.letters <= 4
 	nzw, scripts := f.nzw, f.scripts
-	f.word, f.letters, f.upper, f.lower, f.nzw, f.scripts = -1, 0, 0, 0, 0, 0
+	f.word, f.letters, f.upper, f.lower, f.nzw, f.scripts, f.digits = -1, 0, 0, 0, 0, 0, false
 	if w < 0 || w >= len(f.dst) || scripts&(1<<scCyrillic|1<<scArabic) == 0 {
 		return
 	}

@@ -150,3 +150,48 @@ func TestScriptAt(t *testing.T) {
 		}
 	}
 }
+
+// checkFoldTokens compares foldTokens and sentences, which split words as
+// fold writes them, with fold followed by tokenize, over the whole text.
+func checkFoldTokens(t *testing.T, src string) {
+	t.Helper()
+	want := folded{src: src}
+	want.text, want.from = fold(nil, make([]int32, 0, 16), src)
+	wantToks, wantSents := tokenize(&want, nil, nil)
+	got := folded{src: src}
+	var toks []token
+	got.text, got.from, toks = foldTokens(nil, make([]int32, 0, 16), nil, src)
+	sents := sentences(&got, toks, nil)
+	if !bytes.Equal(got.text, want.text) || !slices.Equal(got.from, want.from) {
+		t.Fatalf("%q: foldTokens folds to %q %v, fold to %q %v", src, got.text, got.from, want.text, want.from)
+	}
+	if !slices.Equal(toks, wantToks) || !slices.Equal(sents, wantSents) {
+		t.Fatalf("%q (folded %q):\nfoldTokens %+v %+v\ntokenize   %+v %+v", src, got.text, toks, sents, wantToks, wantSents)
+	}
+}
+
+// TestFoldTokens compares foldTokens with tokenize on words that fold
+// rewrites (stems, mixed scripts, Persian affixes and plurals written
+// apart), scripts with and without spaces side by side, digits, sentence
+// marks of every kind, and every item of the corpora.
+func TestFoldTokens(t *testing.T) {
+	for _, src := range []string{
+		"",
+		"U.S. officials met Mr. Smith. Then talks began; no more? Yes! 2024.",
+		"Нарышкиным и Лавровым; Нaрышкин (Latin a) СВР МИД 2024г",
+		"سازمان های اطلاعاتی روسیه؛ می‌خواهند سازمان‌های والمخابرات ٢٠٢٤م",
+		"CIA局长会见中情局长。国安部长2024年来访 ＣＩＡ１２",
+		"국정원장, 워싱턴서 CIA국장과 회동했다? 한미",
+		"ראש השב״כ נפגש; שב''כ 3מוסד",
+		"a1b2 ab12cd ĀĒ ΑΘΗΝΑ Αθήνα1 e\u0301 ﬁnance ²³",
+		"x.y. z . . ;;\n\n end",
+	} {
+		checkFoldTokens(t, src)
+	}
+	for _, path := range []string{"testdata/corpus/dev.jsonl", "testdata/corpus/dev_multi.jsonl", "testdata/extra.jsonl"} {
+		for _, it := range loadCorpus(t, path) {
+			checkFoldTokens(t, cleanText(it.Title))
+			checkFoldTokens(t, cleanText(it.Summary))
+		}
+	}
+}

@@ -102,6 +102,77 @@ func tokenize(f *folded, toks []token, sents []sentence) ([]token, []sentence) {
 	return toks, sents
 }
 
+// appendTokens appends the tokens of text[i:end], a run of word bytes, as
+// tokenize splits it (without sentence and position).
+func appendTokens(toks []token, text []byte, i, end int) []token {
+	for i < end {
+		sc, size := scLatin, 1 // an ASCII word byte is Latin (scriptAt)
+		if text[i] >= utf8.RuneSelf {
+			sc, size = scriptAt(text, i)
+		}
+		j := i + size
+		if !sc.unspaced() {
+			for j < end {
+				c2 := text[j]
+				if c2 < utf8.RuneSelf {
+					if sc != scLatin {
+						break
+					}
+					j++
+					continue
+				}
+				s2, size2 := scriptLead(c2, len(text)-j)
+				if size2 == 0 {
+					s2, size2 = scriptAt(text, j)
+				}
+				if s2 != sc {
+					break
+				}
+				j += size2
+			}
+		}
+		toks = append(toks, token{b0: int32(i), b1: int32(j), script: sc})
+		i = j
+	}
+	return toks
+}
+
+// sentences splits f, whose tokens (from foldTokens) are toks, into
+// sentences as tokenize does, appending to sents[:0], and gives each token
+// its sentence and position. Only the bytes between tokens are read.
+func sentences(f *folded, toks []token, sents []sentence) []sentence {
+	sents = sents[:0]
+	text := f.text
+	t0 := int32(0)
+	pos := int32(0)
+	joined := false
+	for k := range toks {
+		tk := &toks[k]
+		tk.sent, tk.pos = int32(len(sents)), pos
+		if tk.script.unspaced() {
+			pos++
+		} else {
+			pos += 2
+		}
+		end := len(text)
+		if k+1 < len(toks) {
+			end = int(toks[k+1].b0)
+		}
+		for i := int(tk.b1); i < end; i++ {
+			c := text[i]
+			if (c == '\n' || c == ';' || c == '!' || c == '?' || c == '.') && int32(k+1) > t0 && endsSentence(f, i, toks[:k+1]) {
+				sents = append(sents, sentence{t0: t0, t1: int32(k + 1), question: c == '?', joined: joined})
+				t0 = int32(k + 1)
+				joined = c == ';'
+			}
+		}
+	}
+	if int32(len(toks)) > t0 {
+		sents = append(sents, sentence{t0: t0, t1: int32(len(toks)), joined: joined})
+	}
+	return sents
+}
+
 func endsSentence(f *folded, i int, toks []token) bool {
 	text := f.text
 	switch text[i] {
