@@ -218,14 +218,24 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 	return a, nil
 }
 
+// accepting is the number of states where patterns end: 1 to accepting.
+func (a *automaton) accepting() int { return len(a.outAt) - 2 }
+
+// outputs returns the patterns that end at state s (1 to accepting), in
+// index order.
+func (a *automaton) outputs(s uint32) []int32 {
+	return a.outs[a.outAt[s]:a.outAt[s+1]]
+}
+
 // mayStart reports whether a pattern may begin with rune r.
 func (a *automaton) mayStart(r rune) bool {
 	return r >= 1<<16 || a.firsts[r>>6]&(1<<(r&63)) != 0
 }
 
-// walk reports every pattern that starts at text[start], longest last, by
-// calling emit with the pattern and its end offset.
-func (a *automaton) walk(text []byte, start int, emit func(pattern int32, end int)) {
+// walk reports every state where patterns end (see outputs) that the walk
+// from text[start] reaches, shortest first, by calling emit with the state
+// and its end offset.
+func (a *automaton) walk(text []byte, start int, emit func(state uint32, end int)) {
 	if start >= len(text) {
 		return
 	}
@@ -234,9 +244,7 @@ func (a *automaton) walk(text []byte, start int, emit func(pattern int32, end in
 	for j := start; t != 0; {
 		st := t >> 1
 		if t&1 != 0 {
-			for _, p := range a.outs[a.outAt[st]:a.outAt[st+1]] {
-				emit(p, j+1)
-			}
+			emit(st, j+1)
 		}
 		if j++; j >= len(text) {
 			return

@@ -28,7 +28,11 @@ func naiveWalk(patterns []string, text []byte, start int) [][2]int {
 
 func automatonWalk(a *automaton, text []byte, start int) [][2]int {
 	var out [][2]int
-	a.walk(text, start, func(p int32, end int) { out = append(out, [2]int{int(p), end}) })
+	a.walk(text, start, func(s uint32, end int) {
+		for _, p := range a.outputs(s) {
+			out = append(out, [2]int{int(p), end})
+		}
+	})
 	return out
 }
 

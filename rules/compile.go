@@ -280,8 +280,14 @@ func (v *Vocabulary) finish(b *builder) error {
 			return b.err()
 		}
 		v.ac = ac
+		v.payAt = make([]int32, ac.accepting()+2)
+		for s := 1; s <= ac.accepting(); s++ {
+			for _, p := range ac.outputs(uint32(s)) {
+				v.pays = append(v.pays, b.payloads[p]...)
+			}
+			v.payAt[s+1] = int32(len(v.pays))
+		}
 	}
-	v.payloads = b.payloads
 	v.scratch.New = func() any { return new(scratch) }
 	return nil
 }

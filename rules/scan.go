@@ -96,8 +96,8 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 	// A walk starts inside token ti (at its start, or after a clitic).
 	var ti int
 	emit := func(start int) {
-		v.ac.walk(text, start, func(pattern int32, end int) {
-			v.keep(fs, ti, start, end, pattern)
+		v.ac.walk(text, start, func(s uint32, end int) {
+			v.keep(fs, ti, start, end, v.pays[v.payAt[s]:v.payAt[s+1]])
 		})
 	}
 	var starts [8]int
@@ -175,11 +175,11 @@ func firstFrom(list []hit, t int32) int {
 	return lo
 }
 
-// keep records the hits of a pattern found at folded bytes [start, end),
-// start lying in token ti, that end on a word boundary (or may continue,
+// keep records the hits of the patterns (their payloads: list) found at
+// folded bytes [start, end), start lying in token ti, that end on a word boundary (or may continue,
 // for "word*" aliases, or with an ending their script allows) and satisfy
 // their capital-letter constraint.
-func (v *Vocabulary) keep(fs *fieldScan, ti, start, end int, pattern int32) {
+func (v *Vocabulary) keep(fs *fieldScan, ti, start, end int, list []payload) {
 	text := fs.f.text
 	// The hit's last token is the last one starting before end: end is
 	// inside it, at its end, or (an alias may end in punctuation: "U.S.")
@@ -189,7 +189,6 @@ func (v *Vocabulary) keep(fs *fieldScan, ti, start, end int, pattern int32) {
 		t++
 	}
 	tokEnd := int(fs.toks[t].b1)
-	list := v.payloads[pattern]
 	for i := range list {
 		p := &list[i]
 		e := end

@@ -21,8 +21,12 @@ type Vocabulary struct {
 
 	// One automaton holds every alias, head word, cue and contact term, so
 	// scanning an item costs one pass whatever the number of aliases.
-	ac       *automaton  // nil when the spec has no aliases
-	payloads [][]payload // by pattern index
+	ac *automaton // nil when the spec has no aliases
+	// pays[payAt[s]:payAt[s+1]] are the payloads of the patterns that
+	// end at state s of ac, in pattern order: a walk reaching s reads
+	// them in one place.
+	pays  []payload
+	payAt []int32
 
 	countries []string // codes, sorted; a country's number is its index
 	actors    []actor
