@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"unicode/utf8"
@@ -19,29 +20,29 @@ import (
 // library in go.mod allocated for every hit, mid-word ones included, and
 // took half a second to build a DFA for the default rules.)
 //
-// Layout, 4 bytes a state and 4 an edge: most states have one edge
-// (aliases in Chinese, Arabic or Russian are two or three bytes a letter
-// and share few prefixes), which node[s] holds itself. A few have
-// several; their edges are listed, (class, target) in 4 bytes each, and
-// found by a short scan. Only states with many edges (the root, where
-// every walk starts, and the first letters of aliases) get a dense row
-// over all byte classes, where it pays for its size. A target carries
-// whether patterns end at it in its low bit, so the walk looks up
-// outputs only there.
+// Layout: the trie is path-compressed. Most states have one edge and no
+// pattern ending at them (aliases in Chinese, Arabic or Russian are two or
+// three bytes a letter and share few prefixes); such runs are not states
+// here but the label of the edge that enters them, compared with the text
+// eight bytes at a time. The states kept (the root, states where patterns end,
+// states with no or several edges) are numbered depth first, so a walk
+// reads its states, edges and labels mostly forward in memory. A state's
+// edges are listed in class order and found by a short scan; states with
+// many edges (the root, where every walk starts, and the first letters of
+// aliases) get a dense row over all byte classes instead.
 type automaton struct {
 	class [256]uint8 // byte → class; 0: the byte occurs in no pattern
 	ncol  int        // classes + 1
-	// node[s]: edges of s. A state with one edge holds it: class (never
-	// 0) | target<<8. Otherwise the low byte is 0 and node>>8 indexes
-	// multi, whose entry is the number of edges, listed at
-	// edges[m>>8:], or denseNode with the row at rows[(m>>8)*ncol:],
-	// indexed by class. multi[0] is a state without edges.
-	node  []uint32
-	multi []uint32
-	edges []uint32 // class | target<<8
-	rows  []uint32 // targets; 0: no edge
-	// Patterns ending at state s (1 to len(outAt)-2, the states
-	// numbered first): outs[outAt[s]:outAt[s+1]].
+	// root: the edges of the root (see edge.next).
+	root  uint64
+	edges []edge
+	// rows: a dense row for the states with many edges, by class: the
+	// place of the edge in the state's list, plus one; 0: no edge. A row
+	// is a byte a class, so the rows of the states most walks go through
+	// (the root and the first letters) stay in the fastest cache.
+	rows   []uint8
+	labels []byte
+	// Patterns ending at state s: outs[outAt[s]:outAt[s+1]].
 	outAt []int32
 	outs  []int32
 	// firsts has a bit for every rune of the Basic Multilingual Plane
@@ -50,9 +51,25 @@ type automaton struct {
 	firsts [1 << 10]uint64
 }
 
-// A target is state<<1 | 1 when patterns end at the state; 0 is no state
-// (the root is never a target).
-type target = uint32
+// edge is one edge of the compressed trie.
+type edge struct {
+	// word: the class (bits 0–7) of the byte that takes the edge, the
+	// length (8–15) and offset in labels (16–39) of the bytes that must
+	// follow, whether patterns end at its target (bit 40) and the
+	// target's number (41–63, see outputs).
+	word uint64
+	// next says where the edges of the target are: the low byte is their
+	// number, or denseNode; bits 8–31 the offset of its dense row in rows;
+	// from bit 32 where its edges start in edges.
+	next uint64
+}
+
+const (
+	edgeAccept = 1 << 40
+	// maxLabel bounds a label, which an edge holds in 8 bits: a longer
+	// run of one-edge states keeps a state every maxLabel bytes.
+	maxLabel = 255
+)
 
 const (
 	// denseNode marks a state with a dense row.
@@ -60,9 +77,10 @@ const (
 	// denseMin is the number of edges from which a state gets a dense
 	// row: below it, scanning the list is as fast and far smaller.
 	denseMin = 8
-	// maxSlots bounds states, edges and row slots: a target must fit in
-	// the 24 bits an edge has for it. The default rules need about 150
-	// thousand.
+	// maxSlots bounds the states of the trie before compression, its
+	// edges and row slots: a target must fit in the 23 bits an edge has
+	// for it, a label offset in 24 and a row offset in 24. The default
+	// rules need about 50 thousand.
 	maxSlots = 1 << 23
 )
 
@@ -75,16 +93,19 @@ func newAutomaton(patterns []string) (*automaton, error) {
 // buildAutomaton is newAutomaton with limit in place of maxSlots.
 func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 	a := &automaton{}
+	var byteOf [256]byte // class → byte
 	nclass := 0
 	for _, p := range patterns {
 		for i := 0; i < len(p); i++ {
 			if a.class[p[i]] == 0 {
 				nclass++
 				a.class[p[i]] = uint8(nclass)
+				byteOf[nclass] = p[i]
 			}
 		}
 	}
-	// Build with a map of edges, then lay them out flat.
+	a.ncol = nclass + 1
+	// The plain trie first, with a map of edges.
 	edges := make(map[uint64]int32, len(patterns)*8)
 	states := int32(1)
 	var ends [][2]int32 // (state, pattern)
@@ -106,93 +127,105 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 			}
 			st = nx
 		}
-		ends = append(ends, [2]int32{st, int32(id)})
+		if st != 0 { // patterns ending at the root (empty ones) are never reported
+			ends = append(ends, [2]int32{st, int32(id)})
+		}
 	}
-	a.ncol = nclass + 1
-	// Number the states where patterns end first, 1 to nacc, so that
-	// the table of their outputs leaves the others out.
-	id := make([]int32, states)
-	nacc := int32(0)
+	accept := make([]bool, states)
 	for _, e := range ends {
-		if e[0] != 0 && id[e[0]] == 0 {
-			nacc++
-			id[e[0]] = nacc
-		}
+		accept[e[0]] = true
 	}
-	next := nacc + 1
-	for s := int32(1); s < states; s++ {
-		if id[s] == 0 {
-			id[s] = next
-			next++
-		}
-	}
-	tgt := func(s int32) target { // s renumbered
-		t := target(s) << 1
-		if s <= nacc {
-			t |= 1
-		}
-		return t
-	}
-	count := make([]int32, states)
+	// Each state's edges, in class order: kids[first[s]:first[s+1]], as
+	// class<<32 | target.
+	first := make([]int32, states+1)
 	for k := range edges {
-		count[id[k>>8]]++
+		first[k>>8+1]++
 	}
-	nrows, nedges := 0, 0
-	for s, n := range count {
-		switch {
-		case n >= denseMin || s == 0:
-			nrows++
-		case n >= 2:
-			nedges += int(n)
-		}
+	for s := int32(1); s <= states; s++ {
+		first[s] += first[s-1]
 	}
-	if nrows*a.ncol > limit || nedges > limit {
-		return nil, fmt.Errorf("the aliases make a trie of %d dense slots and %d edges; at most %d each", nrows*a.ncol, nedges, limit)
-	}
-	// Lay the states out in order, then put each edge in its place.
-	a.node = make([]uint32, states)
-	// multi[0]: no edges; multi[1]: the root, with row 0.
-	a.multi = []uint32{0, denseNode}
-	a.node[0] = 1 << 8
-	a.edges = make([]uint32, nedges)
-	a.rows = make([]uint32, nrows*a.ncol)
-	row, off := 1, 0
-	for st := int32(1); st < states; st++ {
-		switch n := int(count[st]); {
-		case n >= denseMin:
-			a.node[st] = uint32(len(a.multi)) << 8
-			a.multi = append(a.multi, uint32(row)<<8|denseNode)
-			row++
-		case n >= 2:
-			a.node[st] = uint32(len(a.multi)) << 8
-			a.multi = append(a.multi, uint32(off)<<8|uint32(n))
-			off += n
-			count[st] = 0 // from here on: edges placed so far
-		}
-	}
+	kids := make([]uint64, len(edges))
+	fill := slices.Clone(first[:states])
 	for k, nx := range edges {
-		st, c, nx := id[k>>8], uint8(k), id[nx]
-		n := a.node[st]
-		switch {
-		case st == 0:
-			a.rows[c] = tgt(nx)
-		case n == 0:
-			// The one edge of st.
-			a.node[st] = uint32(c) | tgt(nx)<<8
-		case a.multi[n>>8]&0xFF == denseNode:
-			a.rows[int(a.multi[n>>8]>>8)*a.ncol+int(c)] = tgt(nx)
-		default:
-			a.edges[int(a.multi[n>>8]>>8)+int(count[st])] = uint32(c) | tgt(nx)<<8
-			count[st]++
+		s := k >> 8
+		kids[fill[s]] = (k&0xFF)<<32 | uint64(nx)
+		fill[s]++
+	}
+	for s := int32(0); s < states; s++ {
+		slices.Sort(kids[first[s]:first[s+1]])
+	}
+	// Keep the root, the states where patterns end and those without
+	// exactly one edge; number them depth first. The others become the
+	// labels of the edges that run through them.
+	id := make([]int32, states)     // kept state → its number; 0 also for the root
+	order := make([]int32, 0, 1024) // kept states by number
+	type cedge struct {
+		class    uint8
+		off, len int32 // label
+		to       int32 // kept state, as in the plain trie
+	}
+	// The edges of kept state n are flat[at[n]:at[n]+its number of edges].
+	flat := make([]cedge, 0, len(patterns)+1024)
+	at := make([]int32, 0, 1024)
+	var visit func(s int32)
+	visit = func(s int32) {
+		id[s] = int32(len(order))
+		order = append(order, s)
+		list := kids[first[s]:first[s+1]]
+		pos := len(flat)
+		at = append(at, int32(pos))
+		flat = append(flat, make([]cedge, len(list))...)
+		for i, k := range list {
+			to := int32(uint32(k))
+			off := int32(len(a.labels))
+			for !accept[to] && first[to+1]-first[to] == 1 && len(a.labels)-int(off) < maxLabel {
+				k := kids[first[to]]
+				a.labels = append(a.labels, byteOf[uint8(k>>32)])
+				to = int32(uint32(k))
+			}
+			flat[pos+i] = cedge{class: uint8(k >> 32), off: off, len: int32(len(a.labels)) - off, to: to}
+			visit(to)
 		}
 	}
-	// Edge lists in class order, which the walk relies on.
-	for _, m := range a.multi[2:] {
-		if m&0xFF != denseNode {
-			list := a.edges[m>>8 : m>>8+m&0xFF]
-			slices.SortFunc(list, func(x, y uint32) int { return int(uint8(x)) - int(uint8(y)) })
+	visit(0)
+	// Room to read any label eight bytes at a time.
+	a.labels = append(a.labels, make([]byte, 8)...)
+	// Lay the kept states out: a dense row or a list of edges each. An
+	// edge carries the layout of the state it enters, so a step reads
+	// one edge, not a state and then an edge.
+	count := func(n int) int { return int(first[order[n]+1] - first[order[n]]) }
+	nrows := 0
+	for n := range order {
+		if count(n) >= denseMin || n == 0 {
+			nrows++
 		}
 	}
+	if nrows*a.ncol > limit || len(flat) > limit {
+		return nil, fmt.Errorf("the aliases make a trie of %d dense slots and %d edges; at most %d each", nrows*a.ncol, len(flat), limit)
+	}
+	node := make([]uint64, len(order))
+	a.rows = make([]uint8, nrows*a.ncol)
+	row := 0
+	for n := range order {
+		node[n] = uint64(at[n])<<32 | uint64(count(n))
+		if count(n) >= denseMin || n == 0 {
+			node[n] = uint64(at[n])<<32 | uint64(row*a.ncol)<<8 | denseNode
+			for i, ce := range flat[at[n] : int(at[n])+count(n)] {
+				a.rows[row*a.ncol+int(ce.class)] = uint8(i + 1)
+			}
+			row++
+		}
+	}
+	a.root = node[0]
+	a.edges = make([]edge, len(flat))
+	for i, ce := range flat {
+		to := id[ce.to]
+		a.edges[i] = edge{word: uint64(ce.class) | uint64(ce.len)<<8 | uint64(ce.off)<<16 | uint64(to)<<41, next: node[to]}
+		if accept[ce.to] {
+			a.edges[i].word |= edgeAccept
+		}
+	}
+	// Outputs by kept state, in pattern order.
 	for i := range ends {
 		ends[i][0] = id[ends[i][0]]
 	}
@@ -202,29 +235,16 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 		}
 		return int(x[1] - y[1])
 	})
-	// Patterns ending at the root (empty ones) are never reported.
-	for len(ends) > 0 && ends[0][0] == 0 {
-		ends = ends[1:]
-	}
-	a.outAt = make([]int32, nacc+2)
+	a.outAt = make([]int32, len(order)+1)
 	a.outs = make([]int32, len(ends))
 	for i, e := range ends {
 		a.outAt[e[0]+1]++
 		a.outs[i] = e[1]
 	}
-	for s := int32(1); s <= nacc+1; s++ {
+	for s := 1; s <= len(order); s++ {
 		a.outAt[s] += a.outAt[s-1]
 	}
 	return a, nil
-}
-
-// accepting is the number of states where patterns end: 1 to accepting.
-func (a *automaton) accepting() int { return len(a.outAt) - 2 }
-
-// outputs returns the patterns that end at state s (1 to accepting), in
-// index order.
-func (a *automaton) outputs(s uint32) []int32 {
-	return a.outs[a.outAt[s]:a.outAt[s+1]]
 }
 
 // mayStart reports whether a pattern may begin with rune r.
@@ -236,51 +256,69 @@ func (a *automaton) mayStart(r rune) bool {
 // from text[start] reaches, shortest first, by calling emit with the state
 // and its end offset.
 func (a *automaton) walk(text []byte, start int, emit func(state uint32, end int)) {
-	if start >= len(text) {
-		return
-	}
-	// Every walk leaves the root, whose row is rows[:ncol].
-	t := a.rows[a.class[text[start]]]
-	for j := start; t != 0; {
-		st := t >> 1
-		if t&1 != 0 {
-			emit(st, j+1)
-		}
-		if j++; j >= len(text) {
-			return
-		}
+	edges, rows, labels := a.edges, a.rows, a.labels
+	n := a.root
+	for j := start; j < len(text); {
 		c := a.class[text[j]]
 		if c == 0 {
 			return
 		}
-		// The next state: most states hold their one edge; the
-		// others have a dense row or a list.
-		switch n := a.node[st]; {
-		case uint8(n) == c:
-			t = n >> 8
-		case uint8(n) != 0:
-			return
-		default:
-			if m := a.multi[n>>8]; m&0xFF == denseNode {
-				t = a.rows[int(m>>8)*a.ncol+int(c)]
-			} else {
-				// The list is in class order: stop at the first
-				// class not below c.
-				t = 0
-				for _, x := range a.edges[m>>8 : m>>8+m&0xFF] {
-					if uint8(x) >= c {
-						if uint8(x) == c {
-							t = x >> 8
-						}
-						break
-					}
-				}
+		var w uint64
+		at := int(n >> 32)
+		if uint8(n) == denseNode {
+			i := rows[int(uint32(n)>>8)+int(c)]
+			if i == 0 {
+				return
 			}
+			e := &edges[at+int(i)-1]
+			w, n = e.word, e.next
+		} else {
+			// The list is in class order: stop at the first class not
+			// below c.
+			end := at + int(n&0xFF)
+			for at < end && uint8(edges[at].word) < c {
+				at++
+			}
+			if at == end || uint8(edges[at].word) != c {
+				return
+			}
+			w, n = edges[at].word, edges[at].next
+		}
+		j++
+		if k := int(uint8(w >> 8)); k > 0 {
+			// The label: the bytes of the one-edge states the edge
+			// stands for.
+			if k > len(text)-j {
+				return
+			}
+			off := int(w>>16) & (1<<24 - 1)
+			if k <= 8 && j+8 <= cap(text) {
+				// Eight bytes at once; those past the label (and past
+				// len(text), still within the buffer) are shifted out.
+				x := binary.LittleEndian.Uint64(text[j:j+8]) ^ binary.LittleEndian.Uint64(labels[off:off+8])
+				if x<<(64-8*k) != 0 {
+					return
+				}
+			} else if string(text[j:j+k]) != string(labels[off:off+k]) {
+				return
+			}
+			j += k
+		}
+		if w&edgeAccept != 0 {
+			emit(uint32(w>>41), j)
 		}
 	}
 }
 
+// accepting is the number of states: outputs(s) is defined for s below it.
+func (a *automaton) accepting() int { return len(a.outAt) - 2 }
+
+// outputs returns the patterns that end at state s, in index order.
+func (a *automaton) outputs(s uint32) []int32 {
+	return a.outs[a.outAt[s]:a.outAt[s+1]]
+}
+
 // size is the memory the automaton holds, in bytes.
 func (a *automaton) size() int {
-	return len(a.class) + 4*(len(a.node)+len(a.multi)+len(a.edges)+len(a.rows)+len(a.outAt)+len(a.outs)) + 8*len(a.firsts)
+	return len(a.class) + len(a.rows) + 4*(len(a.outAt)+len(a.outs)) + 16*len(a.edges) + len(a.labels) + 8*len(a.firsts)
 }

@@ -45,10 +45,20 @@ func checkAutomaton(t *testing.T, patterns, texts []string) {
 		t.Fatal(err)
 	}
 	for _, text := range texts {
-		for start := range len(text) {
-			got, want := automatonWalk(a, []byte(text), start), naiveWalk(patterns, []byte(text), start)
-			if !slices.Equal(got, want) {
-				t.Fatalf("patterns %q, text %q from %d: got %v, want %v", patterns, text, start, got, want)
+		// The walk reads labels eight bytes at a time where the buffer
+		// has room past the text: try it without room, and with room
+		// holding bytes that continue the text or a pattern.
+		bufs := [][]byte{[]byte(text)}
+		for _, pad := range []string{text, strings.Join(patterns, ""), "\xff\x00"} {
+			b := append([]byte(text), pad...)
+			bufs = append(bufs, b[:len(text)])
+		}
+		for _, buf := range bufs {
+			for start := range len(text) {
+				got, want := automatonWalk(a, buf, start), naiveWalk(patterns, buf, start)
+				if !slices.Equal(got, want) {
+					t.Fatalf("patterns %q, text %q (capacity %d) from %d: got %v, want %v", patterns, text, cap(buf), start, got, want)
+				}
 			}
 		}
 	}
@@ -65,6 +75,11 @@ func TestAutomaton(t *testing.T) {
 		// others a list of edges.
 		{"dense", []string{"xa", "xb", "xc", "xd", "xe", "xf", "xg", "xh", "xi", "xj", "ya", "yb"}, []string{"xaxbxjyayc", "xyz"}},
 		{"empty", []string{"", "q"}, []string{"q", "qq", ""}},
+		// Runs of one-edge states are edge labels, at most maxLabel bytes
+		// each: labels of every length around the eight read at once,
+		// and longer than maxLabel.
+		{"labels", []string{"abcdefgh", "abcdefghi", "abcdefghijklmnopq", "abx", "b" + strings.Repeat("c", 600), "b" + strings.Repeat("c", 300) + "d"},
+			[]string{"abcdefghijklmnopqr", "abcdefgabcdefghi", "abcdefgh", "b" + strings.Repeat("c", 610), "b" + strings.Repeat("c", 300) + "d", "b" + strings.Repeat("c", 299)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { checkAutomaton(t, tc.patterns, tc.texts) })
 	}
