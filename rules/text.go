@@ -682,12 +682,24 @@ func (f *folder) ascii(c byte, at int32) {
 // when stem is set, splits it into tokens when they are collected, and
 // starts a new one.
 func (f *folder) endWord(stem bool) {
+	if f.word < 0 {
+		// Between words (most calls: every space and mark ends a
+		// word): only the letters counted for runes that wrote nothing
+		// are left to forget; the word's other fields are still zero.
+		f.letters, f.upper, f.lower = 0, 0, 0
+		return
+	}
+	f.closeWord(stem)
+}
+
+// closeWord is endWord for a word that was written.
+func (f *folder) closeWord(stem bool) {
 	w, scripts := f.word, f.scripts
 	if f.digits {
 		scripts |= 1 << scLatin // a digit is a Latin word byte (scriptOf)
 	}
 	f.readWord(stem)
-	if !f.tokens || w < 0 || w >= len(f.dst) {
+	if !f.tokens || w >= len(f.dst) {
 		return
 	}
 	// The word's bytes are letters and digits of the scripts it was
