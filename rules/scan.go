@@ -224,7 +224,9 @@ func (v *Vocabulary) keep(fs *fieldScan, ti, start, end int, list []payload) {
 func (fs *fieldScan) settle() {
 	hits := fs.hits
 	blocks, bound, nested := false, false, 0
+	reach := int32(0) // the longest hit, in bytes
 	for _, h := range hits {
+		reach = max(reach, h.b1-h.b0)
 		switch {
 		case h.p.kind == hBlock:
 			blocks = true
@@ -242,10 +244,8 @@ func (fs *fieldScan) settle() {
 		drop = append(drop, false)
 	}
 	fs.dropped = drop
-	// Hits are in order of their start; none is longer than
-	// maxAliasLen bytes plus a word ending, so only the hits starting
-	// within that distance can overlap one.
-	const reach = maxAliasLen + 64
+	// Hits are in order of their start; none is longer than reach, so
+	// only the hits starting within reach before one can overlap it.
 	for i, h := range hits {
 		if h.p.kind == hBlock {
 			drop[i] = true
