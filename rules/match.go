@@ -101,6 +101,14 @@ func (v *Vocabulary) evaluate(sc *scratch, rules []rule) []model.Match {
 // sentence, then between the title and one sentence of the summary (or of
 // the content when there is no summary), which reads them together.
 func (v *Vocabulary) matchContact(sc *scratch, r *rule) (model.Match, bool) {
+	if !r.mayContact(sc) {
+		return model.Match{}, false
+	}
+	return v.findContact(sc, r)
+}
+
+// findContact is matchContact without the test of mayContact.
+func (v *Vocabulary) findContact(sc *scratch, r *rule) (model.Match, bool) {
 	if len(sc.contacts) == 0 || len(sc.mentions) == 0 {
 		return model.Match{}, false
 	}
@@ -366,6 +374,32 @@ func sentenceHedged(contacts []contactHit, field uint8, sent int32) bool {
 		any = true
 	}
 	return any
+}
+
+// mayContact reports whether the item holds what any contact the rule
+// accepts needs (a cheap test before trying every unit): a contact term
+// of its kinds not negated, and an office of a kind it requires. A pair
+// passes kindsOK only if one of the two, or the partner whose kind a
+// counterpart takes, is an office of a required kind that the rule allows.
+func (r *rule) mayContact(sc *scratch) bool {
+	contact := false
+	for i := range sc.contacts {
+		c := &sc.contacts[i]
+		contact = contact || !c.negated && r.contactKinds&(1<<c.kind) != 0
+	}
+	if !contact {
+		return false
+	}
+	want := r.require
+	if want == 0 {
+		want = r.kinds
+	}
+	for i := range sc.mentions {
+		if m := &sc.mentions[i]; m.actor >= 0 && m.kind&want != 0 && m.kind&r.kinds != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *rule) kindsOK(a, b uint8) bool {

@@ -291,3 +291,45 @@ func TestMatchConcurrent(t *testing.T) {
 		<-done
 	}
 }
+
+// TestMayContact checks that mayContact, which spares an item the search
+// for a contact, never refuses one that findContact would find: over the
+// corpora, for the default rules and rules of other kinds, required
+// kinds and contact kinds.
+func TestMayContact(t *testing.T) {
+	base := defaultSet(t)
+	rs := []model.RuleSpec{
+		{Name: "any", Contact: true},
+		{Name: "intel-only", Contact: true, Kinds: []string{"intel"}},
+		{Name: "diplomatic-calls", Contact: true, Kinds: []string{"diplomatic"}, ContactKinds: []string{"call"}},
+		{Name: "require-diplomatic", Contact: true, RequireKinds: []string{"diplomatic"}},
+		{Name: "visits-intel", Contact: true, RequireKinds: []string{"intel"}, ContactKinds: []string{"visit", "meeting"}},
+	}
+	set, err := base.vocab.WithRules(append(base.Rules(), rs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := set.vocab
+	found, refused := 0, 0
+	for _, path := range []string{"testdata/corpus/dev.jsonl", "testdata/corpus/dev_multi.jsonl", "testdata/extra.jsonl",
+		"testdata/blind_multi1/blind_multi1.jsonl", "testdata/blind5/blind5.jsonl"} {
+		for _, it := range loadCorpus(t, path) {
+			sc := v.read(it.article())
+			for i := range set.rules {
+				r := &set.rules[i]
+				if _, ok := v.findContact(sc, r); ok {
+					found++
+					if !r.mayContact(sc) {
+						t.Errorf("%s: rule %s finds a contact that mayContact refuses", it.ID, r.spec.Name)
+					}
+				} else if !r.mayContact(sc) {
+					refused++
+				}
+			}
+			v.scratch.Put(sc)
+		}
+	}
+	if found == 0 || refused == 0 {
+		t.Errorf("%d contacts found, %d refused early: the corpora do not exercise both", found, refused)
+	}
+}
