@@ -13,8 +13,9 @@ func (v *Vocabulary) matchKeywords(sc *scratch, r *rule) (model.Match, bool) {
 	}
 	m := model.Match{Keywords: kw, Field: fieldNames[field], Evidence: validUTF8(ev)}
 	if r.actors != nil {
-		for i := range sc.mentions {
-			mn := &sc.mentions[i]
+		ms := v.offices(sc)
+		for i := range ms {
+			mn := &ms[i]
 			if v.actorWanted(r, mn) {
 				m.Actors = append(m.Actors, v.actorHit(sc, mn, nil))
 			}

@@ -3,6 +3,7 @@ package rules
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/backchannel/backchannel/model"
 )
@@ -26,6 +27,10 @@ type scratch struct {
 	// only, when not nil, limits a contact to offices of these countries
 	// (the sides of talks between delegations, see delegations).
 	only []int32
+	// officesRead: mentions holds the item's offices (see offices);
+	// published is the item's date, which they depend on.
+	officesRead bool
+	published   time.Time
 }
 
 // part is one piece of a unit: a sentence of a field, or (sent < 0) the
@@ -43,9 +48,10 @@ func (s *Set) Match(a model.Article) []model.Match {
 	return s.vocab.evaluate(sc, s.rules)
 }
 
-// read scans a into working memory from the pool and finds its offices and
-// contact terms: everything the rules read, which depends on the
-// vocabulary alone. The caller puts sc back into v.scratch.
+// read scans a into working memory from the pool and finds its contact
+// terms, and its offices when a rule asks for them (offices): everything
+// the rules read, which depends on the vocabulary alone. The caller puts
+// sc back into v.scratch.
 func (v *Vocabulary) read(a model.Article) *scratch {
 	sc := v.scratch.Get().(*scratch)
 	texts := [3]string{truncate(a.Title, maxTitle), truncate(a.Summary, maxSummary), truncate(a.Content, maxContent)}
@@ -66,13 +72,25 @@ func (v *Vocabulary) read(a model.Article) *scratch {
 	}
 	sc.mentions, sc.contacts = sc.mentions[:0], sc.contacts[:0]
 	for i := range sc.fields {
-		sc.mentions = v.mentions(sc.mentions, &sc.fields[i], uint8(i), a.Published, sc.collided)
 		sc.contacts = v.contacts(sc.contacts, &sc.fields[i], uint8(i), veto, a.Published)
 	}
-
-	v.settleDeferred(sc)
+	sc.officesRead, sc.published = false, a.Published
 	sc.hedged = titleHedged(&sc.fields[0], sc.contacts)
 	return sc
+}
+
+// offices returns the offices the item names (sc.mentions), finding them
+// on first use: an item with no contact term a rule accepts, and no rule
+// that names actors, is never read for them.
+func (v *Vocabulary) offices(sc *scratch) []mention {
+	if !sc.officesRead {
+		sc.officesRead = true
+		for i := range sc.fields {
+			sc.mentions = v.mentions(sc.mentions, &sc.fields[i], uint8(i), sc.published, sc.collided)
+		}
+		v.settleDeferred(sc)
+	}
+	return sc.mentions
 }
 
 // evaluate runs rules over an article read into sc. It changes only the
@@ -101,7 +119,7 @@ func (v *Vocabulary) evaluate(sc *scratch, rules []rule) []model.Match {
 // sentence, then between the title and one sentence of the summary (or of
 // the content when there is no summary), which reads them together.
 func (v *Vocabulary) matchContact(sc *scratch, r *rule) (model.Match, bool) {
-	if !r.mayContact(sc) {
+	if !v.mayContact(sc, r) {
 		return model.Match{}, false
 	}
 	return v.findContact(sc, r)
@@ -109,7 +127,7 @@ func (v *Vocabulary) matchContact(sc *scratch, r *rule) (model.Match, bool) {
 
 // findContact is matchContact without the test of mayContact.
 func (v *Vocabulary) findContact(sc *scratch, r *rule) (model.Match, bool) {
-	if len(sc.contacts) == 0 || len(sc.mentions) == 0 {
+	if len(sc.contacts) == 0 || len(v.offices(sc)) == 0 {
 		return model.Match{}, false
 	}
 	var found model.Match
@@ -376,12 +394,13 @@ func sentenceHedged(contacts []contactHit, field uint8, sent int32) bool {
 	return any
 }
 
-// mayContact reports whether the item holds what any contact the rule
+// mayContact reports whether the item holds what any contact rule r
 // accepts needs (a cheap test before trying every unit): a contact term
 // of its kinds not negated, and an office of a kind it requires. A pair
 // passes kindsOK only if one of the two, or the partner whose kind a
 // counterpart takes, is an office of a required kind that the rule allows.
-func (r *rule) mayContact(sc *scratch) bool {
+// The offices are looked for only when there is such a contact term.
+func (v *Vocabulary) mayContact(sc *scratch, r *rule) bool {
 	contact := false
 	for i := range sc.contacts {
 		c := &sc.contacts[i]
@@ -394,8 +413,9 @@ func (r *rule) mayContact(sc *scratch) bool {
 	if want == 0 {
 		want = r.kinds
 	}
-	for i := range sc.mentions {
-		if m := &sc.mentions[i]; m.actor >= 0 && m.kind&want != 0 && m.kind&r.kinds != 0 {
+	ms := v.offices(sc)
+	for i := range ms {
+		if m := &ms[i]; m.actor >= 0 && m.kind&want != 0 && m.kind&r.kinds != 0 {
 			return true
 		}
 	}

@@ -319,10 +319,10 @@ func TestMayContact(t *testing.T) {
 				r := &set.rules[i]
 				if _, ok := v.findContact(sc, r); ok {
 					found++
-					if !r.mayContact(sc) {
+					if !v.mayContact(sc, r) {
 						t.Errorf("%s: rule %s finds a contact that mayContact refuses", it.ID, r.spec.Name)
 					}
-				} else if !r.mayContact(sc) {
+				} else if !v.mayContact(sc, r) {
 					refused++
 				}
 			}
