@@ -694,11 +694,16 @@ func (f *folder) endWord(stem bool) {
 
 // closeWord is endWord for a word that was written.
 func (f *folder) closeWord(stem bool) {
-	w, scripts := f.word, f.scripts
-	if f.digits {
+	w, scripts, digits := f.word, f.scripts, f.digits
+	if scripts&(1<<scCyrillic|1<<scArabic) == 0 {
+		// Nothing to rewrite (readWord): start a new word.
+		f.word, f.letters, f.upper, f.lower, f.nzw, f.scripts, f.digits = -1, 0, 0, 0, 0, 0, false
+	} else {
+		f.readWord(stem)
+	}
+	if digits {
 		scripts |= 1 << scLatin // a digit is a Latin word byte (scriptOf)
 	}
-	f.readWord(stem)
 	if !f.tokens || w >= len(f.dst) {
 		return
 	}
