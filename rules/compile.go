@@ -340,14 +340,15 @@ func compileHeads(b *builder, v *Vocabulary, h HeadSpec) {
 	b.aliases("rules.heads.plural", h.Plural, payload{kind: hHead, plural: true})
 	// Links are short and frequent ("of", "de", "y"); searching for them
 	// would flood the automaton with hits, so they are looked up per word.
-	v.links = map[string]bool{}
 	for i, l := range h.Links {
 		f := Fold(l)
 		if f == "" || strings.ContainsAny(f, " '\n") {
 			b.add(fmt.Sprintf("rules.heads.links[%d]", i), "link %q must be one word", l)
 			continue
 		}
-		v.links[f] = true
+		if !slices.Contains(v.links[f[0]], f) {
+			v.links[f[0]] = append(v.links[f[0]], f)
+		}
 		v.maxLink = max(v.maxLink, len(f))
 		v.linkLens[f[0]] |= 1 << min(len(f), 63)
 	}

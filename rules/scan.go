@@ -85,7 +85,7 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 		if t.b1-t.b0 == 4 && (text[t.b0] == '1' || text[t.b0] == '2') {
 			fs.years = true
 		}
-		if n := int(t.b1 - t.b0); v.linkLens[text[t.b0]]&(1<<min(n, 63)) != 0 && n <= v.maxLink && v.links[string(text[t.b0:t.b1])] {
+		if n := int(t.b1 - t.b0); v.linkLens[text[t.b0]]&(1<<min(n, 63)) != 0 && n <= v.maxLink && v.isLink(text[t.b0:t.b1]) {
 			fs.flags[i] = fLink
 		}
 	}
@@ -125,6 +125,16 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 	for _, h := range fs.hits {
 		fs.mark(h)
 	}
+}
+
+// isLink reports whether w, a word, is a link word.
+func (v *Vocabulary) isLink(w []byte) bool {
+	for _, l := range v.links[w[0]] {
+		if l == string(w) {
+			return true
+		}
+	}
+	return false
 }
 
 // hitSpan bounds how many tokens one hit spans: an alias is at most

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -115,5 +116,33 @@ func TestPastYearShortcut(t *testing.T) {
 			}
 		}
 		v.scratch.Put(sc)
+	}
+}
+
+// TestIsLink compares isLink with a set of the folded link words, for
+// the link words and every word of the corpora.
+func TestIsLink(t *testing.T) {
+	spec := defaultSpec(t)
+	v := defaultSet(t).vocab
+	want := map[string]bool{}
+	for _, l := range spec.Heads.Links {
+		want[Fold(l)] = true
+	}
+	words := []string{"and", "an", "andy", "of", "o", "x", "جهازي", "جهاز", "和", "的"}
+	for w := range want {
+		words = append(words, w, w+"s", w[:len(w)-1]+"x")
+	}
+	for _, path := range []string{"testdata/corpus/dev.jsonl", "testdata/corpus/dev_multi.jsonl"} {
+		for _, it := range loadCorpus(t, path) {
+			words = append(words, strings.Fields(Fold(it.Title+" "+it.Summary))...)
+		}
+	}
+	for _, w := range words {
+		if w == "" {
+			continue
+		}
+		if got := v.isLink([]byte(w)); got != want[w] {
+			t.Errorf("isLink(%q) = %v, want %v", w, got, want[w])
+		}
 	}
 }
