@@ -369,7 +369,7 @@ func (f *folder) letters2(src string, i int, tab *foldTab) int {
 			break
 		}
 		e := &tab.steps[rune(c&0x1F)<<6|rune(c2&0x3F)]
-		if e.script == scNone || e.n != 2 || e.flags&stepZWNJ != 0 {
+		if !e.letter2 {
 			break
 		}
 		f.count(e.flags)
@@ -506,6 +506,9 @@ type foldEntry struct {
 	// UTF-8 is letter[:n].
 	script script
 	letter [utf8.UTFMax]byte
+	// letter2: a letter of two bytes that is no zero-width non-joiner,
+	// which letters2 folds without leaving its loop.
+	letter2 bool
 }
 
 // foldTable returns the table, built on first use; it is never changed
@@ -525,6 +528,7 @@ var foldTable = sync.OnceValue(func() *foldTab {
 		if m, size := utf8.DecodeRune(o); m >= utf8.RuneSelf && size == len(o) {
 			t.steps[r].script = scriptOf(m)
 			copy(t.steps[r].letter[:], o)
+			t.steps[r].letter2 = t.steps[r].script != scNone && len(o) == 2 && st.flags&stepZWNJ == 0
 		}
 		out = append(out, o...)
 	}
