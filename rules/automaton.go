@@ -256,7 +256,6 @@ func (a *automaton) mayStart(r rune) bool {
 // from text[start] reaches, shortest first, by calling emit with the state
 // and its end offset.
 func (a *automaton) walk(text []byte, start int, emit func(state uint32, end int)) {
-	edges, rows, labels := a.edges, a.rows, a.labels
 	n := a.root
 	for j := start; j < len(text); {
 		c := a.class[text[j]]
@@ -266,23 +265,23 @@ func (a *automaton) walk(text []byte, start int, emit func(state uint32, end int
 		var w uint64
 		at := int(n >> 32)
 		if uint8(n) == denseNode {
-			i := rows[int(uint32(n)>>8)+int(c)]
+			i := a.rows[int(uint32(n)>>8)+int(c)]
 			if i == 0 {
 				return
 			}
-			e := &edges[at+int(i)-1]
+			e := &a.edges[at+int(i)-1]
 			w, n = e.word, e.next
 		} else {
 			// The list is in class order: stop at the first class not
 			// below c.
 			end := at + int(n&0xFF)
-			for at < end && uint8(edges[at].word) < c {
+			for at < end && uint8(a.edges[at].word) < c {
 				at++
 			}
-			if at == end || uint8(edges[at].word) != c {
+			if at == end || uint8(a.edges[at].word) != c {
 				return
 			}
-			w, n = edges[at].word, edges[at].next
+			w, n = a.edges[at].word, a.edges[at].next
 		}
 		j++
 		if k := int(uint8(w >> 8)); k > 0 {
@@ -295,11 +294,11 @@ func (a *automaton) walk(text []byte, start int, emit func(state uint32, end int
 			if k <= 8 && j+8 <= cap(text) {
 				// Eight bytes at once; those past the label (and past
 				// len(text), still within the buffer) are shifted out.
-				x := binary.LittleEndian.Uint64(text[j:j+8]) ^ binary.LittleEndian.Uint64(labels[off:off+8])
+				x := binary.LittleEndian.Uint64(text[j:j+8]) ^ binary.LittleEndian.Uint64(a.labels[off:off+8])
 				if x<<(64-8*k) != 0 {
 					return
 				}
-			} else if string(text[j:j+k]) != string(labels[off:off+k]) {
+			} else if string(text[j:j+k]) != string(a.labels[off:off+k]) {
 				return
 			}
 			j += k
