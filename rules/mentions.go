@@ -186,7 +186,7 @@ func (fs *fieldScan) agencyStartsAt(t int32) bool {
 func (fs *fieldScan) headAt(t int32, starting bool) (hit, bool) {
 	var best hit
 	found := false
-	for _, h := range hitsBetween(fs.heads, t-hitSpan, t) {
+	for _, h := range hitsBetween(fs.heads, t-fs.span, t) {
 		if starting && h.t0 == t || !starting && h.t1-1 == t {
 			if !found || h.t1-h.t0 > best.t1-best.t0 {
 				best, found = h, true

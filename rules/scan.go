@@ -52,6 +52,8 @@ type fieldScan struct {
 	// token.
 	end     int32
 	dropped []bool // scratch for settle
+	// span: the most tokens a hit of the field spans (heads included).
+	span int32
 	// years: some token may be a year (four bytes from a 1 or a 2), which
 	// pastYearNear looks for.
 	years bool
@@ -89,7 +91,7 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 			fs.flags[i] = fLink
 		}
 	}
-	fs.hits, fs.heads = fs.hits[:0], fs.heads[:0]
+	fs.hits, fs.heads, fs.span = fs.hits[:0], fs.heads[:0], 0
 	if v.ac == nil {
 		return
 	}
@@ -122,8 +124,10 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 		}
 	}
 	fs.settle()
+	fs.span = 0
 	for _, h := range fs.hits {
 		fs.mark(h)
+		fs.span = max(fs.span, h.t1-h.t0)
 	}
 }
 
@@ -137,17 +141,14 @@ func (v *Vocabulary) isLink(w []byte) bool {
 	return false
 }
 
-// hitSpan bounds how many tokens one hit spans: an alias is at most
-// maxAliasLen bytes, and a token with the space after it takes two.
-const hitSpan = maxAliasLen/2 + 2
-
 // hitsNear returns the hits that may lie within reach words of tokens
 // [t0, t1): hits are in order of their first token, so the ones starting
-// from t0 - 2·reach - hitSpan (a word is at most two tokens) to
-// t1 + 2·reach. Looking only there keeps the cost of reading an office
-// independent of how long the text is.
+// from t0 - 2·reach - span (a word is at most two tokens; no hit of the
+// field spans more than span tokens) to t1 + 2·reach. Looking only there
+// keeps the cost of reading an office independent of how long the text
+// is.
 func (fs *fieldScan) hitsNear(t0, t1, reach int32) []hit {
-	return hitsBetween(fs.hits, t0-2*reach-hitSpan, t1+2*reach)
+	return hitsBetween(fs.hits, t0-2*reach-fs.span, t1+2*reach)
 }
 
 // hitsBetween returns the hits of list (in order of t0) with lo <= t0 <= hi.
