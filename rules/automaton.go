@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -93,66 +94,86 @@ func newAutomaton(patterns []string) (*automaton, error) {
 // buildAutomaton is newAutomaton with limit in place of maxSlots.
 func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 	a := &automaton{}
-	var byteOf [256]byte // class → byte
-	nclass := 0
+	// Classes in byte order, so that edges listed by byte are listed by
+	// class.
+	var used [256]bool
 	for _, p := range patterns {
 		for i := 0; i < len(p); i++ {
-			if a.class[p[i]] == 0 {
-				nclass++
-				a.class[p[i]] = uint8(nclass)
-				byteOf[nclass] = p[i]
-			}
+			used[p[i]] = true
+		}
+	}
+	nclass := 0
+	for b, ok := range used {
+		if ok {
+			nclass++
+			a.class[b] = uint8(nclass)
 		}
 	}
 	a.ncol = nclass + 1
-	// The plain trie first, with a map of edges.
-	edges := make(map[uint64]int32, len(patterns)*8)
-	states := int32(1)
-	var ends [][2]int32 // (state, pattern)
-	for id, p := range patterns {
+	// The plain trie first. With the patterns in byte order it is built
+	// depth first without looking edges up: a pattern shares with the one
+	// before it the states of their common prefix, and adds the rest, each
+	// state after its parent and after its earlier siblings. A state s
+	// is entered by byte in[s]; its edges are kid[s], then sibling after
+	// sibling (-1 ends), nkids of them.
+	sorted := make([]int32, len(patterns))
+	for i := range sorted {
+		sorted[i] = int32(i)
+	}
+	slices.SortStableFunc(sorted, func(x, y int32) int { return strings.Compare(patterns[x], patterns[y]) })
+	// Count the states first: each pattern adds those past the prefix it
+	// shares with the one before.
+	lcp := func(x, y string) int {
+		d := 0
+		for d < len(x) && d < len(y) && x[d] == y[d] {
+			d++
+		}
+		return d
+	}
+	size, prev := 1, ""
+	for _, id := range sorted {
+		size += len(patterns[id]) - lcp(prev, patterns[id])
+		prev = patterns[id]
+	}
+	if size > limit {
+		return nil, fmt.Errorf("the aliases make a trie of more than %d states", limit)
+	}
+	in := append(make([]byte, 0, size), 0)
+	kid := append(make([]int32, 0, size), -1)
+	sibling := append(make([]int32, 0, size), -1)
+	last := append(make([]int32, 0, size), -1)
+	nkids := append(make([]int32, 0, size), 0)
+	path := []int32{0}                         // the states of the pattern before, by depth
+	ends := make([][2]int32, 0, len(patterns)) // (state, pattern)
+	prev = ""
+	for _, id := range sorted {
+		p := patterns[id]
 		if r, _ := utf8.DecodeRuneInString(p); r < 1<<16 {
 			a.firsts[r>>6] |= 1 << (r & 63)
 		}
-		st := int32(0)
-		for i := 0; i < len(p); i++ {
-			k := uint64(st)<<8 | uint64(a.class[p[i]])
-			nx, ok := edges[k]
-			if !ok {
-				if int(states) >= limit {
-					return nil, fmt.Errorf("the aliases make a trie of more than %d states", limit)
-				}
-				nx = states
-				states++
-				edges[k] = nx
+		d := lcp(prev, p)
+		path = path[:d+1]
+		for i := d; i < len(p); i++ {
+			s, parent := int32(len(in)), path[i]
+			in, kid, sibling, last, nkids = append(in, p[i]), append(kid, -1), append(sibling, -1), append(last, -1), append(nkids, 0)
+			if last[parent] < 0 {
+				kid[parent] = s
+			} else {
+				sibling[last[parent]] = s
 			}
-			st = nx
+			last[parent] = s
+			nkids[parent]++
+			path = append(path, s)
 		}
-		if st != 0 { // patterns ending at the root (empty ones) are never reported
-			ends = append(ends, [2]int32{st, int32(id)})
+		if len(p) > 0 { // patterns ending at the root (empty ones) are never reported
+			ends = append(ends, [2]int32{path[len(p)], id})
 		}
+		prev = p
 	}
+	states := int32(len(in))
 	accept := make([]bool, states)
 	for _, e := range ends {
 		accept[e[0]] = true
-	}
-	// Each state's edges, in class order: kids[first[s]:first[s+1]], as
-	// class<<32 | target.
-	first := make([]int32, states+1)
-	for k := range edges {
-		first[k>>8+1]++
-	}
-	for s := int32(1); s <= states; s++ {
-		first[s] += first[s-1]
-	}
-	kids := make([]uint64, len(edges))
-	fill := slices.Clone(first[:states])
-	for k, nx := range edges {
-		s := k >> 8
-		kids[fill[s]] = (k&0xFF)<<32 | uint64(nx)
-		fill[s]++
-	}
-	for s := int32(0); s < states; s++ {
-		slices.Sort(kids[first[s]:first[s+1]])
 	}
 	// Keep the root, the states where patterns end and those without
 	// exactly one edge; number them depth first. The others become the
@@ -171,19 +192,17 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 	visit = func(s int32) {
 		id[s] = int32(len(order))
 		order = append(order, s)
-		list := kids[first[s]:first[s+1]]
 		pos := len(flat)
 		at = append(at, int32(pos))
-		flat = append(flat, make([]cedge, len(list))...)
-		for i, k := range list {
-			to := int32(uint32(k))
+		flat = append(flat, make([]cedge, nkids[s])...)
+		for i, c := 0, kid[s]; c >= 0; i, c = i+1, sibling[c] {
+			to := c
 			off := int32(len(a.labels))
-			for !accept[to] && first[to+1]-first[to] == 1 && len(a.labels)-int(off) < maxLabel {
-				k := kids[first[to]]
-				a.labels = append(a.labels, byteOf[uint8(k>>32)])
-				to = int32(uint32(k))
+			for !accept[to] && nkids[to] == 1 && len(a.labels)-int(off) < maxLabel {
+				to = kid[to]
+				a.labels = append(a.labels, in[to])
 			}
-			flat[pos+i] = cedge{class: uint8(k >> 32), off: off, len: int32(len(a.labels)) - off, to: to}
+			flat[pos+i] = cedge{class: a.class[in[c]], off: off, len: int32(len(a.labels)) - off, to: to}
 			visit(to)
 		}
 	}
@@ -193,7 +212,7 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 	// Lay the kept states out: a dense row or a list of edges each. An
 	// edge carries the layout of the state it enters, so a step reads
 	// one edge, not a state and then an edge.
-	count := func(n int) int { return int(first[order[n]+1] - first[order[n]]) }
+	count := func(n int) int { return int(nkids[order[n]]) }
 	nrows := 0
 	for n := range order {
 		if count(n) >= denseMin || n == 0 {
