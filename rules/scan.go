@@ -82,19 +82,7 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 	}
 	fs.flags = resize(fs.flags, len(fs.toks))
 	fs.years = false
-	for i, t := range fs.toks {
-		fs.flags[i] = 0
-		if t.b1-t.b0 == 4 && (text[t.b0] == '1' || text[t.b0] == '2') {
-			fs.years = true
-		}
-		if n := int(t.b1 - t.b0); v.linkLens[text[t.b0]]&(1<<min(n, 63)) != 0 && n <= v.maxLink && v.isLink(text[t.b0:t.b1]) {
-			fs.flags[i] = fLink
-		}
-	}
 	fs.hits, fs.heads, fs.span = fs.hits[:0], fs.heads[:0], 0
-	if v.ac == nil {
-		return
-	}
 	// A walk starts inside token ti (at its start, or after a clitic).
 	var ti int
 	emit := func(start int) {
@@ -104,6 +92,19 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 	}
 	var starts [8]int
 	for i, t := range fs.toks {
+		// What the token is (keep reads no flags; mark sets the others).
+		fs.flags[i] = 0
+		n := int(t.b1 - t.b0)
+		if n == 4 && (text[t.b0] == '1' || text[t.b0] == '2') {
+			fs.years = true
+		}
+		if n <= v.maxLink && v.linkLens[text[t.b0]]&(1<<min(n, 63)) != 0 && v.isLink(text[t.b0:t.b1]) {
+			fs.flags[i] = fLink
+		}
+		// The walks from it.
+		if v.ac == nil {
+			continue
+		}
 		if t.script.unspaced() {
 			// One character a token: most begin no alias.
 			if r, _ := utf8.DecodeRune(text[t.b0:t.b1]); !v.ac.mayStart(r) {
