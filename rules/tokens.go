@@ -45,6 +45,9 @@ var abbreviations = map[string]bool{
 // sents[:0]. A sentence ends at "!", "?", ";", a line break, or a full stop
 // followed by a space and a capital (in the source text), unless the word
 // before the stop is an abbreviation or a single letter ("U.S. officials").
+// Matching splits words as fold writes them (foldTokens, sentences);
+// tokenize, which reads the folded text whole, is what tests compare that
+// with.
 func tokenize(f *folded, toks []token, sents []sentence) ([]token, []sentence) {
 	toks, sents = toks[:0], sents[:0]
 	text := f.text
