@@ -131,6 +131,7 @@ func foldWith(dst []byte, from []int32, src string, stemLast bool, tab *foldTab)
 
 // run folds src (see foldWith).
 func (f *folder) run(src string, stemLast bool, tab *foldTab) {
+	f.fast = tab != nil
 	var st step
 	for i := 0; i < len(src); {
 		c := src[i]
@@ -557,6 +558,9 @@ type folder struct {
 	// Latin letters alone (most words) needs no reading as a whole.
 	scripts uint16
 	digits  bool // the word holds an ASCII digit
+	// fast: take the shortcuts that the slow path (foldWith without a
+	// table), which tests compare with, does without.
+	fast bool
 	// tokens: split each word into toks when it ends (foldTokens).
 	tokens bool
 	toks   []token
@@ -727,7 +731,7 @@ func (f *folder) closeWord(stem bool) {
 func (f *folder) readWord(stem bool) {
 	w := f.word
 	acronym := f.lower == 0 && f.upper > 0 && f.letters <= 4
-	nzw, scripts := f.nzw, f.scripts
+	nzw, scripts, digits := f.nzw, f.scripts, f.digits
 	f.word, f.letters, f.upper, f.lower, f.nzw, f.scripts, f.digits = -1, 0, 0, 0, 0, 0, false
 	if w < 0 || w >= len(f.dst) || scripts&(1<<scCyrillic|1<<scArabic) == 0 {
 		return
@@ -759,12 +763,17 @@ func (f *folder) readWord(stem bool) {
 		if !stem || acronym {
 			return
 		}
-		for i := 0; i < len(word); {
-			s, size := scriptAt(word, i)
-			if s != scCyrillic || size != 2 {
-				return
+		// Only a word of two-byte Cyrillic letters is stemmed. One written
+		// with Cyrillic letters alone and no digit is one (its bytes are
+		// its letters); others are read rune by rune.
+		if !f.fast || scripts != 1<<scCyrillic || digits {
+			for i := 0; i < len(word); {
+				s, size := scriptAt(word, i)
+				if s != scCyrillic || size != 2 {
+					return
+				}
+				i += size
 			}
-			i += size
 		}
 		f.cut(w + cyrStem(word))
 	}
