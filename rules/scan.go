@@ -258,9 +258,10 @@ func (fs *fieldScan) settle() {
 	fs.dropped = drop
 	// Hits are in order of their start; none is longer than reach, so
 	// only the hits starting within reach before one can overlap it.
+	dropped := false
 	for i, h := range hits {
 		if h.p.kind == hBlock {
-			drop[i] = true
+			drop[i], dropped = true, true
 			continue
 		}
 		if !blocks && h.p.kind != hCountry && h.p.kind != hAgency {
@@ -279,7 +280,26 @@ func (fs *fieldScan) settle() {
 				drop[i] = true
 			}
 		}
+		dropped = dropped || drop[i]
 	}
+	if bound {
+		fs.settleBound(drop)
+	} else if !dropped {
+		return
+	}
+	out := hits[:0]
+	for i, h := range hits {
+		if !drop[i] {
+			out = append(out, h)
+		}
+	}
+	fs.hits = out
+}
+
+// settleBound marks in drop the bound aliases (see settle) that the words
+// around them void.
+func (fs *fieldScan) settleBound(drop []bool) {
+	hits := fs.hits
 	// Korean writes spaces: a one-syllable name starts a word (미 국무장관)
 	// or follows another at a word start (한미), never the inside of one
 	// (방한한, "who visited Korea").
@@ -312,13 +332,6 @@ func (fs *fieldScan) settle() {
 		}
 		drop[i] = !ok
 	}
-	out := hits[:0]
-	for i, h := range hits {
-		if !drop[i] {
-			out = append(out, h)
-		}
-	}
-	fs.hits = out
 }
 
 // voids reports whether hit v takes away hit h: a block that overlaps h
