@@ -158,6 +158,36 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 				i = k
 				continue
 			}
+			if c >= 'A' && c <= 'Z' && tab != nil {
+				// A capital, as source (a letter, upper case) and
+				// ascii (lower-cased, in the word) would do it.
+				f.letters++
+				f.upper++
+				if f.word < 0 {
+					f.word = len(f.dst)
+				}
+				f.scripts |= 1 << scLatin
+				f.dst = append(f.dst, c+'a'-'A')
+				if f.from != nil {
+					f.from = append(f.from, int32(i))
+				}
+				i++
+				continue
+			}
+			if c == ' ' && tab != nil {
+				// The next most common byte, as source (nothing to
+				// count) and ascii would do it: it ends a word, and
+				// follows no other space or line break.
+				f.endWord(true)
+				if n := len(f.dst); n > 0 && f.dst[n-1] != ' ' && f.dst[n-1] != '\n' {
+					f.dst = append(f.dst, ' ')
+					if f.from != nil {
+						f.from = append(f.from, int32(i))
+					}
+				}
+				i++
+				continue
+			}
 			f.source(rune(c))
 			f.ascii(c, int32(i))
 			i++
