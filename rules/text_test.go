@@ -195,3 +195,30 @@ func TestFoldTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestWordLists checks the word lists written as switches.
+func TestWordLists(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    func([]byte) bool
+		yes  []string
+	}{
+		{"abbreviation", abbreviation, []string{"mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "maj", "sen", "rep", "gov", "adm", "sgt",
+			"jr", "sr", "prof", "no", "vs", "brig", "capt", "mgr"}},
+		{"noWord", noWord, []string{"no", "kein", "keine", "keinen", "aucun", "aucune", "ningun", "ninguna", "nessun", "nessuna", "geen"}},
+	} {
+		for _, w := range tc.yes {
+			if !tc.f([]byte(w)) {
+				t.Errorf("%s(%q) = false", tc.name, w)
+			}
+			for _, near := range []string{w + "s", w[:len(w)-1], "x" + w, strings.ToUpper(w)} {
+				if tc.f([]byte(near)) && !slices.Contains(tc.yes, near) {
+					t.Errorf("%s(%q) = true", tc.name, near)
+				}
+			}
+		}
+		if tc.f(nil) || tc.f([]byte("meeting")) {
+			t.Errorf("%s: true for a word not listed", tc.name)
+		}
+	}
+}

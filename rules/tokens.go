@@ -33,12 +33,15 @@ type sentence struct {
 	joined bool
 }
 
-// abbreviations that end with a full stop without ending a sentence.
-var abbreviations = map[string]bool{
-	"mr": true, "mrs": true, "ms": true, "dr": true, "st": true, "gen": true, "lt": true,
-	"col": true, "maj": true, "sen": true, "rep": true, "gov": true, "adm": true, "sgt": true,
-	"jr": true, "sr": true, "prof": true, "no": true, "vs": true, "brig": true, "capt": true,
-	"mgr": true,
+// abbreviation reports whether w is an abbreviation that ends with a full
+// stop without ending a sentence.
+func abbreviation(w []byte) bool {
+	switch string(w) {
+	case "mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "maj", "sen", "rep", "gov", "adm", "sgt",
+		"jr", "sr", "prof", "no", "vs", "brig", "capt", "mgr":
+		return true
+	}
+	return false
 }
 
 // tokenize splits f into words and sentences, appending to toks[:0] and
@@ -193,7 +196,7 @@ func endsSentence(f *folded, i int, toks []token) bool {
 		return true
 	}
 	word := text[last.b0:last.b1]
-	if len(word) == 1 || abbreviations[string(word)] {
+	if len(word) == 1 || abbreviation(word) {
 		return false
 	}
 	// The next word must start with a capital or a digit in the source.
