@@ -60,8 +60,9 @@ type edge struct {
 	// target's number (41–63, see outputs).
 	word uint64
 	// next says where the edges of the target are: the low byte is their
-	// number, or denseNode; bits 8–31 the offset of its dense row in rows;
-	// from bit 32 where its edges start in edges.
+	// number, or denseNode; bits 8–31 the offset of its dense row in rows,
+	// or for up to packedMax edges their classes, a byte each; from bit 32
+	// where its edges start in edges.
 	next uint64
 }
 
@@ -78,6 +79,10 @@ const (
 	// denseMin is the number of edges from which a state gets a dense
 	// row: below it, scanning the list is as fast and far smaller.
 	denseMin = 8
+	// packedMax is the number of edges up to which a state's edge
+	// classes are held in the word that points to it, so that finding
+	// its edge reads no list.
+	packedMax = 3
 	// maxSlots bounds the states of the trie before compression, its
 	// edges and row slots: a target must fit in the 23 bits an edge has
 	// for it, a label offset in 24 and a row offset in 24. The default
@@ -227,6 +232,11 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 	row := 0
 	for n := range order {
 		node[n] = uint64(at[n])<<32 | uint64(count(n))
+		if count(n) <= packedMax {
+			for i, ce := range flat[at[n] : int(at[n])+count(n)] {
+				node[n] |= uint64(ce.class) << (8 + 8*i)
+			}
+		}
 		if count(n) >= denseMin || n == 0 {
 			node[n] = uint64(at[n])<<32 | uint64(row*a.ncol)<<8 | denseNode
 			for i, ce := range flat[at[n] : int(at[n])+count(n)] {
@@ -283,14 +293,28 @@ func (a *automaton) walk(text []byte, start int, emit func(state uint32, end int
 		}
 		var w uint64
 		at := int(n >> 32)
-		if uint8(n) == denseNode {
+		switch cnt := uint8(n); {
+		case cnt <= packedMax:
+			// Most states have few edges; their classes are in n.
+			switch c {
+			case uint8(n >> 8):
+			case uint8(n >> 16):
+				at++
+			case uint8(n >> 24):
+				at += 2
+			default:
+				return
+			}
+			e := &a.edges[at]
+			w, n = e.word, e.next
+		case cnt == denseNode:
 			i := a.rows[int(uint32(n)>>8)+int(c)]
 			if i == 0 {
 				return
 			}
 			e := &a.edges[at+int(i)-1]
 			w, n = e.word, e.next
-		} else {
+		default:
 			// The list is in class order: stop at the first class not
 			// below c.
 			end := at + int(n&0xFF)
