@@ -53,6 +53,9 @@ const (
 	hDenial
 	hVeto
 	hBlock
+	// hLink: a link word (rules.heads.links), which flags a token that
+	// is the word itself (fLink) and makes no hit.
+	hLink
 )
 
 // caseRule is the capital-letter constraint of an alias (see Spec).
@@ -121,6 +124,11 @@ func (b *builder) alias(key, text string, p payload) {
 	}
 	p.cased = aliasCase(raw)
 	scriptRules(&p, f)
+	b.pattern(f, p)
+}
+
+// pattern adds folded pattern f to the automaton with p.
+func (b *builder) pattern(f string, p payload) {
 	i, ok := b.index[f]
 	if !ok {
 		i = len(b.patterns)
@@ -338,19 +346,15 @@ func compileCountries(b *builder, m map[string][]string) []string {
 func compileHeads(b *builder, v *Vocabulary, h HeadSpec) {
 	b.aliases("rules.heads.words", h.Words, payload{kind: hHead})
 	b.aliases("rules.heads.plural", h.Plural, payload{kind: hHead, plural: true})
-	// Links are short and frequent ("of", "de", "y"); searching for them
-	// would flood the automaton with hits, so they are looked up per word.
+	// Links are short and frequent ("of", "de", "y"): the walk from a
+	// word that is one flags it (keep) and makes no hit.
 	for i, l := range h.Links {
 		f := Fold(l)
 		if f == "" || strings.ContainsAny(f, " '\n") {
 			b.add(fmt.Sprintf("rules.heads.links[%d]", i), "link %q must be one word", l)
 			continue
 		}
-		if !slices.Contains(v.links[f[0]], f) {
-			v.links[f[0]] = append(v.links[f[0]], f)
-		}
-		v.maxLink = max(v.maxLink, len(f))
-		v.linkLens[f[0]] |= 1 << min(len(f), 63)
+		b.pattern(f, payload{kind: hLink})
 	}
 	b.aliases("rules.heads.void", h.Void, payload{kind: hVoid})
 	v.headSpan = orDefault(h.Span, 6)

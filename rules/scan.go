@@ -92,14 +92,12 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 	}
 	var starts [8]int
 	for i, t := range fs.toks {
-		// What the token is (keep reads no flags; mark sets the others).
+		// What the token is (keep flags a link word; mark sets the
+		// others).
 		fs.flags[i] = 0
 		n := int(t.b1 - t.b0)
 		if n == 4 && (text[t.b0] == '1' || text[t.b0] == '2') {
 			fs.years = true
-		}
-		if n <= v.maxLink && v.linkLens[text[t.b0]]&(1<<min(n, 63)) != 0 && v.isLink(text[t.b0:t.b1]) {
-			fs.flags[i] = fLink
 		}
 		// The walks from it.
 		if v.ac == nil {
@@ -130,16 +128,6 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 		fs.mark(h)
 		fs.span = max(fs.span, h.t1-h.t0)
 	}
-}
-
-// isLink reports whether w, a word, is a link word.
-func (v *Vocabulary) isLink(w []byte) bool {
-	for _, l := range v.links[w[0]] {
-		if l == string(w) {
-			return true
-		}
-	}
-	return false
 }
 
 // hitsNear returns the hits that may lie within reach words of tokens
@@ -203,6 +191,13 @@ func (v *Vocabulary) keep(fs *fieldScan, ti, start, end int, list []payload) {
 	tokEnd := int(fs.toks[t].b1)
 	for i := range list {
 		p := &list[i]
+		if p.kind == hLink {
+			// A link word: only a token that is the word itself.
+			if t == ti && start == int(fs.toks[ti].b0) && end == tokEnd {
+				fs.flags[ti] |= fLink
+			}
+			continue
+		}
 		e := end
 		if e < tokEnd {
 			// Inside a word.

@@ -119,30 +119,40 @@ func TestPastYearShortcut(t *testing.T) {
 	}
 }
 
-// TestIsLink compares isLink with a set of the folded link words, for
-// the link words and every word of the corpora.
-func TestIsLink(t *testing.T) {
+// TestLinkFlags checks that the walks flag exactly the tokens that are
+// link words (fLink), compared with a set of the folded link words, over
+// the corpora and words made to look like links.
+func TestLinkFlags(t *testing.T) {
 	spec := defaultSpec(t)
 	v := defaultSet(t).vocab
 	want := map[string]bool{}
+	var words []string
 	for _, l := range spec.Heads.Links {
 		want[Fold(l)] = true
+		words = append(words, l, l+"s", "x"+l, strings.ToUpper(l), l+"'s")
 	}
-	words := []string{"and", "an", "andy", "of", "o", "x", "جهازي", "جهاز", "和", "的"}
-	for w := range want {
-		words = append(words, w, w+"s", w[:len(w)-1]+"x")
-	}
+	items := []corpusItem{{Title: strings.Join(words, " "), Summary: strings.Join(words, ", ") + " والمخابرات وجهاز 的和与及の과와"}}
 	for _, path := range []string{"testdata/corpus/dev.jsonl", "testdata/corpus/dev_multi.jsonl"} {
-		for _, it := range loadCorpus(t, path) {
-			words = append(words, strings.Fields(Fold(it.Title+" "+it.Summary))...)
-		}
+		items = append(items, loadCorpus(t, path)...)
 	}
-	for _, w := range words {
-		if w == "" {
-			continue
+	links := 0
+	for _, it := range items {
+		sc := v.read(it.article())
+		for fi := range sc.fields {
+			fs := &sc.fields[fi]
+			for k, tk := range fs.toks {
+				w := string(fs.f.text[tk.b0:tk.b1])
+				if got := fs.flags[k]&fLink != 0; got != want[w] {
+					t.Errorf("%q: token %q flagged as link %v, want %v", fs.f.src, w, got, want[w])
+				}
+				if want[w] {
+					links++
+				}
+			}
 		}
-		if got := v.isLink([]byte(w)); got != want[w] {
-			t.Errorf("isLink(%q) = %v, want %v", w, got, want[w])
-		}
+		v.scratch.Put(sc)
+	}
+	if links == 0 {
+		t.Error("no link word in the items")
 	}
 }

@@ -31,15 +31,6 @@ type Vocabulary struct {
 	countries []string // codes, sorted; a country's number is its index
 	actors    []actor
 	actorIDs  map[string]int // configured id → index
-	// links: the folded link words (rules.heads.links) by their first
-	// byte; a word is compared with the few that share it, cheaper than
-	// hashing it for a map.
-	links   [256][]string
-	maxLink int // bytes of the longest link word
-	// linkLens[c] has bit n set when a link word of n bytes (or, for
-	// bit 63, 63 or more) starts with byte c: most words need no
-	// look-up in links.
-	linkLens [256]uint64
 
 	window, negBefore, negAfter, headSpan int
 	denialReach                           int
