@@ -55,7 +55,7 @@ func scriptOf(r rune) script {
 
 // unspaced reports whether a script writes words without spaces: each of
 // its characters is a token, and a name may start and end at any of them.
-func (s script) unspaced() bool { return s == scHan || s == scKana || s == scHangul }
+func (s script) unspaced() bool { return s-scHan <= scHangul-scHan } // the last three, in one compare
 
 // scriptAt returns the script of the rune at text[i] and its size.
 func scriptAt(text []byte, i int) (script, int) {

@@ -222,3 +222,13 @@ func TestWordLists(t *testing.T) {
 		}
 	}
 }
+
+// TestUnspaced checks the one-compare unspaced against the scripts it
+// stands for, over every script number.
+func TestUnspaced(t *testing.T) {
+	for s := script(0); s < 255; s++ {
+		if want := s == scHan || s == scKana || s == scHangul; s.unspaced() != want {
+			t.Errorf("script %d: unspaced %v, want %v", s, s.unspaced(), want)
+		}
+	}
+}
