@@ -150,10 +150,11 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 				}
 				f.scripts |= 1 << scLatin
 				f.dst = append(f.dst, src[i:k]...)
-				if f.from != nil {
+				if from := f.from; from != nil {
 					for at := int32(i); at < int32(k); at++ {
-						f.from = append(f.from, at)
+						from = append(from, at)
 					}
+					f.from = from
 				}
 				i = k
 				continue
