@@ -104,8 +104,15 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 			continue
 		}
 		if t.script.unspaced() {
-			// One character a token: most begin no alias.
-			if r, _ := utf8.DecodeRune(text[t.b0:t.b1]); !v.ac.mayStart(r) {
+			// One character a token: most begin no alias. (Three bytes,
+			// valid UTF-8, decoded here: Chinese, kana, Hangul.)
+			var r rune
+			if w := text[t.b0:t.b1]; len(w) == 3 {
+				r = rune(w[0]&0x0F)<<12 | rune(w[1]&0x3F)<<6 | rune(w[2]&0x3F)
+			} else {
+				r, _ = utf8.DecodeRune(w)
+			}
+			if !v.ac.mayStart(r) {
 				continue
 			}
 		}
@@ -180,6 +187,14 @@ func firstFrom(list []hit, t int32) int {
 // for "word*" aliases, or with an ending their script allows) and satisfy
 // their capital-letter constraint.
 func (v *Vocabulary) keep(fs *fieldScan, ti, start, end int, list []payload) {
+	if len(list) == 1 && list[0].kind == hLink {
+		// A link word alone (most are no alias): flag the token if it
+		// is the word, as the loop below would.
+		if tk := fs.toks[ti]; start == int(tk.b0) && end == int(tk.b1) {
+			fs.flags[ti] |= fLink
+		}
+		return
+	}
 	text := fs.f.text
 	// The hit's last token is the last one starting before end: end is
 	// inside it, at its end, or (an alias may end in punctuation: "U.S.")
