@@ -195,14 +195,58 @@ func cyrStem(w []byte) int {
 }
 
 func cutEnding(w []byte) int {
-	for i, set := range cyrEndingSets {
-		n := 2 * (len(cyrEndingSets) - i) // bytes of the endings in set
-		if len(w)-n >= 2*minCyrStem && hasKey(set, endingKey(w[len(w)-n:])) {
-			return len(w) - n
+	n := len(w)
+	if n-6 >= 2*minCyrStem && hasKey(cyrEndingSets[0], endingKey(w[n-6:])) {
+		return n - 6
+	}
+	// Endings of one and two letters, looked up by letter.
+	last := cyrLetter(w, n-2)
+	if n-4 >= 2*minCyrStem && last >= 0 {
+		if first := cyrLetter(w, n-4); first >= 0 && cyrEndings2[first]&(1<<last) != 0 {
+			return n - 4
 		}
 	}
-	return len(w)
+	if n-2 >= 2*minCyrStem && last >= 0 && cyrEndings1&(1<<last) != 0 {
+		return n - 2
+	}
+	return n
 }
+
+// cyrLetter returns the place from а (U+0430) of the letter up to џ
+// (U+045F) written at w[i:i+2], or -1 for any other bytes: the folded
+// Cyrillic letters, in which every ending is written.
+func cyrLetter(w []byte, i int) int {
+	if i < 0 || i+1 >= len(w) || w[i] < 0xD0 || w[i] > 0xD1 || w[i+1]&0xC0 != 0x80 {
+		return -1
+	}
+	l := int(w[i]&0x1F)<<6 | int(w[i+1]&0x3F) - 0x430
+	if l < 0 || l >= 48 {
+		return -1
+	}
+	return l
+}
+
+// cyrEndings1 has a bit for each one-letter ending (cyrLetter);
+// cyrEndings2[a] a bit for each letter b of the two-letter endings ab.
+var cyrEndings1, cyrEndings2 = func() (uint64, [48]uint64) {
+	var one uint64
+	var two [48]uint64
+	for _, e := range cyrEndings[2] {
+		l := cyrLetter([]byte(e), 0)
+		if l < 0 || len(e) != 2 {
+			panic("rules: Cyrillic ending " + e + " outside а–џ")
+		}
+		one |= 1 << l
+	}
+	for _, e := range cyrEndings[1] {
+		a, b := cyrLetter([]byte(e), 0), cyrLetter([]byte(e), 2)
+		if a < 0 || b < 0 || len(e) != 4 {
+			panic("rules: Cyrillic ending " + e + " outside а–џ")
+		}
+		two[a] |= 1 << b
+	}
+	return one, two
+}()
 
 // hasKey reports whether the sorted keys hold k.
 func hasKey(keys []uint64, k uint64) bool {
