@@ -196,7 +196,7 @@ func cyrStem(w []byte) int {
 
 func cutEnding(w []byte) int {
 	n := len(w)
-	if n-6 >= 2*minCyrStem && hasKey(cyrEndingSets[0], endingKey(w[n-6:])) {
+	if n-6 >= 2*minCyrStem && hasKey(cyrEndings3, endingKey(w[n-6:])) {
 		return n - 6
 	}
 	// Endings of one and two letters, looked up by letter.
@@ -272,20 +272,18 @@ func endingKey(b []byte) uint64 {
 	return k
 }
 
-// cyrEndingSets are cyrEndings as sorted keys (endingKey), three letters
-// first.
-var cyrEndingSets = func() [3][]uint64 {
-	var sets [3][]uint64
-	for i, list := range cyrEndings {
-		for _, e := range list {
-			if len(e) != 2*(3-i) {
-				panic("rules: Cyrillic ending " + e + " in the wrong list")
-			}
-			sets[i] = append(sets[i], endingKey([]byte(e)))
+// cyrEndings3 are the three-letter endings as sorted keys (endingKey);
+// the shorter ones are looked up by letter (cyrEndings1, cyrEndings2).
+var cyrEndings3 = func() []uint64 {
+	var keys []uint64
+	for _, e := range cyrEndings[0] {
+		if len(e) != 6 {
+			panic("rules: Cyrillic ending " + e + " in the wrong list")
 		}
-		slices.Sort(sets[i])
+		keys = append(keys, endingKey([]byte(e)))
 	}
-	return sets
+	slices.Sort(keys)
+	return keys
 }()
 
 // Latin letters that look like Cyrillic ones, folded to lower case. A word
