@@ -94,8 +94,9 @@ func (v *Vocabulary) offices(sc *scratch) []mention {
 }
 
 // evaluate runs rules over an article read into sc. It changes only the
-// per-rule working memory of sc (units, sides), so several rule lists can
-// be evaluated over one reading.
+// per-rule working memory of sc (units, sides) and, once, the offices it
+// finds on first use (offices), so several rule lists can be evaluated
+// over one reading.
 func (v *Vocabulary) evaluate(sc *scratch, rules []rule) []model.Match {
 	var out []model.Match
 	for i := range rules {
