@@ -403,15 +403,21 @@ func setMeta(ctx context.Context, tx *sql.Tx, key string, v int64) error {
 
 // vacuum returns the free pages to the file system, at most pages per
 // transaction, so the file shrinks to near its live size without holding
-// the write lock long. It does nothing when the file is not in incremental
-// auto-vacuum mode (see ensureIncrementalVacuum).
+// the write lock long. It keeps a reserve of an eighth of the file's
+// pages free: pruning runs every hour and the next hour's polls fill what
+// it freed, so moving those pages to the end of the file only for the
+// polls to grow it again would be work for nothing (each move rewrites the
+// page and its parent's pointer). It does nothing when the file is not in
+// incremental auto-vacuum mode (see ensureIncrementalVacuum).
 func (db *DB) vacuum(ctx context.Context, pages int, st *PruneStats) error {
 	for {
-		var free int
-		if err := db.writer.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&free); err != nil {
+		var free, count int
+		if err := db.writer.QueryRowContext(ctx, `SELECT f.freelist_count, c.page_count
+			FROM pragma_freelist_count() f, pragma_page_count() c`).Scan(&free, &count); err != nil {
 			return err
 		}
-		if free == 0 {
+		free -= count / vacuumReserve
+		if free <= 0 {
 			return nil
 		}
 		var mode int
@@ -463,6 +469,9 @@ func (db *DB) timedWrite(ctx context.Context, st *PruneStats, fn func(*sql.Tx) e
 	}
 	return db.noteWrite(nil)
 }
+
+// vacuumReserve: vacuum leaves 1/vacuumReserve of the file's pages free.
+const vacuumReserve = 8
 
 // checkpointEvery is how many of Prune's transactions go between two of
 // its checkpoints: each costs two fsyncs and writes back the pages its

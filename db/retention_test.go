@@ -286,9 +286,10 @@ func TestPruneShrinksFile(t *testing.T) {
 	if st.Transactions < 2 {
 		t.Errorf("%d write transactions for %d keys in sweeps of %d", st.Transactions, st.Keys, DefaultSweepRows)
 	}
-	var free int
-	if err := db.reader.QueryRow(`PRAGMA freelist_count`).Scan(&free); err != nil || free != 0 {
-		t.Errorf("freelist_count = %d, %v after pruning; want 0", free, err)
+	var free, count int
+	if err := db.reader.QueryRow(`SELECT f.freelist_count, c.page_count
+		FROM pragma_freelist_count() f, pragma_page_count() c`).Scan(&free, &count); err != nil || free > count/vacuumReserve {
+		t.Errorf("freelist_count = %d of %d pages, %v after pruning; want at most an eighth", free, count, err)
 	}
 }
 
