@@ -278,16 +278,6 @@ func (db *DB) sweepKeys(ctx context.Context, r Retention, now time.Time, st *Pru
 	if err != nil {
 		return err
 	}
-	round := r.KeySweep.Milliseconds()
-	if !ok || !sweeping {
-		// The first round is as if begun a round ago, so that this run
-		// walks all the keys there are (a database upgraded to 0006 may
-		// hold many expired ones).
-		started, cursor = toMillis(now)-round, math.MinInt64
-		if err := db.setSweep(ctx, st, started, cursor); err != nil {
-			return err
-		}
-	}
 	// Expired: fetched on a day before the window's first; so a key goes
 	// up to a day late, never early. An undated key's window is the longer
 	// (Prune checks), so every key before it goes, and between the two only
@@ -295,6 +285,24 @@ func (db *DB) sweepKeys(ctx context.Context, r Retention, now time.Time, st *Pru
 	dated, undated := toMillis(now.Add(-r.Keys))/dayMillis, int64(math.MinInt64)
 	if r.UndatedKeys > 0 {
 		undated = toMillis(now.Add(-r.UndatedKeys)) / dayMillis
+	}
+	round := r.KeySweep.Milliseconds()
+	if !ok || !sweeping {
+		// The first round begins now; as if begun a round ago, so that
+		// this run walks all the keys there are, when some are expired
+		// already (a database upgraded to 0006).
+		started, cursor = toMillis(now), math.MinInt64
+		var expired bool
+		if err := db.reader.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM seen_keys WHERE day < ?)`,
+			dated).Scan(&expired); err != nil {
+			return err
+		}
+		if expired {
+			started -= round
+		}
+		if err := db.setSweep(ctx, st, started, cursor); err != nil {
+			return err
+		}
 	}
 	for {
 		// In whole steps: a walk's fixed costs (its first and last
