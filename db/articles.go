@@ -427,9 +427,7 @@ func (s *idSource) save(ctx context.Context, tx *sql.Tx) error {
 	if s.taken == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, lastIDKey, strconv.FormatInt(s.last+s.taken, 10))
-	return err
+	return setMeta(ctx, tx, lastIDKey, s.last+s.taken)
 }
 
 // insertKeyRows inserts an article's keys as rows of seen_keys, all or
@@ -468,14 +466,6 @@ func insertKeyRows(ctx context.Context, tx *sql.Tx, st *sql.Stmt, k articleKeys,
 
 // dayMillis is a day in milliseconds: seen_keys.day is a Unix day.
 const dayMillis = 24 * 60 * 60 * 1000
-
-// nullKey binds 0 as NULL: no row.
-func nullKey(k int64) any {
-	if k == 0 {
-		return nil
-	}
-	return k
-}
 
 // insertKeysSQL stores one of an article's keys, with the article's id,
 // day and flags; an article is known once its keys are stored: the first
