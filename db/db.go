@@ -58,6 +58,7 @@ type DB struct {
 	states   stateQueue // feed states written behind (feeds.go)
 	stmts    stmts      // prepared once (stmts.go)
 	writes   writeState // writes SQLite could not make (writehealth.go)
+	turns    writeTurns // writes waiting for the writer (groupcommit.go)
 }
 
 // Open opens (creating if needed) the database at path and brings its
@@ -329,13 +330,6 @@ func (db *DB) clock() time.Time { return (*db.now.Load())().UTC() }
 // Discord's 25 characters.
 func (db *DB) nonce(deliveryID int64) string {
 	return "bc" + db.instance[:8] + "-" + strconv.FormatInt(deliveryID, 10)
-}
-
-// write runs fn in a transaction on the writer connection, committing when
-// fn returns nil. The transaction begins IMMEDIATE (see dsn), so it holds the
-// write lock from the start and cannot fail with SQLITE_BUSY on upgrade.
-func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
-	return db.noteWrite(runTx(ctx, db.writer, nil, fn))
 }
 
 // read runs fn in a read-only transaction, so that its queries see one
