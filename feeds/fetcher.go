@@ -244,7 +244,7 @@ func (f *Fetcher) Probe(ctx context.Context, rawURL string) (title string, items
 	if resp.NotModified { // cannot happen without validators; be explicit anyway
 		return "", 0, fmt.Errorf("feeds: probe %s: unexpected 304 Not Modified", model.RedactURL(rawURL))
 	}
-	doc, err := parseDocument(resp.Body, rawURL, time.Now())
+	doc, err := parseDocument(resp.Body, rawURL, time.Now(), time.Time{})
 	if err != nil {
 		return "", 0, err
 	}

@@ -59,10 +59,18 @@ func FuzzParse(f *testing.F) {
 		future := now.Add(time.Hour)
 		for _, pub := range []*time.Time{nil, &past, &future} {
 			it := &gofeed.Item{Title: title, Description: desc, Content: content, Link: link, Links: []string{link, guid}, GUID: guid, PublishedParsed: pub}
-			arts := []model.Article{convertItem(it, base, now), convertItem(it, nil, now)}
+			arts := []model.Article{convertItem(it, base, now, time.Time{}), convertItem(it, nil, now, time.Time{})}
 			uniqueGUIDs(arts)
 			for _, a := range arts {
 				checkArticle(t, a, now)
+			}
+			// Converted as too old to alert, an item keeps every key.
+			keysOnly := []model.Article{convertItem(it, base, now, now), convertItem(it, nil, now, now)}
+			uniqueGUIDs(keysOnly)
+			for i, a := range keysOnly {
+				if full := arts[i]; a.GUID != full.GUID || a.Link != full.Link || a.Title != full.Title || !a.Published.Equal(full.Published) {
+					t.Fatalf("keys of an old item converted without text differ:\n%+v\n%+v", a, full)
+				}
 			}
 		}
 	})

@@ -37,7 +37,7 @@ const titleRunes = 120
 // relative links are resolved against feedURL and links that are not
 // http(s) are dropped. FeedID and Feed are left for the caller to fill in.
 func Parse(body []byte, feedURL string, now time.Time) ([]model.Article, error) {
-	doc, err := parseDocument(body, feedURL, now)
+	doc, err := parseDocument(body, feedURL, now, time.Time{})
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,12 @@ type document struct {
 	articles []model.Article
 }
 
-func parseDocument(body []byte, feedURL string, now time.Time) (document, error) {
+// parseDocument parses a feed document. Items dated before textSince (when
+// it is not zero) that have a title come without Summary and Content: they
+// cannot alert (model.Article.CanAlert), so the store keeps only their keys,
+// which are made of GUID, link and title; converting their text was a third
+// of converting a first fetch (most of a back catalogue is old).
+func parseDocument(body []byte, feedURL string, now, textSince time.Time) (document, error) {
 	body = fixEncoding(body)
 	parser := gofeed.NewParser()
 	// The image scan runs a full HTML parse of every item's description and
@@ -79,7 +84,7 @@ func parseDocument(body []byte, feedURL string, now time.Time) (document, error)
 		if it == nil {
 			continue
 		}
-		doc.articles = append(doc.articles, convertItem(it, base, now))
+		doc.articles = append(doc.articles, convertItem(it, base, now, textSince))
 	}
 	uniqueGUIDs(doc.articles)
 	return doc, nil
@@ -111,13 +116,16 @@ func looksLikeHTML(body []byte) bool {
 	return bytes.Contains(head, []byte("<!doctype html")) || bytes.Contains(head, []byte("<html"))
 }
 
-func convertItem(it *gofeed.Item, base *url.URL, now time.Time) model.Article {
+func convertItem(it *gofeed.Item, base *url.URL, now, textSince time.Time) model.Article {
 	a := model.Article{
 		Title:   plaintext.FromHTML(it.Title),
-		Summary: plaintext.FromHTML(it.Description),
-		Content: plaintext.FromHTML(it.Content),
 		Link:    resolveLink(base, it.Link, it.Links),
 		Fetched: now,
+	}
+	a.Published = published(it, now)
+	if a.Title == "" || a.Published.IsZero() || !a.Published.Before(textSince) {
+		a.Summary = plaintext.FromHTML(it.Description)
+		a.Content = plaintext.FromHTML(it.Content)
 	}
 	if a.Summary == "" && a.Content != "" {
 		a.Summary = plaintext.Truncate(a.Content, summaryRunes)
@@ -131,25 +139,31 @@ func convertItem(it *gofeed.Item, base *url.URL, now time.Time) model.Article {
 		// Many feeds repeat the description as content; one copy is enough.
 		a.Content = ""
 	}
-	switch {
-	case it.PublishedParsed != nil:
-		a.Published = *it.PublishedParsed
-	case it.UpdatedParsed != nil:
-		a.Published = *it.UpdatedParsed
-	}
-	if a.Published.After(now) {
-		// A date in the future is a mistake (or a time zone error) and would
-		// keep the item at the top of every "latest" list.
-		a.Published = now
-	}
-	if !a.Published.IsZero() {
-		a.Published = a.Published.UTC()
-	}
 	a.GUID = strings.TrimSpace(it.GUID)
 	if a.GUID == "" {
 		a.GUID = derivedGUID(a)
 	}
 	return a
+}
+
+// published is the item's date, UTC, never after now: a date in the future
+// is a mistake (or a time zone error) and would keep the item at the top of
+// every "latest" list.
+func published(it *gofeed.Item, now time.Time) time.Time {
+	var t time.Time
+	switch {
+	case it.PublishedParsed != nil:
+		t = *it.PublishedParsed
+	case it.UpdatedParsed != nil:
+		t = *it.UpdatedParsed
+	}
+	if t.After(now) {
+		t = now
+	}
+	if !t.IsZero() {
+		t = t.UTC()
+	}
+	return t
 }
 
 // derivedGUID identifies an item that has no GUID: by its link when it has

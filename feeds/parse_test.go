@@ -141,3 +141,40 @@ func TestResolveLink(t *testing.T) {
 		t.Errorf("no base: got %q", got)
 	}
 }
+
+// TestParseTextSince: items dated before textSince that have a title come
+// without their text (they can only be stored as keys); a title-less one
+// keeps it, for the title it lends, and newer or undated items keep theirs.
+func TestParseTextSince(t *testing.T) {
+	body := []byte(`<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><title>Old news</title><link>https://n.example/old</link><description>&lt;p&gt;Old text&lt;/p&gt;</description><pubDate>Mon, 02 Jan 2006 15:04:05 +0000</pubDate></item>
+<item><link>https://n.example/untitled</link><description>Untitled old text</description><pubDate>Mon, 02 Jan 2006 15:04:05 +0000</pubDate></item>
+<item><title>Fresh news</title><link>https://n.example/fresh</link><description>Fresh text</description><pubDate>Sat, 31 May 2025 23:00:00 +0000</pubDate></item>
+<item><title>Undated news</title><link>https://n.example/undated</link><description>Undated text</description></item>
+</channel></rss>`)
+	since := parseNow.Add(-24 * time.Hour)
+	doc, err := parseDocument(body, "https://n.example/rss", parseNow, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := Parse(body, "https://n.example/rss", parseNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantText := []bool{false, true, true, true}
+	if len(doc.articles) != len(wantText) || len(full) != len(wantText) {
+		t.Fatalf("got %d and %d articles, want %d", len(doc.articles), len(full), len(wantText))
+	}
+	for i, a := range doc.articles {
+		f := full[i]
+		if a.GUID != f.GUID || a.Link != f.Link || a.Title != f.Title || !a.Published.Equal(f.Published) {
+			t.Errorf("item %d: keys %q %q %q differ from the full parse's %q %q %q", i, a.GUID, a.Link, a.Title, f.GUID, f.Link, f.Title)
+		}
+		if hasText := a.Summary != ""; hasText != wantText[i] {
+			t.Errorf("item %d (%q): summary %q, want text %v", i, a.Title, a.Summary, wantText[i])
+		}
+		if wantText[i] && a.Summary != f.Summary {
+			t.Errorf("item %d: summary %q, want %q", i, a.Summary, f.Summary)
+		}
+	}
+}

@@ -281,7 +281,13 @@ func (p *Poller) parse(ctx context.Context, body []byte, feedURL string, now tim
 	case <-ctx.Done():
 		return nil, fmt.Errorf("feeds: parse %s: %w", model.RedactURL(feedURL), context.Cause(ctx))
 	}
-	return Parse(body, feedURL, now)
+	// An item older than max_age cannot alert: see parseDocument.
+	var textSince time.Time
+	if p.maxAge > 0 {
+		textSince = now.Add(-p.maxAge)
+	}
+	doc, err := parseDocument(body, feedURL, now, textSince)
+	return doc.articles, err
 }
 
 // poll does the work of Poll and returns the state to record.
