@@ -131,7 +131,7 @@ func (db *DB) CreateAlert(ctx context.Context, a model.Alert, routes []model.Sub
 	ids, text := actorKeys(a.Matches)
 	var out model.Alert
 	created := false
-	err = db.write(ctx, func(tx *sql.Tx) error {
+	err = db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := db.clock()
 		at := a.Created
 		if at.IsZero() {
@@ -367,7 +367,7 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 // message exists either way.
 func (db *DB) MarkDelivered(ctx context.Context, d model.Delivery, messageID string) error {
 	rendered := max(len(d.Alert.Sources), 1)
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var alertID int64
 		if err := tx.QueryRowContext(ctx, `SELECT alert_id FROM deliveries WHERE id = ?`, d.ID).Scan(&alertID); err != nil {
 			return notFound(err)
@@ -403,7 +403,7 @@ const sendingNote = "edit sent; its outcome not recorded"
 // so the outbox checks the message before editing it again. A delivery
 // no longer pending is left alone.
 func (db *DB) MarkSending(ctx context.Context, id int64, settled time.Time) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET last_error = ?, next_attempt = ? WHERE id = ? AND status = 'pending'`,
 			sendingNote, toMillis(settled), id)
 		return pendingAffected(ctx, tx, id, res, err)
@@ -418,7 +418,7 @@ func (db *DB) MarkSending(ctx context.Context, id int64, settled time.Time) erro
 // no longer pending (delivered, or failed by DisableChannel meanwhile) is
 // left alone.
 func (db *DB) MarkRetry(ctx context.Context, id int64, next time.Time, reason string) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET attempts = attempts + 1,
 			next_attempt = ?, last_error = ? WHERE id = ? AND status = 'pending'`,
 			toMillis(next), reason, id)
@@ -433,7 +433,7 @@ func (db *DB) MarkRetry(ctx context.Context, id int64, next time.Time, reason st
 // MarkFailed gives a delivery up for good. A delivery no longer pending is
 // left alone (a delivered one stays delivered).
 func (db *DB) MarkFailed(ctx context.Context, id int64, reason string) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'failed', attempts = attempts + 1,
 			last_error = ?, finished = ? WHERE id = ? AND status = 'pending'`,
 			reason, toMillis(db.clock()), id)

@@ -301,7 +301,7 @@ func (db *DB) readPass(ctx context.Context, feedID int64, keys []articleKeys) (c
 func (db *DB) writePass(ctx context.Context, feedID int64, items []model.Article, keys []articleKeys,
 	candidates []candidate) ([]model.Article, error) {
 	var out []model.Article
-	err := db.writeGathered(ctx, func(tx *sql.Tx) error {
+	err := db.writeGathered(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		out = nil
 		var feedName string
 		if err := tx.QueryRowContext(ctx, `SELECT name FROM feeds WHERE id = ?`, feedID).Scan(&feedName); err != nil {
@@ -487,7 +487,7 @@ func (db *DB) MarkDispatched(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	err := db.writeGathered(ctx, func(tx *sql.Tx) error {
+	err := db.writeGathered(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// In chunks well below SQLite's limit on bound variables.
 		const chunk = 500
 		for rest := ids; len(rest) > 0; {

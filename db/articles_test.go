@@ -226,7 +226,7 @@ func TestInsertKeyRowsAllOrNothing(t *testing.T) {
 		k := keysOf(feed, tc.a)
 		tc.a.ID, tc.a.Fetched = 1000, time.Now()
 		var ok bool
-		err := db.write(ctx, func(tx *sql.Tx) (err error) {
+		err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
 			ok, err = insertKeyRows(ctx, tx, tx.StmtContext(ctx, db.stmts.insertKeys), k, tc.a)
 			return err
 		})

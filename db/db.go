@@ -263,7 +263,7 @@ func (db *DB) instanceID(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("instance id: %w", err)
 	}
 	var id string
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO meta (key, value) VALUES ('instance_id', ?) ON CONFLICT (key) DO NOTHING`,
 			hex.EncodeToString(raw[:])); err != nil {

@@ -135,7 +135,7 @@ func (db *DB) SyncConfigFeeds(ctx context.Context, feeds []model.Feed) ([]model.
 		return nil, fmt.Errorf("db: sync feeds: %w", err)
 	}
 	var out []model.Feed
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, f := range feeds {
 			f.Source = model.SourceConfig
 			if err := db.syncFeed(ctx, tx, f, listed); err != nil {
@@ -220,7 +220,7 @@ func (db *DB) AddFeed(ctx context.Context, f model.Feed) (model.Feed, error) {
 	db.states.flushMu.Lock() // see stateQueue.flushMu
 	defer db.states.flushMu.Unlock()
 	var out model.Feed
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		id, err := db.insertFeed(ctx, tx, f)
 		if err != nil {
 			return err
@@ -244,7 +244,7 @@ func (db *DB) RemoveFeed(ctx context.Context, name string) (model.Feed, error) {
 	db.states.flushMu.Lock() // see stateQueue.flushMu
 	defer db.states.flushMu.Unlock()
 	var out model.Feed
-	err := db.write(ctx, func(tx *sql.Tx) (err error) {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
 		if out, err = feedByName(ctx, tx, name); err != nil {
 			return err
 		}
@@ -437,7 +437,7 @@ func (db *DB) flushLocked(ctx context.Context) error {
 func (db *DB) writeStates(ctx context.Context, batch map[int64]model.FeedState, must int64) error {
 	q := &db.states
 	ids := slices.Sorted(maps.Keys(batch)) // in key order: fewer pages touched
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		update := tx.StmtContext(ctx, db.stmts.updateState)
 		for _, id := range ids {
 			st := batch[id]

@@ -56,7 +56,7 @@ type writeTurns struct {
 // writeReq is one call of write.
 type writeReq struct {
 	ctx      context.Context
-	fn       func(*sql.Tx) error
+	fn       func(context.Context, *sql.Tx) error
 	err      error
 	panicked any       // what fn panicked with, re-panicked in the caller
 	turn     chan bool // true: lead the next group; false: done, err is set
@@ -68,18 +68,21 @@ type writeReq struct {
 // none of them are when it returns an error. The transaction begins
 // IMMEDIATE (see dsn), so it holds the write lock from the start and cannot
 // fail with SQLITE_BUSY on upgrade. fn may share the transaction with other
-// writes waiting at the same time (see above); it runs with its own ctx, but
-// once it has started it is not interrupted (an interrupted statement would
-// roll back the others' work too). A write whose ctx ends while it waits
-// returns ctx's error without running.
-func (db *DB) write(ctx context.Context, fn func(*sql.Tx) error) error {
+// writes waiting at the same time (see above). A write whose ctx ends while
+// it waits returns ctx's error without running; once fn has started it is
+// not interrupted: it is given ctx without its cancellation, for its
+// statements (a statement interrupted inside a group would roll back the
+// others' work too, and the driver watches every statement of a
+// cancellable ctx with a goroutine of its own: a sixth of storing a first
+// fetch).
+func (db *DB) write(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	return db.writeTurn(&writeReq{ctx: ctx, fn: fn, turn: make(chan bool, 1)})
 }
 
 // writeGathered is write for writes that are not urgent: when it leads a
 // group, it first waits up to the gather window for others to join, unless
 // the group is full or an urgent write comes.
-func (db *DB) writeGathered(ctx context.Context, fn func(*sql.Tx) error) error {
+func (db *DB) writeGathered(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	return db.writeTurn(&writeReq{ctx: ctx, fn: fn, turn: make(chan bool, 1), gather: true})
 }
 
@@ -198,11 +201,13 @@ var errGroupEnded = errors.New("rolled back with the writes it was committed wit
 func (db *DB) runGroup(group []*writeReq) {
 	if len(group) == 1 {
 		r := group[0]
-		r.err = runTx(r.ctx, db.writer, nil, r.call)
+		if r.err = r.ctx.Err(); r.err == nil {
+			r.err = runTx(context.WithoutCancel(r.ctx), db.writer, nil, r.call)
+		}
 		return
 	}
-	// The transaction outlives any one write's ctx; each write's own
-	// statements run with its ctx, checked before it starts.
+	// The transaction outlives any one write's ctx; each write's ctx is
+	// checked before it starts.
 	ctx := context.WithoutCancel(group[0].ctx)
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
@@ -267,5 +272,5 @@ func (r *writeReq) call(tx *sql.Tx) (err error) {
 			r.panicked, err = p, errPanicked
 		}
 	}()
-	return r.fn(tx)
+	return r.fn(context.WithoutCancel(r.ctx), tx)
 }

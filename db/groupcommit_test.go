@@ -26,7 +26,7 @@ func newGroupRig(t *testing.T, setup func(*DB)) *groupRig {
 	t.Helper()
 	db := MustOpen(t)
 	ctx := context.Background()
-	if err := db.write(ctx, func(tx *sql.Tx) error {
+	if err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `CREATE TABLE scratch (k TEXT PRIMARY KEY, blob BLOB)`)
 		return err
 	}); err != nil {
@@ -38,7 +38,7 @@ func newGroupRig(t *testing.T, setup func(*DB)) *groupRig {
 	g := &groupRig{t: t, db: db, release: make(chan struct{}), first: make(chan error, 1)}
 	holding := make(chan struct{})
 	go func() {
-		g.first <- db.write(ctx, func(*sql.Tx) error {
+		g.first <- db.write(ctx, func(context.Context, *sql.Tx) error {
 			close(holding)
 			<-g.release
 			return nil
@@ -53,7 +53,7 @@ func newGroupRig(t *testing.T, setup func(*DB)) *groupRig {
 }
 
 // queue starts a write and waits until it is queued behind the held one.
-func (g *groupRig) queue(ctx context.Context, fn func(*sql.Tx) error) <-chan error {
+func (g *groupRig) queue(ctx context.Context, fn func(context.Context, *sql.Tx) error) <-chan error {
 	g.t.Helper()
 	done := make(chan error, 1)
 	g.db.turns.mu.Lock()
@@ -138,8 +138,8 @@ func TestGroupCommit(t *testing.T) {
 	var mu sync.Mutex
 	txs := map[*sql.Tx]int{}
 	var order []string
-	write := func(k string, then error) func(*sql.Tx) error {
-		return func(tx *sql.Tx) error {
+	write := func(k string, then error) func(context.Context, *sql.Tx) error {
+		return func(_ context.Context, tx *sql.Tx) error {
 			mu.Lock()
 			txs[tx]++
 			order = append(order, k)
@@ -156,13 +156,13 @@ func TestGroupCommit(t *testing.T) {
 	queued := []<-chan error{
 		g.queue(ctx, write("a", nil)),
 		g.queue(ctx, write("b", refused)),
-		g.queue(ctx, func(tx *sql.Tx) error {
+		g.queue(ctx, func(_ context.Context, tx *sql.Tx) error {
 			if err := g.insert("c", tx); err != nil {
 				return err
 			}
 			panic("boom")
 		}),
-		g.queue(cancelled, func(*sql.Tx) error { ran = true; return nil }),
+		g.queue(cancelled, func(context.Context, *sql.Tx) error { ran = true; return nil }),
 		g.queue(ctx, write("a", nil)), // a's key again: the schema refuses it
 		g.queue(ctx, write("e", nil)),
 	}
@@ -210,8 +210,8 @@ func TestGroupCommitFull(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	big := func(k string) func(*sql.Tx) error {
-		return func(tx *sql.Tx) error {
+	big := func(k string) func(context.Context, *sql.Tx) error {
+		return func(_ context.Context, tx *sql.Tx) error {
 			_, err := tx.Exec(`INSERT INTO scratch (k, blob) VALUES (?, zeroblob(6000))`, k)
 			return err
 		}
@@ -263,8 +263,8 @@ func TestGatherWindow(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpen(t)
 	db.turns.window = time.Hour
-	txOf := func(got chan<- *sql.Tx) func(*sql.Tx) error {
-		return func(tx *sql.Tx) error { got <- tx; return nil }
+	txOf := func(got chan<- *sql.Tx) func(context.Context, *sql.Tx) error {
+		return func(_ context.Context, tx *sql.Tx) error { got <- tx; return nil }
 	}
 	wait := func(errs <-chan error, n int) {
 		t.Helper()
@@ -301,7 +301,7 @@ func TestGatherWindow(t *testing.T) {
 
 	// Nobody queued lately: a gathered write goes at once.
 	lone := make(chan error, 1)
-	go func() { lone <- db.writeGathered(ctx, func(*sql.Tx) error { return nil }) }()
+	go func() { lone <- db.writeGathered(ctx, func(context.Context, *sql.Tx) error { return nil }) }()
 	wait(lone, 1)
 
 	t.Run("urgent write ends the wait", func(t *testing.T) {

@@ -66,7 +66,7 @@ func (db *DB) RemoveGuildRule(ctx context.Context, guildID, name string) error {
 }
 
 func (db *DB) putOverride(ctx context.Context, guildID, name string, spec sql.NullString) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO guild_rules (guild_id, name, spec, updated) VALUES (?, ?, ?, ?)
 			ON CONFLICT (guild_id, name) DO UPDATE SET spec = excluded.spec, updated = excluded.updated`,
 			guildID, name, spec, toMillis(db.clock()))

@@ -65,7 +65,7 @@ func (s *retentionSim) poll(items int) {
 	ctx := context.Background()
 	now := s.clock.now()
 	var alerting []model.Article
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		alerting = nil
 		ids, err := newIDs(ctx, tx)
 		if err != nil {
@@ -115,7 +115,7 @@ func (s *retentionSim) poll(items int) {
 	}
 	if len(alerting) > 0 {
 		// Delivered: the outbox posted them.
-		if err := s.db.write(ctx, func(tx *sql.Tx) error {
+		if err := s.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'delivered', message_id = '1', rendered = 1, finished = ?
 				WHERE status = 'pending'`, toMillis(now))
 			return err
@@ -281,7 +281,7 @@ func BenchmarkBytesPerKeyOnlyArticle(b *testing.B) {
 		clock := newClock(db)
 		feeds := benchFeedIDs(b, db)
 		fillArticles(b, db, feeds, n)
-		if err := db.write(ctx, func(tx *sql.Tx) error {
+		if err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `UPDATE articles SET dispatched = 1`)
 			return err
 		}); err != nil {

@@ -40,7 +40,7 @@ func (db *DB) StoryIndex() *StoryIndex { return &StoryIndex{db: db} }
 
 // Put implements stories.Index.
 func (x *StoryIndex) Put(ctx context.Context, s stories.Story) error {
-	err := x.db.write(ctx, func(tx *sql.Tx) error { return putStory(ctx, tx, s, 0, x.db.clock().UnixMilli()) })
+	err := x.db.write(ctx, func(ctx context.Context, tx *sql.Tx) error { return putStory(ctx, tx, s, 0, x.db.clock().UnixMilli()) })
 	if err != nil {
 		return fmt.Errorf("db: put story %s: %w", s.ID, err)
 	}
@@ -190,7 +190,7 @@ func (db *DB) ArticleStory(ctx context.Context, articleID int64) (story, reason 
 // story already keeps it (false is returned and nothing changes).
 func (db *DB) SaveStory(ctx context.Context, articleID int64, d stories.Decision) (bool, error) {
 	saved := false
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO article_stories (article_id, story, reason) VALUES (?, ?, ?)
 			ON CONFLICT (article_id) DO NOTHING`, articleID, d.Story.ID, d.Reason)
 		if err := affected(res, err); err != nil {

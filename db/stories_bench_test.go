@@ -54,7 +54,7 @@ func fillStories(b *testing.B) *benchStories {
 	day := stories.DayOf(benchStart)
 	bs := &benchStories{db: db, days: stories.Span{From: day}}
 	feed := mustFeed(b, db, "wire")
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		addArticle, err := tx.PrepareContext(ctx, `INSERT INTO articles (id, feed_id, published, fetched) VALUES (?, ?, ?, ?)`)
 		if err != nil {
 			return err

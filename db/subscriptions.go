@@ -19,7 +19,7 @@ func (db *DB) Subscribe(ctx context.Context, s model.Subscription) (bool, error)
 	}
 	minSources := max(s.MinSources, 1)
 	var added bool
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		created := s.Created
 		if created.IsZero() {
 			created = db.clock()
@@ -51,7 +51,7 @@ func (db *DB) Subscribe(ctx context.Context, s model.Subscription) (bool, error)
 // alert was made.
 func (db *DB) Unsubscribe(ctx context.Context, guildID, channelID, rule string) (bool, error) {
 	var removed bool
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE guild_id = ? AND channel_id = ? AND rule = ?`,
 			guildID, channelID, rule)
 		if err != nil {
@@ -119,7 +119,7 @@ func (db *DB) DisableChannel(ctx context.Context, guildID, channelID, reason str
 	if reason == "" {
 		reason = "disabled" // the empty string means "not disabled"
 	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET disabled = ?
 			WHERE guild_id = ? AND channel_id = ?`, reason, guildID, channelID); err != nil {
 			return err

@@ -127,7 +127,7 @@ func (db *DB) WriteError() error {
 // the file, under max_page_count, and in the WAL on disk). It returns the
 // write's error.
 func (db *DB) ProbeWrite(ctx context.Context) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('write_probe', ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strings.Repeat("p", probeBytes)); err != nil {
 			return err
