@@ -11,7 +11,7 @@ func (v *Vocabulary) matchKeywords(sc *scratch, r *rule) (model.Match, bool) {
 	if len(kw) == 0 || v.excluded(sc, r) {
 		return model.Match{}, false
 	}
-	m := model.Match{Keywords: kw, Field: fieldNames[field], Evidence: validUTF8(ev)}
+	m := model.Match{Keywords: kw, Field: fieldNames[field], Evidence: validIn(ev, sc.fields[field].f.valid)}
 	if r.actors != nil {
 		ms := v.offices(sc)
 		for i := range ms {

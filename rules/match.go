@@ -472,7 +472,7 @@ func (v *Vocabulary) actorWanted(r *rule, m *mention) bool {
 func (v *Vocabulary) contactMatch(sc *scratch, parts []part, c contactHit, a, b *mention) model.Match {
 	m := model.Match{
 		ContactKind: contactKinds[c.kind],
-		ContactTerm: validUTF8(sc.fields[c.field].f.quote(int(c.b0), int(c.b1))),
+		ContactTerm: validIn(sc.fields[c.field].f.quote(int(c.b0), int(c.b1)), sc.fields[c.field].f.valid),
 		Field:       fieldNames[c.field],
 	}
 	n := 1
@@ -486,21 +486,23 @@ func (v *Vocabulary) contactMatch(sc *scratch, parts []part, c contactHit, a, b 
 	}
 	var evBuf [3]string // a unit has at most three parts
 	ev := evBuf[:0]
+	valid := true
 	for _, p := range parts {
 		fs := &sc.fields[p.field]
+		valid = valid && fs.f.valid
 		if p.sent >= 0 {
 			ev = append(ev, fs.sentenceText(p.sent))
 		} else {
 			ev = append(ev, fs.f.src)
 		}
 	}
-	m.Evidence = validUTF8(truncate(strings.TrimSpace(strings.Join(ev, " — ")), maxEvidence))
+	m.Evidence = validIn(truncate(strings.TrimSpace(strings.Join(ev, " — ")), maxEvidence), valid)
 	return m
 }
 
 // actorHit describes mention m; partner gives a counterpart its kind.
 func (v *Vocabulary) actorHit(sc *scratch, m, partner *mention) model.ActorHit {
-	h := model.ActorHit{Alias: validUTF8(sc.fields[m.field].f.quote(int(m.b0), int(m.b1)))}
+	h := model.ActorHit{Alias: validIn(sc.fields[m.field].f.quote(int(m.b0), int(m.b1)), sc.fields[m.field].f.valid)}
 	cc := ""
 	if m.country >= 0 {
 		cc = v.countries[m.country]

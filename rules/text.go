@@ -30,6 +30,9 @@ type folded struct {
 	src  string  // cleaned text (tags stripped, entities decoded)
 	text []byte  // folded text
 	from []int32 // from[i]: offset in src of the rune that produced text[i]
+	// valid: src is UTF-8 (fold met no byte that is not), so the text
+	// quoted from it needs no check (see validIn).
+	valid bool
 }
 
 // span returns the source text behind folded bytes [b0, b1).
@@ -112,10 +115,11 @@ func foldOpt(dst []byte, from []int32, src string, stemLast bool) ([]byte, []int
 // the folded text, without their sentence and position (see sentences).
 // Reading each word as it ends spares a second pass over every byte: a
 // word of one script, most words, is one token.
-func foldTokens(dst []byte, from []int32, toks []token, src string) ([]byte, []int32, []token) {
+func foldTokens(dst []byte, from []int32, toks []token, src string) ([]byte, []int32, []token, bool) {
 	f := folder{dst: dst, from: from, word: -1, tokens: true, toks: toks}
 	f.run(src, true, foldTable())
-	return f.finish()
+	dst, from, toks = f.finish()
+	return dst, from, toks, !f.invalid
 }
 
 // foldWith is foldOpt reading the runes below foldTableMax from tab, the
@@ -207,6 +211,9 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 		switch {
 		case tab == nil:
 			r, size = utf8.DecodeRuneInString(src[i:])
+			if size == 1 {
+				f.invalid = true
+			}
 		case c >= 0xC2 && c <= 0xDF && i+1 < len(src) && src[i+1]&0xC0 == 0x80:
 			// Two bytes (U+0080–U+07FF: Cyrillic, Arabic, Hebrew, …),
 			// always valid: decoded here.
@@ -217,6 +224,9 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 			r, size = rune(c&0x0F)<<12|rune(src[i+1]&0x3F)<<6|rune(src[i+2]&0x3F), 3
 		default:
 			r, size = utf8.DecodeRuneInString(src[i:])
+			if size == 1 {
+				f.invalid = true // a byte that is not UTF-8
+			}
 		}
 		at := int32(i)
 		i += size
@@ -595,6 +605,9 @@ type folder struct {
 	// tokens: split each word into toks when it ends (foldTokens).
 	tokens bool
 	toks   []token
+	// invalid: the source holds a byte that is not UTF-8 (decoded as
+	// utf8.RuneError of one byte; the shortcuts take valid runes only).
+	invalid bool
 }
 
 // source notes the case of a source letter of the current word. Only
@@ -915,4 +928,13 @@ func validUTF8(s string) string {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// validIn is validUTF8 for text taken from sources that are all UTF-8
+// when valid is set (folded.valid): then s is returned unread.
+func validIn(s string, valid bool) string {
+	if valid {
+		return s
+	}
+	return validUTF8(s)
 }

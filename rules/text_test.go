@@ -160,7 +160,10 @@ func checkFoldTokens(t *testing.T, src string) {
 	wantToks, wantSents := tokenize(&want, nil, nil)
 	got := folded{src: src}
 	var toks []token
-	got.text, got.from, toks = foldTokens(nil, make([]int32, 0, 16), nil, src)
+	got.text, got.from, toks, got.valid = foldTokens(nil, make([]int32, 0, 16), nil, src)
+	if got.valid != utf8.ValidString(src) {
+		t.Fatalf("%q: foldTokens says valid %v", src, got.valid)
+	}
 	sents := sentences(&got, toks, nil)
 	if !bytes.Equal(got.text, want.text) || !slices.Equal(got.from, want.from) {
 		t.Fatalf("%q: foldTokens folds to %q %v, fold to %q %v", src, got.text, got.from, want.text, want.from)
