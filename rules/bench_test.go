@@ -183,7 +183,7 @@ func BenchmarkFold(b *testing.B) {
 				var sents []sentence
 				f.src = text
 				for b.Loop() {
-					f.text, f.from, toks, _ = foldTokens(f.text[:0], f.from[:0], toks[:0], text)
+					f.text, f.segs, toks, _ = foldTokens(f.text[:0], f.segs, toks[:0], text)
 					sents = sentences(&f, toks, sents)
 				}
 			})

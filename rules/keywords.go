@@ -69,8 +69,8 @@ func (fs *fieldScan) around(b0, b1 int) string {
 		if sn.t0 >= sn.t1 {
 			continue
 		}
-		start := int(fs.f.from[fs.toks[sn.t0].b0])
-		end := int(fs.f.from[fs.toks[sn.t1-1].b1-1])
+		start := fs.f.at(int(fs.toks[sn.t0].b0))
+		end := fs.f.at(int(fs.toks[sn.t1-1].b1 - 1))
 		if b0 >= start && b0 <= end+4 {
 			return truncate(fs.sentenceText(int32(indexOfSentence(fs, sn))), maxEvidence)
 		}

@@ -66,10 +66,7 @@ type fieldScan struct {
 // whose characters are tokens, it starts at every character.
 func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 	fs.f.src = cleanText(raw)
-	if fs.f.from == nil {
-		fs.f.from = make([]int32, 0, 256) // fold tracks offsets only into a non-nil slice
-	}
-	fs.f.text, fs.f.from, fs.toks, fs.f.valid = foldTokens(fs.f.text[:0], fs.f.from[:0], fs.toks[:0], fs.f.src)
+	fs.f.text, fs.f.segs, fs.toks, fs.f.valid = foldTokens(fs.f.text[:0], fs.f.segs, fs.toks[:0], fs.f.src)
 	fs.sents = sentences(&fs.f, fs.toks, fs.sents)
 	text := fs.f.text
 	fs.end = 0

@@ -24,15 +24,89 @@ import (
 func cleanText(s string) string { return plaintext.FromHTMLLines(s) }
 
 // folded is a field after folding: the text the automaton scans, and for
-// every byte of it the offset of the source rune in the cleaned text, so a
-// hit can be shown as written.
+// every byte of it the offset of the source rune in the cleaned text (at),
+// so a hit can be shown as written.
 type folded struct {
-	src  string  // cleaned text (tags stripped, entities decoded)
-	text []byte  // folded text
-	from []int32 // from[i]: offset in src of the rune that produced text[i]
+	src  string // cleaned text (tags stripped, entities decoded)
+	text []byte // folded text
+	// segs map folded bytes to source runes (see seg); from, when not
+	// nil, lists the offset of every byte instead (fold's, which tests
+	// compare with).
+	segs []seg
+	from []int32
 	// valid: src is UTF-8 (fold met no byte that is not), so the text
 	// quoted from it needs no check (see validIn).
 	valid bool
+}
+
+// seg is a run of folded bytes that lie parallel to the source: from
+// byte d of the folded text to the next seg, folded byte j comes from the
+// source rune holding byte j+delta. Folding most text writes a byte for
+// each source byte (small letters and spaces copied, capitals lowered, a
+// two-byte letter for a two-byte letter, Chinese characters whole), so a
+// field is a few segs, where keeping an offset for every byte cost four
+// bytes written for each; the offsets are worked out (segAt) only for the
+// few bytes a hit, a sentence end or an explanation reads.
+type seg struct {
+	d, delta int32
+}
+
+// noDelta is the folder's delta before its first seg: no offset minus
+// a folded length equals it.
+const noDelta = -1 << 31
+
+// at returns the offset in src of the rune that produced text[j].
+func (f *folded) at(j int) int {
+	if f.from != nil {
+		return int(f.from[j])
+	}
+	return segAt(f.segs, f.src, j)
+}
+
+// segAt is the offset in src of the rune that produced folded byte j,
+// by segs (see seg).
+func segAt(segs []seg, src string, j int) int {
+	// The last seg starting at or before j.
+	lo, hi := 0, len(segs)
+	for hi-lo > 1 {
+		m := int(uint(lo+hi) >> 1)
+		if int(segs[m].d) <= j {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	sg := segs[lo]
+	p := j + int(sg.delta)
+	if utf8.RuneStart(src[p]) {
+		// Most bytes: a byte that continues no rune starts one.
+		return p
+	}
+	// The rune holding source byte p: a rune is at most four bytes, and
+	// none starts before the seg's first (a rune start: an offset fold
+	// read a rune at). Bytes that are not UTF-8 are runes of one byte,
+	// as utf8.DecodeRuneInString reads them.
+	first := int(sg.d + sg.delta)
+	q := p
+	for q > first && q > p-(utf8.UTFMax-1) && !utf8.RuneStart(src[q]) {
+		q--
+	}
+	if q == p {
+		return p
+	}
+	if _, size := utf8.DecodeRuneInString(src[q:]); q+size > p {
+		return q
+	}
+	return p
+}
+
+// appendOffsets appends to from the offset of each of the first n folded
+// bytes, by segs.
+func appendOffsets(from []int32, segs []seg, src string, n int) []int32 {
+	for j := 0; j < n; j++ {
+		from = append(from, int32(segAt(segs, src, j)))
+	}
+	return from
 }
 
 // span returns the source text behind folded bytes [b0, b1).
@@ -40,8 +114,8 @@ func (f *folded) span(b0, b1 int) string {
 	if b0 < 0 || b1 > len(f.text) || b0 >= b1 {
 		return ""
 	}
-	s := int(f.from[b0])
-	last := int(f.from[b1-1])
+	s := f.at(b0)
+	last := f.at(b1 - 1)
 	_, size := utf8.DecodeRuneInString(f.src[last:])
 	return f.src[s : last+size]
 }
@@ -54,13 +128,13 @@ func (f *folded) quote(b0, b1 int) string {
 	if b0 < 0 || b1 > len(f.text) || b0 >= b1 {
 		return ""
 	}
-	s := int(f.from[b0])
-	last := int(f.from[b1-1])
+	s := f.at(b0)
+	last := f.at(b1 - 1)
 	_, size := utf8.DecodeRuneInString(f.src[last:])
 	end := last + size
 	limit := len(f.src)
 	if b1 < len(f.text) {
-		limit = int(f.from[b1])
+		limit = f.at(b1)
 	}
 	for end < limit {
 		r, size := utf8.DecodeRuneInString(f.src[end:])
@@ -115,28 +189,44 @@ func foldOpt(dst []byte, from []int32, src string, stemLast bool) ([]byte, []int
 // the folded text, without their sentence and position (see sentences).
 // Reading each word as it ends spares a second pass over every byte: a
 // word of one script, most words, is one token.
-func foldTokens(dst []byte, from []int32, toks []token, src string) ([]byte, []int32, []token, bool) {
-	f := folder{dst: dst, from: from, word: -1, tokens: true, toks: toks}
+// It keeps the source offsets as segs (see seg), appending to segs[:0],
+// and reports whether src is UTF-8.
+func foldTokens(dst []byte, segs []seg, toks []token, src string) ([]byte, []seg, []token, bool) {
+	f := folder{dst: dst, segs: segs[:0], delta: noDelta, word: -1, tokens: true, toks: toks}
 	f.run(src, true, foldTable())
-	dst, from, toks = f.finish()
-	return dst, from, toks, !f.invalid
+	dst, _, toks = f.finish()
+	return dst, f.segs, toks, !f.invalid
 }
 
 // foldWith is foldOpt reading the runes below foldTableMax from tab, the
 // per-rune steps worked out once, and small ASCII letters inline; with tab
 // nil every rune takes the slow path (folder.source and folder.ascii, or
 // foldStep, which the table is built from), which tests compare with.
+//
+// The offsets (from, when not nil) are kept as segs and listed at the
+// end; without a table they are also written byte by byte, as they are
+// made, which is what is returned: tests compare the two.
 func foldWith(dst []byte, from []int32, src string, stemLast bool, tab *foldTab) ([]byte, []int32) {
-	f := folder{dst: dst, from: from, word: -1}
+	f := folder{dst: dst, delta: noDelta, word: -1}
+	if tab == nil {
+		f.from = from
+	}
 	f.run(src, stemLast, tab)
-	dst, from, _ = f.finish()
+	dst, slow, _ := f.finish()
+	switch {
+	case from == nil:
+	case tab == nil:
+		from = slow
+	default:
+		from = appendOffsets(from, f.segs, src, len(dst))
+	}
 	return dst, from
 }
 
 // run folds src (see foldWith).
 func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 	f.fast = tab != nil
-	var st step
+	f.src = src
 	for i := 0; i < len(src); {
 		c := src[i]
 		if c < utf8.RuneSelf {
@@ -153,13 +243,10 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 					f.word = len(f.dst)
 				}
 				f.scripts |= 1 << scLatin
-				f.dst = append(f.dst, src[i:k]...)
-				if from := f.from; from != nil {
-					for at := int32(i); at < int32(k); at++ {
-						from = append(from, at)
-					}
-					f.from = from
+				if int32(i)-int32(len(f.dst)) != f.delta {
+					f.newSeg(int32(i), 1, 1)
 				}
+				f.dst = append(f.dst, src[i:k]...)
 				i = k
 				continue
 			}
@@ -172,10 +259,10 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 					f.word = len(f.dst)
 				}
 				f.scripts |= 1 << scLatin
-				f.dst = append(f.dst, c+'a'-'A')
-				if f.from != nil {
-					f.from = append(f.from, int32(i))
+				if int32(i)-int32(len(f.dst)) != f.delta {
+					f.newSeg(int32(i), 1, 1)
 				}
+				f.dst = append(f.dst, c+'a'-'A')
 				i++
 				continue
 			}
@@ -185,16 +272,16 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 				// follows no other space or line break.
 				f.endWord(true)
 				if n := len(f.dst); n > 0 && f.dst[n-1] != ' ' && f.dst[n-1] != '\n' {
-					f.dst = append(f.dst, ' ')
-					if f.from != nil {
-						f.from = append(f.from, int32(i))
+					if int32(i)-int32(n) != f.delta {
+						f.newSeg(int32(i), 1, 1)
 					}
+					f.dst = append(f.dst, ' ')
 				}
 				i++
 				continue
 			}
 			f.source(rune(c))
-			f.ascii(c, int32(i))
+			f.ascii(c, int32(i), 1)
 			i++
 			continue
 		}
@@ -236,9 +323,12 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 				e := &tab.steps[r]
 				if e.script != scNone {
 					f.count(e.flags)
-					f.letter(e.letter[:e.n], e.script, at)
+					if at-int32(len(f.dst)) != f.delta {
+						f.newSeg(at, 1, 1)
+					}
+					f.letter(e.letter[:e.n], e.script)
 				} else {
-					f.apply(e.flags, tab.out[e.off:e.off+uint32(e.n)], at)
+					f.apply(e.flags, tab.out[e.off:e.off+uint32(e.n)], at, size)
 				}
 				continue
 			case r >= 0x4E00 && r <= 0x9FFF:
@@ -246,38 +336,74 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 				// (foldRune).
 				f.letters++
 				if m := tab.t2s(r); m != r {
-					f.rune(m, at)
+					f.rune(m, at, size)
 				} else {
+					if at-int32(len(f.dst)) != f.delta {
+						f.newSeg(at, 1, 1)
+					}
 					var b [3]byte
-					f.letter(utf8.AppendRune(b[:0], r), scHan, at)
+					f.letter(utf8.AppendRune(b[:0], r), scHan)
 				}
 				continue
 			case r >= 0xAC00 && r <= 0xD7A3:
 				// Hangul syllables: a letter, kept whole (foldRune).
 				f.letters++
+				if at-int32(len(f.dst)) != f.delta {
+					f.newSeg(at, 1, 1)
+				}
 				var b [3]byte
-				f.letter(utf8.AppendRune(b[:0], r), scHangul, at)
+				f.letter(utf8.AppendRune(b[:0], r), scHangul)
 				continue
 			}
 		}
-		st.reset()
-		foldStep(r, size, &st)
-		f.apply(st.flags, st.out(), at)
+		f.slow(r, at, size)
 	}
 	f.endWord(stemLast)
+}
+
+// slow folds rune r (size bytes at source offset at) by foldStep.
+func (f *folder) slow(r rune, at int32, size int) {
+	var st step
+	foldStep(r, size, &st)
+	f.apply(st.flags, st.out(), at, size)
 }
 
 // finish returns what the fold wrote, without a trailing space, so that
 // folded aliases and texts end on a word.
 func (f *folder) finish() ([]byte, []int32, []token) {
-	dst, from := f.dst, f.from
-	if n := len(dst); n > 0 && dst[n-1] == ' ' {
-		dst = dst[:n-1]
-		if from != nil {
-			from = from[:n-1]
-		}
+	if n := len(f.dst); n > 0 && f.dst[n-1] == ' ' {
+		f.cut(n - 1)
 	}
-	return dst, from, f.toks
+	return f.dst, f.from, f.toks
+}
+
+// newSeg notes that the n bytes about to be written at the end of dst
+// come from the source rune at offset at, size bytes long (see seg); the
+// folder's hot paths call it only when they do not continue the last
+// seg, which mark checks for the others. (Not inlined: it is rare, and
+// mark and the paths that check for themselves stay small.)
+//
+//go:noinline
+func (f *folder) newSeg(at int32, n, size int) {
+	d := int32(len(f.dst))
+	if n > size {
+		// More bytes than the source rune has (a long decomposition):
+		// a seg for each, all of that rune.
+		for k := int32(0); k < int32(n); k++ {
+			f.segs = append(f.segs, seg{d: d + k, delta: at - d - k})
+		}
+		f.delta = at - d - int32(n) + 1
+		return
+	}
+	f.segs = append(f.segs, seg{d: d, delta: at - d})
+	f.delta = at - d
+}
+
+// mark is newSeg when the bytes do not continue the last seg.
+func (f *folder) mark(at int32, n, size int) {
+	if at-int32(len(f.dst)) != f.delta || n > size {
+		f.newSeg(at, n, size)
+	}
 }
 
 // What folding one rune outside ASCII does to the folder (step.flags):
@@ -354,28 +480,32 @@ func (s *step) source(r rune) {
 	}
 }
 
-// apply does to f what a recorded step says, for a rune at source offset at.
-func (f *folder) apply(flags uint8, out []byte, at int32) {
+// apply does to f what a recorded step says, for a rune of size bytes at
+// source offset at.
+func (f *folder) apply(flags uint8, out []byte, at int32, size int) {
 	f.count(flags)
 	for k := 0; k < len(out); {
 		c := out[k]
 		switch {
 		case c == stepRune:
-			f.rune(rune(out[k+1]), at)
+			f.rune(rune(out[k+1]), at, size)
 			k += 2
 		case c < utf8.RuneSelf:
-			f.ascii(c, at)
+			f.ascii(c, at, size)
 			k++
 		default:
-			r, size := utf8.DecodeRune(out[k:])
-			f.rune(r, at)
-			k += size
+			r, n := utf8.DecodeRune(out[k:])
+			f.rune(r, at, size)
+			k += n
 		}
 	}
 }
 
-// letter is folder.rune for a letter or digit of script sc, encoded in b.
-func (f *folder) letter(b []byte, sc script, at int32) {
+// letter is folder.rune for a letter or digit of script sc, encoded in b,
+// on the fast path (with the fold table: no offsets byte by byte). The
+// caller has marked its source (the letter has no more bytes than the
+// source rune: see foldEntry.script).
+func (f *folder) letter(b []byte, sc script) {
 	if f.word < 0 {
 		f.word = len(f.dst)
 	}
@@ -383,17 +513,9 @@ func (f *folder) letter(b []byte, sc script, at int32) {
 	if len(b) == 2 {
 		// Most letters outside ASCII: spelled out, cheaper than a copy.
 		f.dst = append(f.dst, b[0], b[1])
-		if f.from != nil {
-			f.from = append(f.from, at, at)
-		}
 		return
 	}
 	f.dst = append(f.dst, b...)
-	if f.from != nil {
-		for range b {
-			f.from = append(f.from, at)
-		}
-	}
 }
 
 // letters2 folds the run of two-byte runes from src[i] whose table entry
@@ -401,9 +523,13 @@ func (f *folder) letter(b []byte, sc script, at int32) {
 // returning to foldWith's dispatch between them) and returns where the
 // run ends.
 func (f *folder) letters2(src string, i int, tab *foldTab) int {
-	start, word := i, f.word
+	start, word, segs, delta := i, f.word, len(f.segs), f.delta
 	if word < 0 {
 		f.word = len(f.dst) // undone below if no letter follows
+	}
+	// Each letter is two bytes for two: the run continues one seg.
+	if int32(i)-int32(len(f.dst)) != f.delta {
+		f.newSeg(int32(i), 2, 2)
 	}
 	for i+1 < len(src) {
 		c, c2 := src[i], src[i+1]
@@ -417,13 +543,11 @@ func (f *folder) letters2(src string, i int, tab *foldTab) int {
 		f.count(e.flags)
 		f.scripts |= 1 << (e.script & 15) // scripts < 16: no shift check
 		f.dst = append(f.dst, e.letter[0], e.letter[1])
-		if f.from != nil {
-			f.from = append(f.from, int32(i), int32(i))
-		}
 		i += 2
 	}
 	if i == start {
 		f.word = word
+		f.segs, f.delta = f.segs[:segs], delta
 	}
 	return i
 }
@@ -545,7 +669,7 @@ type foldEntry struct {
 	flags uint8
 	// script, when not scNone: the output is one call of folder.rune
 	// with a letter or digit of this script (folder.letter), whose
-	// UTF-8 is letter[:n].
+	// UTF-8 is letter[:n], no longer than the rune's own.
 	script script
 	letter [utf8.UTFMax]byte
 	// letter2: a letter of two bytes that is no zero-width non-joiner,
@@ -567,7 +691,8 @@ var foldTable = sync.OnceValue(func() *foldTab {
 			panic("rules: fold of a rune too long for the table")
 		}
 		t.steps[r] = foldEntry{off: uint32(len(out)), n: uint8(len(o)), flags: st.flags}
-		if m, size := utf8.DecodeRune(o); m >= utf8.RuneSelf && size == len(o) {
+		if m, size := utf8.DecodeRune(o); m >= utf8.RuneSelf && size == len(o) && size <= utf8.RuneLen(r) {
+			// One rune, of no more bytes than r (see folder.letter).
 			t.steps[r].script = scriptOf(m)
 			copy(t.steps[r].letter[:], o)
 			t.steps[r].letter2 = t.steps[r].script != scNone && len(o) == 2 && st.flags&stepZWNJ == 0
@@ -587,9 +712,17 @@ var foldTable = sync.OnceValue(func() *foldTab {
 // folder is the state of one fold: the output, and the word being
 // written, which is read whole when it ends (foldWord).
 type folder struct {
+	src  string
 	dst  []byte
-	from []int32 // nil: offsets not kept
-	word int     // start of the current word in dst; -1 between words
+	segs []seg // the source offsets of dst (see seg)
+	// delta of the last seg (noDelta before the first): a byte from
+	// source offset at continues it when at-len(dst) == delta.
+	delta int32
+	// from, when not nil, receives the offset of each byte, written as
+	// it is made (without a fold table only: what tests compare segs
+	// with).
+	from []int32
+	word int // start of the current word in dst; -1 between words
 	// Letters of the word in the source: a short word in capitals is an
 	// acronym ("СВР", "МИД"), which is not stemmed.
 	letters, upper, lower int
@@ -648,15 +781,16 @@ func (f *folder) source(r rune) {
 
 // rune appends a folded rune outside ASCII: a letter or digit joins the
 // current word; anything else (punctuation, symbols) is a space.
-func (f *folder) rune(r rune, at int32) {
+func (f *folder) rune(r rune, at int32, size int) {
 	if scriptOf(r) == scNone {
-		f.ascii(' ', at)
+		f.ascii(' ', at, size)
 		return
 	}
 	if f.word < 0 {
 		f.word = len(f.dst)
 	}
 	f.scripts |= 1 << scriptOf(r)
+	f.mark(at, utf8.RuneLen(r), size)
 	start := len(f.dst)
 	f.dst = utf8.AppendRune(f.dst, r)
 	if f.from != nil {
@@ -676,7 +810,7 @@ func (f *folder) zwnj() {
 // ascii appends an ASCII byte: letters (lower-cased) and digits join the
 // current word; other bytes end it, with hyphens and control characters
 // read as spaces, runs of spaces collapsed and line breaks kept.
-func (f *folder) ascii(c byte, at int32) {
+func (f *folder) ascii(c byte, at int32, size int) {
 	switch {
 	case c >= 'A' && c <= 'Z':
 		c += 'a' - 'A'
@@ -696,6 +830,7 @@ func (f *folder) ascii(c byte, at int32) {
 		} else {
 			f.digits = true
 		}
+		f.mark(at, 1, size)
 		f.dst = append(f.dst, c)
 		if f.from != nil {
 			f.from = append(f.from, at)
@@ -724,6 +859,7 @@ func (f *folder) ascii(c byte, at int32) {
 			return
 		}
 	}
+	f.mark(at, 1, size)
 	f.dst = append(f.dst, c)
 	if f.from != nil {
 		f.from = append(f.from, at)
@@ -826,8 +962,16 @@ func (f *folder) readWord(stem bool) {
 // replace puts m in place of dst[w:], every byte from the word's first
 // source rune onwards keeping offsets in order.
 func (f *folder) replace(w int, m []byte) {
+	// The offset of each old rune, by segs; each new byte is then
+	// marked with the one at its rune index.
+	var idx []int32
+	for i := w; i < len(f.dst); {
+		_, size := utf8.DecodeRune(f.dst[i:])
+		idx = append(idx, int32(segAt(f.segs, f.src, i)))
+		i += size
+	}
 	if f.from != nil {
-		// Map each new rune to the source rune at the same rune index.
+		// The same, byte by byte.
 		old := f.from[w:]
 		var idx []int32
 		for i := 0; i < len(f.dst)-w; {
@@ -846,20 +990,55 @@ func (f *folder) replace(w int, m []byte) {
 			i += size
 		}
 	}
-	f.dst = append(f.dst[:w], m...)
+	f.cutSegs(w)
+	f.dst = f.dst[:w]
+	for i, k := 0, 0; i < len(m); k++ {
+		_, size := utf8.DecodeRune(m[i:])
+		at := idx[min(k, len(idx)-1)]
+		for j := 0; j < size; j++ {
+			f.mark(at, 1, 1)
+			f.dst = append(f.dst, m[i+j])
+		}
+		i += size
+	}
 }
 
 // cut truncates the output at n.
 func (f *folder) cut(n int) {
+	f.cutSegs(n)
 	f.dst = f.dst[:n]
 	if f.from != nil {
 		f.from = f.from[:n]
 	}
 }
 
+// cutSegs drops the segs of output bytes from n on.
+func (f *folder) cutSegs(n int) {
+	k := len(f.segs)
+	for k > 0 && int(f.segs[k-1].d) >= n {
+		k--
+	}
+	f.segs = f.segs[:k]
+	f.delta = noDelta
+	if k > 0 {
+		f.delta = f.segs[k-1].delta
+	}
+}
+
 // remove deletes output bytes [a, b) of the current word.
 func (f *folder) remove(a, b int) {
-	f.dst = append(f.dst[:a], f.dst[b:]...)
+	// The offsets of the bytes kept after b, marked again from a.
+	rest := make([]int32, 0, len(f.dst)-b)
+	for j := b; j < len(f.dst); j++ {
+		rest = append(rest, int32(segAt(f.segs, f.src, j)))
+	}
+	tail := append([]byte(nil), f.dst[b:]...)
+	f.cutSegs(a)
+	f.dst = f.dst[:a]
+	for j, c := range tail {
+		f.mark(rest[j], 1, 1)
+		f.dst = append(f.dst, c)
+	}
 	if f.from != nil {
 		f.from = append(f.from[:a], f.from[b:]...)
 	}

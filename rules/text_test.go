@@ -152,21 +152,24 @@ func TestScriptAt(t *testing.T) {
 }
 
 // checkFoldTokens compares foldTokens and sentences, which split words as
-// fold writes them, with fold followed by tokenize, over the whole text.
+// fold writes them, with fold followed by tokenize, over the whole text;
+// and the offsets foldTokens keeps as segs with those the slow path (fold
+// without its table) writes byte by byte.
 func checkFoldTokens(t *testing.T, src string) {
 	t.Helper()
 	want := folded{src: src}
-	want.text, want.from = fold(nil, make([]int32, 0, 16), src)
+	want.text, want.from = foldWith(nil, make([]int32, 0, 16), src, true, nil)
 	wantToks, wantSents := tokenize(&want, nil, nil)
 	got := folded{src: src}
 	var toks []token
-	got.text, got.from, toks, got.valid = foldTokens(nil, make([]int32, 0, 16), nil, src)
+	got.text, got.segs, toks, got.valid = foldTokens(nil, nil, nil, src)
 	if got.valid != utf8.ValidString(src) {
 		t.Fatalf("%q: foldTokens says valid %v", src, got.valid)
 	}
 	sents := sentences(&got, toks, nil)
-	if !bytes.Equal(got.text, want.text) || !slices.Equal(got.from, want.from) {
-		t.Fatalf("%q: foldTokens folds to %q %v, fold to %q %v", src, got.text, got.from, want.text, want.from)
+	gotFrom := appendOffsets(nil, got.segs, src, len(got.text))
+	if !bytes.Equal(got.text, want.text) || !slices.Equal(gotFrom, want.from) {
+		t.Fatalf("%q: foldTokens folds to %q %v, fold to %q %v", src, got.text, gotFrom, want.text, want.from)
 	}
 	if !slices.Equal(toks, wantToks) || !slices.Equal(sents, wantSents) {
 		t.Fatalf("%q (folded %q):\nfoldTokens %+v %+v\ntokenize   %+v %+v", src, got.text, toks, sents, wantToks, wantSents)

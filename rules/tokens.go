@@ -209,6 +209,6 @@ func endsSentence(f *folded, i int, toks []token) bool {
 	}
 	// Scripts without capitals (Arabic, Hebrew, Chinese…) start a
 	// sentence with any letter.
-	r, _ := utf8.DecodeRuneInString(f.src[f.from[j]:])
+	r, _ := utf8.DecodeRuneInString(f.src[f.at(j):])
 	return unicode.IsUpper(r) || unicode.IsDigit(r) || unicode.IsLetter(r) && !unicode.IsLower(r)
 }
