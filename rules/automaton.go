@@ -28,9 +28,10 @@ import (
 // eight bytes at a time. The states kept (the root, states where patterns end,
 // states with no or several edges) are numbered depth first, so a walk
 // reads its states, edges and labels mostly forward in memory. A state's
-// edges are listed in class order and found by a short scan; states with
-// many edges (the root, where every walk starts, and the first letters of
-// aliases) get a dense row over all byte classes instead.
+// edges are listed in class order; a state with up to packedMax edges
+// (most) has their classes in the edge that enters it, one with more (the
+// root, where every walk starts, and the first letters of aliases) a
+// dense row over all byte classes.
 type automaton struct {
 	class [256]uint8 // byte → class; 0: the byte occurs in no pattern
 	ncol  int        // classes + 1
@@ -76,12 +77,12 @@ const (
 const (
 	// denseNode marks a state with a dense row.
 	denseNode = 0xFF
-	// denseMin is the number of edges from which a state gets a dense
-	// row: below it, scanning the list is as fast and far smaller.
-	denseMin = 8
 	// packedMax is the number of edges up to which a state's edge
 	// classes are held in the word that points to it, so that finding
-	// its edge reads no list.
+	// its edge reads no list. A state with more edges (and the root)
+	// gets a dense row: scanning a list of four to seven edges cost
+	// more than a tenth of the walks' instructions, the rows of those
+	// states 40 KB.
 	packedMax = 3
 	// maxSlots bounds the states of the trie before compression, its
 	// edges and row slots: a target must fit in the 23 bits an edge has
@@ -214,13 +215,13 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 	visit(0)
 	// Room to read any label eight bytes at a time.
 	a.labels = append(a.labels, make([]byte, 8)...)
-	// Lay the kept states out: a dense row or a list of edges each. An
+	// Lay the kept states out: packed classes or a dense row each. An
 	// edge carries the layout of the state it enters, so a step reads
 	// one edge, not a state and then an edge.
 	count := func(n int) int { return int(nkids[order[n]]) }
 	nrows := 0
 	for n := range order {
-		if count(n) >= denseMin || n == 0 {
+		if count(n) > packedMax || n == 0 {
 			nrows++
 		}
 	}
@@ -237,7 +238,7 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 				node[n] |= uint64(ce.class) << (8 + 8*i)
 			}
 		}
-		if count(n) >= denseMin || n == 0 {
+		if count(n) > packedMax || n == 0 {
 			node[n] = uint64(at[n])<<32 | uint64(row*a.ncol)<<8 | denseNode
 			for i, ce := range flat[at[n] : int(at[n])+count(n)] {
 				a.rows[row*a.ncol+int(ce.class)] = uint8(i + 1)
@@ -307,24 +308,13 @@ func (a *automaton) walk(text []byte, start int, emit func(state uint32, end int
 			}
 			e := &a.edges[at]
 			w, n = e.word, e.next
-		case cnt == denseNode:
+		default: // denseNode
 			i := a.rows[int(uint32(n)>>8)+int(c)]
 			if i == 0 {
 				return
 			}
 			e := &a.edges[at+int(i)-1]
 			w, n = e.word, e.next
-		default:
-			// The list is in class order: stop at the first class not
-			// below c.
-			end := at + int(n&0xFF)
-			for at < end && uint8(a.edges[at].word) < c {
-				at++
-			}
-			if at == end || uint8(a.edges[at].word) != c {
-				return
-			}
-			w, n = a.edges[at].word, a.edges[at].next
 		}
 		j++
 		if k := int(uint8(w >> 8)); k > 0 {
