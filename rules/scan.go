@@ -78,52 +78,63 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 		}
 	}
 	fs.flags = resize(fs.flags, len(fs.toks))
+	clear(fs.flags) // keep flags a link word; mark sets the others
 	fs.years = false
 	fs.hits, fs.heads, fs.span = fs.hits[:0], fs.heads[:0], 0
 	// A walk starts inside token ti (at its start, or after a clitic).
-	var ti int
-	emit := func(start int) {
-		v.ac.walk(text, start, func(s uint32, end int) {
-			v.keep(fs, ti, start, end, v.pays[v.payAt[s]:v.payAt[s+1]])
-		})
+	var ti, start int
+	found := func(s uint32, end int) {
+		list := v.pays[v.payAt[s]:v.payAt[s+1]]
+		if len(list) == 1 && list[0].kind == hLink {
+			// A link word alone (most are no alias): flag the token if
+			// it is the word, as keep would.
+			if tk := &fs.toks[ti]; start == int(tk.b0) && end == int(tk.b1) {
+				fs.flags[ti] |= fLink
+			}
+			return
+		}
+		v.keep(fs, ti, start, end, list)
 	}
+	ac := v.ac
 	var starts [8]int
-	for i, t := range fs.toks {
-		// What the token is (keep flags a link word; mark sets the
-		// others).
-		fs.flags[i] = 0
-		n := int(t.b1 - t.b0)
-		if n == 4 && (text[t.b0] == '1' || text[t.b0] == '2') {
+	for i := range fs.toks {
+		t := &fs.toks[i]
+		b0, b1 := int(t.b0), int(t.b1)
+		if b1-b0 == 4 && (text[b0] == '1' || text[b0] == '2') {
 			fs.years = true
 		}
 		// The walks from it.
-		if v.ac == nil {
+		if ac == nil {
 			continue
 		}
-		if t.script.unspaced() {
+		sc := t.script
+		if sc.unspaced() {
 			// One character a token: most begin no alias. (Three bytes,
 			// valid UTF-8, decoded here: Chinese, kana, Hangul.)
 			var r rune
-			if w := text[t.b0:t.b1]; len(w) == 3 {
+			if w := text[b0:b1]; len(w) == 3 {
 				r = rune(w[0]&0x0F)<<12 | rune(w[1]&0x3F)<<6 | rune(w[2]&0x3F)
 			} else {
 				r, _ = utf8.DecodeRune(w)
 			}
-			if !v.ac.mayStart(r) {
+			if !ac.mayStart(r) {
 				continue
 			}
 		}
-		ti = i
-		emit(int(t.b0))
+		ti, start = i, b0
+		ac.walk(text, start, found)
+		if sc != scArabic && sc != scHebrew {
+			continue
+		}
 		var more []int
-		switch t.script {
-		case scArabic:
-			more = arabicStarts(text[t.b0:t.b1], starts[:0])
-		case scHebrew:
-			more = hebrewStarts(text[t.b0:t.b1], starts[:0])
+		if sc == scArabic {
+			more = arabicStarts(text[b0:b1], starts[:0])
+		} else {
+			more = hebrewStarts(text[b0:b1], starts[:0])
 		}
 		for _, at := range more {
-			emit(int(t.b0) + at)
+			start = b0 + at
+			ac.walk(text, start, found)
 		}
 	}
 	fs.settle()
@@ -184,14 +195,6 @@ func firstFrom(list []hit, t int32) int {
 // for "word*" aliases, or with an ending their script allows) and satisfy
 // their capital-letter constraint.
 func (v *Vocabulary) keep(fs *fieldScan, ti, start, end int, list []payload) {
-	if len(list) == 1 && list[0].kind == hLink {
-		// A link word alone (most are no alias): flag the token if it
-		// is the word, as the loop below would.
-		if tk := fs.toks[ti]; start == int(tk.b0) && end == int(tk.b1) {
-			fs.flags[ti] |= fLink
-		}
-		return
-	}
 	text := fs.f.text
 	// The hit's last token is the last one starting before end: end is
 	// inside it, at its end, or (an alias may end in punctuation: "U.S.")
