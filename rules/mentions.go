@@ -174,6 +174,9 @@ func (v *Vocabulary) findHead(fs *fieldScan, h hit) (hit, bool) {
 // than t being the tail of a longer name that overlaps the one searching:
 // "Foreign Intelligence Service director").
 func (fs *fieldScan) agencyStartsAt(t int32) bool {
+	if !fs.has(1 << hAgency) {
+		return false
+	}
 	for _, h := range hitsBetween(fs.hits, t, t) {
 		if h.t0 == t && h.p.kind == hAgency {
 			return true
@@ -201,6 +204,9 @@ func (fs *fieldScan) headAt(t int32, starting bool) (hit, bool) {
 // adjoint"), or ending within reach words before it ("deputy foreign
 // minister", "former Russian spy chief").
 func (fs *fieldScan) voided(t0, t1 int32, reach int32) bool {
+	if !fs.has(1 << hVoid) {
+		return false
+	}
 	sent := fs.toks[t0].sent
 	for _, h := range fs.hitsNear(t0, t1, reach+voidCountrySlack+1) {
 		if h.p.kind != hVoid || fs.toks[h.t0].sent != sent {
@@ -254,6 +260,9 @@ func (fs *fieldScan) linkBetween(t0, t1 int32) bool {
 // countryEndingAt returns the country named by the words just before
 // token t0, if any.
 func (fs *fieldScan) countryEndingAt(t0 int32) (int32, bool) {
+	if !fs.has(1 << hCountry) {
+		return 0, false
+	}
 	for _, h := range fs.hitsNear(t0, t0, 0) {
 		if h.p.kind == hCountry && h.t1 == t0 && fs.toks[h.t0].sent == fs.toks[t0].sent {
 			return h.p.arg, true
@@ -288,7 +297,7 @@ func (fs *fieldScan) postposed(t0 int32) bool {
 // countryStartingAt returns the country named by the words starting at
 // token t1, if any.
 func (fs *fieldScan) countryStartingAt(t1 int32) (int32, bool) {
-	if int(t1) >= len(fs.toks) {
+	if int(t1) >= len(fs.toks) || !fs.has(1<<hCountry) {
 		return 0, false
 	}
 	for _, h := range hitsBetween(fs.hits, t1, t1) {
@@ -304,6 +313,9 @@ func (fs *fieldScan) countryStartingAt(t1 int32) (int32, bool) {
 // intelligence chief", nearest first), or right after it ("son homologue
 // iranien", "inteligencia egipcia").
 func (fs *fieldScan) countryNear(t0, t1 int32) int32 {
+	if !fs.has(1 << hCountry) {
+		return noCountry // what the search below finds without one
+	}
 	sent := fs.toks[t0].sent
 	inside, before, after := noCountry, noCountry, noCountry
 	bestBefore, afterAt := int32(-1), int32(-1)
@@ -358,6 +370,9 @@ func (fs *fieldScan) countryNear(t0, t1 int32) int32 {
 // groupNear reports whether a plural office at [t0, t1) stands for several
 // countries: a group word or two different countries close to it.
 func (fs *fieldScan) groupNear(t0, t1 int32) bool {
+	if !fs.has(1<<hGroup | 1<<hCountry) {
+		return false
+	}
 	sent := fs.toks[t0].sent
 	first := noCountry
 	for _, h := range fs.hitsNear(t0, t1, groupReach) {
@@ -396,6 +411,9 @@ func (fs *fieldScan) near(h hit, t0, t1, reach int32) bool {
 // link word ("России и КНДР", "日本と韓国"). A group word further away
 // does not count as it does for a plural: the title may be singular.
 func (fs *fieldScan) pairNear(t0, t1 int32) bool {
+	if !fs.has(1<<hGroup | 1<<hCountry) {
+		return false
+	}
 	sent := fs.toks[t0].sent
 	var prev *hit
 	near := fs.hitsNear(t0, t1, groupReach)
@@ -424,6 +442,9 @@ func (fs *fieldScan) pairNear(t0, t1 int32) bool {
 // countriesNear appends to out (up to its capacity) the countries named
 // within groupReach words of a plural office at [t0, t1), in its sentence.
 func (fs *fieldScan) countriesNear(out []int32, t0, t1 int32) []int32 {
+	if !fs.has(1 << hCountry) {
+		return out
+	}
 	sent := fs.toks[t0].sent
 	for _, h := range fs.hitsNear(t0, t1, groupReach) {
 		if h.p.kind != hCountry || fs.toks[h.t0].sent != sent || !fs.near(h, t0, t1, groupReach) {
@@ -494,6 +515,9 @@ const nameKinds = 1<<hName | 1<<hTitle | 1<<hAgency | 1<<hHead | 1<<hCountry | 1
 // coveredBy reports whether a hit of one of kinds (a bit set of hitKind)
 // covers token t.
 func (fs *fieldScan) coveredBy(t int32, kinds uint32) bool {
+	if !fs.has(kinds) {
+		return false
+	}
 	for _, h := range fs.hitsNear(t, t, 0) {
 		if h.t0 <= t && t < h.t1 && kinds&(1<<h.p.kind) != 0 {
 			return true
@@ -573,6 +597,9 @@ var months = map[string]bool{
 }
 
 func (v *Vocabulary) negatedAt(fs *fieldScan, c hit) bool {
+	if !fs.has(1<<hNegative | 1<<hDenial) {
+		return false
+	}
 	sent := fs.toks[c.t0].sent
 	reach := int32(max(v.negBefore, v.negAfter, v.denialReach))
 	for _, h := range fs.hitsNear(c.t0, c.t1, reach) {

@@ -57,7 +57,15 @@ type fieldScan struct {
 	// years: some token may be a year (four bytes from a 1 or a 2), which
 	// pastYearNear looks for.
 	years bool
+	// kinds has a bit (1<<hitKind) for each kind of hit the field holds:
+	// a search for kinds it lacks (a void word, a negation: most fields
+	// have none) returns at once (has).
+	kinds uint32
 }
+
+// has reports whether the field holds a hit of one of kinds (a bit set
+// of hitKind).
+func (fs *fieldScan) has(kinds uint32) bool { return fs.kinds&kinds != 0 }
 
 // scan cleans, folds and tokenizes raw into fs and runs the automaton from
 // every word start, keeping the hits that satisfy their alias (see keep).
@@ -138,10 +146,11 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 		}
 	}
 	fs.settle()
-	fs.span = 0
+	fs.span, fs.kinds = 0, 0
 	for _, h := range fs.hits {
 		fs.mark(h)
 		fs.span = max(fs.span, h.t1-h.t0)
+		fs.kinds |= 1 << h.p.kind
 	}
 }
 

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -154,5 +155,61 @@ func TestLinkFlags(t *testing.T) {
 	}
 	if links == 0 {
 		t.Error("no link word in the items")
+	}
+}
+
+// TestKindShortcuts checks that the searches that return at once in a
+// field without hits of the kinds they look for (fieldScan.has) answer as
+// the full search does, over the corpora, for every token and every pair
+// of tokens up to three apart.
+func TestKindShortcuts(t *testing.T) {
+	v := defaultSet(t).vocab
+	var items []corpusItem
+	for _, path := range []string{"testdata/corpus/dev.jsonl", "testdata/corpus/dev_multi.jsonl", "testdata/extra.jsonl"} {
+		items = append(items, loadCorpus(t, path)...)
+	}
+	items = append(items, corpusItem{Title: "no spy chief", Summary: "Egypt's and Iraq's heads of intelligence did not meet; deputy foreign minister Ryabkov met"})
+	answers := func(fs *fieldScan, t0, t1 int32) string {
+		var buf [4]int32
+		c1, ok1 := fs.countryEndingAt(t0)
+		c2, ok2 := fs.countryStartingAt(t1)
+		h := hit{t0: t0, t1: t1}
+		return fmt.Sprint(fs.voided(t0, t1, 2), fs.voided(t0, t1, nameReach), v.negatedAt(fs, h), fs.coveredBy(t0, nameKinds),
+			fs.coveredBy(t0, 1<<hVoid), fs.countryNear(t0, t1), fs.groupNear(t0, t1), fs.pairNear(t0, t1),
+			fs.countriesNear(buf[:0], t0, t1), fs.agencyStartsAt(t0), c1, ok1, c2, ok2)
+	}
+	tried, cut := 0, 0
+	for _, it := range items {
+		sc := v.read(it.article())
+		for fi := range sc.fields {
+			fs := &sc.fields[fi]
+			kinds := uint32(0)
+			for _, h := range fs.hits {
+				kinds |= 1 << h.p.kind
+			}
+			if fs.kinds != kinds {
+				t.Fatalf("%q: kinds %b, hits %b", fs.f.src, fs.kinds, kinds)
+			}
+			n := int32(len(fs.toks))
+			for t0 := range n {
+				for t1 := t0 + 1; t1 <= min(n, t0+3); t1++ {
+					got := answers(fs, t0, t1)
+					fs.kinds = ^uint32(0)
+					want := answers(fs, t0, t1)
+					fs.kinds = kinds
+					if got != want {
+						t.Errorf("%q tokens %d-%d: %s, full search %s", fs.f.src, t0, t1, got, want)
+					}
+					tried++
+					if kinds&(1<<hCountry|1<<hVoid|1<<hNegative|1<<hDenial) != 1<<hCountry|1<<hVoid|1<<hNegative|1<<hDenial {
+						cut++
+					}
+				}
+			}
+		}
+		v.scratch.Put(sc)
+	}
+	if cut == 0 || cut == tried {
+		t.Errorf("%d of %d searches in fields lacking a kind: the shortcut is not tried both ways", cut, tried)
 	}
 }
