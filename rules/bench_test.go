@@ -183,7 +183,7 @@ func BenchmarkFold(b *testing.B) {
 				var sents []sentence
 				f.src = text
 				for b.Loop() {
-					f.text, f.segs, toks, _ = foldTokens(f.text[:0], f.segs, toks[:0], text)
+					toks = f.foldTokens(toks[:0])
 					sents = sentences(&f, toks, sents)
 				}
 			})

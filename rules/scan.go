@@ -74,7 +74,7 @@ func (fs *fieldScan) has(kinds uint32) bool { return fs.kinds&kinds != 0 }
 // whose characters are tokens, it starts at every character.
 func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 	fs.f.src = cleanText(raw)
-	fs.f.text, fs.f.segs, fs.toks, fs.f.valid = foldTokens(fs.f.text[:0], fs.f.segs, fs.toks[:0], fs.f.src)
+	fs.toks = fs.f.foldTokens(fs.toks[:0])
 	fs.sents = sentences(&fs.f, fs.toks, fs.sents)
 	text := fs.f.text
 	fs.end = 0

@@ -34,6 +34,9 @@ type folded struct {
 	// compare with).
 	segs []seg
 	from []int32
+	// stops: the offsets in text of the bytes that may end a sentence
+	// (stopByte), in order, as foldTokens wrote them.
+	stops []int32
 	// valid: src is UTF-8 (fold met no byte that is not), so the text
 	// quoted from it needs no check (see validIn).
 	valid bool
@@ -189,13 +192,14 @@ func foldOpt(dst []byte, from []int32, src string, stemLast bool) ([]byte, []int
 // the folded text, without their sentence and position (see sentences).
 // Reading each word as it ends spares a second pass over every byte: a
 // word of one script, most words, is one token.
-// It keeps the source offsets as segs (see seg), appending to segs[:0],
-// and reports whether src is UTF-8.
-func foldTokens(dst []byte, segs []seg, toks []token, src string) ([]byte, []seg, []token, bool) {
-	f := folder{dst: dst, segs: segs[:0], delta: noDelta, word: -1, tokens: true, toks: toks}
-	f.run(src, true, foldTable())
-	dst, _, toks = f.finish()
-	return dst, f.segs, toks, !f.invalid
+// It folds fd.src into fd (text, segs, stops, valid), reusing their
+// memory, and returns toks with the tokens appended.
+func (fd *folded) foldTokens(toks []token) []token {
+	f := folder{dst: fd.text[:0], segs: fd.segs[:0], delta: noDelta, word: -1, tokens: true, toks: toks, stops: fd.stops[:0]}
+	f.run(fd.src, true, foldTable())
+	fd.text, _, toks = f.finish()
+	fd.segs, fd.stops, fd.valid = f.segs, f.stops, !f.invalid
+	return toks
 }
 
 // foldWith is foldOpt reading the runes below foldTableMax from tab, the
@@ -735,9 +739,12 @@ type folder struct {
 	// fast: take the shortcuts that the slow path (foldWith without a
 	// table), which tests compare with, does without.
 	fast bool
-	// tokens: split each word into toks when it ends (foldTokens).
+	// tokens: split each word into toks when it ends, and note the
+	// offsets of sentence stops (foldTokens).
 	tokens bool
 	toks   []token
+	pos    int32 // of the next token (see token.pos)
+	stops  []int32
 	// invalid: the source holds a byte that is not UTF-8 (decoded as
 	// utf8.RuneError of one byte; the shortcuts take valid runes only).
 	invalid bool
@@ -856,8 +863,14 @@ func (f *folder) ascii(c byte, at int32, size int) {
 		}
 		if f.dst[n-1] == ' ' {
 			f.dst[n-1] = '\n'
+			if f.tokens {
+				f.stops = append(f.stops, int32(n-1))
+			}
 			return
 		}
+	}
+	if f.tokens && stopByte(c) {
+		f.stops = append(f.stops, int32(n))
 	}
 	f.mark(at, 1, size)
 	f.dst = append(f.dst, c)
@@ -900,10 +913,11 @@ func (f *folder) closeWord(stem bool) {
 	// script that writes spaces makes one token. A word that mixed
 	// scripts, or is Chinese, Japanese or Korean, is read byte by byte.
 	if sc := script(bits.TrailingZeros16(scripts)); scripts != 0 && scripts&(scripts-1) == 0 && !sc.unspaced() {
-		f.toks = append(f.toks, token{b0: int32(w), b1: int32(len(f.dst)), script: sc})
+		f.toks = append(f.toks, token{b0: int32(w), b1: int32(len(f.dst)), pos: f.pos, script: sc})
+		f.pos += 2
 		return
 	}
-	f.toks = appendTokens(f.toks, f.dst, w, len(f.dst))
+	f.toks, f.pos = appendTokens(f.toks, f.dst, w, len(f.dst), f.pos)
 }
 
 // readWord rewrites the word just written as a whole (see fold),

@@ -161,10 +161,18 @@ func checkFoldTokens(t *testing.T, src string) {
 	want.text, want.from = foldWith(nil, make([]int32, 0, 16), src, true, nil)
 	wantToks, wantSents := tokenize(&want, nil, nil)
 	got := folded{src: src}
-	var toks []token
-	got.text, got.segs, toks, got.valid = foldTokens(nil, nil, nil, src)
+	toks := got.foldTokens(nil)
 	if got.valid != utf8.ValidString(src) {
 		t.Fatalf("%q: foldTokens says valid %v", src, got.valid)
+	}
+	var stops []int32
+	for i, c := range got.text {
+		if stopByte(c) {
+			stops = append(stops, int32(i))
+		}
+	}
+	if !slices.Equal(got.stops, stops) {
+		t.Fatalf("%q (folded %q): stops %v, want %v", src, got.text, got.stops, stops)
 	}
 	sents := sentences(&got, toks, nil)
 	gotFrom := appendOffsets(nil, got.segs, src, len(got.text))

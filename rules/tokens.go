@@ -95,7 +95,7 @@ func tokenize(f *folded, toks []token, sents []sentence) ([]token, []sentence) {
 			i = j
 			continue
 		}
-		if (c == '\n' || c == ';' || c == '!' || c == '?' || c == '.') && int32(len(toks)) > t0 && endsSentence(f, i, toks) {
+		if stopByte(c) && int32(len(toks)) > t0 && endsSentence(f, i, toks) {
 			sents = append(sents, sentence{t0: t0, t1: int32(len(toks)), question: c == '?', joined: joined})
 			t0 = int32(len(toks))
 			joined = c == ';'
@@ -109,8 +109,9 @@ func tokenize(f *folded, toks []token, sents []sentence) ([]token, []sentence) {
 }
 
 // appendTokens appends the tokens of text[i:end], a run of word bytes, as
-// tokenize splits it (without sentence and position).
-func appendTokens(toks []token, text []byte, i, end int) []token {
+// tokenize splits it (without sentence), the first at position pos, and
+// returns the position after them.
+func appendTokens(toks []token, text []byte, i, end int, pos int32) ([]token, int32) {
 	for i < end {
 		sc, size := scLatin, 1 // an ASCII word byte is Latin (scriptAt)
 		if text[i] >= utf8.RuneSelf {
@@ -137,46 +138,65 @@ func appendTokens(toks []token, text []byte, i, end int) []token {
 				j += size2
 			}
 		}
-		toks = append(toks, token{b0: int32(i), b1: int32(j), script: sc})
-		i = j
-	}
-	return toks
-}
-
-// sentences splits f, whose tokens (from foldTokens) are toks, into
-// sentences as tokenize does, appending to sents[:0], and gives each token
-// its sentence and position. Only the bytes between tokens are read.
-func sentences(f *folded, toks []token, sents []sentence) []sentence {
-	sents = sents[:0]
-	text := f.text
-	t0 := int32(0)
-	pos := int32(0)
-	joined := false
-	for k := range toks {
-		tk := &toks[k]
-		tk.sent, tk.pos = int32(len(sents)), pos
-		if tk.script.unspaced() {
+		toks = append(toks, token{b0: int32(i), b1: int32(j), pos: pos, script: sc})
+		if sc.unspaced() {
 			pos++
 		} else {
 			pos += 2
 		}
-		end := len(text)
-		if k+1 < len(toks) {
-			end = int(toks[k+1].b0)
-		}
-		for i := int(tk.b1); i < end; i++ {
-			c := text[i]
-			if (c == '\n' || c == ';' || c == '!' || c == '?' || c == '.') && int32(k+1) > t0 && endsSentence(f, i, toks[:k+1]) {
-				sents = append(sents, sentence{t0: t0, t1: int32(k + 1), question: c == '?', joined: joined})
-				t0 = int32(k + 1)
-				joined = c == ';'
+		i = j
+	}
+	return toks, pos
+}
+
+// sentences splits f, whose tokens (from foldTokens, which gives them
+// their position) are toks, into sentences as tokenize does, appending to
+// sents[:0], and gives each token its sentence. Only the stops fold noted
+// (f.stops) are read.
+func sentences(f *folded, toks []token, sents []sentence) []sentence {
+	sents = sents[:0]
+	t0 := int32(0)
+	joined := false
+	for _, stop := range f.stops {
+		// The token before the stop: the last one starting before it (a
+		// stop lies in no token).
+		lo, hi := int32(0), int32(len(toks))
+		for lo < hi {
+			m := int32(uint32(lo+hi) >> 1)
+			if toks[m].b0 < stop {
+				lo = m + 1
+			} else {
+				hi = m
 			}
+		}
+		// Tokens [0, lo) start before the stop.
+		i := int(stop)
+		if lo > t0 && endsSentence(f, i, toks[:lo]) {
+			c := f.text[i]
+			n := int32(len(sents))
+			sents = append(sents, sentence{t0: t0, t1: lo, question: c == '?', joined: joined})
+			if n > 0 {
+				for k := t0; k < lo; k++ {
+					toks[k].sent = n
+				}
+			}
+			t0 = lo
+			joined = c == ';'
 		}
 	}
 	if int32(len(toks)) > t0 {
+		n := int32(len(sents))
 		sents = append(sents, sentence{t0: t0, t1: int32(len(toks)), joined: joined})
+		for k := t0; n > 0 && k < int32(len(toks)); k++ {
+			toks[k].sent = n
+		}
 	}
 	return sents
+}
+
+// stopByte reports whether c, in folded text, may end a sentence.
+func stopByte(c byte) bool {
+	return c == '\n' || c == ';' || c == '!' || c == '?' || c == '.'
 }
 
 func endsSentence(f *folded, i int, toks []token) bool {
