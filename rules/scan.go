@@ -61,18 +61,37 @@ type fieldScan struct {
 	// a search for kinds it lacks (a void word, a negation: most fields
 	// have none) returns at once (has).
 	kinds uint32
+	// What settle needs to know of the hits, noted as keep finds them:
+	// the longest in bytes, whether there are blocks and bound aliases,
+	// and how many countries and agencies.
+	reach         int32
+	blocks, bound bool
+	nested        int
 }
 
 // has reports whether the field holds a hit of one of kinds (a bit set
 // of hitKind).
 func (fs *fieldScan) has(kinds uint32) bool { return fs.kinds&kinds != 0 }
 
-// scan cleans, folds and tokenizes raw into fs and runs the automaton from
+// scan cleans, folds and tokenizes raw into fs, finds its hits (find),
+// drops those the words around them void (settle) and flags the tokens.
+func (v *Vocabulary) scan(fs *fieldScan, raw string) {
+	v.find(fs, raw)
+	fs.settle()
+	fs.span, fs.kinds = 0, 0
+	for _, h := range fs.hits {
+		fs.mark(h)
+		fs.span = max(fs.span, h.t1-h.t0)
+		fs.kinds |= 1 << h.p.kind
+	}
+}
+
+// find cleans, folds and tokenizes raw into fs and runs the automaton from
 // every word start, keeping the hits that satisfy their alias (see keep).
 // In Arabic-script and Hebrew words the automaton also starts after each
 // clitic prefix ("والمخابرات", "השב"כ"); in Chinese, Japanese and Korean,
 // whose characters are tokens, it starts at every character.
-func (v *Vocabulary) scan(fs *fieldScan, raw string) {
+func (v *Vocabulary) find(fs *fieldScan, raw string) {
 	fs.f.src = cleanText(raw)
 	fs.toks = fs.f.foldTokens(fs.toks[:0])
 	fs.sents = sentences(&fs.f, fs.toks, fs.sents)
@@ -89,6 +108,7 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 	clear(fs.flags) // keep flags a link word; mark sets the others
 	fs.years = false
 	fs.hits, fs.heads, fs.span = fs.hits[:0], fs.heads[:0], 0
+	fs.reach, fs.blocks, fs.bound, fs.nested = 0, false, false, 0
 	// A walk starts inside token ti (at its start, or after a clitic).
 	var ti, start int
 	found := func(s uint32, end int) {
@@ -144,13 +164,6 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 			start = b0 + at
 			ac.walk(text, start, found)
 		}
-	}
-	fs.settle()
-	fs.span, fs.kinds = 0, 0
-	for _, h := range fs.hits {
-		fs.mark(h)
-		fs.span = max(fs.span, h.t1-h.t0)
-		fs.kinds |= 1 << h.p.kind
 	}
 }
 
@@ -241,6 +254,15 @@ func (v *Vocabulary) keep(fs *fieldScan, ti, start, end int, list []payload) {
 			return
 		}
 		fs.hits = append(fs.hits, hit{p: p, t0: int32(ti), t1: int32(t) + 1, b0: int32(start), b1: int32(e)})
+		fs.reach = max(fs.reach, int32(e-start))
+		switch {
+		case p.kind == hBlock:
+			fs.blocks = true
+		case p.bound:
+			fs.bound = true
+		case p.kind == hCountry || p.kind == hAgency:
+			fs.nested++
+		}
 	}
 }
 
@@ -254,20 +276,8 @@ func (v *Vocabulary) keep(fs *fieldScan, ti, start, end int, list []payload) {
 // that no other name follows (中 in 中央 is not China, 美 in 美国务卿 is).
 func (fs *fieldScan) settle() {
 	hits := fs.hits
-	blocks, bound, nested := false, false, 0
-	reach := int32(0) // the longest hit, in bytes
-	for _, h := range hits {
-		reach = max(reach, h.b1-h.b0)
-		switch {
-		case h.p.kind == hBlock:
-			blocks = true
-		case h.p.bound:
-			bound = true
-		case h.p.kind == hCountry || h.p.kind == hAgency:
-			nested++
-		}
-	}
-	if !blocks && !bound && nested < 2 {
+	blocks, bound, reach := fs.blocks, fs.bound, fs.reach
+	if !blocks && !bound && fs.nested < 2 {
 		return
 	}
 	drop := fs.dropped[:0]

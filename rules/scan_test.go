@@ -213,3 +213,43 @@ func TestKindShortcuts(t *testing.T) {
 		t.Errorf("%d of %d searches in fields lacking a kind: the shortcut is not tried both ways", cut, tried)
 	}
 }
+
+// TestSettleNotes checks what keep notes of the hits for settle (the
+// longest, blocks, bound aliases, countries and agencies) against the
+// hits found, over the corpora and text made to hold blocks and bound
+// aliases.
+func TestSettleNotes(t *testing.T) {
+	v := defaultSet(t).vocab
+	var texts []string
+	for _, path := range []string{"testdata/corpus/dev.jsonl", "testdata/corpus/dev_multi.jsonl", "testdata/extra.jsonl"} {
+		for _, it := range loadCorpus(t, path) {
+			texts = append(texts, it.Title, it.Summary)
+		}
+	}
+	texts = append(texts, longTexts["cjk"], "中美防长会晤 北京国安 美国务卿 미 국무장관 한미", "")
+	var fs fieldScan
+	seen := [3]bool{}
+	for _, s := range texts {
+		v.find(&fs, s)
+		var reach int32
+		blocks, bound, nested := false, false, 0
+		for _, h := range fs.hits {
+			reach = max(reach, h.b1-h.b0)
+			switch {
+			case h.p.kind == hBlock:
+				blocks = true
+			case h.p.bound:
+				bound = true
+			case h.p.kind == hCountry || h.p.kind == hAgency:
+				nested++
+			}
+		}
+		if fs.reach != reach || fs.blocks != blocks || fs.bound != bound || fs.nested != nested {
+			t.Fatalf("%q: noted %d %v %v %d, hits give %d %v %v %d", s, fs.reach, fs.blocks, fs.bound, fs.nested, reach, blocks, bound, nested)
+		}
+		seen[0], seen[1], seen[2] = seen[0] || blocks, seen[1] || bound, seen[2] || nested >= 2
+	}
+	if seen != [3]bool{true, true, true} {
+		t.Errorf("blocks, bound aliases, two countries seen: %v", seen)
+	}
+}

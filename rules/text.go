@@ -345,8 +345,7 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 					if at-int32(len(f.dst)) != f.delta {
 						f.newSeg(at, 1, 1)
 					}
-					var b [3]byte
-					f.letter(utf8.AppendRune(b[:0], r), scHan)
+					f.letterString(src[at:i], scHan) // as written
 				}
 				continue
 			case r >= 0xAC00 && r <= 0xD7A3:
@@ -355,8 +354,7 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 				if at-int32(len(f.dst)) != f.delta {
 					f.newSeg(at, 1, 1)
 				}
-				var b [3]byte
-				f.letter(utf8.AppendRune(b[:0], r), scHangul)
+				f.letterString(src[at:i], scHangul) // as written
 				continue
 			}
 		}
@@ -520,6 +518,15 @@ func (f *folder) letter(b []byte, sc script) {
 		return
 	}
 	f.dst = append(f.dst, b...)
+}
+
+// letterString is letter for a letter held in a string.
+func (f *folder) letterString(s string, sc script) {
+	if f.word < 0 {
+		f.word = len(f.dst)
+	}
+	f.scripts |= 1 << sc
+	f.dst = append(f.dst, s...)
 }
 
 // letters2 folds the run of two-byte runes from src[i] whose table entry
