@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"strings"
 	"sync"
@@ -238,8 +239,18 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 				// The common case, a run of small letters, as source
 				// and ascii would do it letter by letter.
 				k := i + 1
-				for k < len(src) && src[k] >= 'a' && src[k] <= 'z' {
-					k++
+				for {
+					if k+8 > len(src) {
+						for k < len(src) && src[k] >= 'a' && src[k] <= 'z' {
+							k++
+						}
+						break
+					}
+					if m := notLower8(src, k); m != 0 {
+						k += bits.TrailingZeros64(m) >> 3
+						break
+					}
+					k += 8
 				}
 				f.letters += k - i
 				f.lower += k - i
@@ -250,7 +261,15 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 				if int32(i)-int32(len(f.dst)) != f.delta {
 					f.newSeg(int32(i), 1, 1)
 				}
-				f.dst = append(f.dst, src[i:k]...)
+				if n := len(f.dst); k-i <= 8 && i+8 <= len(src) && cap(f.dst)-n >= 8 {
+					// A short word: eight bytes copied at once (those
+					// past it are left beyond len(dst), overwritten
+					// next).
+					binary.LittleEndian.PutUint64(f.dst[n:n+8], load8(src, i))
+					f.dst = f.dst[:n+k-i]
+				} else {
+					f.dst = append(f.dst, src[i:k]...)
+				}
 				i = k
 				continue
 			}
@@ -368,6 +387,29 @@ func (f *folder) slow(r rune, at int32, size int) {
 	var st step
 	foldStep(r, size, &st)
 	f.apply(st.flags, st.out(), at, size)
+}
+
+// notLower8 has the high bit set in each byte of src[k:k+8] (the first
+// at the bottom) that is no small ASCII letter, and maybe in bytes after
+// the first such: a byte from 0x80 up carries into the next when 0x1F is
+// added. The first bit set is always the first byte that is no letter.
+func notLower8(src string, k int) uint64 {
+	const (
+		high = 0x8080808080808080
+		ge   = 0x1F1F1F1F1F1F1F1F // b+0x1F has the high bit from 'a' (0x61) up
+		gt   = 0x0505050505050505 // b+0x05 has it from '{' (0x7B) up
+	)
+	s := src[k : k+8] // load8, written out to stay within the inlining budget
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	return (w | ^(w + ge) | (w + gt)) & high
+}
+
+// load8 reads src[k:k+8] as a little-endian number.
+func load8(src string, k int) uint64 {
+	s := src[k : k+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // finish returns what the fold wrote, without a trailing space, so that
