@@ -2,6 +2,8 @@ package rules
 
 import (
 	"bytes"
+	"math/bits"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -244,5 +246,48 @@ func TestUnspaced(t *testing.T) {
 		if want := s == scHan || s == scKana || s == scHangul; s.unspaced() != want {
 			t.Errorf("script %d: unspaced %v, want %v", s, s.unspaced(), want)
 		}
+	}
+}
+
+// TestNotLower8 compares the first byte notLower8 marks with a byte by
+// byte search, over every byte at every place among small letters and
+// over random words of eight.
+func TestNotLower8(t *testing.T) {
+	first := func(s string) int {
+		for i := 0; i < len(s); i++ {
+			if s[i] < 'a' || s[i] > 'z' {
+				return i
+			}
+		}
+		return 8
+	}
+	check := func(s string) {
+		got := 8
+		if m := notLower8(s, 0); m != 0 {
+			got = bits.TrailingZeros64(m) >> 3
+		}
+		if want := first(s); got != want {
+			t.Fatalf("%q: first byte not a small letter %d, want %d", s, got, want)
+		}
+	}
+	check("abcdefgh")
+	for b := 0; b < 256; b++ {
+		for at := 0; at < 8; at++ {
+			w := []byte("azazazaz")
+			w[at] = byte(b)
+			check(string(w))
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		var w [8]byte
+		for i := range w {
+			if rng.IntN(3) == 0 {
+				w[i] = byte(rng.IntN(256))
+			} else {
+				w[i] = byte('a' + rng.IntN(26))
+			}
+		}
+		check(string(w[:]))
 	}
 }
