@@ -289,11 +289,15 @@ func (v *Vocabulary) finish(b *builder) error {
 		}
 		v.ac = ac
 		v.payAt = make([]int32, ac.accepting()+2)
+		v.linkOnly = make([]uint64, (ac.accepting()+2)/64+1)
 		for s := 1; s <= ac.accepting(); s++ {
 			for _, p := range ac.outputs(uint32(s)) {
 				v.pays = append(v.pays, b.payloads[p]...)
 			}
 			v.payAt[s+1] = int32(len(v.pays))
+			if list := v.pays[v.payAt[s]:]; len(list) == 1 && list[0].kind == hLink {
+				v.linkOnly[s>>6] |= 1 << (s & 63)
+			}
 		}
 	}
 	v.scratch.New = func() any { return new(scratch) }

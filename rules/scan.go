@@ -111,9 +111,9 @@ func (v *Vocabulary) find(fs *fieldScan, raw string) {
 	fs.reach, fs.blocks, fs.bound, fs.nested = 0, false, false, 0
 	// A walk starts inside token ti (at its start, or after a clitic).
 	var ti, start int
+	linkOnly := v.linkOnly
 	found := func(s uint32, end int) {
-		list := v.pays[v.payAt[s]:v.payAt[s+1]]
-		if len(list) == 1 && list[0].kind == hLink {
+		if linkOnly[s>>6]&(1<<(s&63)) != 0 {
 			// A link word alone (most are no alias): flag the token if
 			// it is the word, as keep would.
 			if tk := &fs.toks[ti]; start == int(tk.b0) && end == int(tk.b1) {
@@ -121,7 +121,7 @@ func (v *Vocabulary) find(fs *fieldScan, raw string) {
 			}
 			return
 		}
-		v.keep(fs, ti, start, end, list)
+		v.keep(fs, ti, start, end, v.pays[v.payAt[s]:v.payAt[s+1]])
 	}
 	ac := v.ac
 	var starts [8]int

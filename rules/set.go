@@ -27,6 +27,10 @@ type Vocabulary struct {
 	// them in one place.
 	pays  []payload
 	payAt []int32
+	// linkOnly has a bit for each state whose one payload is a link word
+	// (most states a walk reports): its token is flagged without reading
+	// the payloads.
+	linkOnly []uint64
 
 	countries []string // codes, sorted; a country's number is its index
 	actors    []actor
