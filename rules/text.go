@@ -308,13 +308,12 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 			i++
 			continue
 		}
-		if tab != nil && c >= 0xC2 && c <= 0xDF {
+		if tab != nil && c >= 0xC2 && c <= 0xDF && i+1 < len(src) && src[i+1]&0xC0 == 0x80 &&
+			tab.two[(uint32(c&0x1F)<<6|uint32(src[i+1]&0x3F))&0x7FF]&twoLetter != 0 {
 			// Most text outside ASCII is a run of two-byte letters
 			// (Cyrillic, Arabic, Hebrew, Greek).
-			if k := f.letters2(src, i, tab); k > i {
-				i = k
-				continue
-			}
+			i = f.letters2(src, i, tab)
+			continue
 		}
 		var r rune
 		var size int
@@ -574,36 +573,53 @@ func (f *folder) letterString(s string, sc script) {
 // letters2 folds the run of two-byte runes from src[i] whose table entry
 // is a two-byte letter (folder.count and folder.letter for each, without
 // returning to foldWith's dispatch between them) and returns where the
-// run ends.
+// run ends. The rune at src[i] is one (foldTab.two).
 func (f *folder) letters2(src string, i int, tab *foldTab) int {
-	start, word, segs, delta := i, f.word, len(f.segs), f.delta
-	if word < 0 {
-		f.word = len(f.dst) // undone below if no letter follows
+	if f.word < 0 {
+		f.word = len(f.dst)
 	}
 	// Each letter is two bytes for two: the run continues one seg.
 	if int32(i)-int32(len(f.dst)) != f.delta {
 		f.newSeg(int32(i), 2, 2)
 	}
-	for i+1 < len(src) {
+	// The loop keeps what it writes and counts in locals, the counts in
+	// lanes of 21 bits (see twoCounts): at most 1<<20 letters a call.
+	dst, scripts, counts := f.dst, f.scripts, uint64(0)
+	stop := min(len(src), i+1<<21)
+	for i+1 < stop {
 		c, c2 := src[i], src[i+1]
 		if c < 0xC2 || c > 0xDF || c2&0xC0 != 0x80 {
 			break
 		}
-		e := &tab.steps[rune(c&0x1F)<<6|rune(c2&0x3F)]
-		if !e.letter2 {
+		e := tab.two[(uint32(c&0x1F)<<6|uint32(c2&0x3F))&0x7FF]
+		if e&twoLetter == 0 {
 			break
 		}
-		f.count(e.flags)
-		f.scripts |= 1 << (e.script & 15) // scripts < 16: no shift check
-		f.dst = append(f.dst, e.letter[0], e.letter[1])
+		counts += twoCounts[e>>twoFlags&7]
+		scripts |= 1 << (e >> twoScript & 15)
+		dst = append(dst, byte(e), byte(e>>8))
 		i += 2
 	}
-	if i == start {
-		f.word = word
-		f.segs, f.delta = f.segs[:segs], delta
-	}
+	f.dst, f.scripts = dst, scripts
+	f.letters += int(counts & (1<<21 - 1))
+	f.upper += int(counts >> 21 & (1<<21 - 1))
+	f.lower += int(counts >> 42)
 	return i
 }
+
+// A foldTab.two entry: the letter's two bytes (bits 0–15), its script
+// (from twoScript), the step's flags (from twoFlags: letter, upper, lower)
+// and twoLetter for the runes letters2 folds.
+const (
+	twoScript = 16
+	twoFlags  = 20
+	twoLetter = 1 << 23
+)
+
+// twoCounts holds, for the three counting flags of a step (stepLetter,
+// stepUpper, stepLower), the increments of letters, upper and lower in
+// lanes of 21 bits.
+var twoCounts = [8]uint64{0, 1, 1 << 21, 1 | 1<<21, 1 << 42, 1 | 1<<42, 1<<21 | 1<<42, 1 | 1<<21 | 1<<42}
 
 // count does the counting of a step's flags.
 func (f *folder) count(flags uint8) {
@@ -705,6 +721,10 @@ type foldTab struct {
 	// hanMapped has a bit for each rune from U+4E00 to U+9FFF that t2s
 	// maps: most characters of a simplified text need no search.
 	hanMapped []uint64
+	// two has the steps of the two-byte runes that fold to a letter of
+	// two bytes and are no zero-width non-joiner, packed for letters2
+	// (see twoLetter); 0 for the others.
+	two [0x800]uint32
 }
 
 // t2s is t2s for a rune from U+4E00 to U+9FFF.
@@ -725,9 +745,6 @@ type foldEntry struct {
 	// UTF-8 is letter[:n], no longer than the rune's own.
 	script script
 	letter [utf8.UTFMax]byte
-	// letter2: a letter of two bytes that is no zero-width non-joiner,
-	// which letters2 folds without leaving its loop.
-	letter2 bool
 }
 
 // foldTable returns the table, built on first use; it is never changed
@@ -748,7 +765,10 @@ var foldTable = sync.OnceValue(func() *foldTab {
 			// One rune, of no more bytes than r (see folder.letter).
 			t.steps[r].script = scriptOf(m)
 			copy(t.steps[r].letter[:], o)
-			t.steps[r].letter2 = t.steps[r].script != scNone && len(o) == 2 && st.flags&stepZWNJ == 0
+			if e := &t.steps[r]; e.script != scNone && e.script < 16 && r < 0x800 && len(o) == 2 && st.flags&stepZWNJ == 0 {
+				t.two[r] = uint32(o[0]) | uint32(o[1])<<8 | uint32(e.script)<<twoScript |
+					uint32(st.flags&(stepLetter|stepUpper|stepLower))<<twoFlags | twoLetter
+			}
 		}
 		out = append(out, o...)
 	}

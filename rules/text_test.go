@@ -291,3 +291,32 @@ func TestNotLower8(t *testing.T) {
 		check(string(w[:]))
 	}
 }
+
+// TestLetters2Counts checks the letter counts letters2 keeps in lanes of
+// 21 bits over a run longer than it reads in one call, and the table
+// entries it reads against the fold table's steps.
+func TestLetters2Counts(t *testing.T) {
+	tab := foldTable()
+	src := strings.Repeat("Дд", 1_100_000) + "x"
+	f := folder{word: -1, delta: noDelta}
+	calls := 0
+	for i := 0; i < len(src)-1; calls++ {
+		i = f.letters2(src, i, tab)
+	}
+	if f.letters != 2_200_000 || f.upper != 1_100_000 || f.lower != 1_100_000 || calls < 3 {
+		t.Errorf("letters %d, upper %d, lower %d in %d calls", f.letters, f.upper, f.lower, calls)
+	}
+	if string(f.dst) != strings.Repeat("дд", 1_100_000) {
+		t.Errorf("folded to %d bytes", len(f.dst))
+	}
+	for r := rune(utf8.RuneSelf); r < 0x800; r++ {
+		e, two := tab.steps[r], tab.two[r]
+		want := e.script != scNone && e.n == 2 && e.flags&stepZWNJ == 0
+		if got := two&twoLetter != 0; got != want {
+			t.Fatalf("%U: in letters2 %v, want %v", r, got, want)
+		}
+		if want && (byte(two) != e.letter[0] || byte(two>>8) != e.letter[1] || script(two>>twoScript&15) != e.script || uint8(two>>twoFlags&7) != e.flags) {
+			t.Fatalf("%U: entry %x, step %+v", r, two, e)
+		}
+	}
+}
