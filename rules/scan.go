@@ -416,8 +416,25 @@ func (fs *fieldScan) mark(h hit) {
 // casedOK checks an alias's capital-letter constraint against the source
 // text behind folded bytes [b0, b1).
 func casedOK(f *folded, b0, b1 int, rule caseRule) bool {
-	src := f.span(b0, b1)
-	for _, r := range src {
+	return casedText(f.span(b0, b1), rule)
+}
+
+// casedText is casedOK for the source text of a hit.
+func casedText(src string, rule caseRule) bool {
+	for i := 0; i < len(src); {
+		if c := src[i]; c < utf8.RuneSelf {
+			// ASCII, most names: the letters are A–Z and a–z.
+			i++
+			switch {
+			case c >= 'a' && c <= 'z':
+				return false
+			case c >= 'A' && c <= 'Z' && rule == caseFirst:
+				return true
+			}
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(src[i:])
+		i += size
 		if !unicode.IsLetter(r) {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // TestHitsBetween compares hitsBetween, linear on short lists and by
@@ -251,5 +252,40 @@ func TestSettleNotes(t *testing.T) {
 	}
 	if seen != [3]bool{true, true, true} {
 		t.Errorf("blocks, bound aliases, two countries seen: %v", seen)
+	}
+}
+
+// TestCasedText compares casedText, which reads ASCII bytes without
+// decoding them, with reading every rune by its Unicode properties, on
+// words of letters of several scripts and cases, marks, digits,
+// punctuation and bytes that are not UTF-8.
+func TestCasedText(t *testing.T) {
+	want := func(src string, rule caseRule) bool {
+		for _, r := range src {
+			if !unicode.IsLetter(r) {
+				continue
+			}
+			if unicode.IsLower(r) {
+				return false
+			}
+			if rule == caseFirst {
+				return true
+			}
+		}
+		return true
+	}
+	parts := []string{"a", "Z", "m", "Q", "1", ".", " ", "-", "é", "É", "д", "Д", "ß", "ǅ", "ا", "中", "\u0301", "\xff", "\xd0", "ʼ", "ǈ"}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 50000 {
+		var b strings.Builder
+		for range rng.IntN(6) {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		src := b.String()
+		for _, rule := range []caseRule{caseAny, caseFirst, caseAll} {
+			if got := casedText(src, rule); got != want(src, rule) {
+				t.Fatalf("casedText(%q, %v) = %v", src, rule, got)
+			}
+		}
 	}
 }

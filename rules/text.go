@@ -340,9 +340,14 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 		at := int32(i)
 		i += size
 		if tab != nil {
+			var e *foldEntry
 			switch {
 			case r < foldTableMax:
-				e := &tab.steps[r]
+				e = &tab.steps[r]
+			case r >= wideMin && r <= wideMax:
+				e = &tab.steps[foldTableMax+r-wideMin]
+			}
+			if e != nil {
 				if e.script != scNone {
 					f.count(e.flags)
 					if at-int32(len(f.dst)) != f.delta {
@@ -353,6 +358,8 @@ func (f *folder) run(src string, stemLast bool, tab *foldTab) {
 					f.apply(e.flags, tab.out[e.off:e.off+uint32(e.n)], at, size)
 				}
 				continue
+			}
+			switch {
 			case r >= 0x4E00 && r <= 0x9FFF:
 				// Chinese characters: a letter, read simplified
 				// (foldRune).
@@ -714,7 +721,16 @@ func foldStep(r rune, size int, st *step) {
 // without decomposition; other runes take the slow path.
 const foldTableMax = 0x3100
 
-// foldTab holds foldStep's result for every rune below foldTableMax.
+// The half-width and full-width forms (Chinese and Japanese punctuation,
+// full-width Latin letters and digits) are in the table too, after the
+// runes below foldTableMax.
+const (
+	wideMin = 0xFF00
+	wideMax = 0xFFEF
+)
+
+// foldTab holds foldStep's result for every rune below foldTableMax and
+// from wideMin to wideMax.
 type foldTab struct {
 	steps []foldEntry
 	out   []byte // the steps' output, concatenated
@@ -747,25 +763,59 @@ type foldEntry struct {
 	letter [utf8.UTFMax]byte
 }
 
+// spaced returns step output o with each rune outside ASCII that is no
+// letter or digit (CJK punctuation, symbols) written as the space that
+// folder.rune makes of it, so that applying the table does not look up
+// its script.
+func spaced(o []byte) []byte {
+	var out []byte
+	for k := 0; k < len(o); {
+		switch c := o[k]; {
+		case c == stepRune:
+			out = append(out, o[k:k+2]...)
+			k += 2
+		case c < utf8.RuneSelf:
+			out = append(out, c)
+			k++
+		default:
+			r, n := utf8.DecodeRune(o[k:])
+			if scriptOf(r) == scNone {
+				out = append(out, ' ')
+			} else {
+				out = append(out, o[k:k+n]...)
+			}
+			k += n
+		}
+	}
+	return out
+}
+
 // foldTable returns the table, built on first use; it is never changed
 // afterwards.
 var foldTable = sync.OnceValue(func() *foldTab {
-	t := &foldTab{steps: make([]foldEntry, foldTableMax)}
+	t := &foldTab{steps: make([]foldEntry, foldTableMax+wideMax-wideMin+1)}
 	var out []byte
 	var st step
-	for r := rune(utf8.RuneSelf); r < foldTableMax; r++ {
+	for r := rune(utf8.RuneSelf); r <= wideMax; r++ {
+		at := r // the entry's place in steps
+		switch {
+		case r >= foldTableMax && r < wideMin:
+			continue
+		case r >= wideMin:
+			at = foldTableMax + r - wideMin
+		}
 		st.reset()
 		foldStep(r, utf8.RuneLen(r), &st)
-		o := st.out()
+		o := spaced(st.out())
 		if len(o) > 255 {
 			panic("rules: fold of a rune too long for the table")
 		}
-		t.steps[r] = foldEntry{off: uint32(len(out)), n: uint8(len(o)), flags: st.flags}
+		t.steps[at] = foldEntry{off: uint32(len(out)), n: uint8(len(o)), flags: st.flags}
 		if m, size := utf8.DecodeRune(o); m >= utf8.RuneSelf && size == len(o) && size <= utf8.RuneLen(r) {
 			// One rune, of no more bytes than r (see folder.letter).
-			t.steps[r].script = scriptOf(m)
-			copy(t.steps[r].letter[:], o)
-			if e := &t.steps[r]; e.script != scNone && e.script < 16 && r < 0x800 && len(o) == 2 && st.flags&stepZWNJ == 0 {
+			t.steps[at].script = scriptOf(m)
+			copy(t.steps[at].letter[:], o)
+			if e := &t.steps[at]; e.script != scNone && e.script < 16 && r < 0x800 && len(o) == 2 && st.flags&stepZWNJ == 0 {
 				t.two[r] = uint32(o[0]) | uint32(o[1])<<8 | uint32(e.script)<<twoScript |
 					uint32(st.flags&(stepLetter|stepUpper|stepLower))<<twoFlags | twoLetter
 			}

@@ -112,6 +112,9 @@ func TestFoldTable(t *testing.T) {
 	for r := rune(utf8.RuneSelf); r < foldTableMax; r++ {
 		runes = append(runes, r)
 	}
+	for r := rune(wideMin); r <= wideMax; r++ {
+		runes = append(runes, r)
+	}
 	// Chinese characters and Hangul syllables have fast paths of their own.
 	for r := rune(0x4E00); r <= 0x9FFF; r++ {
 		runes = append(runes, r)
