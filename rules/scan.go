@@ -79,7 +79,8 @@ func (v *Vocabulary) scan(fs *fieldScan, raw string) {
 	v.find(fs, raw)
 	fs.settle()
 	fs.span, fs.kinds = 0, 0
-	for _, h := range fs.hits {
+	for i := range fs.hits {
+		h := &fs.hits[i]
 		fs.mark(h)
 		fs.span = max(fs.span, h.t1-h.t0)
 		fs.kinds |= 1 << h.p.kind
@@ -387,29 +388,25 @@ func (fs *fieldScan) adjacent(h, n hit) bool {
 	return gap == 0 || gap == 1 && fs.f.text[h.b1] == ' '
 }
 
-func (fs *fieldScan) mark(h hit) {
-	var f uint16
-	switch h.p.kind {
-	case hCountry:
-		f = fCountry
-	case hGroup:
-		f = fGroup
-	case hAgency:
-		f = fAgency
-	case hTitle:
-		f = fTitle
-	case hCounterpart:
-		f = fCounterpart
-	case hHead:
-		fs.heads = append(fs.heads, h)
+// kindFlags is the flag a hit of each kind sets on its tokens (mark); a
+// head marks its ends, and the other kinds nothing.
+var kindFlags = [hLink + 1]uint16{hCountry: fCountry, hGroup: fGroup, hAgency: fAgency, hTitle: fTitle, hCounterpart: fCounterpart}
+
+func (fs *fieldScan) mark(h *hit) {
+	k := h.p.kind
+	if k == hHead {
+		fs.heads = append(fs.heads, *h)
 		fs.flags[h.t0] |= fHeadStart
 		fs.flags[h.t1-1] |= fHeadEnd
 		return
-	default:
+	}
+	if int(k) >= len(kindFlags) {
 		return
 	}
-	for t := h.t0; t < h.t1; t++ {
-		fs.flags[t] |= f
+	if f := kindFlags[k]; f != 0 {
+		for t := h.t0; t < h.t1; t++ {
+			fs.flags[t] |= f
+		}
 	}
 }
 
