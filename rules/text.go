@@ -196,7 +196,8 @@ func foldOpt(dst []byte, from []int32, src string, stemLast bool) ([]byte, []int
 // It folds fd.src into fd (text, segs, stops, valid), reusing their
 // memory, and returns toks with the tokens appended.
 func (fd *folded) foldTokens(toks []token) []token {
-	f := folder{dst: fd.text[:0], segs: fd.segs[:0], delta: noDelta, word: -1, tokens: true, toks: toks, stops: fd.stops[:0]}
+	var f folder
+	f.dst, f.segs, f.delta, f.word, f.tokens, f.toks, f.stops = fd.text[:0], fd.segs[:0], noDelta, -1, true, toks, fd.stops[:0]
 	f.run(fd.src, true, foldTable())
 	fd.text, _, toks = f.finish()
 	fd.segs, fd.stops, fd.valid = f.segs, f.stops, !f.invalid
