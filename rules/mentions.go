@@ -41,10 +41,17 @@ const groupReach = 6
 // ("Syria's new intelligence head").
 const countryReach = 4
 
+// officeKinds are the hits mentions reads.
+const officeKinds = 1<<hTitle | 1<<hAgency | 1<<hName | 1<<hCounterpart
+
 // mentions appends the offices found in field fi.
 func (v *Vocabulary) mentions(out []mention, fs *fieldScan, fi uint8, published time.Time, collided []bool) []mention {
-	for _, h := range fs.hits {
+	for i := range fs.hits {
+		h := &fs.hits[i]
 		p := h.p
+		if officeKinds&(1<<p.kind) == 0 {
+			continue // most hits: countries, contact terms, head words
+		}
 		m := mention{actor: p.actor, field: fi, t0: h.t0, t1: h.t1, b0: h.b0, b1: h.b1}
 		plural, neutral := p.plural, p.neutral
 		switch p.kind {
@@ -56,7 +63,7 @@ func (v *Vocabulary) mentions(out []mention, fs *fieldScan, fi uint8, published 
 			if collided[p.actor] {
 				continue
 			}
-			head, ok := v.findHead(fs, h)
+			head, ok := v.findHead(fs, *h)
 			if !ok {
 				continue
 			}
