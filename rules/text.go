@@ -213,7 +213,7 @@ func (fd *folded) foldTokens(toks []token) []token {
 // end; without a table they are also written byte by byte, as they are
 // made, which is what is returned: tests compare the two.
 func foldWith(dst []byte, from []int32, src string, stemLast bool, tab *foldTab) ([]byte, []int32) {
-	f := folder{dst: dst, delta: noDelta, word: -1}
+	f := folder{dst: dst, delta: noDelta, word: -1, noSegs: from == nil}
 	if tab == nil {
 		f.from = from
 	}
@@ -437,6 +437,10 @@ func (f *folder) finish() ([]byte, []int32, []token) {
 //go:noinline
 func (f *folder) newSeg(at int32, n, size int) {
 	d := int32(len(f.dst))
+	if f.noSegs {
+		f.delta = at - d
+		return
+	}
 	if n > size {
 		// More bytes than the source rune has (a long decomposition):
 		// a seg for each, all of that rune.
@@ -769,6 +773,11 @@ type foldEntry struct {
 // folder.rune makes of it, so that applying the table does not look up
 // its script.
 func spaced(o []byte) []byte {
+	if utf8.FullRune(o) && len(o) <= utf8.UTFMax {
+		if r, n := utf8.DecodeRune(o); n == len(o) && (r < utf8.RuneSelf || scriptOf(r) != scNone) {
+			return o // one ASCII byte or one letter: most runes
+		}
+	}
 	var out []byte
 	for k := 0; k < len(o); {
 		switch c := o[k]; {
@@ -839,6 +848,9 @@ type folder struct {
 	src  string
 	dst  []byte
 	segs []seg // the source offsets of dst (see seg)
+	// noSegs: the offsets are not wanted (fold without from: aliases,
+	// Fold); segs stay empty, and from is nil.
+	noSegs bool
 	// delta of the last seg (noDelta before the first): a byte from
 	// source offset at continues it when at-len(dst) == delta.
 	delta int32
@@ -1096,6 +1108,10 @@ func (f *folder) readWord(stem bool) {
 // replace puts m in place of dst[w:], every byte from the word's first
 // source rune onwards keeping offsets in order.
 func (f *folder) replace(w int, m []byte) {
+	if f.noSegs { // and no offsets byte by byte either
+		f.dst = append(f.dst[:w], m...)
+		return
+	}
 	// The offset of each old rune, by segs; each new byte is then
 	// marked with the one at its rune index.
 	var idx []int32
@@ -1161,6 +1177,10 @@ func (f *folder) cutSegs(n int) {
 
 // remove deletes output bytes [a, b) of the current word.
 func (f *folder) remove(a, b int) {
+	if f.noSegs { // and no offsets byte by byte either
+		f.dst = append(f.dst[:a], f.dst[b:]...)
+		return
+	}
 	// The offsets of the bytes kept after b, marked again from a.
 	rest := make([]int32, 0, len(f.dst)-b)
 	for j := b; j < len(f.dst); j++ {
