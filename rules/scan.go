@@ -432,6 +432,17 @@ func casedText(src string, rule caseRule) bool {
 		}
 		r, size := utf8.DecodeRuneInString(src[i:])
 		i += size
+		if r >= 0x400 && r < 0x460 {
+			// Russian and Ukrainian letters, without the Unicode tables:
+			// Ѐ–Я capitals, а–џ small.
+			switch {
+			case r >= 0x430:
+				return false
+			case rule == caseFirst:
+				return true
+			}
+			continue
+		}
 		if !unicode.IsLetter(r) {
 			continue
 		}

@@ -275,6 +275,9 @@ func TestCasedText(t *testing.T) {
 		return true
 	}
 	parts := []string{"a", "Z", "m", "Q", "1", ".", " ", "-", "é", "É", "д", "Д", "ß", "ǅ", "ا", "中", "\u0301", "\xff", "\xd0", "ʼ", "ǈ"}
+	for r := rune(0x3F0); r < 0x470; r++ {
+		parts = append(parts, string(r)) // around the Cyrillic letters read without tables
+	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for range 50000 {
 		var b strings.Builder
