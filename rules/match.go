@@ -61,6 +61,9 @@ func (v *Vocabulary) read(a model.Article) *scratch {
 	for i := range sc.fields {
 		fs := &sc.fields[i]
 		v.scan(fs, texts[i])
+		if !fs.has(1<<hVeto | 1<<hCollision) {
+			continue
+		}
 		for _, h := range fs.hits {
 			switch h.p.kind {
 			case hVeto:
