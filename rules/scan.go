@@ -106,7 +106,7 @@ func (v *Vocabulary) find(fs *fieldScan, raw string) {
 		}
 	}
 	fs.flags = resize(fs.flags, len(fs.toks))
-	clear(fs.flags) // keep flags a link word; mark sets the others
+	clear(fs.flags) // the walks flag link words; mark sets the others
 	fs.years = false
 	fs.hits, fs.heads, fs.span = fs.hits[:0], fs.heads[:0], 0
 	fs.reach, fs.blocks, fs.bound, fs.nested = 0, false, false, 0
