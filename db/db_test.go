@@ -70,6 +70,10 @@ func TestOpenMigratesFromEmpty(t *testing.T) {
 	if err := db.writer.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
 		t.Fatalf("foreign_keys = %d, %v", fk, err)
 	}
+	var temp int
+	if err := db.writer.QueryRow("PRAGMA temp_store").Scan(&temp); err != nil || temp != 2 {
+		t.Fatalf("temp_store = %d, %v; want 2 (memory: the savepoints' sub-journals)", temp, err)
+	}
 	var cache int
 	if err := db.reader.QueryRow("PRAGMA cache_size").Scan(&cache); err != nil || cache != -cacheKiB {
 		t.Fatalf("reader cache_size = %d, %v", cache, err)
