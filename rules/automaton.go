@@ -287,6 +287,9 @@ func (a *automaton) mayStart(r rune) bool {
 // and its end offset.
 func (a *automaton) walk(text []byte, start int, emit func(state uint32, end int)) {
 	n := a.root
+	// In locals: emit may not change them, and the loop reads them at
+	// every step without reloading them from a.
+	edges := a.edges
 	for j := start; j < len(text); {
 		c := a.class[text[j]]
 		if c == 0 {
@@ -306,14 +309,14 @@ func (a *automaton) walk(text []byte, start int, emit func(state uint32, end int
 			default:
 				return
 			}
-			e := &a.edges[at]
+			e := &edges[at]
 			w, n = e.word, e.next
 		default: // denseNode
 			i := a.rows[int(uint32(n)>>8)+int(c)]
 			if i == 0 {
 				return
 			}
-			e := &a.edges[at+int(i)-1]
+			e := &edges[at+int(i)-1]
 			w, n = e.word, e.next
 		}
 		j++
