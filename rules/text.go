@@ -594,44 +594,63 @@ func (f *folder) letters2(src string, i int, tab *foldTab) int {
 	if int32(i)-int32(len(f.dst)) != f.delta {
 		f.newSeg(int32(i), 2, 2)
 	}
-	// The loop keeps what it writes and counts in locals, the counts in
-	// lanes of 21 bits (see twoCounts): at most 1<<20 letters a call.
-	dst, scripts, counts := f.dst, f.scripts, uint64(0)
-	stop := min(len(src), i+1<<21)
-	for i+1 < stop {
-		c, c2 := src[i], src[i+1]
-		if c < 0xC2 || c > 0xDF || c2&0xC0 != 0x80 {
+	// The loop keeps what it writes and counts in locals: the counts in
+	// lanes of twoLane bits (see twoCounts), so at most twoRun letters a
+	// call, and the scripts as the OR of the entries.
+	dst, all, counts := f.dst, uint64(0), uint64(0)
+	run, two := src[:min(len(src), i+2*twoRun)], &tab.two
+	for i+1 < len(run) {
+		// A lead byte from 0xC0 to 0xDF and a continuation byte; C0 and
+		// C1 (overlong) have the entries of ASCII, which are 0.
+		x := uint16(run[i]) | uint16(run[i+1])<<8
+		if x&0xC0E0 != 0x80C0 {
 			break
 		}
-		e := tab.two[(uint32(c&0x1F)<<6|uint32(c2&0x3F))&0x7FF]
+		e := two[(uint32(x&0x1F)<<6|uint32(x>>8&0x3F))&0x7FF]
 		if e&twoLetter == 0 {
 			break
 		}
-		counts += twoCounts[e>>twoFlags&7]
-		scripts |= 1 << (e >> twoScript & 15)
+		counts += e >> twoCounts
+		all |= e
 		dst = append(dst, byte(e), byte(e>>8))
 		i += 2
 	}
-	f.dst, f.scripts = dst, scripts
-	f.letters += int(counts & (1<<21 - 1))
-	f.upper += int(counts >> 21 & (1<<21 - 1))
-	f.lower += int(counts >> 42)
+	f.dst, f.scripts = dst, f.scripts|uint16(all>>twoScripts)
+	f.letters += int(counts & (1<<twoLane - 1))
+	f.upper += int(counts >> twoLane & (1<<twoLane - 1))
+	f.lower += int(counts >> (2 * twoLane) & (1<<twoLane - 1))
 	return i
 }
 
 // A foldTab.two entry: the letter's two bytes (bits 0–15), its script
-// (from twoScript), the step's flags (from twoFlags: letter, upper, lower)
-// and twoLetter for the runes letters2 folds.
+// as a bit (from twoScripts, 1<<script), the step's flags as the
+// increments of letters, upper and lower, a lane of twoLane bits each
+// (from twoCounts), and twoLetter for the runes letters2 folds.
 const (
-	twoScript = 16
-	twoFlags  = 20
-	twoLetter = 1 << 23
+	twoScripts = 16
+	twoCounts  = 32
+	twoLane    = 10
+	twoLetter  = 1 << 63
+	// twoRun bounds the letters of one letters2 call: a lane must not
+	// overflow.
+	twoRun = 1<<twoLane - 1
 )
 
-// twoCounts holds, for the three counting flags of a step (stepLetter,
-// stepUpper, stepLower), the increments of letters, upper and lower in
-// lanes of 21 bits.
-var twoCounts = [8]uint64{0, 1, 1 << 21, 1 | 1<<21, 1 << 42, 1 | 1<<42, 1<<21 | 1<<42, 1 | 1<<21 | 1<<42}
+// twoEntry packs the entry of foldTab.two for a letter of two bytes o of
+// script sc and a step's flags.
+func twoEntry(o []byte, sc script, flags uint8) uint64 {
+	e := uint64(o[0]) | uint64(o[1])<<8 | uint64(1)<<sc<<twoScripts | twoLetter
+	if flags&stepLetter != 0 {
+		e += 1 << twoCounts
+	}
+	if flags&stepUpper != 0 {
+		e += 1 << (twoCounts + twoLane)
+	}
+	if flags&stepLower != 0 {
+		e += 1 << (twoCounts + 2*twoLane)
+	}
+	return e
+}
 
 // count does the counting of a step's flags.
 func (f *folder) count(flags uint8) {
@@ -745,7 +764,7 @@ type foldTab struct {
 	// two has the steps of the two-byte runes that fold to a letter of
 	// two bytes and are no zero-width non-joiner, packed for letters2
 	// (see twoLetter); 0 for the others.
-	two [0x800]uint32
+	two [0x800]uint64
 }
 
 // t2s is t2s for a rune from U+4E00 to U+9FFF.
@@ -826,8 +845,7 @@ var foldTable = sync.OnceValue(func() *foldTab {
 			t.steps[at].script = scriptOf(m)
 			copy(t.steps[at].letter[:], o)
 			if e := &t.steps[at]; e.script != scNone && e.script < 16 && r < 0x800 && len(o) == 2 && st.flags&stepZWNJ == 0 {
-				t.two[r] = uint32(o[0]) | uint32(o[1])<<8 | uint32(e.script)<<twoScript |
-					uint32(st.flags&(stepLetter|stepUpper|stepLower))<<twoFlags | twoLetter
+				t.two[r] = twoEntry(o, e.script, st.flags)
 			}
 		}
 		out = append(out, o...)

@@ -296,7 +296,7 @@ func TestNotLower8(t *testing.T) {
 }
 
 // TestLetters2Counts checks the letter counts letters2 keeps in lanes of
-// 21 bits over a run longer than it reads in one call, and the table
+// of twoLane bits over a run longer than it reads in one call, and the table
 // entries it reads against the fold table's steps.
 func TestLetters2Counts(t *testing.T) {
 	tab := foldTable()
@@ -312,13 +312,21 @@ func TestLetters2Counts(t *testing.T) {
 	if string(f.dst) != strings.Repeat("дд", 1_100_000) {
 		t.Errorf("folded to %d bytes", len(f.dst))
 	}
+	for r := rune(0); r < utf8.RuneSelf; r++ {
+		// letters2 reads these for the overlong C0 and C1 sequences.
+		if tab.two[r] != 0 {
+			t.Fatalf("%U: entry %x", r, tab.two[r])
+		}
+	}
 	for r := rune(utf8.RuneSelf); r < 0x800; r++ {
 		e, two := tab.steps[r], tab.two[r]
 		want := e.script != scNone && e.n == 2 && e.flags&stepZWNJ == 0
 		if got := two&twoLetter != 0; got != want {
 			t.Fatalf("%U: in letters2 %v, want %v", r, got, want)
 		}
-		if want && (byte(two) != e.letter[0] || byte(two>>8) != e.letter[1] || script(two>>twoScript&15) != e.script || uint8(two>>twoFlags&7) != e.flags) {
+		counts := two >> twoCounts & (1<<(3*twoLane) - 1)
+		wantCounts := uint64(e.flags&stepLetter) | uint64(e.flags&stepUpper/stepUpper)<<twoLane | uint64(e.flags&stepLower/stepLower)<<(2*twoLane)
+		if want && (byte(two) != e.letter[0] || byte(two>>8) != e.letter[1] || uint16(two>>twoScripts) != 1<<e.script || counts != wantCounts || e.flags&^(stepLetter|stepUpper|stepLower) != 0) {
 			t.Fatalf("%U: entry %x, step %+v", r, two, e)
 		}
 	}
