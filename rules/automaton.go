@@ -219,9 +219,13 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 	// edge carries the layout of the state it enters, so a step reads
 	// one edge, not a state and then an edge.
 	count := func(n int) int { return int(nkids[order[n]]) }
+	// The root and the states with more than packedMax edges have a row
+	// each; the states with none share one more, all zero (row 0: within
+	// the 24 bits of an offset, as limit is at most maxSlots).
+	dense := func(n int) bool { return count(n) > packedMax || n == 0 }
 	nrows := 0
 	for n := range order {
-		if count(n) > packedMax || n == 0 {
+		if dense(n) {
 			nrows++
 		}
 	}
@@ -229,21 +233,32 @@ func buildAutomaton(patterns []string, limit int) (*automaton, error) {
 		return nil, fmt.Errorf("the aliases make a trie of %d dense slots and %d edges; at most %d each", nrows*a.ncol, len(flat), limit)
 	}
 	node := make([]uint64, len(order))
-	a.rows = make([]uint8, nrows*a.ncol)
-	row := 0
+	a.rows = make([]uint8, (1+nrows)*a.ncol)
+	row := 1
 	for n := range order {
-		node[n] = uint64(at[n])<<32 | uint64(count(n))
-		if count(n) <= packedMax {
-			for i, ce := range flat[at[n] : int(at[n])+count(n)] {
-				node[n] |= uint64(ce.class) << (8 + 8*i)
-			}
-		}
-		if count(n) > packedMax || n == 0 {
+		switch {
+		case dense(n):
 			node[n] = uint64(at[n])<<32 | uint64(row*a.ncol)<<8 | denseNode
 			for i, ce := range flat[at[n] : int(at[n])+count(n)] {
 				a.rows[row*a.ncol+int(ce.class)] = uint8(i + 1)
 			}
 			row++
+		case count(n) == 0:
+			node[n] = uint64(at[n])<<32 | denseNode // row 0: no edge
+		default:
+			// The slots past the edges repeat the first class, so that
+			// every slot holds a class and no byte outside the
+			// patterns (class 0) takes an edge: walk needs no test for
+			// it.
+			node[n] = uint64(at[n])<<32 | uint64(count(n))
+			first := flat[at[n]].class
+			for i := range packedMax {
+				c := first
+				if i < count(n) {
+					c = flat[int(at[n])+i].class
+				}
+				node[n] |= uint64(c) << (8 + 8*i)
+			}
 		}
 	}
 	a.root = node[0]
@@ -291,10 +306,9 @@ func (a *automaton) walk(text []byte, start int, emit func(state uint32, end int
 	// every step without reloading them from a.
 	edges := a.edges
 	for j := start; j < len(text); {
+		// Class 0 (a byte in no pattern) is in no packed state and is
+		// no edge of a dense row: it ends the walk below.
 		c := a.class[text[j]]
-		if c == 0 {
-			return
-		}
 		var w uint64
 		at := int(n >> 32)
 		switch cnt := uint8(n); {
