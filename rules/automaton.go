@@ -334,6 +334,10 @@ func (a *automaton) walk(text []byte, start int, emit func(state uint32, end int
 			w, n = e.word, e.next
 		}
 		j++
+		if w&(0xFF00|edgeAccept) == 0 {
+			// Most edges have no label and end no pattern.
+			continue
+		}
 		if k := int(uint8(w >> 8)); k > 0 {
 			// The label: the bytes of the one-edge states the edge
 			// stands for.
