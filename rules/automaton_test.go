@@ -75,6 +75,11 @@ func TestAutomaton(t *testing.T) {
 		// others a list of edges.
 		{"dense", []string{"xa", "xb", "xc", "xd", "xe", "xf", "xg", "xh", "xi", "xj", "ya", "yb"}, []string{"xaxbxjyayc", "xyz"}},
 		{"empty", []string{"", "q"}, []string{"q", "qq", ""}},
+		// Bytes in no pattern (class 0) after states of no, one, two
+		// and three edges and after a dense row: walk has no test for
+		// them, the layout must stop them.
+		{"outside", []string{"ab", "ac", "abd", "ae", "x", "xy", "xyz", "xyw", "xyv"},
+			[]string{"ab\x00", "a\x00b", "abz!", "ac\xff", "abd\x00d", "x\x00", "xy\x00", "xyz\x01", "\x00ab", "q"}},
 		// Runs of one-edge states are edge labels, at most maxLabel bytes
 		// each: labels of every length around the eight read at once,
 		// and longer than maxLabel.
