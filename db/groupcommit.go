@@ -49,7 +49,7 @@ type writeTurns struct {
 	busy      bool          // a write is leading a group; it hands on to waiting[0]
 	gathering bool          // the leader waits for others (gather)
 	wake      chan struct{} // ends the leader's gathering early
-	window    time.Duration // 0: gatherWindow; < 0: none (tests set it)
+	window    time.Duration // 0: gatherWindow (tests lengthen it)
 	crowded   time.Time     // when writes last had to wait for others
 }
 
@@ -142,7 +142,7 @@ func (t *writeTurns) gather() {
 			window = 0
 		}
 	}
-	if window < 0 || len(t.waiting) >= maxGroup {
+	if len(t.waiting) >= maxGroup {
 		window = 0
 	}
 	t.gathering = window > 0
@@ -171,9 +171,6 @@ func (t *writeTurns) take() []*writeReq {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := min(len(t.waiting), maxGroup)
-	if n > 1 {
-		t.crowded = time.Now()
-	}
 	group := make([]*writeReq, n)
 	copy(group, t.waiting)
 	t.waiting = append(t.waiting[:0], t.waiting[n:]...)
@@ -181,7 +178,8 @@ func (t *writeTurns) take() []*writeReq {
 }
 
 // handOn wakes the first write waiting to lead the next group, or ends the
-// turns when nobody waits.
+// turns when nobody waits. Writes that waited for a group to end are what
+// makes the writer crowded (gather).
 func (t *writeTurns) handOn() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
